@@ -1,0 +1,3 @@
+module metalearn
+
+go 1.26.8

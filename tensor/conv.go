@@ -1,0 +1,348 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+)
+
+// ConvOutSize returns the output length of a convolution or pooling window
+// of size k with stride s and zero padding p over an input of length n.
+func ConvOutSize(n, k, s, p int) int { return (n+2*p-k)/s + 1 }
+
+func convCheck(op string, x, w []int, stride, pad int) (n, c, h, wd, o, kh, kw, oh, ow int) {
+	if len(x) != 4 || len(w) != 4 {
+		panic(fmt.Sprintf("tensor: %s: want input [N,C,H,W] and weight [O,C,KH,KW], got %v and %v", op, x, w))
+	}
+	if stride < 1 || pad < 0 {
+		panic(fmt.Sprintf("tensor: %s: stride %d must be >= 1 and padding %d >= 0", op, stride, pad))
+	}
+	n, c, h, wd = x[0], x[1], x[2], x[3]
+	o, kh, kw = w[0], w[2], w[3]
+	if w[1] != c {
+		panic(fmt.Sprintf("tensor: %s: input %v has %d channels but weight %v expects %d", op, x, c, w, w[1]))
+	}
+	if h+2*pad < kh || wd+2*pad < kw {
+		panic(fmt.Sprintf("tensor: %s: kernel %dx%d larger than padded input %v (padding %d)", op, kh, kw, x, pad))
+	}
+	oh, ow = ConvOutSize(h, kh, stride, pad), ConvOutSize(wd, kw, stride, pad)
+	return
+}
+
+// Conv2d computes the cross-correlation of x [N,C,H,W] with w [O,C,KH,KW]
+// (stride and zero padding on both spatial axes), giving [N,O,OH,OW].
+func Conv2d(x, w *Tensor, stride, pad int) *Tensor {
+	mustSameDType("Conv2d", x, w)
+	n, c, h, wd, o, kh, kw, oh, ow := convCheck("Conv2d", x.shape, w.shape, stride, pad)
+	out := New(x.dtype, n, o, oh, ow)
+	g := convGeom{c, h, wd, kh, kw, oh, ow, stride, pad}
+	if x.dtype == Float32 {
+		convForward(g, n, o, x.f32, w.f32, out.f32)
+	} else {
+		convForward(g, n, o, x.f64, w.f64, out.f64)
+	}
+	return out
+}
+
+// Conv2dInputGrad returns dL/dx [xShape] given gy = dL/dy for y = Conv2d(x, w).
+// It is linear in gy and in w (a transposed convolution).
+func Conv2dInputGrad(gy, w *Tensor, xShape []int, stride, pad int) *Tensor {
+	mustSameDType("Conv2dInputGrad", gy, w)
+	n, c, h, wd, o, kh, kw, oh, ow := convCheck("Conv2dInputGrad", xShape, w.shape, stride, pad)
+	if !SameShape(gy.shape, []int{n, o, oh, ow}) {
+		panic(fmt.Sprintf("tensor: Conv2dInputGrad: gradient shape %v, want %v", gy.shape, []int{n, o, oh, ow}))
+	}
+	gx := New(gy.dtype, xShape...)
+	g := convGeom{c, h, wd, kh, kw, oh, ow, stride, pad}
+	if gy.dtype == Float32 {
+		convInputGrad(g, n, o, gy.f32, w.f32, gx.f32)
+	} else {
+		convInputGrad(g, n, o, gy.f64, w.f64, gx.f64)
+	}
+	return gx
+}
+
+// Conv2dWeightGrad returns dL/dw [wShape] given gy = dL/dy for y = Conv2d(x, w).
+// It is linear in x and in gy.
+func Conv2dWeightGrad(x, gy *Tensor, wShape []int, stride, pad int) *Tensor {
+	mustSameDType("Conv2dWeightGrad", x, gy)
+	n, c, h, wd, o, kh, kw, oh, ow := convCheck("Conv2dWeightGrad", x.shape, wShape, stride, pad)
+	if !SameShape(gy.shape, []int{n, o, oh, ow}) {
+		panic(fmt.Sprintf("tensor: Conv2dWeightGrad: gradient shape %v, want %v", gy.shape, []int{n, o, oh, ow}))
+	}
+	gw := New(x.dtype, wShape...)
+	g := convGeom{c, h, wd, kh, kw, oh, ow, stride, pad}
+	if x.dtype == Float32 {
+		convWeightGrad(g, n, o, x.f32, gy.f32, gw.f32)
+	} else {
+		convWeightGrad(g, n, o, x.f64, gy.f64, gw.f64)
+	}
+	return gw
+}
+
+type convGeom struct {
+	c, h, w, kh, kw, oh, ow, stride, pad int
+}
+
+func (g convGeom) ckk() int  { return g.c * g.kh * g.kw }
+func (g convGeom) ohow() int { return g.oh * g.ow }
+
+// im2col fills col [C*KH*KW, OH*OW] from one image x [C,H,W].
+func im2col[T Float](g convGeom, x, col []T) {
+	ohow := g.ohow()
+	for ci := 0; ci < g.c; ci++ {
+		img := x[ci*g.h*g.w : (ci+1)*g.h*g.w]
+		for ki := 0; ki < g.kh; ki++ {
+			for kj := 0; kj < g.kw; kj++ {
+				row := col[((ci*g.kh+ki)*g.kw+kj)*ohow:][:ohow]
+				for oi := 0; oi < g.oh; oi++ {
+					ii := oi*g.stride - g.pad + ki
+					dst := row[oi*g.ow : (oi+1)*g.ow]
+					if ii < 0 || ii >= g.h {
+						clear(dst)
+						continue
+					}
+					src := img[ii*g.w : (ii+1)*g.w]
+					if g.stride == 1 {
+						// contiguous run with clipped borders
+						for oj := range dst {
+							jj := oj - g.pad + kj
+							if jj < 0 || jj >= g.w {
+								dst[oj] = 0
+							} else {
+								dst[oj] = src[jj]
+							}
+						}
+						continue
+					}
+					for oj := range dst {
+						jj := oj*g.stride - g.pad + kj
+						if jj < 0 || jj >= g.w {
+							dst[oj] = 0
+						} else {
+							dst[oj] = src[jj]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im accumulates col [C*KH*KW, OH*OW] into image x [C,H,W].
+func col2im[T Float](g convGeom, col, x []T) {
+	ohow := g.ohow()
+	for ci := 0; ci < g.c; ci++ {
+		img := x[ci*g.h*g.w : (ci+1)*g.h*g.w]
+		for ki := 0; ki < g.kh; ki++ {
+			for kj := 0; kj < g.kw; kj++ {
+				row := col[((ci*g.kh+ki)*g.kw+kj)*ohow:][:ohow]
+				for oi := 0; oi < g.oh; oi++ {
+					ii := oi*g.stride - g.pad + ki
+					if ii < 0 || ii >= g.h {
+						continue
+					}
+					src := row[oi*g.ow : (oi+1)*g.ow]
+					dst := img[ii*g.w : (ii+1)*g.w]
+					for oj, v := range src {
+						jj := oj*g.stride - g.pad + kj
+						if jj >= 0 && jj < g.w {
+							dst[jj] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func convForward[T Float](g convGeom, n, o int, x, w, out []T) {
+	ckk, ohow := g.ckk(), g.ohow()
+	chw := g.c * g.h * g.w
+	parallelFor(n, n*o*ckk*ohow, func(lo, hi int) {
+		col := make([]T, ckk*ohow)
+		for i := lo; i < hi; i++ {
+			im2col(g, x[i*chw:(i+1)*chw], col)
+			gemmSerial(o, ohow, ckk, w, ckk, col, ohow, out[i*o*ohow:(i+1)*o*ohow], ohow, false)
+		}
+	})
+}
+
+func convInputGrad[T Float](g convGeom, n, o int, gy, w, gx []T) {
+	ckk, ohow := g.ckk(), g.ohow()
+	chw := g.c * g.h * g.w
+	wt := make([]T, ckk*o) // w^T [CKK, O]
+	for a := 0; a < o; a++ {
+		for b := 0; b < ckk; b++ {
+			wt[b*o+a] = w[a*ckk+b]
+		}
+	}
+	parallelFor(n, n*o*ckk*ohow, func(lo, hi int) {
+		col := make([]T, ckk*ohow)
+		for i := lo; i < hi; i++ {
+			gemmSerial(ckk, ohow, o, wt, o, gy[i*o*ohow:(i+1)*o*ohow], ohow, col, ohow, false)
+			col2im(g, col, gx[i*chw:(i+1)*chw])
+		}
+	})
+}
+
+func convWeightGrad[T Float](g convGeom, n, o int, x, gy, gw []T) {
+	ckk, ohow := g.ckk(), g.ohow()
+	chw := g.c * g.h * g.w
+	workers := min(maxWorkers, n)
+	if n*o*ckk*ohow < 1<<15 {
+		workers = 1
+	}
+	partial := make([][]T, workers)
+	chunk := (n + workers - 1) / workers
+	parallelFor(workers, n*o*ckk*ohow, func(lo, hi int) {
+		col := make([]T, ckk*ohow)
+		colT := make([]T, ohow*ckk)
+		for wk := lo; wk < hi; wk++ {
+			acc := gw
+			if wk > 0 {
+				acc = make([]T, o*ckk)
+				partial[wk] = acc
+			}
+			for i := wk * chunk; i < min((wk+1)*chunk, n); i++ {
+				im2col(g, x[i*chw:(i+1)*chw], col)
+				for a := 0; a < ckk; a++ {
+					for b := 0; b < ohow; b++ {
+						colT[b*ckk+a] = col[a*ohow+b]
+					}
+				}
+				gemmSerial(o, ckk, ohow, gy[i*o*ohow:(i+1)*o*ohow], ohow, colT, ckk, acc, ckk, true)
+			}
+		}
+	})
+	for _, p := range partial[1:] {
+		for j, v := range p {
+			gw[j] += v
+		}
+	}
+}
+
+func poolCheck(op string, x []int, k, stride, pad int) (n, c, h, w, oh, ow int) {
+	if len(x) != 4 {
+		panic(fmt.Sprintf("tensor: %s: want input [N,C,H,W], got %v", op, x))
+	}
+	if k < 1 || stride < 1 || pad < 0 || 2*pad > k {
+		panic(fmt.Sprintf("tensor: %s: invalid window %d, stride %d, padding %d", op, k, stride, pad))
+	}
+	n, c, h, w = x[0], x[1], x[2], x[3]
+	if h+2*pad < k || w+2*pad < k {
+		panic(fmt.Sprintf("tensor: %s: window %d larger than padded input %v", op, k, x))
+	}
+	return n, c, h, w, ConvOutSize(h, k, stride, pad), ConvOutSize(w, k, stride, pad)
+}
+
+// MaxPool2d takes the maximum over k x k windows of x [N,C,H,W]. It returns
+// the pooled tensor and, for each output element, the flat index into x of
+// the chosen element (padding never wins).
+func MaxPool2d(x *Tensor, k, stride, pad int) (*Tensor, []int) {
+	n, c, h, w, oh, ow := poolCheck("MaxPool2d", x.shape, k, stride, pad)
+	out := New(x.dtype, n, c, oh, ow)
+	idx := make([]int, out.Len())
+	if x.dtype == Float32 {
+		maxPool(x.f32, out.f32, idx, n*c, h, w, oh, ow, k, stride, pad)
+	} else {
+		maxPool(x.f64, out.f64, idx, n*c, h, w, oh, ow, k, stride, pad)
+	}
+	return out, idx
+}
+
+func maxPool[T Float](x, out []T, idx []int, planes, h, w, oh, ow, k, stride, pad int) {
+	parallelFor(planes, planes*oh*ow*k*k, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			base := p * h * w
+			for oi := 0; oi < oh; oi++ {
+				for oj := 0; oj < ow; oj++ {
+					best := T(math.Inf(-1))
+					bi := -1
+					for ki := 0; ki < k; ki++ {
+						ii := oi*stride - pad + ki
+						if ii < 0 || ii >= h {
+							continue
+						}
+						for kj := 0; kj < k; kj++ {
+							jj := oj*stride - pad + kj
+							if jj < 0 || jj >= w {
+								continue
+							}
+							v := x[base+ii*w+jj]
+							if bi < 0 || v > best || v != v {
+								best, bi = v, base+ii*w+jj
+							}
+						}
+					}
+					o := (p*oh+oi)*ow + oj
+					out[o], idx[o] = best, bi
+				}
+			}
+		}
+	})
+}
+
+// AvgPool2d averages k x k windows of x [N,C,H,W]; padded positions count as
+// zeros in the average (PyTorch's count_include_pad default).
+func AvgPool2d(x *Tensor, k, stride, pad int) *Tensor {
+	n, c, h, w, oh, ow := poolCheck("AvgPool2d", x.shape, k, stride, pad)
+	out := New(x.dtype, n, c, oh, ow)
+	if x.dtype == Float32 {
+		avgPool(x.f32, out.f32, n*c, h, w, oh, ow, k, stride, pad, false)
+	} else {
+		avgPool(x.f64, out.f64, n*c, h, w, oh, ow, k, stride, pad, false)
+	}
+	return out
+}
+
+// AvgPool2dGrad is the adjoint of AvgPool2d: it spreads gy over the windows.
+func AvgPool2dGrad(gy *Tensor, xShape []int, k, stride, pad int) *Tensor {
+	n, c, h, w, oh, ow := poolCheck("AvgPool2dGrad", xShape, k, stride, pad)
+	if !SameShape(gy.shape, []int{n, c, oh, ow}) {
+		panic(fmt.Sprintf("tensor: AvgPool2dGrad: gradient shape %v, want %v", gy.shape, []int{n, c, oh, ow}))
+	}
+	gx := New(gy.dtype, xShape...)
+	if gy.dtype == Float32 {
+		avgPool(gx.f32, gy.f32, n*c, h, w, oh, ow, k, stride, pad, true)
+	} else {
+		avgPool(gx.f64, gy.f64, n*c, h, w, oh, ow, k, stride, pad, true)
+	}
+	return gx
+}
+
+// avgPool maps x -> out (or, when adjoint, spreads out back into x).
+func avgPool[T Float](x, out []T, planes, h, w, oh, ow, k, stride, pad int, adjoint bool) {
+	inv := 1 / T(k*k)
+	parallelFor(planes, planes*oh*ow*k*k, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			base := p * h * w
+			for oi := 0; oi < oh; oi++ {
+				for oj := 0; oj < ow; oj++ {
+					o := (p*oh+oi)*ow + oj
+					var s T
+					g := out[o] * inv
+					for ki := 0; ki < k; ki++ {
+						ii := oi*stride - pad + ki
+						if ii < 0 || ii >= h {
+							continue
+						}
+						for kj := 0; kj < k; kj++ {
+							jj := oj*stride - pad + kj
+							if jj < 0 || jj >= w {
+								continue
+							}
+							if adjoint {
+								x[base+ii*w+jj] += g
+							} else {
+								s += x[base+ii*w+jj]
+							}
+						}
+					}
+					if !adjoint {
+						out[o] = s * inv
+					}
+				}
+			}
+		}
+	})
+}

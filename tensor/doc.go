@@ -1,0 +1,18 @@
+// Package tensor provides dense, row-major float32 and float64 tensors and the
+// numeric kernels the rest of metalearn is built on: broadcasting elementwise
+// arithmetic, reductions, matrix products, 2-D convolution and pooling, shape
+// manipulation and numerically stable softmax/log-softmax/logsumexp.
+//
+// Tensors are treated as immutable values: every operation returns a new
+// tensor (shape-only operations such as Reshape may share storage with their
+// input). The only in-place operations are the ones whose names say so
+// (AddScaledInPlace and friends), used by optimizers.
+//
+// Shape or dtype mismatches are programming errors and panic with a message
+// naming the operation and the shapes involved, in the style of gonum. Code
+// that handles user input validates shapes before calling into this package.
+//
+// Kernels are written once, generically over float32 and float64, with the
+// dtype switch done once per call (never per element). Large operations are
+// split across all available cores.
+package tensor

@@ -1,0 +1,81 @@
+package tensor
+
+import "math"
+
+// LogSumExp returns log(sum(exp(t))) along axis, computed stably by
+// subtracting the maximum first.
+func LogSumExp(t *Tensor, axis int, keepDims bool) *Tensor {
+	axis = normAxis("LogSumExp", t, axis)
+	outer, inner := outerInner(t.shape, axis)
+	out := New(t.dtype, reducedShape(t.shape, []int{axis}, keepDims)...)
+	if t.dtype == Float32 {
+		lseKernel(t.f32, out.f32, nil, outer, t.shape[axis], inner, 0)
+	} else {
+		lseKernel(t.f64, out.f64, nil, outer, t.shape[axis], inner, 0)
+	}
+	return out
+}
+
+// LogSoftmax returns t - LogSumExp(t) along axis.
+func LogSoftmax(t *Tensor, axis int) *Tensor {
+	axis = normAxis("LogSoftmax", t, axis)
+	outer, inner := outerInner(t.shape, axis)
+	out := New(t.dtype, t.shape...)
+	if t.dtype == Float32 {
+		lseKernel(t.f32, nil, out.f32, outer, t.shape[axis], inner, 1)
+	} else {
+		lseKernel(t.f64, nil, out.f64, outer, t.shape[axis], inner, 1)
+	}
+	return out
+}
+
+// Softmax returns exp(t) / sum(exp(t)) along axis.
+func Softmax(t *Tensor, axis int) *Tensor {
+	axis = normAxis("Softmax", t, axis)
+	outer, inner := outerInner(t.shape, axis)
+	out := New(t.dtype, t.shape...)
+	if t.dtype == Float32 {
+		lseKernel(t.f32, nil, out.f32, outer, t.shape[axis], inner, 2)
+	} else {
+		lseKernel(t.f64, nil, out.f64, outer, t.shape[axis], inner, 2)
+	}
+	return out
+}
+
+// lseKernel computes, per (outer, inner) line of length d, the logsumexp
+// (mode 0, into lse), the log-softmax (mode 1) or the softmax (mode 2, into full).
+func lseKernel[T Float](x, lse, full []T, outer, d, inner, mode int) {
+	parallelFor(outer, outer*d*inner*8, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			for i := 0; i < inner; i++ {
+				base := p*d*inner + i
+				m := math.Inf(-1)
+				for r := 0; r < d; r++ {
+					if v := float64(x[base+r*inner]); v > m {
+						m = v
+					}
+				}
+				if math.IsInf(m, -1) {
+					m = 0
+				}
+				s := 0.0
+				for r := 0; r < d; r++ {
+					s += math.Exp(float64(x[base+r*inner]) - m)
+				}
+				l := m + math.Log(s)
+				switch mode {
+				case 0:
+					lse[p*inner+i] = T(l)
+				case 1:
+					for r := 0; r < d; r++ {
+						full[base+r*inner] = T(float64(x[base+r*inner]) - l)
+					}
+				case 2:
+					for r := 0; r < d; r++ {
+						full[base+r*inner] = T(math.Exp(float64(x[base+r*inner]) - l))
+					}
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,22 @@
+// Package autodiff is metalearn's define-by-run reverse-mode automatic
+// differentiation engine.
+//
+// A *Var wraps a tensor. Operations on Vars that require gradients record,
+// on the result, the inputs and a backward rule; the recorded graph is the
+// tape. Grad(outputs, wrt, createGraph) walks it in reverse topological order,
+// like torch.autograd.grad. Every backward rule is written with the same
+// differentiable operations as the forward pass, so when createGraph is true
+// the returned gradients are themselves part of a graph and can be
+// differentiated again (second- and higher-order derivatives, as MAML needs).
+// When createGraph is false the rules run on detached inputs, so nothing is
+// recorded and no memory is kept.
+//
+// The graph is owned by the Vars that reference it: there is no global tape,
+// so once a step's outputs become unreachable the whole graph is garbage
+// collected (nothing leaks across training steps). A graph may be
+// differentiated any number of times while its outputs are alive.
+//
+// Each op's forward and backward live side by side in ops.go, conv.go and
+// friends; GradCheck and GradGradCheck verify them against central finite
+// differences in float64.
+package autodiff

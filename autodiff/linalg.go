@@ -1,0 +1,112 @@
+package autodiff
+
+import (
+	"fmt"
+
+	"metalearn/tensor"
+)
+
+// MatMul returns the matrix product with the shapes tensor.MatMul accepts:
+// [m,k]x[k,n], [...,m,k]x[k,n] (shared right operand) and batched
+// [...,m,k]x[...,k,n].
+func MatMul(a, b *Var) *Var {
+	return record("MatMul", tensor.MatMul(a.Value, b.Value), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		r := make([]*Var, 2)
+		as, bs := in[0].Shape(), in[1].Shape()
+		if needs[0] {
+			r[0] = MatMul(g, Transpose(in[1]))
+		}
+		if needs[1] {
+			if len(bs) == 2 && len(as) > 2 {
+				k, n := bs[0], bs[1]
+				a2 := Reshape(in[0], -1, k)
+				g2 := Reshape(g, -1, n)
+				r[1] = MatMul(Transpose(a2), g2)
+			} else {
+				r[1] = MatMul(Transpose(in[0]), g)
+			}
+		}
+		return r
+	}, a, b)
+}
+
+// Linear returns x @ w^T + b for x [..., in], w [out, in] and b [out] (b may
+// be nil), the layout of torch.nn.Linear.
+func Linear(x, w, b *Var) *Var {
+	if len(w.Shape()) != 2 || x.Shape()[len(x.Shape())-1] != w.Shape()[1] {
+		panic(fmt.Sprintf("autodiff: Linear: input %v does not match weight %v", x.Shape(), w.Shape()))
+	}
+	y := MatMul(x, Transpose(w))
+	if b != nil {
+		y = Add(y, b)
+	}
+	return y
+}
+
+// Conv2d is the cross-correlation of x [N,C,H,W] with w [O,C,KH,KW].
+//
+// The three kernels conv, input-gradient and weight-gradient are the three
+// partial derivatives of the trilinear form <conv(x,w), gy>, so each one's
+// backward is written with the other two; this closes the set under
+// differentiation to any order.
+func Conv2d(x, w *Var, stride, pad int) *Var {
+	return record("Conv2d", tensor.Conv2d(x.Value, w.Value, stride, pad), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		r := make([]*Var, 2)
+		if needs[0] {
+			r[0] = conv2dInputGrad(g, in[1], in[0].Shape(), stride, pad)
+		}
+		if needs[1] {
+			r[1] = conv2dWeightGrad(in[0], g, in[1].Shape(), stride, pad)
+		}
+		return r
+	}, x, w)
+}
+
+func conv2dInputGrad(gy, w *Var, xShape []int, stride, pad int) *Var {
+	xShape = append([]int(nil), xShape...)
+	return record("Conv2dInputGrad", tensor.Conv2dInputGrad(gy.Value, w.Value, xShape, stride, pad), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		r := make([]*Var, 2)
+		if needs[0] {
+			r[0] = Conv2d(g, in[1], stride, pad)
+		}
+		if needs[1] {
+			r[1] = conv2dWeightGrad(g, in[0], in[1].Shape(), stride, pad)
+		}
+		return r
+	}, gy, w)
+}
+
+func conv2dWeightGrad(x, gy *Var, wShape []int, stride, pad int) *Var {
+	wShape = append([]int(nil), wShape...)
+	return record("Conv2dWeightGrad", tensor.Conv2dWeightGrad(x.Value, gy.Value, wShape, stride, pad), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		r := make([]*Var, 2)
+		if needs[0] {
+			r[0] = conv2dInputGrad(in[1], g, in[0].Shape(), stride, pad)
+		}
+		if needs[1] {
+			r[1] = Conv2d(in[0], g, stride, pad)
+		}
+		return r
+	}, x, gy)
+}
+
+// MaxPool2d takes the maximum over k x k windows; gradients flow to the
+// chosen elements.
+func MaxPool2d(x *Var, k, stride, pad int) *Var {
+	v, idx := tensor.MaxPool2d(x.Value, k, stride, pad)
+	return TakeFlat(x, idx, v.Shape())
+}
+
+// AvgPool2d averages k x k windows (padding counted as zeros).
+func AvgPool2d(x *Var, k, stride, pad int) *Var {
+	inShape := append([]int(nil), x.Shape()...)
+	return record("AvgPool2d", tensor.AvgPool2d(x.Value, k, stride, pad), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		return []*Var{avgPool2dGrad(g, inShape, k, stride, pad)}
+	}, x)
+}
+
+func avgPool2dGrad(g *Var, xShape []int, k, stride, pad int) *Var {
+	return record("AvgPool2dGrad", tensor.AvgPool2dGrad(g.Value, xShape, k, stride, pad), func(gg *Var, in []*Var, out *Var, needs []bool) []*Var {
+		return []*Var{AvgPool2d(gg, k, stride, pad)}
+	}, g)
+}

@@ -1,0 +1,121 @@
+package autodiff
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"metalearn/tensor"
+)
+
+// Var is a node of the computation graph: a tensor value plus, when it was
+// produced by a recorded operation, how to propagate gradients to its inputs.
+type Var struct {
+	// Value is the forward value. Do not modify it while the Var is part of
+	// a graph that will be differentiated.
+	Value *tensor.Tensor
+	// Grad accumulates dL/dValue for leaf Vars that require gradients when
+	// Backward is called. Nil until the first Backward.
+	Grad *tensor.Tensor
+
+	requiresGrad bool
+	node         *node
+}
+
+// backwardFn receives the gradient of the output g, the inputs (detached
+// copies when no graph is being built), the output (likewise) and which
+// inputs need a gradient; it returns one gradient per input (nil allowed
+// where not needed).
+type backwardFn func(g *Var, in []*Var, out *Var, needs []bool) []*Var
+
+type node struct {
+	op       string
+	inputs   []*Var
+	backward backwardFn
+}
+
+// Param returns a leaf Var that requires gradients (a trainable parameter).
+func Param(t *tensor.Tensor) *Var { return &Var{Value: t, requiresGrad: true} }
+
+// Const returns a leaf Var that does not require gradients.
+func Const(t *tensor.Tensor) *Var { return &Var{Value: t} }
+
+// Scalar returns a constant rank-0 Var of dtype dt.
+func Scalar(dt tensor.DType, v float64) *Var { return Const(tensor.Scalar(dt, v)) }
+
+// RequiresGrad reports whether gradients flow to this Var.
+func (v *Var) RequiresGrad() bool { return v.requiresGrad }
+
+// SetRequiresGrad marks a leaf Var as trainable (or not). It panics on a
+// non-leaf Var, whose status is decided by its inputs.
+func (v *Var) SetRequiresGrad(b bool) {
+	if v.node != nil {
+		panic("autodiff: SetRequiresGrad on a non-leaf Var (" + v.node.op + ")")
+	}
+	v.requiresGrad = b
+}
+
+// IsLeaf reports whether v was not produced by a recorded operation.
+func (v *Var) IsLeaf() bool { return v.node == nil }
+
+// Op returns the name of the operation that produced v ("" for leaves).
+func (v *Var) Op() string {
+	if v.node == nil {
+		return ""
+	}
+	return v.node.op
+}
+
+// Detach returns a new leaf Var sharing v's value, cut from the graph.
+func (v *Var) Detach() *Var { return &Var{Value: v.Value} }
+
+// Shape returns the shape of the value.
+func (v *Var) Shape() []int { return v.Value.Shape() }
+
+// DType returns the dtype of the value.
+func (v *Var) DType() tensor.DType { return v.Value.DType() }
+
+// Item returns the value of a one-element Var.
+func (v *Var) Item() float64 { return v.Value.Item() }
+
+// ZeroGrad clears the accumulated gradient.
+func (v *Var) ZeroGrad() { v.Grad = nil }
+
+func (v *Var) String() string {
+	op := "leaf"
+	if v.node != nil {
+		op = v.node.op
+	}
+	return fmt.Sprintf("Var(%s, requiresGrad=%v, %v)", op, v.requiresGrad, v.Value)
+}
+
+var noGradDepth atomic.Int32
+
+// NoGrad runs f with graph recording disabled: operations inside produce
+// Vars that do not require gradients. The switch is process-wide (Go has no
+// goroutine-local state), so do not run NoGrad concurrently with training
+// goroutines that need gradients; for per-goroutine control use Detach.
+func NoGrad(f func()) {
+	noGradDepth.Add(1)
+	defer noGradDepth.Add(-1)
+	f()
+}
+
+// GradEnabled reports whether operations currently record the graph.
+func GradEnabled() bool { return noGradDepth.Load() == 0 }
+
+// record builds the result Var of an operation, attaching a graph node when
+// some input requires gradients and recording is enabled.
+func record(op string, value *tensor.Tensor, bw backwardFn, inputs ...*Var) *Var {
+	out := &Var{Value: value}
+	if noGradDepth.Load() != 0 {
+		return out
+	}
+	for _, in := range inputs {
+		if in.requiresGrad {
+			out.requiresGrad = true
+			out.node = &node{op: op, inputs: inputs, backward: bw}
+			break
+		}
+	}
+	return out
+}

@@ -156,7 +156,7 @@ func TestGradCheckCatchesWrongBackward(t *testing.T) {
 	}
 }
 
-// f(x) = x^3 has f'(2) = 12 and f''(2) = 12 (the Gorgonia failure case).
+// f(x) = x^3 has f'(2) = 12 and f”(2) = 12 (the Gorgonia failure case).
 func TestThirdPowerDerivatives(t *testing.T) {
 	x := Param(tensor.Scalar(tensor.Float64, 2))
 	y := Mul(Mul(x, x), x)

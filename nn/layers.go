@@ -1,0 +1,266 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+
+	"metalearn/autodiff"
+	"metalearn/tensor"
+)
+
+// Linear is y = x W^T + b with W [out, in] and b [out] (torch layout).
+type Linear struct {
+	Weight, Bias *autodiff.Var // Bias nil when created without bias
+}
+
+// NewLinear returns a Linear layer initialised as torch.nn.Linear does:
+// weights and bias U(-1/sqrt(in), 1/sqrt(in)).
+func NewLinear(rng *rand.Rand, in, out int) *Linear {
+	b := 1 / math.Sqrt(float64(in))
+	return &Linear{
+		Weight: autodiff.Param(tensor.RandU(rng, tensor.Float32, -b, b, out, in)),
+		Bias:   autodiff.Param(tensor.RandU(rng, tensor.Float32, -b, b, out)),
+	}
+}
+
+func (l *Linear) Params() []Param {
+	ps := []Param{{"weight", l.Weight}}
+	if l.Bias != nil {
+		ps = append(ps, Param{"bias", l.Bias})
+	}
+	return ps
+}
+
+func (l *Linear) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
+	checkWeights("Linear", w, len(l.Params()))
+	var b *autodiff.Var
+	if len(w) == 2 {
+		b = w[1]
+	}
+	return autodiff.Linear(x, w[0], b)
+}
+
+// Conv2d is a 2-D convolution layer (cross-correlation, torch layout).
+type Conv2d struct {
+	Weight, Bias *autodiff.Var // Weight [O,C,K,K]; Bias [O] or nil
+	Stride, Pad  int
+}
+
+// NewConv2d returns a k x k convolution initialised as torch.nn.Conv2d does
+// (weights and bias U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
+func NewConv2d(rng *rand.Rand, in, out, k, stride, pad int) *Conv2d {
+	b := 1 / math.Sqrt(float64(in*k*k))
+	return &Conv2d{
+		Weight: autodiff.Param(tensor.RandU(rng, tensor.Float32, -b, b, out, in, k, k)),
+		Bias:   autodiff.Param(tensor.RandU(rng, tensor.Float32, -b, b, out)),
+		Stride: stride, Pad: pad,
+	}
+}
+
+func (c *Conv2d) Params() []Param {
+	ps := []Param{{"weight", c.Weight}}
+	if c.Bias != nil {
+		ps = append(ps, Param{"bias", c.Bias})
+	}
+	return ps
+}
+
+func (c *Conv2d) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
+	checkWeights("Conv2d", w, len(c.Params()))
+	if s := x.Shape(); len(s) != 4 || s[1] != w[0].Shape()[1] {
+		panic(fmt.Sprintf("nn: Conv2d: input %v does not match weight %v (want [N,%d,H,W])", s, w[0].Shape(), w[0].Shape()[1]))
+	}
+	y := autodiff.Conv2d(x, w[0], c.Stride, c.Pad)
+	if len(w) == 2 {
+		y = autodiff.Add(y, autodiff.Reshape(w[1], 1, -1, 1, 1))
+	}
+	return y
+}
+
+// BatchNorm normalises over the batch (and spatial) axes per channel, for
+// inputs [N,C] (BatchNorm1d) or [N,C,H,W] (BatchNorm2d). In training mode it
+// uses batch statistics and updates the running estimates (momentum 0.1,
+// unbiased variance, as PyTorch); in evaluation mode it uses the running
+// estimates.
+type BatchNorm struct {
+	Weight, Bias            *autodiff.Var // gamma, beta [C]
+	RunningMean, RunningVar *autodiff.Var // buffers [C]
+	Eps, Momentum           float64
+	Training                bool
+	// TrackRunningStats false always uses batch statistics (transductive).
+	TrackRunningStats bool
+	mu                sync.Mutex
+}
+
+// NewBatchNorm returns a BatchNorm over c channels (gamma 1, beta 0).
+func NewBatchNorm(c int) *BatchNorm {
+	return &BatchNorm{
+		Weight:            autodiff.Param(tensor.Ones(tensor.Float32, c)),
+		Bias:              autodiff.Param(tensor.Zeros(tensor.Float32, c)),
+		RunningMean:       autodiff.Const(tensor.Zeros(tensor.Float32, c)),
+		RunningVar:        autodiff.Const(tensor.Ones(tensor.Float32, c)),
+		Eps:               1e-5,
+		Momentum:          0.1,
+		Training:          true,
+		TrackRunningStats: true,
+	}
+}
+
+func (b *BatchNorm) Params() []Param { return []Param{{"weight", b.Weight}, {"bias", b.Bias}} }
+
+func (b *BatchNorm) Buffers() []Buffer {
+	return []Buffer{{"running_mean", b.RunningMean}, {"running_var", b.RunningVar}}
+}
+
+func (b *BatchNorm) SetTraining(t bool) { b.Training = t }
+
+func (b *BatchNorm) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
+	checkWeights("BatchNorm", w, 2)
+	s := x.Shape()
+	c := w[0].Shape()[0]
+	if (len(s) != 2 && len(s) != 4) || s[1] != c {
+		panic(fmt.Sprintf("nn: BatchNorm over %d channels: input %v, want [N,%d] or [N,%d,H,W]", c, s, c, c))
+	}
+	axes := []int{0}
+	bshape := []int{1, c}
+	if len(s) == 4 {
+		axes = []int{0, 2, 3}
+		bshape = []int{1, c, 1, 1}
+	}
+	var mean, variance *autodiff.Var
+	if b.Training || !b.TrackRunningStats {
+		mean = autodiff.Mean(x, true, axes...)
+		variance = autodiff.Variance(x, false, true, axes...)
+		if b.Training && b.TrackRunningStats {
+			n := x.Value.Len() / c
+			b.updateRunning(mean.Value, variance.Value, n)
+		}
+	} else {
+		mean = autodiff.Const(tensor.Reshape(b.RunningMean.Value, bshape...))
+		variance = autodiff.Const(tensor.Reshape(b.RunningVar.Value, bshape...))
+	}
+	xhat := autodiff.Div(autodiff.Sub(x, mean), autodiff.Sqrt(autodiff.AddScalar(variance, b.Eps)))
+	return autodiff.Add(autodiff.Mul(xhat, autodiff.Reshape(w[0], bshape...)), autodiff.Reshape(w[1], bshape...))
+}
+
+func (b *BatchNorm) updateRunning(mean, biasedVar *tensor.Tensor, n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c := b.RunningMean.Value.Len()
+	m := tensor.Reshape(mean, c).AsType(b.RunningMean.Value.DType())
+	v := tensor.Reshape(biasedVar, c).AsType(b.RunningVar.Value.DType())
+	unb := 1.0
+	if n > 1 {
+		unb = float64(n) / float64(n-1)
+	}
+	rm := b.RunningMean.Value.Clone()
+	rv := b.RunningVar.Value.Clone()
+	rm.ScaleInPlace(1 - b.Momentum)
+	rm.AddScaledInPlace(b.Momentum, m)
+	rv.ScaleInPlace(1 - b.Momentum)
+	rv.AddScaledInPlace(b.Momentum*unb, v)
+	b.RunningMean.Value, b.RunningVar.Value = rm, rv
+}
+
+// LayerNorm normalises over the last dimension with a learned affine map.
+type LayerNorm struct {
+	Weight, Bias *autodiff.Var // [D]
+	Eps          float64
+}
+
+// NewLayerNorm returns a LayerNorm over a last dimension of size d.
+func NewLayerNorm(d int) *LayerNorm {
+	return &LayerNorm{
+		Weight: autodiff.Param(tensor.Ones(tensor.Float32, d)),
+		Bias:   autodiff.Param(tensor.Zeros(tensor.Float32, d)),
+		Eps:    1e-5,
+	}
+}
+
+func (l *LayerNorm) Params() []Param { return []Param{{"weight", l.Weight}, {"bias", l.Bias}} }
+
+func (l *LayerNorm) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
+	checkWeights("LayerNorm", w, 2)
+	s := x.Shape()
+	if len(s) == 0 || s[len(s)-1] != w[0].Shape()[0] {
+		panic(fmt.Sprintf("nn: LayerNorm over %d features: input %v", w[0].Shape()[0], s))
+	}
+	mean := autodiff.Mean(x, true, -1)
+	variance := autodiff.Variance(x, false, true, -1)
+	xhat := autodiff.Div(autodiff.Sub(x, mean), autodiff.Sqrt(autodiff.AddScalar(variance, l.Eps)))
+	return autodiff.Add(autodiff.Mul(xhat, w[0]), w[1])
+}
+
+// Dropout zeroes each element with probability P during training and
+// scales the rest by 1/(1-P); it is the identity in evaluation mode. Its
+// random stream is seeded, so runs are reproducible.
+type Dropout struct {
+	P        float64
+	Training bool
+	mu       sync.Mutex
+	rng      *rand.Rand
+}
+
+// NewDropout returns a Dropout layer with its own seeded random stream.
+func NewDropout(p float64, seed uint64) *Dropout {
+	if p < 0 || p >= 1 {
+		panic(fmt.Sprintf("nn: Dropout probability %v not in [0, 1)", p))
+	}
+	return &Dropout{P: p, Training: true, rng: rand.New(rand.NewPCG(seed, 0xd1b54a32d192ed03))}
+}
+
+func (d *Dropout) Params() []Param    { return nil }
+func (d *Dropout) SetTraining(t bool) { d.Training = t }
+
+func (d *Dropout) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
+	checkWeights("Dropout", w, 0)
+	if !d.Training || d.P == 0 {
+		return x
+	}
+	mask := tensor.New(x.DType(), x.Shape()...)
+	scale := 1 / (1 - d.P)
+	d.mu.Lock()
+	for i := 0; i < mask.Len(); i++ {
+		if d.rng.Float64() >= d.P {
+			mask.SetFlat(i, scale)
+		}
+	}
+	d.mu.Unlock()
+	return autodiff.Mul(x, autodiff.Const(mask))
+}
+
+// Embedding maps integer ids to rows of a [num, dim] table. Apply reads the
+// ids from x's values (which must be whole numbers in range) and returns
+// shape x.shape + [dim].
+type Embedding struct {
+	Weight *autodiff.Var
+}
+
+// NewEmbedding returns an embedding table initialised N(0, 1) as PyTorch does.
+func NewEmbedding(rng *rand.Rand, num, dim int) *Embedding {
+	return &Embedding{Weight: autodiff.Param(tensor.RandN(rng, tensor.Float32, 1, num, dim))}
+}
+
+func (e *Embedding) Params() []Param { return []Param{{"weight", e.Weight}} }
+
+// Lookup returns the rows of table w for ids.
+func (e *Embedding) Lookup(w *autodiff.Var, ids []int) *autodiff.Var {
+	return autodiff.IndexSelect(w, 0, ids)
+}
+
+func (e *Embedding) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
+	checkWeights("Embedding", w, 1)
+	num := w[0].Shape()[0]
+	ids := make([]int, x.Value.Len())
+	for i := range ids {
+		v := x.Value.Flat(i)
+		if v != math.Trunc(v) || v < 0 || int(v) >= num {
+			panic(fmt.Sprintf("nn: Embedding: id %v at position %d is not an integer in [0,%d)", v, i, num))
+		}
+		ids[i] = int(v)
+	}
+	out := e.Lookup(w[0], ids)
+	return autodiff.Reshape(out, append(append([]int(nil), x.Shape()...), w[0].Shape()[1])...)
+}

@@ -1,0 +1,201 @@
+package nn
+
+import (
+	"fmt"
+	"strconv"
+
+	"metalearn/autodiff"
+	"metalearn/tensor"
+)
+
+// Param is a named trainable tensor.
+type Param struct {
+	Name string
+	V    *autodiff.Var
+}
+
+// Buffer is named non-trainable state (BatchNorm running statistics).
+type Buffer struct {
+	Name string
+	V    *autodiff.Var
+}
+
+// Module is a layer or network.
+type Module interface {
+	// Params lists the trainable parameters in a fixed order.
+	Params() []Param
+	// Apply runs the forward pass with weights w, one per entry of
+	// Params() and in the same order.
+	Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var
+}
+
+// Stateful is implemented by modules with buffers.
+type Stateful interface {
+	Buffers() []Buffer
+}
+
+// Trainable is implemented by modules whose behaviour depends on the
+// training/evaluation mode (BatchNorm, Dropout).
+type Trainable interface {
+	SetTraining(training bool)
+}
+
+// Forward runs m with its own parameters.
+func Forward(m Module, x *autodiff.Var) *autodiff.Var { return m.Apply(Vars(m), x) }
+
+// Vars returns the parameter Vars of m in order.
+func Vars(m Module) []*autodiff.Var {
+	ps := m.Params()
+	vs := make([]*autodiff.Var, len(ps))
+	for i, p := range ps {
+		vs[i] = p.V
+	}
+	return vs
+}
+
+// Buffers returns m's buffers (none when m is not Stateful).
+func Buffers(m Module) []Buffer {
+	if s, ok := m.(Stateful); ok {
+		return s.Buffers()
+	}
+	return nil
+}
+
+// NumParams returns the number of scalar parameters of m.
+func NumParams(m Module) int {
+	n := 0
+	for _, p := range m.Params() {
+		n += p.V.Value.Len()
+	}
+	return n
+}
+
+// SetTraining switches m (and its children) between training and evaluation mode.
+func SetTraining(m Module, training bool) {
+	if t, ok := m.(Trainable); ok {
+		t.SetTraining(training)
+	}
+}
+
+// Cast converts every parameter and buffer of m to dtype dt in place.
+func Cast(m Module, dt tensor.DType) {
+	for _, p := range m.Params() {
+		p.V.Value = p.V.Value.AsType(dt)
+	}
+	for _, b := range Buffers(m) {
+		b.V.Value = b.V.Value.AsType(dt)
+	}
+}
+
+// ZeroGrad clears the accumulated gradients of m's parameters.
+func ZeroGrad(m Module) {
+	for _, p := range m.Params() {
+		p.V.ZeroGrad()
+	}
+}
+
+// Prefixed returns ps with "prefix." prepended to every name.
+func Prefixed(prefix string, ps []Param) []Param {
+	out := make([]Param, len(ps))
+	for i, p := range ps {
+		out[i] = Param{Name: prefix + "." + p.Name, V: p.V}
+	}
+	return out
+}
+
+func checkWeights(layer string, w []*autodiff.Var, n int) {
+	if len(w) != n {
+		panic(fmt.Sprintf("nn: %s.Apply: got %d weights, want %d", layer, len(w), n))
+	}
+}
+
+// Sequential chains modules; parameter names are "<index>.<name>".
+type Sequential struct {
+	Layers []Module
+}
+
+// NewSequential returns a Sequential of the given layers.
+func NewSequential(layers ...Module) *Sequential { return &Sequential{Layers: layers} }
+
+func (s *Sequential) Params() []Param {
+	var ps []Param
+	for i, l := range s.Layers {
+		ps = append(ps, Prefixed(strconv.Itoa(i), l.Params())...)
+	}
+	return ps
+}
+
+func (s *Sequential) Buffers() []Buffer {
+	var bs []Buffer
+	for i, l := range s.Layers {
+		for _, b := range Buffers(l) {
+			bs = append(bs, Buffer{Name: strconv.Itoa(i) + "." + b.Name, V: b.V})
+		}
+	}
+	return bs
+}
+
+func (s *Sequential) SetTraining(t bool) {
+	for _, l := range s.Layers {
+		SetTraining(l, t)
+	}
+}
+
+func (s *Sequential) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
+	off := 0
+	for _, l := range s.Layers {
+		n := len(l.Params())
+		if off+n > len(w) {
+			panic(fmt.Sprintf("nn: Sequential.Apply: got %d weights, want %d", len(w), len(s.Params())))
+		}
+		x = l.Apply(w[off:off+n], x)
+		off += n
+	}
+	if off != len(w) {
+		panic(fmt.Sprintf("nn: Sequential.Apply: got %d weights, want %d", len(w), off))
+	}
+	return x
+}
+
+// Func wraps a parameter-free function (an activation, say) as a Module.
+type Func struct {
+	Name string
+	F    func(*autodiff.Var) *autodiff.Var
+}
+
+func (f *Func) Params() []Param { return nil }
+
+func (f *Func) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
+	checkWeights(f.Name, w, 0)
+	return f.F(x)
+}
+
+// ReLU returns the rectified linear activation module.
+func ReLU() Module { return &Func{"ReLU", autodiff.Relu} }
+
+// LeakyReLU returns max(x, slope*x) as a module.
+func LeakyReLU(slope float64) Module {
+	return &Func{"LeakyReLU", func(x *autodiff.Var) *autodiff.Var { return autodiff.LeakyRelu(x, slope) }}
+}
+
+// Tanh returns the tanh activation module.
+func Tanh() Module { return &Func{"Tanh", autodiff.Tanh} }
+
+// Sigmoid returns the logistic activation module.
+func Sigmoid() Module { return &Func{"Sigmoid", autodiff.Sigmoid} }
+
+// GELU returns the (exact, erf-based) GELU activation module.
+func GELU() Module { return &Func{"GELU", autodiff.GELU} }
+
+// Flatten reshapes [N, ...] to [N, prod(...)].
+func Flatten() Module { return &Func{"Flatten", autodiff.Flatten} }
+
+// MaxPool2d returns a k x k max-pooling module.
+func MaxPool2d(k, stride, pad int) Module {
+	return &Func{"MaxPool2d", func(x *autodiff.Var) *autodiff.Var { return autodiff.MaxPool2d(x, k, stride, pad) }}
+}
+
+// AvgPool2d returns a k x k average-pooling module.
+func AvgPool2d(k, stride, pad int) Module {
+	return &Func{"AvgPool2d", func(x *autodiff.Var) *autodiff.Var { return autodiff.AvgPool2d(x, k, stride, pad) }}
+}

@@ -89,11 +89,11 @@ func Equal(a, b *Tensor) *Tensor { return binary(opEQ, a, b) }
 // output is walked as outer dims (shape/sa/sb strides) times a contiguous
 // inner run of length inner with per-operand inner strides 0 or 1.
 type bcastPlan struct {
-	shape          []int // outer dims
-	sa, sb         []int // outer strides of a and b
-	inner          int
-	ia, ib         int // inner strides (0 or 1)
-	n              int
+	shape  []int // outer dims
+	sa, sb []int // outer strides of a and b
+	inner  int
+	ia, ib int // inner strides (0 or 1)
+	n      int
 }
 
 func planBroadcast(out, as, bs []int) bcastPlan {

@@ -124,8 +124,11 @@ func Transpose(t *Tensor) *Tensor {
 	return SwapAxes(t, r-2, r-1)
 }
 
-// SwapAxes returns a copy of t with axes i and j exchanged.
+// SwapAxes returns a copy of t with axes i and j exchanged; negative axes
+// count from the end.
 func SwapAxes(t *Tensor, i, j int) *Tensor {
+	i = normAxis("SwapAxes", t, i)
+	j = normAxis("SwapAxes", t, j)
 	r := t.Dims()
 	perm := make([]int, r)
 	for k := range perm {
@@ -198,6 +201,9 @@ func copyBlocks[T Float](dst, src []T, outer, n, ss, so, do, ds int) {
 func SliceGrad(g *Tensor, shape []int, axis, start int) *Tensor {
 	out := New(g.dtype, shape...)
 	axis = normAxis("SliceGrad", out, axis)
+	if !sameOffAxis(g.shape, shape, axis) || start < 0 || start+g.shape[axis] > shape[axis] {
+		panic(fmt.Sprintf("tensor: SliceGrad: gradient %v does not fit shape %v at [%d:] along axis %d", g.shape, shape, start, axis))
+	}
 	outer, inner := outerInner(shape, axis)
 	n := g.shape[axis] * inner
 	if g.dtype == Float32 {
@@ -206,6 +212,20 @@ func SliceGrad(g *Tensor, shape []int, axis, start int) *Tensor {
 		copyBlocks(out.f64, g.f64, outer, n, n, 0, start*inner, shape[axis]*inner)
 	}
 	return out
+}
+
+// sameOffAxis reports whether a and b have the same rank and agree on every
+// dimension except axis.
+func sameOffAxis(a, b []int, axis int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if i != axis && a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Concat joins tensors along axis; all other dims must match.
@@ -302,8 +322,13 @@ func IndexAdd(g *Tensor, shape []int, axis int, idx []int) *Tensor {
 	axis = normAxis("IndexAdd", out, axis)
 	outer, inner := outerInner(shape, axis)
 	d := shape[axis]
-	if g.shape[axis] != len(idx) {
-		panic(fmt.Sprintf("tensor: IndexAdd: %d indices for axis of size %d", len(idx), g.shape[axis]))
+	if !sameOffAxis(g.shape, shape, axis) || g.shape[axis] != len(idx) {
+		panic(fmt.Sprintf("tensor: IndexAdd: gradient %v with %d indices does not match shape %v along axis %d", g.shape, len(idx), shape, axis))
+	}
+	for _, ix := range idx {
+		if ix < 0 || ix >= d {
+			panic(fmt.Sprintf("tensor: IndexAdd: index %d out of range [0,%d) on axis %d of shape %v", ix, d, axis, shape))
+		}
 	}
 	if g.dtype == Float32 {
 		indexAdd(out.f32, g.f32, idx, outer, inner, d)
@@ -401,6 +426,11 @@ func ScatterAddFlat(g *Tensor, idx []int, shape []int) *Tensor {
 	out := New(g.dtype, shape...)
 	if g.Len() != len(idx) {
 		panic(fmt.Sprintf("tensor: ScatterAddFlat: %d indices for %d values", len(idx), g.Len()))
+	}
+	for _, i := range idx {
+		if i < 0 || i >= out.Len() {
+			panic(fmt.Sprintf("tensor: ScatterAddFlat: index %d out of range for shape %v", i, shape))
+		}
 	}
 	if g.dtype == Float32 {
 		for j, i := range idx {

@@ -62,17 +62,20 @@ func lseKernel[T Float](x, lse, full []T, outer, d, inner, mode int) {
 				for r := 0; r < d; r++ {
 					s += math.Exp(float64(x[base+r*inner]) - m)
 				}
-				l := m + math.Log(s)
+				ls := math.Log(s)
+				// The full outputs are formed from x-m, never from x-(m+ls):
+				// rounding m+ls would cost ulp(m), i.e. precision in
+				// proportion to the inputs' magnitude.
 				switch mode {
 				case 0:
-					lse[p*inner+i] = T(l)
+					lse[p*inner+i] = T(m + ls)
 				case 1:
 					for r := 0; r < d; r++ {
-						full[base+r*inner] = T(float64(x[base+r*inner]) - l)
+						full[base+r*inner] = T((float64(x[base+r*inner]) - m) - ls)
 					}
 				case 2:
 					for r := 0; r < d; r++ {
-						full[base+r*inner] = T(math.Exp(float64(x[base+r*inner]) - l))
+						full[base+r*inner] = T(math.Exp(float64(x[base+r*inner])-m) / s)
 					}
 				}
 			}

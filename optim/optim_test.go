@@ -73,7 +73,9 @@ func trainSteps(opt Optimizer, p *autodiff.Var, n int) {
 func TestStateRoundTripIsExact(t *testing.T) {
 	for _, dt := range []tensor.DType{tensor.Float32, tensor.Float64} {
 		makers := map[string]func([]*autodiff.Var) Optimizer{
-			"sgd":   func(p []*autodiff.Var) Optimizer { return NewSGD(p, SGDConfig{LR: 0.01, Momentum: 0.9, Nesterov: true}) },
+			"sgd": func(p []*autodiff.Var) Optimizer {
+				return NewSGD(p, SGDConfig{LR: 0.01, Momentum: 0.9, Nesterov: true})
+			},
 			"adam":  func(p []*autodiff.Var) Optimizer { return NewAdam(p, AdamConfig{LR: 0.01}) },
 			"adamw": func(p []*autodiff.Var) Optimizer { return NewAdamW(p, AdamConfig{LR: 0.01, WeightDecay: 0.1}) },
 		}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func runCLI(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestSeedJSONIsDeterministic(t *testing.T) {
+	code, out, errs := runCLI("seed", "--epochs", "30", "--json", "--seed", "7")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var res struct {
+		Recipe string `json:"recipe"`
+		Seed   uint64 `json:"seed"`
+		Epochs int    `json:"epochs"`
+		Tasks  []struct {
+			Task         int     `json:"task"`
+			TestAccuracy float64 `json:"test_accuracy"`
+			TestLoss     float64 `json:"test_loss"`
+		} `json:"tasks"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("output is not one JSON object: %v\n%s", err, out)
+	}
+	if res.Recipe != "faithful" || res.Seed != 7 || res.Epochs != 30 || len(res.Tasks) != 2 {
+		t.Fatalf("unexpected result %+v", res)
+	}
+	_, out2, _ := runCLI("seed", "--epochs", "30", "--json", "--seed", "7")
+	strip := func(s string) string { return s[:strings.Index(s, `"seconds"`)] }
+	if strip(out) != strip(out2) {
+		t.Fatalf("two runs with the same seed differ:\n%s\n%s", out, out2)
+	}
+}
+
+func TestSeedTextAndHeads(t *testing.T) {
+	code, out, errs := runCLI("seed", "--heads", "--epochs", "20", "--hidden", "8", "--progress", "10")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"heads recipe", "task 1: test accuracy", "task 2: test accuracy", "epoch    20"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBadInputIsAClearError(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"seed", "--epochs", "0"}, "epochs = 0"},
+		{[]string{"seed", "--epochs", "ten"}, "invalid argument \"ten\""},
+		{[]string{"seed", "--lr", "-1"}, "learning rate = -1"},
+		{[]string{"seed", "--lr", "NaN"}, "learning rate = NaN"},
+		{[]string{"seed", "--points", "2"}, "points = 2"},
+		{[]string{"seed", "--hidden", "4"}, "--hidden applies only with --heads"},
+		{[]string{"seed", "--heads", "--hidden", "0"}, "hidden = 0"},
+		{[]string{"seed", "--progress", "-1"}, "--progress = -1"},
+		{[]string{"seed", "extra"}, "unknown command \"extra\""},
+		{[]string{"nosuch"}, "unknown command \"nosuch\""},
+	}
+	for _, c := range cases {
+		code, _, errs := runCLI(c.args...)
+		if code == 0 {
+			t.Errorf("%v: exit 0, want failure", c.args)
+			continue
+		}
+		if !strings.Contains(errs, c.want) || strings.Contains(errs, "goroutine") {
+			t.Errorf("%v: stderr %q does not contain %q (or has a stack trace)", c.args, errs, c.want)
+		}
+	}
+}

@@ -97,6 +97,18 @@ func opCases() []opCase {
 		{name: "Linear", shapes: [][]int{{5, 3}, {4, 3}, {4}}, f: func(x []*Var) *Var { return Tanh(Linear(x[0], x[1], x[2])) }},
 		{name: "Conv2d", shapes: [][]int{{2, 2, 5, 5}, {3, 2, 3, 3}}, f: func(x []*Var) *Var { return Square(Conv2d(x[0], x[1], 1, 1)) }},
 		{name: "Conv2d/stride2", shapes: [][]int{{1, 2, 6, 5}, {2, 2, 3, 3}}, f: func(x []*Var) *Var { return Square(Conv2d(x[0], x[1], 2, 0)) }},
+		{name: "Solve", shapes: [][]int{{3, 3}, {3, 2}}, f: func(x []*Var) *Var {
+			// A = M + 3I keeps the system well conditioned
+			eye := tensor.New(tensor.Float64, 3, 3)
+			for i := 0; i < 3; i++ {
+				eye.Set(3, i, i)
+			}
+			return Solve(Add(x[0], Const(eye)), x[1])
+		}},
+		{name: "Solve/batched", shapes: [][]int{{2, 2, 2}, {2, 2, 3}}, f: func(x []*Var) *Var {
+			eye := tensor.FromFloat64([]float64{3, 0, 0, 3}, 2, 2)
+			return Solve(Add(x[0], Const(eye)), x[1])
+		}},
 		{name: "MaxPool2d", shapes: [][]int{{2, 2, 4, 4}}, f: func(x []*Var) *Var { return Square(MaxPool2d(x[0], 2, 2, 0)) }},
 		{name: "MaxPool2d/pad", shapes: [][]int{{1, 2, 5, 5}}, f: func(x []*Var) *Var { return Square(MaxPool2d(x[0], 3, 2, 1)) }},
 		{name: "AvgPool2d", shapes: [][]int{{2, 2, 4, 4}}, f: func(x []*Var) *Var { return Square(AvgPool2d(x[0], 2, 2, 0)) }},

@@ -110,3 +110,17 @@ func avgPool2dGrad(g *Var, xShape []int, k, stride, pad int) *Var {
 		return []*Var{AvgPool2d(gg, k, stride, pad)}
 	}, g)
 }
+
+// Solve returns X with A X = B (A square, optionally batched). Gradients:
+// gB = A^-T g and gA = -gB X^T, both written with Solve and MatMul so they
+// are differentiable again.
+func Solve(a, b *Var) *Var {
+	return record("Solve", tensor.Solve(a.Value, b.Value), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		gb := Solve(Transpose(in[0]), g)
+		r := []*Var{nil, gb}
+		if needs[0] {
+			r[0] = Neg(MatMul(gb, Transpose(out)))
+		}
+		return r
+	}, a, b)
+}

@@ -1,3 +1,58 @@
-// Package data provides datasets and task generators. So far: the circle
-// classification tasks of the seed example.
+// Package data provides the datasets and task distributions of metalearn:
+// file readers, class-organised image datasets, few-shot episode samplers
+// and synthetic task families.
+//
+// # Tasks
+//
+// A Task (task.go) is one few-shot problem: a support set to adapt on and a
+// query set to evaluate on. A TaskDistribution draws tasks from a
+// *rand.Rand; the same generator state gives the same task. EvalSet draws a
+// fixed, seeded list of tasks, so evaluation can use the same episodes
+// across runs.
+//
+// Task families:
+//
+//   - Sinusoid: MAML's sinusoid regression, y = A sin(x - phase) with
+//     A ~ U[0.1, 5], phase ~ U[0, pi], x ~ U[-5, 5]; X/Y float32 [n, 1].
+//     SampleWithParams also returns A and phase, and Points evaluates a
+//     sinusoid on a given grid (see Linspace).
+//   - CircleFamily: random circles in the unit square (centre
+//     U[0.25, 0.75]^2, radius U[0.15, 0.45]), label 1 outside; binary
+//     classification with float32 0/1 targets Y [n, 1] (Labels nil, Ways 0).
+//   - Episodic: N-way K-shot classification episodes from a ClassDataset,
+//     class-major, labels 0..N-1 in random class order.
+//
+// The seed example's fixed circle task is Circle / SeedCircle, with Split
+// for a train/test split.
+//
+// # Image datasets
+//
+// ClassDataset holds images as a float32 tensor [N, C, H, W] plus the
+// image indices of each class and the class names. Subset selects classes,
+// WithRotations (and the more general Rotate) adds rotated copies of every
+// class as new classes, ConcatClassDatasets joins two datasets.
+//
+// Omniglot loaders all give [N, 1, size, size] images with ink = 1 and
+// background = 0, resized from 105 x 105 by area averaging
+// (ResizeArea):
+//
+//   - LoadOmniglotNPZ reads the npz repacking of ../shared/data/omniglot
+//     (names "Alphabet/characterNN" from alphabets.tsv when it is present);
+//     LoadOmniglotAll joins images_background.npz and images_evaluation.npz
+//     into the 1,623 characters.
+//   - LoadOmniglotDir and LoadOmniglotZip read the official distribution
+//     (root/Alphabet/characterNN/*.png, or the official zips such as
+//     images_background.zip, from github.com/brendenlake/omniglot/python).
+//   - VinyalsSplit reads the Vinyals et al. split files
+//     ("Alphabet/characterNN/rotDDD" per line), SplitDataset builds a split's
+//     dataset and LoadOmniglotVinyals does both: 1028/172/423 characters x 4
+//     rotations. MAMLSplit makes MAML's random 1,200 / 423 character split,
+//     each part augmented with rotations.
+//
+// # NumPy files
+//
+// ReadNPY, LoadNPY and ReadNPZ read .npy (format 1.0, 2.0, 3.0;
+// little-endian, C order; bool, uint8, int32, int64, float32, float64) and
+// .npz files into an Array. Every reader and loader reports bad input as an
+// error naming the file, member, class or value; none panics on bad files.
 package data

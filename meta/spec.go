@@ -1,0 +1,353 @@
+package meta
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"metalearn/autodiff"
+	"metalearn/checkpoint"
+	"metalearn/data"
+	"metalearn/nn"
+	"metalearn/tensor"
+)
+
+// Spec describes a meta-learning experiment: the algorithm, the model and
+// the task distribution. It is what the CLI builds from flags and what a
+// checkpoint records, so evaluation rebuilds exactly the trained model.
+type Spec struct {
+	Algorithm string `json:"algorithm"` // maml, fomaml, anil, metasgd, maml++, reptile, protonet, r2d2
+	Dataset   string `json:"dataset"`   // sinusoid, omniglot
+	DataDir   string `json:"data_dir,omitempty"`
+	Split     string `json:"split,omitempty"` // omniglot: vinyals or maml
+	Ways      int    `json:"ways,omitempty"`
+	Shots     int    `json:"shots"`
+	Queries   int    `json:"queries"`
+	// InnerSteps / EvalSteps: adaptation steps at training / evaluation.
+	InnerSteps int     `json:"inner_steps"`
+	EvalSteps  int     `json:"eval_steps"`
+	InnerLR    float64 `json:"inner_lr"`
+	// Hidden is the MLP width (sinusoid) or the number of conv filters.
+	Hidden int `json:"hidden"`
+	// MultiStepLoss enables MAML++'s multi-step loss (with maml++).
+	MultiStepLoss bool   `json:"multi_step_loss,omitempty"`
+	InnerAdam     bool   `json:"inner_adam,omitempty"` // Reptile's inner optimizer
+	Seed          uint64 `json:"seed"`
+}
+
+// Algorithms lists the accepted algorithm names.
+var Algorithms = []string{"maml", "fomaml", "anil", "metasgd", "maml++", "reptile", "protonet", "r2d2"}
+
+// Defaults fills unset fields with the standard settings of the papers.
+func (s *Spec) Defaults() {
+	if s.Dataset == "" {
+		s.Dataset = "sinusoid"
+	}
+	if s.Algorithm == "" {
+		s.Algorithm = "maml"
+	}
+	if s.Dataset == "sinusoid" {
+		def(&s.Shots, 10)
+		def(&s.Queries, 10)
+		def(&s.Hidden, 40)
+		def(&s.InnerSteps, 1)
+		def(&s.EvalSteps, 10)
+		if s.InnerLR == 0 {
+			s.InnerLR = 0.01
+		}
+		return
+	}
+	def(&s.Ways, 5)
+	def(&s.Shots, 1)
+	def(&s.Queries, 15)
+	def(&s.Hidden, 64)
+	def(&s.InnerSteps, 1)
+	def(&s.EvalSteps, 3)
+	if s.InnerLR == 0 {
+		s.InnerLR = 0.4
+	}
+	if s.Split == "" {
+		s.Split = "vinyals"
+	}
+}
+
+func def(p *int, v int) {
+	if *p == 0 {
+		*p = v
+	}
+}
+
+// Validate reports the first invalid field by name.
+func (s *Spec) Validate() error {
+	known := false
+	for _, a := range Algorithms {
+		known = known || a == s.Algorithm
+	}
+	switch {
+	case !known:
+		return fmt.Errorf("algorithm %q, want one of %s", s.Algorithm, strings.Join(Algorithms, ", "))
+	case s.Dataset != "sinusoid" && s.Dataset != "omniglot":
+		return fmt.Errorf("dataset %q, want sinusoid or omniglot", s.Dataset)
+	case s.Dataset == "sinusoid" && (s.Algorithm == "protonet" || s.Algorithm == "r2d2"):
+		return fmt.Errorf("algorithm %s needs a classification dataset (omniglot), not sinusoid", s.Algorithm)
+	case s.Dataset == "omniglot" && s.Ways < 2:
+		return fmt.Errorf("ways = %d, want >= 2", s.Ways)
+	case s.Shots < 1:
+		return fmt.Errorf("shots = %d, want >= 1", s.Shots)
+	case s.Queries < 1:
+		return fmt.Errorf("queries = %d, want >= 1", s.Queries)
+	case s.InnerSteps < 1:
+		return fmt.Errorf("inner steps = %d, want >= 1", s.InnerSteps)
+	case s.EvalSteps < 0:
+		return fmt.Errorf("eval steps = %d, want >= 0", s.EvalSteps)
+	case !(s.InnerLR > 0) || math.IsInf(s.InnerLR, 0):
+		return fmt.Errorf("inner learning rate = %v, want > 0", s.InnerLR)
+	case s.Hidden < 1:
+		return fmt.Errorf("hidden = %d, want >= 1", s.Hidden)
+	case s.Dataset == "omniglot" && s.Split != "vinyals" && s.Split != "maml":
+		return fmt.Errorf("split %q, want vinyals or maml", s.Split)
+	}
+	return nil
+}
+
+// Built is an algorithm with the modules it owns, for checkpointing.
+type Built struct {
+	Algorithm Algorithm
+	Body      nn.Module // nil unless ANIL
+	Model     nn.Module // the (head) network / encoder
+	Spec      Spec
+}
+
+// Build creates the model and algorithm described by s, initialised from s.Seed.
+func Build(s Spec) (*Built, error) {
+	s.Defaults()
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(s.Seed, 0x6d6f64656c))
+	b := &Built{Spec: s}
+	var body, head nn.Module
+	if s.Dataset == "sinusoid" {
+		if s.Algorithm == "anil" {
+			body = nn.NewSequential(nn.NewLinear(rng, 1, s.Hidden), nn.ReLU(), nn.NewLinear(rng, s.Hidden, s.Hidden), nn.ReLU())
+			head = nn.NewLinear(rng, s.Hidden, 1)
+		} else {
+			head = nn.MLP(rng, nn.ReLU, 1, s.Hidden, s.Hidden, 1)
+		}
+	} else {
+		enc := nn.Conv4(rng, 1, s.Hidden)
+		// MAML-family BatchNorm uses batch statistics at train and test
+		// time (transductive, as in the MAML paper).
+		for _, l := range enc.Layers {
+			if bn, ok := l.(*nn.BatchNorm); ok {
+				bn.TrackRunningStats = false
+			}
+		}
+		switch s.Algorithm {
+		case "protonet", "r2d2":
+			head = enc
+		case "anil":
+			body, head = enc, nn.NewLinear(rng, s.Hidden, s.Ways)
+		default:
+			head = nn.NewSequential(enc, nn.NewLinear(rng, s.Hidden, s.Ways))
+		}
+	}
+	b.Body, b.Model = body, head
+	var err error
+	cfg := MAMLConfig{InnerLR: s.InnerLR, InnerSteps: s.InnerSteps, EvalSteps: s.EvalSteps}
+	switch s.Algorithm {
+	case "maml", "anil":
+		b.Algorithm, err = NewMAML(body, head, cfg)
+	case "fomaml":
+		cfg.FirstOrder = true
+		b.Algorithm, err = NewMAML(nil, head, cfg)
+	case "metasgd":
+		cfg.LRMode = MetaSGD
+		b.Algorithm, err = NewMAML(nil, head, cfg)
+	case "maml++":
+		cfg.LRMode = PerLayerPerStep
+		cfg.MultiStepLoss = s.MultiStepLoss
+		b.Algorithm, err = NewMAML(nil, head, cfg)
+	case "reptile":
+		b.Algorithm, err = NewReptile(head, ReptileConfig{InnerLR: s.InnerLR, InnerSteps: s.InnerSteps, EvalSteps: s.EvalSteps, InnerAdam: s.InnerAdam})
+	case "protonet":
+		b.Algorithm, err = NewProtoNet(head, Prototypes)
+	case "r2d2":
+		b.Algorithm, err = NewProtoNet(head, Ridge)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// Tensors lists every meta-parameter and buffer under a stable name.
+func (b *Built) Tensors() []checkpoint.Named {
+	var out []checkpoint.Named
+	if b.Body != nil {
+		out = append(out, checkpoint.ModuleTensors("body", b.Body)...)
+	}
+	out = append(out, checkpoint.ModuleTensors("model", b.Model)...)
+	out = append(out, b.extraTensors()...)
+	return out
+}
+
+func (b *Built) extraVars() []*autodiff.Var {
+	switch a := b.Algorithm.(type) {
+	case *MAML:
+		return a.LearnedLRs()
+	case *ProtoNet:
+		if a.Head == Ridge {
+			return []*autodiff.Var{a.logLambda, a.scale, a.bias}
+		}
+	}
+	return nil
+}
+
+func (b *Built) extraTensors() []checkpoint.Named {
+	var out []checkpoint.Named
+	for i, v := range b.extraVars() {
+		out = append(out, checkpoint.Named{Name: "meta." + strconv.Itoa(i), Tensor: v.Value})
+	}
+	return out
+}
+
+// Save writes the checkpoint (weights + spec as metadata) atomically.
+func (b *Built) Save(path string, extra map[string]string) error {
+	spec, err := json.Marshal(b.Spec)
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{"format": "metalearn-meta/1", "spec": string(spec)}
+	for k, v := range extra {
+		meta[k] = v
+	}
+	return checkpoint.WriteFile(path, b.Tensors(), meta)
+}
+
+// Load rebuilds the experiment recorded in a checkpoint and loads its weights.
+func Load(path string) (*Built, error) {
+	ts, meta, err := checkpoint.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if meta["format"] != "metalearn-meta/1" {
+		return nil, fmt.Errorf("checkpoint %s: not a metalearn meta-learning checkpoint (format %q)", path, meta["format"])
+	}
+	var s Spec
+	dec := json.NewDecoder(strings.NewReader(meta["spec"]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: bad spec metadata: %v", path, err)
+	}
+	b, err := Build(s)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %v", path, err)
+	}
+	if b.Body != nil {
+		if err := checkpoint.LoadInto(ts, "body", b.Body, path); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkpoint.LoadInto(ts, "model", b.Model, path); err != nil {
+		return nil, err
+	}
+	for i, v := range b.extraVars() {
+		t, ok := ts["meta."+strconv.Itoa(i)]
+		if !ok || !tensor.SameShape(t.Shape(), v.Value.Shape()) {
+			return nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q", path, "meta."+strconv.Itoa(i))
+		}
+		v.Value = t.AsType(v.Value.DType())
+	}
+	return b, nil
+}
+
+// Tasks returns the task distribution of a split ("train", "val" or
+// "test"). For sinusoid all splits draw from the same family.
+func (s Spec) Tasks(split string) (data.TaskDistribution, error) {
+	if s.Dataset == "sinusoid" {
+		return data.Sinusoid{Support: s.Shots, Query: s.Queries}, nil
+	}
+	ds, err := s.omniglotSplit(split)
+	if err != nil {
+		return nil, err
+	}
+	return data.NewEpisodic(ds, s.Ways, s.Shots, s.Queries)
+}
+
+// HigherIsBetter reports whether the metric is an accuracy.
+func (s Spec) HigherIsBetter() bool { return s.Dataset != "sinusoid" }
+
+func (s Spec) omniglotDir() string {
+	dir := s.DataDir
+	if dir == "" {
+		dir = filepath.Join("..", "shared", "data")
+	}
+	return filepath.Join(dir, "omniglot")
+}
+
+type omniglotKey struct {
+	dir, split string
+	seed       uint64
+}
+
+var (
+	omniglotMu    sync.Mutex
+	omniglotCache = map[omniglotKey][3]*data.ClassDataset{}
+)
+
+// ErrNoValidation is returned for the validation split of the MAML-paper
+// Omniglot split, which has none.
+var ErrNoValidation = errors.New("the MAML-paper Omniglot split has no validation classes")
+
+// omniglotSplit loads (once per process) and returns a split's classes:
+// Vinyals train/val/test (4112/688/1692 classes with rotations) or the
+// MAML-paper split train/test (4800/1692), at 28x28.
+func (s Spec) omniglotSplit(split string) (*data.ClassDataset, error) {
+	dir := s.omniglotDir()
+	key := omniglotKey{dir, s.Split, 0}
+	if s.Split == "maml" {
+		key.seed = s.Seed
+	}
+	omniglotMu.Lock()
+	defer omniglotMu.Unlock()
+	sets, ok := omniglotCache[key]
+	if !ok {
+		if s.Split == "vinyals" {
+			tr, va, te, err := data.LoadOmniglotVinyals(dir, 28)
+			if err != nil {
+				return nil, fmt.Errorf("%w (Omniglot: put images_background.npz, images_evaluation.npz, alphabets.tsv and splits_vinyals/ in %s, or pass --data-dir)", err, dir)
+			}
+			sets = [3]*data.ClassDataset{tr, va, te}
+		} else {
+			all, err := data.LoadOmniglotAll(dir, 28)
+			if err != nil {
+				return nil, fmt.Errorf("%w (Omniglot: put images_background.npz and images_evaluation.npz in %s, or pass --data-dir)", err, dir)
+			}
+			tr, te, err := data.MAMLSplit(all, s.Seed)
+			if err != nil {
+				return nil, err
+			}
+			sets = [3]*data.ClassDataset{tr, nil, te}
+		}
+		omniglotCache[key] = sets
+	}
+	switch split {
+	case "train":
+		return sets[0], nil
+	case "val":
+		if sets[1] == nil {
+			return nil, ErrNoValidation
+		}
+		return sets[1], nil
+	case "test":
+		return sets[2], nil
+	}
+	return nil, fmt.Errorf("split %q, want train, val or test", split)
+}

@@ -1,0 +1,135 @@
+package meta
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"metalearn/data"
+)
+
+func omniglotDataDir(t *testing.T) string {
+	dir := filepath.Join("..", "..", "shared", "data")
+	if _, err := os.Stat(filepath.Join(dir, "omniglot", "images_background.npz")); err != nil {
+		t.Skipf("Omniglot not found under %s (see ../shared/data/README.md); skipping", dir)
+	}
+	return dir
+}
+
+// Every algorithm builds, takes a training step, and survives a checkpoint
+// round trip with identical evaluation results.
+func TestSpecBuildSaveLoadEveryAlgorithm(t *testing.T) {
+	for _, algo := range Algorithms {
+		t.Run(algo, func(t *testing.T) {
+			s := Spec{Algorithm: algo, Dataset: "sinusoid", Hidden: 8, EvalSteps: 2, Seed: 3}
+			if algo == "protonet" || algo == "r2d2" {
+				s = Spec{Algorithm: algo, Dataset: "omniglot", DataDir: omniglotDataDir(t), Ways: 3, Shots: 1, Queries: 2, Hidden: 4, Seed: 3}
+			}
+			b, err := Build(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dist, err := b.Spec.Tasks("train")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := TrainConfig{Iterations: 3, MetaBatch: 2, OuterLR: 1e-3}
+			if algo == "reptile" {
+				cfg.Outer = "sgd"
+			}
+			if _, err := Train(b.Algorithm, dist, cfg); err != nil {
+				t.Fatal(err)
+			}
+			tasks := data.EvalSet(dist, 3, 1)
+			want := Evaluate(b.Algorithm, tasks, -1, 1)
+			path := filepath.Join(t.TempDir(), "m.safetensors")
+			if err := b.Save(path, nil); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Algorithm.Name() != b.Algorithm.Name() {
+				t.Fatalf("reloaded %s as %s", b.Algorithm.Name(), c.Algorithm.Name())
+			}
+			if got := Evaluate(c.Algorithm, tasks, -1, 1); got != want {
+				t.Fatalf("evaluation after reload %v, before %v", got, want)
+			}
+		})
+	}
+}
+
+func TestSpecErrors(t *testing.T) {
+	cases := []struct {
+		s    Spec
+		want string
+	}{
+		{Spec{Algorithm: "nope"}, `algorithm "nope"`},
+		{Spec{Dataset: "mnist"}, `dataset "mnist"`},
+		{Spec{Algorithm: "protonet", Dataset: "sinusoid"}, "needs a classification dataset"},
+		{Spec{Dataset: "omniglot", Ways: 1}, "ways = 1"},
+		{Spec{Shots: -1}, "shots = -1"},
+		{Spec{InnerLR: -0.5}, "inner learning rate = -0.5"},
+		{Spec{Dataset: "omniglot", Split: "random"}, `split "random"`},
+	}
+	for _, c := range cases {
+		if _, err := Build(c.s); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", c.s, err, c.want)
+		}
+	}
+	// a missing data folder names where to put the files
+	s := Spec{Algorithm: "protonet", Dataset: "omniglot", DataDir: t.TempDir()}
+	s.Defaults()
+	if _, err := s.Tasks("train"); err == nil || !strings.Contains(err.Error(), "images_background.npz") {
+		t.Errorf("missing data error: %v", err)
+	}
+	// N larger than the number of classes is caught when building the sampler
+	if testing.Short() {
+		return
+	}
+	dir := omniglotDataDir(t)
+	big := Spec{Algorithm: "protonet", Dataset: "omniglot", DataDir: dir, Ways: 5000, Shots: 1, Queries: 1}
+	big.Defaults()
+	if _, err := big.Tasks("train"); err == nil {
+		t.Error("5000-way tasks accepted")
+	}
+	many := Spec{Algorithm: "protonet", Dataset: "omniglot", DataDir: dir, Ways: 5, Shots: 10, Queries: 15}
+	many.Defaults()
+	if _, err := many.Tasks("train"); err == nil {
+		t.Error("25 examples per class accepted from 20-example classes")
+	}
+}
+
+// ProtoNets on Omniglot reach clearly-better-than-chance accuracy in seconds.
+func TestProtoNetOmniglotLearns(t *testing.T) {
+	s := Spec{Algorithm: "protonet", Dataset: "omniglot", DataDir: omniglotDataDir(t), Ways: 5, Shots: 1, Queries: 5, Hidden: 16, Seed: 1}
+	b, err := Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, _ := b.Spec.Tasks("train")
+	val, _ := b.Spec.Tasks("val")
+	tasks := data.EvalSet(val, 100, 7)
+	before := Evaluate(b.Algorithm, tasks, -1, 0)
+	if _, err := Train(b.Algorithm, train, TrainConfig{Iterations: 60, MetaBatch: 1, OuterLR: 1e-3}); err != nil {
+		t.Fatal(err)
+	}
+	after := Evaluate(b.Algorithm, tasks, -1, 0)
+	t.Logf("5-way 1-shot val accuracy: untrained %v, after 60 episodes %v", before, after)
+	if after.Mean < 0.5 || after.Mean < before.Mean+0.05 {
+		t.Errorf("ProtoNet accuracy %v (untrained %v); chance is 0.2", after, before)
+	}
+}
+
+func TestANILOnSinusoidAdaptsOnlyTheHead(t *testing.T) {
+	b, err := Build(Spec{Algorithm: "anil", Dataset: "sinusoid", Hidden: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := b.Algorithm.(*MAML)
+	if m.Name() != "anil" || m.Body == nil || len(m.Head.Params()) != 2 {
+		t.Fatalf("ANIL built as %s with head params %d", m.Name(), len(m.Head.Params()))
+	}
+}

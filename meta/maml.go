@@ -37,6 +37,10 @@ type MAMLConfig struct {
 	// all-on-the-last-step over MSLIterations outer iterations.
 	MultiStepLoss bool
 	MSLIterations int
+	// Recompute trades compute for memory in second-order MAML: the inner
+	// loop's graph is rebuilt step by step during the backward pass instead
+	// of being kept (see recomputeGradient). Whole-model adaptation only.
+	Recompute bool
 }
 
 // MAML is model-agnostic meta-learning (Finn, Abbeel & Levine 2017,
@@ -56,6 +60,13 @@ type MAML struct {
 	Body nn.Module // nil for MAML; the feature extractor for ANIL
 	Head nn.Module // the adapted network (the whole model for MAML)
 	Cfg  MAMLConfig
+	// StepModules, when set, holds one structural copy of Head per inner
+	// step plus one for the final query pass (InnerSteps+1, or more for
+	// longer evaluation); the forward pass at step s runs StepModules[s]
+	// with the current fast weights, so each step keeps its own BatchNorm
+	// running statistics (MAML++ "BNRS", Antoniou et al. 2019, section
+	// 4). Only their buffers are used, never their parameters.
+	StepModules []nn.Module
 	// lrs[s][i] is the learning rate of head parameter i at step s (all
 	// steps share lrs[0] unless LRMode is PerLayerPerStep).
 	lrs [][]*autodiff.Var
@@ -78,6 +89,9 @@ func NewMAML(body, head nn.Module, cfg MAMLConfig) (*MAML, error) {
 	}
 	if cfg.EvalSteps < 0 {
 		return nil, fmt.Errorf("meta: evaluation steps = %d, want >= 0", cfg.EvalSteps)
+	}
+	if cfg.Recompute && (body != nil || cfg.MultiStepLoss || cfg.FirstOrder) {
+		return nil, fmt.Errorf("meta: Recompute supports second-order whole-model MAML without the multi-step loss")
 	}
 	m := &MAML{Body: body, Head: head, Cfg: cfg}
 	ps := head.Params()
@@ -180,19 +194,43 @@ func (m *MAML) adapt(t data.Task, steps int, createGraph, all bool) ([]*autodiff
 	l := NewLearner(m.Head)
 	var losses []*autodiff.Var
 	for s := 0; s < steps; s++ {
-		sl := TaskLoss(l.Forward(xs), t, false)
+		sl := TaskLoss(m.moduleAt(s).Apply(l.Weights, xs), t, false)
 		l.Adapt(sl, m.stepLRs(s), nil, createGraph)
 		if all && s < steps-1 {
-			losses = append(losses, TaskLoss(l.Forward(xq), t, true))
+			losses = append(losses, TaskLoss(m.moduleAt(s+1).Apply(l.Weights, xq), t, true))
 		}
 	}
-	pred := l.Forward(xq)
+	pred := m.moduleAt(steps).Apply(l.Weights, xq)
 	losses = append(losses, TaskLoss(pred, t, true))
 	return losses, pred
 }
 
+// moduleAt returns the module whose buffers serve inner step s.
+func (m *MAML) moduleAt(s int) nn.Module {
+	if len(m.StepModules) == 0 {
+		return m.Head
+	}
+	return m.StepModules[min(s, len(m.StepModules)-1)]
+}
+
+// SetTraining switches every module (body, head, per-step copies) between
+// training and evaluation mode; Evaluate uses it when BatchNorm keeps
+// running statistics.
+func (m *MAML) SetTraining(training bool) {
+	if m.Body != nil {
+		nn.SetTraining(m.Body, training)
+	}
+	nn.SetTraining(m.Head, training)
+	for _, sm := range m.StepModules {
+		nn.SetTraining(sm, training)
+	}
+}
+
 // TaskGradient implements Algorithm.
 func (m *MAML) TaskGradient(t data.Task, iter int) ([]*tensor.Tensor, TaskResult) {
+	if m.Cfg.Recompute {
+		return m.recomputeGradient(t)
+	}
 	msl := m.Cfg.MultiStepLoss && m.Cfg.InnerSteps > 1
 	losses, pred := m.adapt(t, m.Cfg.InnerSteps, !m.Cfg.FirstOrder, msl)
 	obj := losses[len(losses)-1]

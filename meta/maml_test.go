@@ -112,3 +112,34 @@ func TestNewMAMLErrors(t *testing.T) {
 		t.Error("Reptile with 0 steps accepted")
 	}
 }
+
+// Recomputing the inner loop gives the same meta-gradient as keeping it.
+func TestRecomputeMatchesStoredGraph(t *testing.T) {
+	for _, cfg := range []MAMLConfig{
+		{InnerLR: 0.3, InnerSteps: 3},
+		{InnerLR: 0.3, InnerSteps: 2, LRMode: MetaSGD},
+		{InnerLR: 0.3, InnerSteps: 2, LRMode: PerLayerPerStep},
+	} {
+		rng := rand.New(rand.NewPCG(8, 9))
+		net := tinyConvNet(rng)
+		m, err := NewMAML(nil, net, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		task := tinyConvTask(rng)
+		want, wr := m.TaskGradient(task, 0)
+		m.Cfg.Recompute = true
+		got, gr := m.TaskGradient(task, 0)
+		if len(got) != len(want) || gr.Loss != wr.Loss {
+			t.Fatalf("%+v: %d vs %d gradients, loss %v vs %v", cfg, len(got), len(want), gr.Loss, wr.Loss)
+		}
+		for i := range got {
+			if !tensor.AllClose(got[i], want[i], 1e-9, 1e-12) {
+				t.Fatalf("%+v: gradient %d differs by %g", cfg, i, tensor.MaxAbsDiff(got[i], want[i]))
+			}
+		}
+	}
+	if _, err := NewMAML(nn.NewLinear(rand.New(rand.NewPCG(1, 1)), 2, 2), nn.NewLinear(rand.New(rand.NewPCG(1, 1)), 2, 2), MAMLConfig{InnerLR: 0.1, InnerSteps: 1, Recompute: true}); err == nil {
+		t.Fatal("Recompute with a body accepted")
+	}
+}

@@ -38,11 +38,22 @@ type Spec struct {
 	// MultiStepLoss enables MAML++'s multi-step loss (with maml++).
 	MultiStepLoss bool   `json:"multi_step_loss,omitempty"`
 	InnerAdam     bool   `json:"inner_adam,omitempty"` // Reptile's inner optimizer
-	Seed          uint64 `json:"seed"`
+	// BatchNorm is the meta-learning BatchNorm mode: "transductive" (batch
+	// statistics at training and test time, as in the MAML paper; the
+	// default), "running" (running statistics at test time) or "per-step"
+	// (MAML-family only: separate running statistics for every inner step,
+	// MAML++ BNRS).
+	BatchNorm string `json:"batchnorm,omitempty"`
+	// Recompute rebuilds the inner loop during the backward pass instead
+	// of keeping its graph (second-order MAML / Meta-SGD / MAML++ LSLR).
+	Recompute bool   `json:"recompute,omitempty"`
+	Seed      uint64 `json:"seed"`
 }
 
 // Algorithms lists the accepted algorithm names.
-var Algorithms = []string{"maml", "fomaml", "anil", "metasgd", "maml++", "reptile", "protonet", "r2d2"}
+// "pretrain" is the MAML paper's baseline: supervised training on pooled
+// tasks (Pretrain), then fine-tuning with plain SGD at evaluation.
+var Algorithms = []string{"maml", "fomaml", "anil", "metasgd", "maml++", "reptile", "protonet", "r2d2", "pretrain"}
 
 // Defaults fills unset fields with the standard settings of the papers.
 func (s *Spec) Defaults() {
@@ -62,6 +73,9 @@ func (s *Spec) Defaults() {
 			s.InnerLR = 0.01
 		}
 		return
+	}
+	if s.BatchNorm == "" {
+		s.BatchNorm = "transductive"
 	}
 	def(&s.Ways, 5)
 	def(&s.Shots, 1)
@@ -94,6 +108,8 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("algorithm %q, want one of %s", s.Algorithm, strings.Join(Algorithms, ", "))
 	case s.Dataset != "sinusoid" && s.Dataset != "omniglot":
 		return fmt.Errorf("dataset %q, want sinusoid or omniglot", s.Dataset)
+	case s.Dataset == "omniglot" && s.Algorithm == "pretrain":
+		return fmt.Errorf("algorithm pretrain is the sinusoid baseline; use transfer learning for classification")
 	case s.Dataset == "sinusoid" && (s.Algorithm == "protonet" || s.Algorithm == "r2d2"):
 		return fmt.Errorf("algorithm %s needs a classification dataset (omniglot), not sinusoid", s.Algorithm)
 	case s.Dataset == "omniglot" && s.Ways < 2:
@@ -112,8 +128,22 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("hidden = %d, want >= 1", s.Hidden)
 	case s.Dataset == "omniglot" && s.Split != "vinyals" && s.Split != "maml":
 		return fmt.Errorf("split %q, want vinyals or maml", s.Split)
+	case s.Dataset == "omniglot" && s.BatchNorm != "transductive" && s.BatchNorm != "running" && s.BatchNorm != "per-step":
+		return fmt.Errorf("batchnorm %q, want transductive, running or per-step", s.BatchNorm)
+	case s.BatchNorm == "per-step" && !isMAMLFamily(s.Algorithm):
+		return fmt.Errorf("batchnorm per-step needs a MAML-family algorithm, not %s", s.Algorithm)
+	case s.Recompute && !(s.Algorithm == "maml" || s.Algorithm == "metasgd" || (s.Algorithm == "maml++" && !s.MultiStepLoss)):
+		return fmt.Errorf("recompute applies to second-order maml, metasgd or maml++ without the multi-step loss, not %s", s.Algorithm)
 	}
 	return nil
+}
+
+func isMAMLFamily(a string) bool {
+	switch a {
+	case "maml", "fomaml", "anil", "metasgd", "maml++":
+		return true
+	}
+	return false
 }
 
 // Built is an algorithm with the modules it owns, for checkpointing.
@@ -141,14 +171,7 @@ func Build(s Spec) (*Built, error) {
 			head = nn.MLP(rng, nn.ReLU, 1, s.Hidden, s.Hidden, 1)
 		}
 	} else {
-		enc := nn.Conv4(rng, 1, s.Hidden)
-		// MAML-family BatchNorm uses batch statistics at train and test
-		// time (transductive, as in the MAML paper).
-		for _, l := range enc.Layers {
-			if bn, ok := l.(*nn.BatchNorm); ok {
-				bn.TrackRunningStats = false
-			}
-		}
+		enc := s.encoder(rng)
 		switch s.Algorithm {
 		case "protonet", "r2d2":
 			head = enc
@@ -160,9 +183,9 @@ func Build(s Spec) (*Built, error) {
 	}
 	b.Body, b.Model = body, head
 	var err error
-	cfg := MAMLConfig{InnerLR: s.InnerLR, InnerSteps: s.InnerSteps, EvalSteps: s.EvalSteps}
+	cfg := MAMLConfig{InnerLR: s.InnerLR, InnerSteps: s.InnerSteps, EvalSteps: s.EvalSteps, Recompute: s.Recompute}
 	switch s.Algorithm {
-	case "maml", "anil":
+	case "maml", "anil", "pretrain":
 		b.Algorithm, err = NewMAML(body, head, cfg)
 	case "fomaml":
 		cfg.FirstOrder = true
@@ -184,7 +207,26 @@ func Build(s Spec) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m, ok := b.Algorithm.(*MAML); ok && s.BatchNorm == "per-step" {
+		// one structural copy per step (their own parameters are unused)
+		for i := 0; i <= max(s.InnerSteps, s.EvalSteps); i++ {
+			m.StepModules = append(m.StepModules, nn.NewSequential(s.encoder(rng), nn.NewLinear(rng, s.Hidden, s.Ways)))
+		}
+	}
 	return b, nil
+}
+
+// encoder returns the Conv4 feature extractor with BatchNorm configured
+// for the spec's mode.
+func (s Spec) encoder(rng *rand.Rand) *nn.Sequential {
+	enc := nn.Conv4(rng, 1, s.Hidden)
+	for _, l := range enc.Layers {
+		if bn, ok := l.(*nn.BatchNorm); ok {
+			// transductive: batch statistics at train and test time
+			bn.TrackRunningStats = s.BatchNorm != "transductive"
+		}
+	}
+	return enc
 }
 
 // Tensors lists every meta-parameter and buffer under a stable name.
@@ -195,7 +237,19 @@ func (b *Built) Tensors() []checkpoint.Named {
 	}
 	out = append(out, checkpoint.ModuleTensors("model", b.Model)...)
 	out = append(out, b.extraTensors()...)
+	for i, sm := range b.stepModules() {
+		for _, buf := range nn.Buffers(sm) {
+			out = append(out, checkpoint.Named{Name: fmt.Sprintf("step%d.%s", i, buf.Name), Tensor: buf.V.Value})
+		}
+	}
 	return out
+}
+
+func (b *Built) stepModules() []nn.Module {
+	if m, ok := b.Algorithm.(*MAML); ok {
+		return m.StepModules
+	}
+	return nil
 }
 
 func (b *Built) extraVars() []*autodiff.Var {
@@ -264,6 +318,16 @@ func Load(path string) (*Built, error) {
 			return nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q", path, "meta."+strconv.Itoa(i))
 		}
 		v.Value = t.AsType(v.Value.DType())
+	}
+	for i, sm := range b.stepModules() {
+		for _, buf := range nn.Buffers(sm) {
+			name := fmt.Sprintf("step%d.%s", i, buf.Name)
+			t, ok := ts[name]
+			if !ok || !tensor.SameShape(t.Shape(), buf.V.Value.Shape()) {
+				return nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q", path, name)
+			}
+			buf.V.Value = t.AsType(buf.V.Value.DType())
+		}
 	}
 	return b, nil
 }

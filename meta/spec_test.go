@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"metalearn/data"
+	"metalearn/nn"
+	"metalearn/tensor"
 )
 
 func omniglotDataDir(t *testing.T) string {
@@ -120,6 +122,53 @@ func TestProtoNetOmniglotLearns(t *testing.T) {
 	t.Logf("5-way 1-shot val accuracy: untrained %v, after 60 episodes %v", before, after)
 	if after.Mean < 0.5 || after.Mean < before.Mean+0.05 {
 		t.Errorf("ProtoNet accuracy %v (untrained %v); chance is 0.2", after, before)
+	}
+}
+
+// Per-step BatchNorm statistics and running statistics round-trip through
+// checkpoints, and per-step statistics really differ between steps.
+func TestBatchNormModes(t *testing.T) {
+	dir := omniglotDataDir(t)
+	for _, mode := range []string{"running", "per-step"} {
+		s := Spec{Algorithm: "maml", Dataset: "omniglot", DataDir: dir, Ways: 3, Shots: 1, Queries: 2, Hidden: 4, InnerSteps: 2, EvalSteps: 2, BatchNorm: mode, Seed: 5}
+		b, err := Build(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dist, _ := b.Spec.Tasks("train")
+		if _, err := Train(b.Algorithm, dist, TrainConfig{Iterations: 3, MetaBatch: 2, OuterLR: 1e-3}); err != nil {
+			t.Fatal(err)
+		}
+		tasks := data.EvalSet(dist, 4, 2)
+		want := Evaluate(b.Algorithm, tasks, -1, 1)
+		path := filepath.Join(t.TempDir(), "m.safetensors")
+		if err := b.Save(path, nil); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Evaluate(c.Algorithm, tasks, -1, 1); got != want {
+			t.Fatalf("%s: evaluation after reload %v, before %v", mode, got, want)
+		}
+		if mode == "per-step" {
+			sm := b.stepModules()
+			if len(sm) != 3 {
+				t.Fatalf("%d step modules, want 3", len(sm))
+			}
+			m0 := nn.Buffers(sm[0])[0].V.Value
+			m1 := nn.Buffers(sm[1])[0].V.Value
+			if tensor.MaxAbsDiff(m0, m1) == 0 {
+				t.Fatal("step 0 and step 1 share identical running statistics")
+			}
+		}
+	}
+	if _, err := Build(Spec{Algorithm: "protonet", Dataset: "omniglot", BatchNorm: "per-step"}); err == nil {
+		t.Error("per-step BatchNorm accepted for protonet")
+	}
+	if _, err := Build(Spec{Algorithm: "fomaml", Recompute: true}); err == nil {
+		t.Error("recompute accepted for first-order MAML")
 	}
 }
 

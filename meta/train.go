@@ -230,7 +230,14 @@ func (s Summary) String() string { return fmt.Sprintf("%.4f ± %.4f (n=%d)", s.M
 
 // Evaluate adapts to each task (steps adaptation steps; negative: the
 // algorithm default) and summarises the query metric.
+//
+// Algorithms with a training/evaluation mode (BatchNorm with running
+// statistics) are switched to evaluation mode for the duration.
 func Evaluate(alg Algorithm, tasks []data.Task, steps, workers int) Summary {
+	if m, ok := alg.(interface{ SetTraining(bool) }); ok {
+		m.SetTraining(false)
+		defer m.SetTraining(true)
+	}
 	rs := make([]TaskResult, len(tasks))
 	parallel(len(tasks), workers, func(i int) { rs[i] = alg.Evaluate(tasks[i], steps) })
 	return Summarise(rs)

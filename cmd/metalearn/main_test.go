@@ -80,3 +80,60 @@ func TestBadInputIsAClearError(t *testing.T) {
 		}
 	}
 }
+
+func TestMetaTrainEvalRoundTrip(t *testing.T) {
+	ckpt := t.TempDir() + "/sine.safetensors"
+	code, out, errs := runCLI("meta", "train", "--algo", "maml", "--iterations", "20", "--meta-batch", "4", "--hidden", "8", "--val-tasks", "10", "--out", ckpt, "--json")
+	if code != 0 {
+		t.Fatalf("train exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var last struct {
+		Checkpoint string `json:"checkpoint"`
+		BestVal    struct {
+			Mean float64 `json:"mean"`
+			N    int     `json:"n"`
+		} `json:"best_val"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last.Checkpoint != ckpt || last.BestVal.N != 10 {
+		t.Fatalf("last train line %q (%v)", lines[len(lines)-1], err)
+	}
+	code, out, errs = runCLI("meta", "eval", "--checkpoint", ckpt, "--tasks", "20", "--json")
+	if code != 0 {
+		t.Fatalf("eval exit %d: %s", code, errs)
+	}
+	var ev struct {
+		Metric string `json:"metric"`
+		Result struct {
+			Mean, CI95 float64
+			N          int
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(out), &ev); err != nil || ev.Metric != "mse" || ev.Result.N != 20 || !(ev.Result.Mean > 0) {
+		t.Fatalf("eval output %q (%v)", out, err)
+	}
+}
+
+func TestMetaBadInput(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"meta", "train"}, "--out is required"},
+		{[]string{"meta", "train", "--out", dir + "/x", "--algo", "magic"}, `algorithm "magic"`},
+		{[]string{"meta", "train", "--out", dir + "/x", "--iterations", "0"}, "--iterations = 0"},
+		{[]string{"meta", "train", "--out", dir + "/x", "--outer-lr", "-1"}, "--outer-lr = -1"},
+		{[]string{"meta", "train", "--out", dir + "/x", "--dataset", "omniglot", "--data-dir", dir}, "images_background.npz"},
+		{[]string{"meta", "train", "--out", dir + "/no/such/dir/x", "--iterations", "1", "--hidden", "4", "--val-tasks", "1"}, "cannot write in"},
+		{[]string{"meta", "eval"}, "--checkpoint is required"},
+		{[]string{"meta", "eval", "--checkpoint", dir + "/absent"}, "no such file"},
+		{[]string{"meta", "eval", "--checkpoint", "main.go"}, "not plausible"},
+	}
+	for _, c := range cases {
+		code, _, errs := runCLI(c.args...)
+		if code == 0 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, errs, c.want)
+		}
+	}
+}

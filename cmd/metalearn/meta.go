@@ -27,7 +27,7 @@ func newMetaCmd() *cobra.Command {
 // specFlags binds the experiment description to flags.
 func specFlags(cmd *cobra.Command, s *meta.Spec) {
 	f := cmd.Flags()
-	f.StringVar(&s.Algorithm, "algo", "maml", "algorithm: maml, fomaml, anil, metasgd, maml++, reptile, protonet, r2d2")
+	f.StringVar(&s.Algorithm, "algo", "maml", "algorithm: maml, fomaml, anil, metasgd, maml++, reptile, protonet, r2d2, pretrain (sinusoid baseline)")
 	f.StringVar(&s.Dataset, "dataset", "sinusoid", "task family: sinusoid or omniglot")
 	f.StringVar(&s.DataDir, "data-dir", "../shared/data", "folder holding omniglot/ (images_background.npz, images_evaluation.npz, alphabets.tsv, splits_vinyals/)")
 	f.StringVar(&s.Split, "split", "", "omniglot split: vinyals (default) or maml")
@@ -40,6 +40,8 @@ func specFlags(cmd *cobra.Command, s *meta.Spec) {
 	f.IntVar(&s.Hidden, "hidden", 0, "MLP width (sinusoid, default 40) or conv filters (omniglot, default 64)")
 	f.BoolVar(&s.MultiStepLoss, "multi-step-loss", false, "MAML++ multi-step loss (with --algo maml++)")
 	f.BoolVar(&s.InnerAdam, "inner-adam", false, "Reptile: Adam (beta1 = 0) in the inner loop instead of SGD")
+	f.StringVar(&s.BatchNorm, "batchnorm", "", "BatchNorm mode: transductive (default), running, per-step (MAML family)")
+	f.BoolVar(&s.Recompute, "recompute", false, "second-order MAML: recompute the inner loop in the backward pass to save memory")
 	f.Uint64Var(&s.Seed, "seed", 1, "random seed (initialisation, task sampling, MAML split)")
 }
 
@@ -166,6 +168,20 @@ func metaTrain(out io.Writer, s meta.Spec, tf trainFlags) error {
 		fmt.Fprintln(out)
 	}
 	start := time.Now()
+	if s.Algorithm == "pretrain" {
+		// supervised pre-training on pooled tasks; no validation-based selection
+		if cfg.OuterLR == 0 {
+			cfg.OuterLR = 1e-3
+		}
+		if err := meta.Pretrain(b.Model, train, tf.iterations, cfg.MetaBatch, cfg.OuterLR, s.Seed); err != nil {
+			return err
+		}
+		if err := b.Save(tf.out, map[string]string{"iterations": fmt.Sprint(tf.iterations)}); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "saved %s (pretrained on pooled tasks) in %.1fs\n", tf.out, time.Since(start).Seconds())
+		return nil
+	}
 	res, err := meta.Train(b.Algorithm, train, cfg)
 	if err != nil {
 		return err
@@ -194,6 +210,7 @@ func newMetaEvalCmd() *cobra.Command {
 	var (
 		ckpt, split, dataDir string
 		tasks, steps         int
+		queries              int
 		asJSON               bool
 		seed                 uint64
 	)
@@ -216,6 +233,12 @@ func newMetaEvalCmd() *cobra.Command {
 			s := b.Spec
 			if cmd.Flags().Changed("data-dir") {
 				s.DataDir = dataDir
+			}
+			if cmd.Flags().Changed("queries") {
+				if queries < 1 {
+					return fmt.Errorf("--queries = %d, want >= 1", queries)
+				}
+				s.Queries = queries
 			}
 			dist, err := s.Tasks(split)
 			if err != nil {
@@ -244,6 +267,7 @@ func newMetaEvalCmd() *cobra.Command {
 	f.StringVar(&split, "split", "test", "task split: test, val or train")
 	f.StringVar(&dataDir, "data-dir", "", "override the data folder recorded in the checkpoint")
 	f.IntVar(&tasks, "tasks", 600, "number of test tasks")
+	f.IntVar(&queries, "queries", 0, "query examples per class (sinusoid: points) at evaluation (default: as trained)")
 	f.IntVar(&steps, "eval-steps", 0, "adaptation steps (default: as trained)")
 	f.Uint64Var(&seed, "seed", 12345, "seed of the fixed evaluation task set")
 	f.BoolVar(&asJSON, "json", false, "print one JSON line")

@@ -36,8 +36,8 @@ type Spec struct {
 	// Hidden is the MLP width (sinusoid) or the number of conv filters.
 	Hidden int `json:"hidden"`
 	// MultiStepLoss enables MAML++'s multi-step loss (with maml++).
-	MultiStepLoss bool   `json:"multi_step_loss,omitempty"`
-	InnerAdam     bool   `json:"inner_adam,omitempty"` // Reptile's inner optimizer
+	MultiStepLoss bool `json:"multi_step_loss,omitempty"`
+	InnerAdam     bool `json:"inner_adam,omitempty"` // Reptile's inner optimizer
 	// BatchNorm is the meta-learning BatchNorm mode: "transductive" (batch
 	// statistics at training and test time, as in the MAML paper; the
 	// default), "running" (running statistics at test time) or "per-step"

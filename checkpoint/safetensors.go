@@ -216,6 +216,9 @@ func WriteFile(path string, tensors []Named, metadata map[string]string) (err er
 	if err = Encode(f, tensors, metadata); err != nil {
 		return fmt.Errorf("checkpoint: writing %s: %w", path, err)
 	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("checkpoint: syncing %s: %w", path, err)
 	}

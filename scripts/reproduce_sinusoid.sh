@@ -9,12 +9,17 @@ set -eu
 out=${1:?output folder}
 iters=${2:-70000}
 mkdir -p "$out"
-ml="go run ./cmd/metalearn"
-for k in 5 10; do
-  /usr/bin/time -f "%e s wall, %M KB peak" $ml meta train --algo maml --dataset sinusoid --shots $k --queries $k \
+# ML: a built metalearn binary (default: build one now)
+ml=${ML:-}
+if [ -z "$ml" ]; then
+  ml="$out/metalearn"
+  go build -o "$ml" ./cmd/metalearn
+fi
+for k in ${KS:-5 10}; do
+  [ -n "${SKIP_TRAIN:-}" ] || /usr/bin/time -f "%e s wall, %M KB peak" $ml meta train --algo maml --dataset sinusoid --shots $k --queries $k \
     --iterations "$iters" --meta-batch 25 --inner-lr 0.01 --steps 1 --eval-steps 10 --log-every 5000 \
     --out "$out/maml-k$k.safetensors" > "$out/maml-k$k.log" 2>&1
-  /usr/bin/time -f "%e s wall, %M KB peak" $ml meta train --algo pretrain --dataset sinusoid --shots $k --queries $k \
+  [ -n "${SKIP_TRAIN:-}" ] || /usr/bin/time -f "%e s wall, %M KB peak" $ml meta train --algo pretrain --dataset sinusoid --shots $k --queries $k \
     --iterations "$iters" --meta-batch 25 --inner-lr 0.01 --eval-steps 10 \
     --out "$out/pretrain-k$k.safetensors" > "$out/pretrain-k$k.log" 2>&1
   for m in maml pretrain; do

@@ -41,6 +41,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newSeedCmd(), newMetaCmd())
+	root.AddCommand(newSeedCmd(), newMetaCmd(), newMTLCmd())
 	return root
 }

@@ -1,0 +1,365 @@
+package mtl
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"metalearn/autodiff"
+	"metalearn/optim"
+	"metalearn/tensor"
+)
+
+// Kind is a task's output type.
+type Kind int
+
+const (
+	Regression     Kind = iota // one output, masked mean squared error
+	Binary                     // one logit, masked BCE-with-logits; targets 0/1
+	Classification             // Classes logits, masked cross-entropy; targets are class ids
+)
+
+// TaskSpec defines one task.
+type TaskSpec struct {
+	Name    string
+	Kind    Kind
+	Classes int // for Classification
+}
+
+// Outputs is the head width the task needs.
+func (s TaskSpec) Outputs() int {
+	if s.Kind == Classification {
+		return s.Classes
+	}
+	return 1
+}
+
+// Dataset holds inputs and, per task, a target column and a label mask.
+// Multi-input data (one dataset per task) is the special case where each
+// row carries a label for one task only.
+type Dataset struct {
+	X    *tensor.Tensor // [N, F] float32
+	Y    *tensor.Tensor // [N, T] float32 targets (class ids for Classification)
+	Mask *tensor.Tensor // [N, T] 1 = label present, 0 = missing; nil = all present
+	// RowTask, when set, says that row i belongs to task RowTask[i] only
+	// (multi-input data such as School): training and prediction then run
+	// each task's output on its own rows only, which is much cheaper than
+	// computing every task on every row.
+	RowTask []int
+}
+
+// Rows returns the number of examples.
+func (d Dataset) Rows() int { return d.X.Dim(0) }
+
+// Subset returns the rows idx.
+func (d Dataset) Subset(idx []int) Dataset {
+	s := Dataset{X: tensor.IndexSelect(d.X, 0, idx), Y: tensor.IndexSelect(d.Y, 0, idx)}
+	if d.Mask != nil {
+		s.Mask = tensor.IndexSelect(d.Mask, 0, idx)
+	}
+	if d.RowTask != nil {
+		s.RowTask = make([]int, len(idx))
+		for i, r := range idx {
+			s.RowTask[i] = d.RowTask[r]
+		}
+	}
+	return s
+}
+
+// Validate checks shapes against the task list.
+func (d Dataset) Validate(tasks []TaskSpec) error {
+	if d.X == nil || d.Y == nil || d.X.Dims() != 2 || d.Y.Dims() != 2 {
+		return fmt.Errorf("mtl: dataset needs X [N,F] and Y [N,T]")
+	}
+	n := d.X.Dim(0)
+	if d.Y.Dim(0) != n || d.Y.Dim(1) != len(tasks) {
+		return fmt.Errorf("mtl: Y has shape %v, want [%d,%d]", d.Y.Shape(), n, len(tasks))
+	}
+	if d.Mask != nil && !tensor.SameShape(d.Mask.Shape(), d.Y.Shape()) {
+		return fmt.Errorf("mtl: mask shape %v differs from Y %v", d.Mask.Shape(), d.Y.Shape())
+	}
+	if d.RowTask != nil {
+		if len(d.RowTask) != n {
+			return fmt.Errorf("mtl: %d row tasks for %d rows", len(d.RowTask), n)
+		}
+		for i, t := range d.RowTask {
+			if t < 0 || t >= len(tasks) {
+				return fmt.Errorf("mtl: row %d belongs to task %d, want [0,%d)", i, t, len(tasks))
+			}
+		}
+	}
+	for t, s := range tasks {
+		present := 0
+		for i := 0; i < n; i++ {
+			if d.Mask != nil && d.Mask.At(i, t) == 0 {
+				continue
+			}
+			present++
+			y := d.Y.At(i, t)
+			switch s.Kind {
+			case Binary:
+				if y != 0 && y != 1 {
+					return fmt.Errorf("mtl: task %q row %d: binary target %v, want 0 or 1", s.Name, i, y)
+				}
+			case Classification:
+				if y != math.Trunc(y) || y < 0 || int(y) >= s.Classes {
+					return fmt.Errorf("mtl: task %q row %d: class %v not in [0,%d)", s.Name, i, y, s.Classes)
+				}
+			}
+		}
+		if present == 0 {
+			return fmt.Errorf("mtl: task %q has no labelled rows", s.Name)
+		}
+	}
+	return nil
+}
+
+// TaskLosses returns the masked loss of every task on a batch. A missing
+// label contributes nothing to its task's loss or gradient; a task with no
+// label in the batch gets a constant zero loss.
+func TaskLosses(tasks []TaskSpec, outs []*autodiff.Var, y, mask *tensor.Tensor) []*autodiff.Var {
+	n := y.Dim(0)
+	losses := make([]*autodiff.Var, len(tasks))
+	for t, s := range tasks {
+		out := outs[t]
+		dt := out.DType()
+		col := tensor.Slice(y, 1, t, t+1).AsType(dt) // [N,1]
+		m := tensor.Ones(dt, n, 1)
+		if mask != nil {
+			m = tensor.Slice(mask, 1, t, t+1).AsType(dt)
+		}
+		cnt := tensor.Sum(m, false).Item()
+		if cnt == 0 {
+			losses[t] = autodiff.Scalar(dt, 0)
+			continue
+		}
+		var per *autodiff.Var // [N,1] per-example loss
+		switch s.Kind {
+		case Regression:
+			per = autodiff.Square(autodiff.Sub(out, autodiff.Const(col)))
+		case Binary:
+			per = autodiff.Sub(autodiff.Softplus(out), autodiff.Mul(out, autodiff.Const(col)))
+		case Classification:
+			labels := make([]int, n)
+			for i := range labels {
+				if m.Flat(i) != 0 {
+					labels[i] = int(col.Flat(i))
+				}
+			}
+			logp := autodiff.LogSoftmax(out, 1)
+			per = autodiff.Neg(autodiff.Gather(logp, 1, labels, []int{n, 1}))
+		}
+		losses[t] = autodiff.Scale(autodiff.Sum(autodiff.Mul(per, autodiff.Const(m)), false), 1/cnt)
+	}
+	return losses
+}
+
+// TaskForwarder is implemented by models that can compute one task's
+// output alone (used for multi-input data).
+type TaskForwarder interface {
+	ForwardTask(x *autodiff.Var, t int) *autodiff.Var
+}
+
+// forwardTask computes task t's output on x.
+func forwardTask(m Model, x *autodiff.Var, t int) *autodiff.Var {
+	if f, ok := m.(TaskForwarder); ok {
+		return f.ForwardTask(x, t)
+	}
+	return m.Forward(x)[t]
+}
+
+// groupRows returns, per task, the rows of d that belong to it.
+func groupRows(d Dataset, tasks int) [][]int {
+	g := make([][]int, tasks)
+	for i, t := range d.RowTask {
+		g[t] = append(g[t], i)
+	}
+	return g
+}
+
+// batchLosses computes the task losses of a batch: all tasks on all rows
+// with masks, or, for multi-input data, every task on its own rows.
+func batchLosses(m Model, tasks []TaskSpec, b Dataset) []*autodiff.Var {
+	if b.RowTask == nil {
+		return TaskLosses(tasks, m.Forward(autodiff.Const(b.X)), b.Y, b.Mask)
+	}
+	losses := make([]*autodiff.Var, len(tasks))
+	for t, rows := range groupRows(b, len(tasks)) {
+		if len(rows) == 0 {
+			losses[t] = autodiff.Scalar(b.X.DType(), 0)
+			continue
+		}
+		sub := b.Subset(rows)
+		out := forwardTask(m, autodiff.Const(sub.X), t)
+		one := []TaskSpec{tasks[t]}
+		y := tensor.Slice(sub.Y, 1, t, t+1)
+		var mask *tensor.Tensor
+		if sub.Mask != nil {
+			mask = tensor.Slice(sub.Mask, 1, t, t+1)
+		}
+		losses[t] = TaskLosses(one, []*autodiff.Var{out}, y, mask)[0]
+	}
+	return losses
+}
+
+// TrainConfig configures multi-task training.
+type TrainConfig struct {
+	Steps     int
+	LR        float64
+	BatchSize int // 0: full batch
+	Weighting Weighting
+	// WeightDecayShared / WeightDecaySpecific are L2 penalties (added to
+	// the gradient) on shared and task-specific parameters.
+	WeightDecayShared, WeightDecaySpecific float64
+	Seed                                   uint64
+	Log                                    func(step int, losses []float64)
+}
+
+// Train fits m on d with the configured weighting strategy. The shared
+// parameters follow the gradient of sum_t c_t L_t (c from the weighting,
+// held constant); task t's own parameters follow the gradient of L_t.
+func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
+	if err := d.Validate(tasks); err != nil {
+		return err
+	}
+	if m.NumTasks() != len(tasks) {
+		return fmt.Errorf("mtl: model has %d task outputs for %d tasks", m.NumTasks(), len(tasks))
+	}
+	if cfg.Steps < 1 || !(cfg.LR > 0) {
+		return fmt.Errorf("mtl: steps %d and learning rate %v must be positive", cfg.Steps, cfg.LR)
+	}
+	w := cfg.Weighting
+	if w == nil {
+		w = equal{}
+	}
+	shared := vars(m.Shared())
+	specific := make([][]*autodiff.Var, len(tasks))
+	var all []*autodiff.Var
+	all = append(all, shared...)
+	for t := range tasks {
+		specific[t] = vars(m.Specific(t))
+		all = append(all, specific[t]...)
+	}
+	opt := optim.NewAdam(all, optim.AdamConfig{LR: cfg.LR})
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6d746c))
+	n := d.Rows()
+	lossVals := make([]float64, len(tasks))
+	for step := 0; step < cfg.Steps; step++ {
+		batch := d
+		if cfg.BatchSize > 0 && cfg.BatchSize < n {
+			idx := make([]int, cfg.BatchSize)
+			for i := range idx {
+				idx[i] = rng.IntN(n)
+			}
+			batch = d.Subset(idx)
+		}
+		losses := batchLosses(m, tasks, batch)
+		for t, l := range losses {
+			lossVals[t] = l.Item()
+		}
+		var grads [][]float64
+		if w.NeedsGrads() && len(shared) > 0 {
+			grads = make([][]float64, len(tasks))
+			for t, l := range losses {
+				grads[t] = flatten(autodiff.Grad([]*autodiff.Var{l}, shared, false))
+			}
+		}
+		c := w.Weights(step, lossVals, grads)
+		if len(c) != len(tasks) {
+			return fmt.Errorf("mtl: weighting %s returned %d weights for %d tasks", w.Name(), len(c), len(tasks))
+		}
+		dt := d.X.DType()
+		total := autodiff.Scalar(dt, 0)
+		plain := autodiff.Scalar(dt, 0)
+		for t, l := range losses {
+			if math.IsNaN(c[t]) || math.IsInf(c[t], 0) {
+				return fmt.Errorf("mtl: weighting %s gave task %q a non-finite weight at step %d", w.Name(), tasks[t].Name, step)
+			}
+			total = autodiff.Add(total, autodiff.Scale(l, c[t]))
+			plain = autodiff.Add(plain, l)
+		}
+		gs := autodiff.Grad([]*autodiff.Var{total}, shared, false)
+		var spec []*autodiff.Var
+		for t := range tasks {
+			spec = append(spec, specific[t]...)
+		}
+		gp := autodiff.Grad([]*autodiff.Var{plain}, spec, false)
+		upd := make([]*tensor.Tensor, 0, len(all))
+		for i, g := range gs {
+			upd = append(upd, decay(g.Value, shared[i].Value, cfg.WeightDecayShared))
+		}
+		for i, g := range gp {
+			upd = append(upd, decay(g.Value, spec[i].Value, cfg.WeightDecaySpecific))
+		}
+		for _, u := range upd {
+			if u.HasNaNOrInf() {
+				return fmt.Errorf("mtl: step %d: gradient is not finite (losses %v); lower the learning rate", step, lossVals)
+			}
+		}
+		opt.StepWith(upd)
+		if cfg.Log != nil {
+			cfg.Log(step, lossVals)
+		}
+	}
+	return nil
+}
+
+func decay(g, p *tensor.Tensor, wd float64) *tensor.Tensor {
+	if wd == 0 {
+		return g
+	}
+	out := g.Clone()
+	out.AddScaledInPlace(wd, p)
+	return out
+}
+
+func flatten(gs []*autodiff.Var) []float64 {
+	var out []float64
+	for _, g := range gs {
+		out = append(out, g.Value.Values()...)
+	}
+	return out
+}
+
+// equal is the default weighting: every task weight 1.
+type equal struct{}
+
+func (equal) Name() string     { return "ew" }
+func (equal) NeedsGrads() bool { return false }
+func (equal) Weights(_ int, losses []float64, _ [][]float64) []float64 {
+	c := make([]float64, len(losses))
+	for i := range c {
+		c[i] = 1
+	}
+	return c
+}
+
+// PredictRows returns, for each row, its own task's (first) output, for
+// multi-input data.
+func PredictRows(m Model, x *tensor.Tensor, rowTask []int, tasks int) []float64 {
+	d := Dataset{X: x, Y: tensor.New(x.DType(), x.Dim(0), 1), RowTask: rowTask}
+	pred := make([]float64, x.Dim(0))
+	autodiff.NoGrad(func() {
+		for t, rows := range groupRows(d, tasks) {
+			if len(rows) == 0 {
+				continue
+			}
+			out := forwardTask(m, autodiff.Const(tensor.IndexSelect(x, 0, rows)), t)
+			for i, r := range rows {
+				pred[r] = out.Value.At(i, 0)
+			}
+		}
+	})
+	return pred
+}
+
+// Predict returns the task outputs for x without recording a graph.
+func Predict(m Model, x *tensor.Tensor) []*tensor.Tensor {
+	var outs []*autodiff.Var
+	autodiff.NoGrad(func() { outs = m.Forward(autodiff.Const(x)) })
+	res := make([]*tensor.Tensor, len(outs))
+	for i, o := range outs {
+		res[i] = o.Value
+	}
+	return res
+}

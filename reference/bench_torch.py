@@ -1,0 +1,96 @@
+# PyTorch side of metalearn's benchmark workloads (torch 1.13 CPU).
+# Run: OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 reference/bench_torch.py [--threads 2]
+# Prints one JSON object per workload: {"workload", "median_ms", "runs"}.
+import json, statistics, sys, time
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+threads = 2
+if "--threads" in sys.argv:
+    threads = int(sys.argv[sys.argv.index("--threads") + 1])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+
+def bench(name, fn, warmup=3, min_runs=10, min_seconds=1.0):
+    for _ in range(warmup):
+        fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < min_runs or time.perf_counter() - start < min_seconds:
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    print(json.dumps({"workload": name, "median_ms": statistics.median(times), "runs": len(times)}), flush=True)
+
+# seed MTLNet Adam step, batch 800
+seed = nn.Sequential(nn.Linear(2, 10), nn.ReLU(), nn.Linear(10, 1), nn.Sigmoid())
+sopt = torch.optim.Adam(seed.parameters(), lr=1e-3)
+sx, sy = torch.rand(800, 2), (torch.rand(800, 1) > 0.5).float()
+def seed_step():
+    sopt.zero_grad()
+    F.binary_cross_entropy(seed(sx), sy).backward()
+    sopt.step()
+bench("seed_step", seed_step)
+
+# MLP 1-40-40-1 forward+backward, batch 10
+mlp = nn.Sequential(nn.Linear(1, 40), nn.ReLU(), nn.Linear(40, 40), nn.ReLU(), nn.Linear(40, 1))
+mx, my = torch.rand(10, 1) * 10 - 5, torch.randn(10, 1)
+def mlp_fb():
+    mlp.zero_grad()
+    F.mse_loss(mlp(mx), my).backward()
+bench("mlp_fwd_bwd", mlp_fb)
+
+# sinusoid MAML meta-step: 25 tasks, 10 support + 10 query, 1 inner step, Adam outer
+mopt = torch.optim.Adam(mlp.parameters(), lr=1e-3)
+tasks = [(torch.rand(10, 1) * 10 - 5, torch.randn(10, 1), torch.rand(10, 1) * 10 - 5, torch.randn(10, 1)) for _ in range(25)]
+def functional(params, x):
+    h = F.relu(F.linear(x, params[0], params[1]))
+    h = F.relu(F.linear(h, params[2], params[3]))
+    return F.linear(h, params[4], params[5])
+def maml_step(first_order):
+    mopt.zero_grad()
+    params = list(mlp.parameters())
+    total = 0
+    for xs, ys, xq, yq in tasks:
+        g = torch.autograd.grad(F.mse_loss(functional(params, xs), ys), params, create_graph=not first_order)
+        fast = [p - 0.01 * gi for p, gi in zip(params, g)]
+        total = total + F.mse_loss(functional(fast, xq), yq)
+    (total / len(tasks)).backward()
+    mopt.step()
+bench("sinusoid_maml_2nd", lambda: maml_step(False))
+bench("sinusoid_maml_1st", lambda: maml_step(True))
+
+# conv4 forward+backward, batch 25, 28x28x1, 5-way linear head
+def conv4(hidden=64):
+    layers, c = [], 1
+    for _ in range(4):
+        layers += [nn.Conv2d(c, hidden, 3, padding=1), nn.BatchNorm2d(hidden), nn.ReLU(), nn.MaxPool2d(2)]
+        c = hidden
+    return nn.Sequential(*layers, nn.Flatten())
+cnet = nn.Sequential(conv4(), nn.Linear(64, 5))
+cx, cy = torch.randn(25, 1, 28, 28), torch.arange(25) % 5
+def conv_fb():
+    cnet.zero_grad()
+    F.cross_entropy(cnet(cx), cy).backward()
+bench("conv4_fwd_bwd_b25", conv_fb)
+
+# ProtoNet episode: 5-way 5-shot 15 queries, conv4 encoder, Adam
+enc = conv4()
+popt = torch.optim.Adam(enc.parameters(), lr=1e-3)
+px = torch.randn(5 * 20, 1, 28, 28)
+ql = torch.arange(5).repeat_interleave(15)
+def proto_step():
+    popt.zero_grad()
+    z = enc(px)
+    zs, zq = z[:25].view(5, 5, -1), z[25:]
+    protos = zs.mean(1)
+    logits = -torch.cdist(zq, protos) ** 2
+    F.cross_entropy(logits, ql).backward()
+    popt.step()
+bench("protonet_5w5s_episode", proto_step)
+
+# sgemm
+for (m, n, k, name) in [(512, 512, 512, "sgemm_512"), (10, 40, 40, "sgemm_10x40x40")]:
+    a, b = torch.randn(m, k), torch.randn(k, n)
+    bench(name, lambda: torch.mm(a, b), min_runs=50)

@@ -131,3 +131,26 @@ func TestDatasetValidation(t *testing.T) {
 		t.Error("Y with 2 columns accepted for 1 task")
 	}
 }
+
+// Every registered weighting strategy trains the hard-sharing model.
+func TestEveryWeightingTrains(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	d := twoTaskData(rng, 128)
+	for _, name := range WeightingNames {
+		w, err := ByName(name, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := architectures(rand.New(rand.NewPCG(5, 5)))["hard"]
+		before := lossValues(m, d)
+		if err := Train(m, twoTasks, d, TrainConfig{Steps: 100, LR: 0.02, Weighting: w}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		after := lossValues(m, d)
+		for k := range after {
+			if !(after[k] < 0.5*before[k]) {
+				t.Errorf("%s: task %d loss %v -> %v", name, k, before[k], after[k])
+			}
+		}
+	}
+}

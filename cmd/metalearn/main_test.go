@@ -137,3 +137,37 @@ func TestMetaBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestMTLTrainSweep(t *testing.T) {
+	code, out, errs := runCLI("mtl", "train", "--tasks", "3", "--per-task", "10", "--steps", "20", "--weighting", "ew,pcgrad", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want single-task + 2 weighting rows, got:\n%s", out)
+	}
+	var row struct {
+		Weighting string    `json:"weighting"`
+		Metrics   []float64 `json:"metrics"`
+	}
+	if err := json.Unmarshal([]byte(lines[2]), &row); err != nil || row.Weighting != "pcgrad" || len(row.Metrics) != 3 {
+		t.Fatalf("row %q: %v", lines[2], err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"mtl", "train", "--weighting", "magic"}, "--weighting"},
+		{[]string{"mtl", "train", "--arch", "tower"}, `--arch "tower"`},
+		{[]string{"mtl", "train", "--steps", "0"}, "--steps 0"},
+		{[]string{"mtl", "train", "--dataset", "nope"}, `--dataset "nope"`},
+		{[]string{"mtl", "school", "--methods", "magic"}, `unknown method "magic"`},
+		{[]string{"mtl", "school", "--data-dir", t.TempDir()}, "school.csv"},
+	} {
+		code, _, errs := runCLI(c.args...)
+		if code == 0 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", c.args, code, errs, c.want)
+		}
+	}
+}

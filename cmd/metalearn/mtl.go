@@ -43,7 +43,10 @@ better than single-task) and Delta_m (Nash-MTL convention: positive = worse).
 Several comma-separated --weighting values make a sweep with one table.
 
 Datasets: circles (the seed's circle problem as --tasks related tasks with
---per-task training points each; built in).`,
+--per-task training points each; built in), and mulan:<set> (Mulan
+multi-target regression, <data-dir>/mtr-mulan/<set>.arff, one task per
+target, random 80/20 split, metric RRMSE = test RMSE / training sd, lower is
+better).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
@@ -138,7 +141,22 @@ Datasets: circles (the seed's circle problem as --tasks related tasks with
 
 // loadExperiment resolves dataset names other than circles.
 func loadExperiment(name, dataDir string, seed uint64) (*mtl.Experiment, error) {
-	return nil, fmt.Errorf("--dataset %q: unknown (want circles)", name)
+	if set, ok := strings.CutPrefix(name, "mulan:"); ok {
+		if _, known := data.MulanTargets[set]; !known {
+			var names []string
+			for k := range data.MulanTargets {
+				names = append(names, k)
+			}
+			slices.Sort(names)
+			return nil, fmt.Errorf("--dataset %q: unknown Mulan set (want mulan:<%s>)", name, strings.Join(names, "|"))
+		}
+		mt, err := data.LoadMulan(filepath.Join(dataDir, "mtr-mulan", set+".arff"), 0)
+		if err != nil {
+			return nil, err
+		}
+		return mtl.MulanExperiment(mt, set, 0.8, seed)
+	}
+	return nil, fmt.Errorf("--dataset %q: unknown (want circles or mulan:<set>)", name)
 }
 
 func newSchoolCmd() *cobra.Command {

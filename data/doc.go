@@ -55,4 +55,15 @@
 // little-endian, C order; bool, uint8, int32, int64, float32, float64) and
 // .npz files into an Array. Every reader and loader reports bad input as an
 // error naming the file, member, class or value; none panics on bad files.
+// # Tabular and multi-task data
+//
+//   - ReadCSV reads numeric CSV with a header (errors name file, line and
+//     column); LoadSchool gives the School data as TaskRegression (one task
+//     per school); LoadParkinsons the Parkinson's telemonitoring recordings
+//     (one task per patient, motor and total UPDRS targets).
+//   - ReadARFF / ParseARFF read ARFF (numeric, nominal, sparse rows, missing
+//     values); LoadMulan splits a Mulan multi-target set into features and
+//     its last MulanTargets[name] attributes as targets, with a mask.
+//   - ReadIDX and LoadMNIST read the MNIST/Fashion-MNIST IDX files (gzipped
+//     or not); MakeMultiMNIST builds Sener & Koltun's two-digit MultiMNIST.
 package data

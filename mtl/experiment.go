@@ -17,6 +17,9 @@ type Experiment struct {
 	Name        string
 	Tasks       []TaskSpec
 	Train, Test Dataset
+	// Val, when set, selects each model's parameters (lowest validation
+	// loss during training); RunSTL and RunMTL use it for every model.
+	Val *Dataset
 	Features    int
 	// Scale[t], when set, normalises task t's regression RMSE (RRMSE).
 	Scale []float64
@@ -165,6 +168,10 @@ func (e *Experiment) RunSTL(cfg RunConfig) ([]float64, error) {
 		tr := e.single(e.Train, t)
 		tc := cfg.Train
 		tc.Weighting = nil
+		if e.Val != nil {
+			v := e.single(*e.Val, t)
+			tc.Val = &v
+		}
 		if err := Train(m, tasks, tr, tc); err != nil {
 			return nil, fmt.Errorf("single-task %q: %w", e.Tasks[t].Name, err)
 		}
@@ -184,7 +191,9 @@ func (e *Experiment) RunMTL(cfg RunConfig) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := Train(m, e.Tasks, e.Train, cfg.Train); err != nil {
+	tc := cfg.Train
+	tc.Val = e.Val
+	if err := Train(m, e.Tasks, e.Train, tc); err != nil {
 		return nil, err
 	}
 	all := make([]int, len(e.Tasks))

@@ -11,7 +11,8 @@ import (
 
 // MulanExperiment turns a Mulan multi-target regression set into a
 // single-input multi-task problem: one regression task per target, a random
-// train/test split of the rows (trainFrac), features and targets
+// train/test split of the rows (trainFrac), a fifth of the training rows
+// held out for validation (model selection), features and targets
 // standardised with training statistics. Test metrics are RMSE in units of
 // the training standard deviation of each target, i.e. the relative RMSE
 // (RRMSE) used in the multi-target regression literature; their mean is the
@@ -68,7 +69,9 @@ func MulanExperiment(mt *data.MultiTarget, name string, trainFrac float64, seed 
 		}
 		return Dataset{X: x, Y: y, Mask: m}
 	}
-	e := &Experiment{Name: "mulan:" + name, Features: f, Train: build(tr), Test: build(te)}
+	nv := max(len(tr)/5, 1)
+	val := build(tr[:nv])
+	e := &Experiment{Name: "mulan:" + name, Features: f, Train: build(tr[nv:]), Test: build(te), Val: &val}
 	for j := 0; j < t; j++ {
 		e.Tasks = append(e.Tasks, TaskSpec{Name: mt.Targets[j], Kind: Regression})
 	}

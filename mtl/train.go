@@ -213,6 +213,11 @@ type TrainConfig struct {
 	WeightDecayShared, WeightDecaySpecific float64
 	Seed                                   uint64
 	Log                                    func(step int, losses []float64)
+	// Val, when set, is evaluated every ValEvery steps (default 25); the
+	// parameters with the lowest mean validation task loss are restored at
+	// the end (model selection on a validation split; early stopping).
+	Val      *Dataset
+	ValEvery int
 }
 
 // Train fits m on d with the configured weighting strategy. The shared
@@ -243,6 +248,32 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 	opt := optim.NewAdam(all, optim.AdamConfig{LR: cfg.LR})
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6d746c))
 	n := d.Rows()
+	valEvery := cfg.ValEvery
+	if valEvery <= 0 {
+		valEvery = 25
+	}
+	bestVal := math.Inf(1)
+	var best []*tensor.Tensor
+	validate := func() {
+		var ls []*autodiff.Var
+		autodiff.NoGrad(func() { ls = batchLosses(m, tasks, *cfg.Val) })
+		v := 0.0
+		for _, l := range ls {
+			v += l.Item()
+		}
+		if v < bestVal {
+			bestVal = v
+			best = best[:0]
+			for _, p := range all {
+				best = append(best, p.Value.Clone())
+			}
+		}
+	}
+	if cfg.Val != nil {
+		if err := cfg.Val.Validate(tasks); err != nil {
+			return fmt.Errorf("validation data: %w", err)
+		}
+	}
 	lossVals := make([]float64, len(tasks))
 	for step := 0; step < cfg.Steps; step++ {
 		batch := d
@@ -299,6 +330,14 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 		opt.StepWith(upd)
 		if cfg.Log != nil {
 			cfg.Log(step, lossVals)
+		}
+		if cfg.Val != nil && ((step+1)%valEvery == 0 || step == cfg.Steps-1) {
+			validate()
+		}
+	}
+	if best != nil {
+		for i, p := range all {
+			p.Value = best[i]
 		}
 	}
 	return nil

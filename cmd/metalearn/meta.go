@@ -210,7 +210,7 @@ func newMetaEvalCmd() *cobra.Command {
 	var (
 		ckpt, split, dataDir string
 		tasks, steps         int
-		queries              int
+		queries, ways, shots int
 		asJSON               bool
 		seed                 uint64
 	)
@@ -233,6 +233,23 @@ func newMetaEvalCmd() *cobra.Command {
 			s := b.Spec
 			if cmd.Flags().Changed("data-dir") {
 				s.DataDir = dataDir
+			}
+			if cmd.Flags().Changed("ways") || cmd.Flags().Changed("shots") {
+				if s.Algorithm != "protonet" && s.Algorithm != "r2d2" {
+					return fmt.Errorf("--ways/--shots at evaluation apply to metric-based checkpoints (protonet, r2d2); %s has a fixed %d-way head", s.Algorithm, s.Ways)
+				}
+				if cmd.Flags().Changed("ways") {
+					if ways < 2 {
+						return fmt.Errorf("--ways = %d, want >= 2", ways)
+					}
+					s.Ways = ways
+				}
+				if cmd.Flags().Changed("shots") {
+					if shots < 1 {
+						return fmt.Errorf("--shots = %d, want >= 1", shots)
+					}
+					s.Shots = shots
+				}
 			}
 			if cmd.Flags().Changed("queries") {
 				if queries < 1 {
@@ -268,6 +285,8 @@ func newMetaEvalCmd() *cobra.Command {
 	f.StringVar(&dataDir, "data-dir", "", "override the data folder recorded in the checkpoint")
 	f.IntVar(&tasks, "tasks", 600, "number of test tasks")
 	f.IntVar(&queries, "queries", 0, "query examples per class (sinusoid: points) at evaluation (default: as trained)")
+	f.IntVar(&ways, "ways", 0, "N at evaluation (protonet, r2d2; default: as trained)")
+	f.IntVar(&shots, "shots", 0, "K at evaluation (protonet, r2d2; default: as trained)")
 	f.IntVar(&steps, "eval-steps", 0, "adaptation steps (default: as trained)")
 	f.Uint64Var(&seed, "seed", 12345, "seed of the fixed evaluation task set")
 	f.BoolVar(&asJSON, "json", false, "print one JSON line")

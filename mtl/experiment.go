@@ -19,8 +19,8 @@ type Experiment struct {
 	Train, Test Dataset
 	// Val, when set, selects each model's parameters (lowest validation
 	// loss during training); RunSTL and RunMTL use it for every model.
-	Val *Dataset
-	Features    int
+	Val      *Dataset
+	Features int
 	// Scale[t], when set, normalises task t's regression RMSE (RRMSE).
 	Scale []float64
 }

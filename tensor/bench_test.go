@@ -101,3 +101,13 @@ func BenchmarkAddBroadcast(b *testing.B) {
 		Add(x, bias)
 	}
 }
+
+// BenchmarkSgemm512Threads1 is BenchmarkSgemm512 on one thread.
+func BenchmarkSgemm512Threads1(b *testing.B) {
+	withThreads(1, func() { benchGemm(b, Float32, 512, 512, 512) })
+}
+
+// BenchmarkDgemm512Threads1 is BenchmarkDgemm512 on one thread.
+func BenchmarkDgemm512Threads1(b *testing.B) {
+	withThreads(1, func() { benchGemm(b, Float64, 512, 512, 512) })
+}

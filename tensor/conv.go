@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"sync"
+	"unsafe"
 )
 
 // ConvOutSize returns the output length of a convolution or pooling window
@@ -86,6 +88,18 @@ type convGeom struct {
 func (g convGeom) ckk() int  { return g.c * g.kh * g.kw }
 func (g convGeom) ohow() int { return g.oh * g.ow }
 
+// convRange returns the range [lo, hi) of output positions o (0 <= o < out)
+// whose input position o*stride - pad + k lies inside [0, in).
+func convRange(out, in, stride, pad, k int) (lo, hi int) {
+	if d := pad - k; d > 0 {
+		lo = (d + stride - 1) / stride
+	}
+	if e := in - 1 + pad - k; e >= 0 {
+		hi = min(out, e/stride+1)
+	}
+	return min(lo, hi), hi
+}
+
 // im2col fills col [C*KH*KW, OH*OW] from one image x [C,H,W].
 func im2col[T Float](g convGeom, x, col []T) {
 	ohow := g.ohow()
@@ -94,6 +108,12 @@ func im2col[T Float](g convGeom, x, col []T) {
 		for ki := 0; ki < g.kh; ki++ {
 			for kj := 0; kj < g.kw; kj++ {
 				row := col[((ci*g.kh+ki)*g.kw+kj)*ohow:][:ohow]
+				if g.stride == 1 && g.ow == g.w {
+					im2colSame(g, img, row, ki, kj)
+					continue
+				}
+				lo, hi := convRange(g.ow, g.w, g.stride, g.pad, kj)
+				off := kj - g.pad // input column of output column 0
 				for oi := 0; oi < g.oh; oi++ {
 					ii := oi*g.stride - g.pad + ki
 					dst := row[oi*g.ow : (oi+1)*g.ow]
@@ -102,28 +122,52 @@ func im2col[T Float](g convGeom, x, col []T) {
 						continue
 					}
 					src := img[ii*g.w : (ii+1)*g.w]
+					clear(dst[:lo])
+					clear(dst[hi:])
 					if g.stride == 1 {
-						// contiguous run with clipped borders
-						for oj := range dst {
-							jj := oj - g.pad + kj
-							if jj < 0 || jj >= g.w {
-								dst[oj] = 0
-							} else {
-								dst[oj] = src[jj]
-							}
-						}
+						copy(dst[lo:hi], src[lo+off:hi+off])
 						continue
 					}
-					for oj := range dst {
-						jj := oj*g.stride - g.pad + kj
-						if jj < 0 || jj >= g.w {
-							dst[oj] = 0
-						} else {
-							dst[oj] = src[jj]
-						}
+					for oj := lo; oj < hi; oj++ {
+						dst[oj] = src[oj*g.stride+off]
 					}
 				}
 			}
+		}
+	}
+}
+
+// im2colSame fills the row of col for kernel offset (ki, kj) when the
+// stride is 1 and the output is as wide as the input: the valid output rows
+// then read one contiguous run of the image, shifted by kj-pad, and only the
+// wrapped-around border columns need zeroing.
+func im2colSame[T Float](g convGeom, img, row []T, ki, kj int) {
+	ow := g.ow
+	r0, r1 := max(0, g.pad-ki), min(g.oh, g.h+g.pad-ki) // valid output rows
+	if r0 >= r1 {
+		clear(row)
+		return
+	}
+	clear(row[:r0*ow])
+	clear(row[r1*ow:])
+	shift := kj - g.pad
+	t0, t1 := r0*ow, r1*ow
+	s0, s1 := t0+(ki-g.pad)*g.w+shift, t1+(ki-g.pad)*g.w+shift
+	if s0 < 0 { // only border elements fall outside the image
+		t0, s0 = t0-s0, 0
+	}
+	if s1 > len(img) {
+		t1, s1 = t1-(s1-len(img)), len(img)
+	}
+	copy(row[t0:t1], img[s0:s1])
+	switch {
+	case shift < 0:
+		for oi := r0; oi < r1; oi++ {
+			clear(row[oi*ow : oi*ow+min(-shift, ow)])
+		}
+	case shift > 0:
+		for oi := r0; oi < r1; oi++ {
+			clear(row[oi*ow+max(ow-shift, 0) : (oi+1)*ow])
 		}
 	}
 }
@@ -136,6 +180,12 @@ func col2im[T Float](g convGeom, col, x []T) {
 		for ki := 0; ki < g.kh; ki++ {
 			for kj := 0; kj < g.kw; kj++ {
 				row := col[((ci*g.kh+ki)*g.kw+kj)*ohow:][:ohow]
+				if g.stride == 1 && g.ow == g.w {
+					col2imSame(g, row, img, ki, kj)
+					continue
+				}
+				lo, hi := convRange(g.ow, g.w, g.stride, g.pad, kj)
+				off := kj - g.pad
 				for oi := 0; oi < g.oh; oi++ {
 					ii := oi*g.stride - g.pad + ki
 					if ii < 0 || ii >= g.h {
@@ -143,11 +193,12 @@ func col2im[T Float](g convGeom, col, x []T) {
 					}
 					src := row[oi*g.ow : (oi+1)*g.ow]
 					dst := img[ii*g.w : (ii+1)*g.w]
-					for oj, v := range src {
-						jj := oj*g.stride - g.pad + kj
-						if jj >= 0 && jj < g.w {
-							dst[jj] += v
-						}
+					if g.stride == 1 {
+						addTo(dst[lo+off:hi+off], src[lo:hi])
+						continue
+					}
+					for oj := lo; oj < hi; oj++ {
+						dst[oj*g.stride+off] += src[oj]
 					}
 				}
 			}
@@ -155,15 +206,68 @@ func col2im[T Float](g convGeom, col, x []T) {
 	}
 }
 
+// convScratch pools the im2col buffers of the convolution kernels (float32
+// and float64), so that repeated calls do not churn the garbage collector.
+var convScratch [2]sync.Pool
+
+// getScratch returns a buffer of n elements with unspecified contents.
+func getScratch[T Float](n int) *[]T {
+	var z T
+	p, _ := convScratch[unsafe.Sizeof(z)/8].Get().(*[]T)
+	if p == nil {
+		p = new([]T)
+	}
+	if cap(*p) < n {
+		*p = make([]T, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+func putScratch[T Float](p *[]T) {
+	var z T
+	convScratch[unsafe.Sizeof(z)/8].Put(p)
+}
+
+// col2imSame is the adjoint of im2colSame. It zeroes the entries of the row
+// that fall on padding columns (so row is clobbered) and then adds the
+// valid output rows to the image in one contiguous run.
+func col2imSame[T Float](g convGeom, row, img []T, ki, kj int) {
+	ow := g.ow
+	r0, r1 := max(0, g.pad-ki), min(g.oh, g.h+g.pad-ki)
+	if r0 >= r1 {
+		return
+	}
+	shift := kj - g.pad
+	switch {
+	case shift < 0:
+		for oi := r0; oi < r1; oi++ {
+			clear(row[oi*ow : oi*ow+min(-shift, ow)])
+		}
+	case shift > 0:
+		for oi := r0; oi < r1; oi++ {
+			clear(row[oi*ow+max(ow-shift, 0) : (oi+1)*ow])
+		}
+	}
+	t0, t1 := r0*ow, r1*ow
+	s0, s1 := t0+(ki-g.pad)*g.w+shift, t1+(ki-g.pad)*g.w+shift
+	if s0 < 0 {
+		t0, s0 = t0-s0, 0
+	}
+	if s1 > len(img) {
+		t1, s1 = t1-(s1-len(img)), len(img)
+	}
+	addTo(img[s0:s1], row[t0:t1])
+}
+
 func convForward[T Float](g convGeom, n, o int, x, w, out []T) {
 	ckk, ohow := g.ckk(), g.ohow()
 	chw := g.c * g.h * g.w
-	parallelFor(n, n*o*ckk*ohow, func(lo, hi int) {
-		col := make([]T, ckk*ohow)
-		for i := lo; i < hi; i++ {
-			im2col(g, x[i*chw:(i+1)*chw], col)
-			gemmSerial(o, ohow, ckk, w, ckk, col, ohow, out[i*o*ohow:(i+1)*o*ohow], ohow, false)
-		}
+	parallelTasks(n, n*o*ckk*ohow, func(i int) {
+		buf := getScratch[T](ckk * ohow)
+		im2col(g, x[i*chw:(i+1)*chw], *buf)
+		gemmSerial(o, ohow, ckk, w, ckk, *buf, ohow, out[i*o*ohow:(i+1)*o*ohow], ohow, false)
+		putScratch(buf)
 	})
 }
 
@@ -176,12 +280,11 @@ func convInputGrad[T Float](g convGeom, n, o int, gy, w, gx []T) {
 			wt[b*o+a] = w[a*ckk+b]
 		}
 	}
-	parallelFor(n, n*o*ckk*ohow, func(lo, hi int) {
-		col := make([]T, ckk*ohow)
-		for i := lo; i < hi; i++ {
-			gemmSerial(ckk, ohow, o, wt, o, gy[i*o*ohow:(i+1)*o*ohow], ohow, col, ohow, false)
-			col2im(g, col, gx[i*chw:(i+1)*chw])
-		}
+	parallelTasks(n, n*o*ckk*ohow, func(i int) {
+		buf := getScratch[T](ckk * ohow)
+		gemmSerial(ckk, ohow, o, wt, o, gy[i*o*ohow:(i+1)*o*ohow], ohow, *buf, ohow, false)
+		col2im(g, *buf, gx[i*chw:(i+1)*chw])
+		putScratch(buf)
 	})
 }
 
@@ -189,34 +292,39 @@ func convWeightGrad[T Float](g convGeom, n, o int, x, gy, gw []T) {
 	ckk, ohow := g.ckk(), g.ohow()
 	chw := g.c * g.h * g.w
 	workers := min(maxWorkers, n)
-	if n*o*ckk*ohow < 1<<15 {
+	if n*o*ckk*ohow < gemmParallelMinWork {
 		workers = 1
 	}
+	// The images are split into one group per worker. Each group
+	// accumulates gw^T [CKK, O] += col [CKK, OH*OW] * gy_i^T over its images
+	// (transposing gy_i is much cheaper than transposing col); the partials
+	// are then added into gw in group order.
 	partial := make([][]T, workers)
 	chunk := (n + workers - 1) / workers
-	parallelFor(workers, n*o*ckk*ohow, func(lo, hi int) {
-		col := make([]T, ckk*ohow)
-		colT := make([]T, ohow*ckk)
-		for wk := lo; wk < hi; wk++ {
-			acc := gw
-			if wk > 0 {
-				acc = make([]T, o*ckk)
-				partial[wk] = acc
-			}
-			for i := wk * chunk; i < min((wk+1)*chunk, n); i++ {
-				im2col(g, x[i*chw:(i+1)*chw], col)
-				for a := 0; a < ckk; a++ {
-					for b := 0; b < ohow; b++ {
-						colT[b*ckk+a] = col[a*ohow+b]
-					}
+	parallelTasks(workers, n*o*ckk*ohow, func(wk int) {
+		buf, bufT := getScratch[T](ckk*ohow), getScratch[T](ohow*o)
+		col, gyT := *buf, *bufT
+		acc := make([]T, ckk*o)
+		partial[wk] = acc
+		for i := wk * chunk; i < min((wk+1)*chunk, n); i++ {
+			im2col(g, x[i*chw:(i+1)*chw], col)
+			gyi := gy[i*o*ohow : (i+1)*o*ohow]
+			for a := 0; a < o; a++ {
+				for b, v := range gyi[a*ohow : (a+1)*ohow] {
+					gyT[b*o+a] = v
 				}
-				gemmSerial(o, ckk, ohow, gy[i*o*ohow:(i+1)*o*ohow], ohow, colT, ckk, acc, ckk, true)
 			}
+			gemmSerial(ckk, o, ohow, col, ohow, gyT, o, acc, o, true)
 		}
+		putScratch(buf)
+		putScratch(bufT)
 	})
-	for _, p := range partial[1:] {
-		for j, v := range p {
-			gw[j] += v
+	for _, p := range partial {
+		for a := 0; a < o; a++ {
+			row := gw[a*ckk : (a+1)*ckk]
+			for b := range row {
+				row[b] += p[b*o+a]
+			}
 		}
 	}
 }

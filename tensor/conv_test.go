@@ -31,6 +31,9 @@ var convCases = []convCase{
 	{1, 1, 1, 1, 1, 1, 1, 1, 0},
 	{2, 2, 4, 4, 2, 3, 3, 1, 3},     // padding larger than needed
 	{8, 16, 14, 14, 32, 3, 3, 1, 1}, // parallel path
+	{1, 2, 6, 5, 3, 5, 3, 1, 1},     // output as wide as the input, not as tall
+	{1, 2, 5, 1, 2, 3, 3, 1, 1},     // one column wide
+	{2, 3, 4, 6, 2, 1, 5, 1, 2},     // 1x5 kernel, shifts of up to 2 columns
 }
 
 // refConv2d is the direct 7-loop cross-correlation, with scale = sum |x w|.

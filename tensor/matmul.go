@@ -1,6 +1,9 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // MatMul returns the matrix product of a and b.
 //
@@ -37,16 +40,14 @@ func MatMul(a, b *Tensor) *Tensor {
 }
 
 func batchGemm[T Float](batch, m, n, k int, a, b, c []T) {
-	if batch*m*n*k < 1<<16 || batch == 1 {
+	if batch == 1 || batch*m*n*k < gemmParallelMinWork {
 		for i := 0; i < batch; i++ {
 			gemmRun(m, n, k, a[i*m*k:(i+1)*m*k], k, b[i*k*n:(i+1)*k*n], n, c[i*m*n:(i+1)*m*n], n, false)
 		}
 		return
 	}
-	parallelFor(batch, batch*m*n*k, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			gemmSerial(m, n, k, a[i*m*k:(i+1)*m*k], k, b[i*k*n:(i+1)*k*n], n, c[i*m*n:(i+1)*m*n], n, false)
-		}
+	parallelTasks(batch, batch*m*n*k, func(i int) {
+		gemmSerial(m, n, k, a[i*m*k:(i+1)*m*k], k, b[i*k*n:(i+1)*k*n], n, c[i*m*n:(i+1)*m*n], n, false)
 	})
 }
 
@@ -65,47 +66,100 @@ func Gemm(transA, transB bool, m, n, k int, alpha float64, a, b *Tensor, beta fl
 	if transB {
 		b = Transpose(Reshape(b, n, k))
 	}
-	if beta != 1 {
-		if beta == 0 {
-			c.Fill(0)
-		} else {
-			c.ScaleInPlace(beta)
-		}
+	// beta == 0 overwrites c (ignoring NaN/Inf in it, as BLAS does).
+	acc := beta != 0
+	if acc && beta != 1 {
+		c.ScaleInPlace(beta)
 	}
 	if alpha != 1 {
 		a = Scale(a, alpha)
 	}
 	if c.dtype == Float32 {
-		gemmRun(m, n, k, a.f32, k, b.f32, n, c.f32, n, true)
+		gemmRun(m, n, k, a.f32, k, b.f32, n, c.f32, n, acc)
 	} else {
-		gemmRun(m, n, k, a.f64, k, b.f64, n, c.f64, n, true)
+		gemmRun(m, n, k, a.f64, k, b.f64, n, c.f64, n, acc)
 	}
 }
 
 // gemmRun computes C (+)= A*B with A [m,k] (lda), B [k,n] (ldb), C [m,n]
-// (ldc), splitting rows of C across workers when the product is large.
+// (ldc), splitting C across workers when the product is large.
+//
+// Which code runs depends on the shape and the CPU's kernels: tiny products
+// without an unpacked assembly kernel use gemmDirect; everything else goes
+// through the micro-kernels (gemmSmall, gemmBlock or gemmParallel), which
+// all round identically, so the result never depends on the thread count.
 func gemmRun[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {
-	work := m * n * k
-	if work < 1<<16 || maxWorkers == 1 || m < 8 {
-		gemmSerial(m, n, k, a, lda, b, ldb, c, ldc, acc)
+	kern := kernelFor[T]()
+	if !useKernels(kern, m, n, k) {
+		work := m * n * k
+		if work < 1<<16 || maxWorkers == 1 || m < 8 {
+			gemmDirect(m, n, k, a, lda, b, ldb, c, ldc, acc)
+			return
+		}
+		// split rows into chunks that are a multiple of 4
+		parts := maxWorkers
+		chunk := (m + parts - 1) / parts
+		chunk = (chunk + 3) &^ 3
+		parallelFor((m+chunk-1)/chunk, work, func(lo, hi int) {
+			for p := lo; p < hi; p++ {
+				r0 := p * chunk
+				r1 := min(r0+chunk, m)
+				gemmDirect(r1-r0, n, k, a[r0*lda:], lda, b, ldb, c[r0*ldc:], ldc, acc)
+			}
+		})
 		return
 	}
-	// split rows into chunks that are a multiple of 4
-	parts := maxWorkers
-	chunk := (m + parts - 1) / parts
-	chunk = (chunk + 3) &^ 3
-	parallelFor((m+chunk-1)/chunk, work, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			r0 := p * chunk
-			r1 := min(r0+chunk, m)
-			gemmSerial(r1-r0, n, k, a[r0*lda:], lda, b, ldb, c[r0*ldc:], ldc, acc)
-		}
-	})
+	if maxWorkers > 1 && m*n*k >= gemmParallelMinWork && m > 0 && n > 0 && k > 0 {
+		gemmParallel(kern, m, n, k, a, lda, b, ldb, c, ldc, acc, maxWorkers)
+		return
+	}
+	gemmKernelSerial(kern, m, n, k, a, lda, b, ldb, c, ldc, acc)
 }
 
-// gemmSerial is a cache-blocked row-panel kernel: for each block of k it
-// updates four rows of C at a time from one streamed row of B.
+// gemmSerial computes C (+)= A*B like gemmRun on the calling goroutine only.
 func gemmSerial[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {
+	kern := kernelFor[T]()
+	if !useKernels(kern, m, n, k) {
+		gemmDirect(m, n, k, a, lda, b, ldb, c, ldc, acc)
+		return
+	}
+	gemmKernelSerial(kern, m, n, k, a, lda, b, ldb, c, ldc, acc)
+}
+
+// gemmKernelSerial runs the micro-kernels on one goroutine: unpacked while
+// B is small enough to stay in the L2 cache, packed beyond.
+func gemmKernelSerial[T Float](kern *gemmKernel, m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {
+	var z T
+	if kern.direct != nil && k*n*int(unsafe.Sizeof(z)) <= gemmSmallMaxB {
+		gemmSmall(kern, m, n, k, a, lda, b, ldb, c, ldc, acc)
+		return
+	}
+	gemmPacked(kern, m, n, k, a, lda, b, ldb, c, ldc, acc, 1)
+}
+
+// gemmSmallMaxB is the largest B (in bytes) multiplied without packing.
+const gemmSmallMaxB = 1 << 20
+
+// useKernels reports whether an m x n x k product runs on the micro-kernels
+// rather than gemmDirect. It depends only on the shape and the kernel (never
+// on the thread count). Unpacked assembly kernels (gemmSmall) win at every
+// size; packed ones on all but the tiniest products and matrix-vector shapes
+// (m or n of 1-3, which would mostly multiply zero padding); the portable
+// kernel only on large products.
+func useKernels(kern *gemmKernel, m, n, k int) bool {
+	switch {
+	case kern.direct != nil:
+		return true
+	case kern.name == "generic":
+		return m*n*k >= 1<<18 && m >= kern.mr && n >= kern.nr
+	}
+	return m*n*k >= 1<<10 && m >= 2 && n >= 4
+}
+
+// gemmDirect is a cache-blocked row-panel kernel without packing, for small
+// products: for each block of k it updates four rows of C at a time from one
+// streamed row of B.
+func gemmDirect[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {
 	if !acc {
 		for i := 0; i < m; i++ {
 			clear(c[i*ldc : i*ldc+n])

@@ -107,7 +107,7 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 			tasks[i] = dist.Sample(rng)
 		}
 		grads, results := taskGradients(alg, tasks, it, cfg.Workers)
-		mean := averageGrads(grads)
+		mean := AverageGrads(grads)
 		if cfg.ClipNorm > 0 {
 			optim.ClipGradNorm(mean, cfg.ClipNorm)
 		}
@@ -152,13 +152,14 @@ func snapshot(ps []*autodiff.Var) []*tensor.Tensor {
 func taskGradients(alg Algorithm, tasks []data.Task, iter, workers int) ([][]*tensor.Tensor, []TaskResult) {
 	grads := make([][]*tensor.Tensor, len(tasks))
 	results := make([]TaskResult, len(tasks))
-	parallel(len(tasks), workers, func(i int) {
+	Parallel(len(tasks), workers, func(i int) {
 		grads[i], results[i] = alg.TaskGradient(tasks[i], iter)
 	})
 	return grads, results
 }
 
-func parallel(n, workers int, f func(i int)) {
+// Parallel runs f(0..n-1) on up to workers goroutines (0: GOMAXPROCS).
+func Parallel(n, workers int, f func(i int)) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -187,9 +188,9 @@ func parallel(n, workers int, f func(i int)) {
 	wg.Wait()
 }
 
-// averageGrads sums per-task gradients in task order (so the result does
+// AverageGrads sums per-task gradients in task order (so the result does
 // not depend on scheduling) and divides by the count.
-func averageGrads(grads [][]*tensor.Tensor) []*tensor.Tensor {
+func AverageGrads(grads [][]*tensor.Tensor) []*tensor.Tensor {
 	mean := make([]*tensor.Tensor, len(grads[0]))
 	for i := range mean {
 		mean[i] = grads[0][i].Clone()
@@ -239,7 +240,7 @@ func Evaluate(alg Algorithm, tasks []data.Task, steps, workers int) Summary {
 		defer m.SetTraining(true)
 	}
 	rs := make([]TaskResult, len(tasks))
-	parallel(len(tasks), workers, func(i int) { rs[i] = alg.Evaluate(tasks[i], steps) })
+	Parallel(len(tasks), workers, func(i int) { rs[i] = alg.Evaluate(tasks[i], steps) })
 	return Summarise(rs)
 }
 

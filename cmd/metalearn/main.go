@@ -41,6 +41,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newSeedCmd(), newMetaCmd(), newMTLCmd())
+	root.AddCommand(newSeedCmd(), newMetaCmd(), newMTLCmd(), newBenchCmd())
 	return root
 }

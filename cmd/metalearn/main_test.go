@@ -171,3 +171,23 @@ func TestMTLTrainSweep(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchRunsWithoutTorch(t *testing.T) {
+	code, out, errs := runCLI("bench", "--no-torch", "--only", "sgemm_10x40x40", "--min-time", "1ms", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var res struct {
+		Results []struct {
+			Workload string  `json:"workload"`
+			GoMS     float64 `json:"go_median_ms"`
+			GFLOPS   float64 `json:"go_gflops"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Results) != 1 || !(res.Results[0].GoMS > 0) || !(res.Results[0].GFLOPS > 0) {
+		t.Fatalf("bench output %q (%v)", out, err)
+	}
+	if code, _, errs := runCLI("bench", "--threads", "0"); code == 0 || !strings.Contains(errs, "--threads = 0") {
+		t.Fatalf("bad --threads: exit %d %q", code, errs)
+	}
+}

@@ -1,0 +1,212 @@
+// Package bench holds metalearn's benchmark workloads — the same ones as
+// reference/bench_torch.py — and runs them side by side with PyTorch.
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"time"
+
+	"metalearn/autodiff"
+	"metalearn/data"
+	"metalearn/meta"
+	"metalearn/mtl"
+	"metalearn/nn"
+	"metalearn/optim"
+	"metalearn/tensor"
+)
+
+// Workload is one benchmark: Setup builds the state and returns the
+// operation to time. Flops, when non-zero, turns the time into GFLOP/s.
+type Workload struct {
+	Name  string
+	Flops float64
+	Setup func() func()
+}
+
+// Workloads lists the benchmark workloads.
+func Workloads() []Workload {
+	return []Workload{
+		{Name: "seed_step", Setup: seedStep},
+		{Name: "mlp_fwd_bwd", Setup: mlpFwdBwd},
+		{Name: "sinusoid_maml_2nd", Setup: func() func() { return sinusoidMAML(false) }},
+		{Name: "sinusoid_maml_1st", Setup: func() func() { return sinusoidMAML(true) }},
+		{Name: "conv4_fwd_bwd_b25", Setup: conv4FwdBwd},
+		{Name: "protonet_5w5s_episode", Setup: protoEpisode},
+		{Name: "sgemm_512", Flops: 2 * 512 * 512 * 512, Setup: func() func() { return sgemm(512, 512, 512) }},
+		{Name: "sgemm_10x40x40", Flops: 2 * 10 * 40 * 40, Setup: func() func() { return sgemm(10, 40, 40) }},
+	}
+}
+
+func seedStep() func() {
+	rng := rand.New(rand.NewPCG(1, 1))
+	cfg := mtl.DefaultSeedConfig(false)
+	m := mtl.NewSeedModel(rng, cfg, 1)
+	x, y := data.SeedCircle.Sample(rng, 800)
+	xs, ys := autodiff.Const(x), autodiff.Const(y)
+	var vs []*autodiff.Var
+	for _, p := range m.Params() {
+		vs = append(vs, p.V)
+	}
+	opt := optim.NewAdam(vs, optim.AdamConfig{LR: 1e-3})
+	return func() {
+		opt.ZeroGrad()
+		nn.BCELoss(autodiff.Sigmoid(m.Logits(0, xs)), ys).Backward()
+		opt.Step()
+	}
+}
+
+func mlpFwdBwd() func() {
+	rng := rand.New(rand.NewPCG(1, 1))
+	m := nn.MLP(rng, nn.ReLU, 1, 40, 40, 1)
+	x := autodiff.Const(tensor.RandU(rng, tensor.Float32, -5, 5, 10, 1))
+	y := autodiff.Const(tensor.RandN(rng, tensor.Float32, 1, 10, 1))
+	return func() {
+		nn.ZeroGrad(m)
+		nn.MSELoss(nn.Forward(m, x), y).Backward()
+	}
+}
+
+// sinusoidMAML is one outer step: 25 tasks, 10 support + 10 query, one
+// inner step of 0.01, Adam outer.
+func sinusoidMAML(firstOrder bool) func() {
+	rng := rand.New(rand.NewPCG(1, 1))
+	m, _ := meta.NewMAML(nil, nn.MLP(rng, nn.ReLU, 1, 40, 40, 1), meta.MAMLConfig{InnerLR: 0.01, InnerSteps: 1, FirstOrder: firstOrder})
+	tasks := data.EvalSet(data.Sinusoid{Support: 10, Query: 10}, 25, 1)
+	opt := optim.NewAdam(m.MetaParams(), optim.AdamConfig{LR: 1e-3})
+	return func() {
+		grads := make([][]*tensor.Tensor, len(tasks))
+		meta.Parallel(len(tasks), 0, func(i int) { grads[i], _ = m.TaskGradient(tasks[i], 0) })
+		opt.StepWith(meta.AverageGrads(grads))
+	}
+}
+
+func conv4Net(rng *rand.Rand) nn.Module {
+	return nn.NewSequential(nn.Conv4(rng, 1, 64), nn.NewLinear(rng, 64, 5))
+}
+
+func conv4FwdBwd() func() {
+	rng := rand.New(rand.NewPCG(1, 1))
+	m := conv4Net(rng)
+	x := autodiff.Const(tensor.RandN(rng, tensor.Float32, 1, 25, 1, 28, 28))
+	labels := make([]int, 25)
+	for i := range labels {
+		labels[i] = i % 5
+	}
+	return func() {
+		nn.ZeroGrad(m)
+		nn.CrossEntropyLoss(nn.Forward(m, x), labels, 0).Backward()
+	}
+}
+
+func protoEpisode() func() {
+	rng := rand.New(rand.NewPCG(1, 1))
+	enc := nn.Conv4(rng, 1, 64)
+	p, _ := meta.NewProtoNet(enc, meta.Prototypes)
+	opt := optim.NewAdam(p.MetaParams(), optim.AdamConfig{LR: 1e-3})
+	t := data.Task{SupportX: tensor.RandN(rng, tensor.Float32, 1, 25, 1, 28, 28), QueryX: tensor.RandN(rng, tensor.Float32, 1, 75, 1, 28, 28), Ways: 5}
+	for i := 0; i < 25; i++ {
+		t.SupportLabels = append(t.SupportLabels, i/5)
+	}
+	for i := 0; i < 75; i++ {
+		t.QueryLabels = append(t.QueryLabels, i/15)
+	}
+	return func() {
+		g, _ := p.TaskGradient(t, 0)
+		opt.StepWith(g)
+	}
+}
+
+func sgemm(m, n, k int) func() {
+	rng := rand.New(rand.NewPCG(1, 1))
+	a := tensor.RandN(rng, tensor.Float32, 1, m, k)
+	b := tensor.RandN(rng, tensor.Float32, 1, k, n)
+	return func() { tensor.MatMul(a, b) }
+}
+
+// Result is one workload's numbers.
+type Result struct {
+	Workload   string  `json:"workload"`
+	GoMS       float64 `json:"go_median_ms"`
+	GoHeapMB   float64 `json:"go_peak_heap_mb"`
+	TorchMS    float64 `json:"torch_median_ms,omitempty"`
+	Ratio      float64 `json:"ratio_torch_over_go,omitempty"`
+	GoGFLOPS   float64 `json:"go_gflops,omitempty"`
+	TorchGFLOP float64 `json:"torch_gflops,omitempty"`
+	Runs       int     `json:"go_runs"`
+}
+
+// RunGo times a workload: warm-up, then at least minRuns runs and minTime,
+// returning the median in milliseconds, the run count and the peak heap
+// in use seen by a sampler.
+func RunGo(w Workload, minRuns int, minTime time.Duration) (float64, int, float64) {
+	op := w.Setup()
+	for i := 0; i < 3; i++ {
+		op()
+	}
+	runtime.GC()
+	stop := make(chan struct{})
+	peak := make(chan uint64)
+	go func() {
+		var m runtime.MemStats
+		var p uint64
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				peak <- p
+				return
+			case <-tick.C:
+				runtime.ReadMemStats(&m)
+				p = max(p, m.HeapInuse)
+			}
+		}
+	}()
+	var times []float64
+	start := time.Now()
+	for len(times) < minRuns || time.Since(start) < minTime {
+		t0 := time.Now()
+		op()
+		times = append(times, float64(time.Since(t0).Nanoseconds())/1e6)
+	}
+	close(stop)
+	p := <-peak
+	sort.Float64s(times)
+	return times[len(times)/2], len(times), float64(p) / (1 << 20)
+}
+
+// TorchAvailable reports whether python3 with torch can run.
+func TorchAvailable(python string) bool {
+	return exec.Command(python, "-c", "import torch").Run() == nil
+}
+
+// RunTorch runs the PyTorch reference script and returns median ms by workload.
+func RunTorch(python, script string, threads int) (map[string]float64, error) {
+	cmd := exec.Command(python, script, "--threads", fmt.Sprint(threads))
+	cmd.Env = append(os.Environ(), "OPENBLAS_CORETYPE=SkylakeX", fmt.Sprintf("OMP_NUM_THREADS=%d", threads))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("bench: %s %s: %v: %s", python, script, err, errb.String())
+	}
+	res := map[string]float64{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var r struct {
+			Workload string  `json:"workload"`
+			Median   float64 `json:"median_ms"`
+		}
+		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Workload != "" {
+			res[r.Workload] = r.Median
+		}
+	}
+	return res, nil
+}

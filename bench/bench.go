@@ -156,13 +156,15 @@ func RunGo(w Workload, minRuns int, minTime time.Duration) (float64, int, float6
 	peak := make(chan uint64)
 	go func() {
 		var m runtime.MemStats
-		var p uint64
+		runtime.ReadMemStats(&m)
+		p := m.HeapInuse
 		tick := time.NewTicker(2 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			select {
 			case <-stop:
-				peak <- p
+				runtime.ReadMemStats(&m)
+				peak <- max(p, m.HeapInuse)
 				return
 			case <-tick.C:
 				runtime.ReadMemStats(&m)

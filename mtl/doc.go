@@ -1,4 +1,22 @@
-// Package mtl is multi-task learning: models with parameters shared across
-// tasks and parameters specific to one task. So far it holds the seed
-// example (two circle tasks), in its faithful and improved recipes.
+// Package mtl is multi-task learning: one model trained on several tasks,
+// with parameters shared across tasks and parameters specific to one task.
+//
+//   - Tasks (TaskSpec) are regression, binary or multi-class; a Dataset
+//     carries one target column per task and a mask, so a missing label
+//     contributes nothing to its task's loss or gradient. Multi-input data
+//     (one dataset per task, such as School) sets RowTask so every task is
+//     computed on its own rows only.
+//   - Architectures implement Model: HardSharing (shared encoder + heads),
+//     Additive (shared w0 + task-specific v_t, Evgeniou & Pontil 2004),
+//     MMoE (Ma et al. 2018), CGC (the PLE layer, Tang et al. 2020) and
+//     CrossStitch (Misra et al. 2016).
+//   - Weighting strategies (weight_*.go, ByName) turn per-task losses and
+//     gradients into coefficients c: the shared parameters follow the
+//     gradient of sum_t c_t L_t, each task's own parameters its own L_t.
+//   - Train fits a model, with optional validation-based selection; an
+//     Experiment trains single-task baselines and multi-task models and
+//     compares them with DeltaP / DeltaM.
+//   - RunSchool reproduces the School benchmark; MulanExperiment and
+//     CirclesExperiment build the Mulan multi-target and circle-family
+//     problems; RunSeed is the seed example.
 package mtl

@@ -143,3 +143,37 @@ func TestRecomputeMatchesStoredGraph(t *testing.T) {
 		t.Fatal("Recompute with a body accepted")
 	}
 }
+
+// MAML++ multi-step loss: weights start uniform, end on the last step; at
+// the end of annealing the gradient equals plain MAML's, before it differs.
+func TestMultiStepLoss(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	net := tinyConvNet(rng)
+	task := tinyConvTask(rng)
+	m, err := NewMAML(nil, net, MAMLConfig{InnerLR: 0.3, InnerSteps: 3, MultiStepLoss: true, MSLIterations: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w0 := m.mslWeights(0)
+	for _, w := range w0 {
+		if math.Abs(w-1.0/3) > 1e-12 {
+			t.Fatalf("initial weights %v, want uniform", w0)
+		}
+	}
+	if w := m.mslWeights(5); math.Abs(w[0]-1.0/6) > 1e-12 || math.Abs(w[2]-(1.0/6+0.5)) > 1e-12 {
+		t.Fatalf("halfway weights %v", w)
+	}
+	end, _ := m.TaskGradient(task, 10)
+	early, _ := m.TaskGradient(task, 0)
+	plain := *m
+	plain.Cfg.MultiStepLoss = false
+	want, _ := plain.TaskGradient(task, 0)
+	var dEnd, dEarly float64
+	for i := range want {
+		dEnd = math.Max(dEnd, tensor.MaxAbsDiff(end[i], want[i]))
+		dEarly = math.Max(dEarly, tensor.MaxAbsDiff(early[i], want[i]))
+	}
+	if dEnd > 1e-12 || dEarly < 1e-6 {
+		t.Fatalf("annealed MSL gradient differs from MAML by %g (want 0); early MSL by %g (want > 0)", dEnd, dEarly)
+	}
+}

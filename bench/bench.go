@@ -40,6 +40,8 @@ func Workloads() []Workload {
 		{Name: "sinusoid_maml_1st", Setup: func() func() { return sinusoidMAML(true) }},
 		{Name: "conv4_fwd_bwd_b25", Setup: conv4FwdBwd},
 		{Name: "protonet_5w5s_episode", Setup: protoEpisode},
+		{Name: "omniglot_maml_2nd", Setup: func() func() { return omniglotMAML(false) }},
+		{Name: "omniglot_maml_1st", Setup: func() func() { return omniglotMAML(true) }},
 		{Name: "sgemm_512", Flops: 2 * 512 * 512 * 512, Setup: func() func() { return sgemm(512, 512, 512) }},
 		{Name: "sgemm_10x40x40", Flops: 2 * 10 * 40 * 40, Setup: func() func() { return sgemm(10, 40, 40) }},
 	}
@@ -121,6 +123,38 @@ func protoEpisode() func() {
 	return func() {
 		g, _ := p.TaskGradient(t, 0)
 		opt.StepWith(g)
+	}
+}
+
+// omniglotMAML is one outer step of MAML on Omniglot-shaped data: 5-way
+// 1-shot, 15 queries per class, meta-batch 4, one inner step of 0.4,
+// conv4 (64 filters, transductive BatchNorm) + linear head, Adam outer.
+// Random images stand in for Omniglot (the cost does not depend on pixels).
+func omniglotMAML(firstOrder bool) func() {
+	rng := rand.New(rand.NewPCG(1, 1))
+	enc := nn.Conv4(rng, 1, 64)
+	for _, l := range enc.Layers {
+		if bn, ok := l.(*nn.BatchNorm); ok {
+			bn.TrackRunningStats = false
+		}
+	}
+	m, _ := meta.NewMAML(nil, nn.NewSequential(enc, nn.NewLinear(rng, 64, 5)), meta.MAMLConfig{InnerLR: 0.4, InnerSteps: 1, FirstOrder: firstOrder})
+	tasks := make([]data.Task, 4)
+	for i := range tasks {
+		t := data.Task{SupportX: tensor.RandN(rng, tensor.Float32, 1, 5, 1, 28, 28), QueryX: tensor.RandN(rng, tensor.Float32, 1, 75, 1, 28, 28), Ways: 5}
+		for c := 0; c < 5; c++ {
+			t.SupportLabels = append(t.SupportLabels, c)
+		}
+		for q := 0; q < 75; q++ {
+			t.QueryLabels = append(t.QueryLabels, q/15)
+		}
+		tasks[i] = t
+	}
+	opt := optim.NewAdam(m.MetaParams(), optim.AdamConfig{LR: 1e-3})
+	return func() {
+		grads := make([][]*tensor.Tensor, len(tasks))
+		meta.Parallel(len(tasks), 0, func(i int) { grads[i], _ = m.TaskGradient(tasks[i], 0) })
+		opt.StepWith(meta.AverageGrads(grads))
 	}
 }
 

@@ -90,6 +90,33 @@ def proto_step():
     popt.step()
 bench("protonet_5w5s_episode", proto_step)
 
+# Omniglot-shaped MAML meta-step: 5-way 1-shot, 15 queries, meta-batch 4,
+# one inner step of 0.4, conv4 + linear head with batch statistics, Adam outer
+def conv4_functional(params, x):
+    # params: 4 x (conv w, conv b, bn w, bn b) + linear w, b
+    for i in range(4):
+        w, b, g, beta = params[4 * i: 4 * i + 4]
+        x = F.conv2d(x, w, b, padding=1)
+        x = F.batch_norm(x, None, None, g, beta, training=True)
+        x = F.max_pool2d(F.relu(x), 2)
+    x = x.flatten(1)
+    return F.linear(x, params[16], params[17])
+omni = nn.Sequential(conv4(), nn.Linear(64, 5))
+oparams = [p for p in omni.parameters()]
+oopt = torch.optim.Adam(oparams, lr=1e-3)
+otasks = [(torch.randn(5, 1, 28, 28), torch.arange(5), torch.randn(75, 1, 28, 28), torch.arange(5).repeat_interleave(15)) for _ in range(4)]
+def omni_maml(first_order):
+    oopt.zero_grad()
+    total = 0
+    for xs, ys, xq, yq in otasks:
+        g = torch.autograd.grad(F.cross_entropy(conv4_functional(oparams, xs), ys), oparams, create_graph=not first_order)
+        fast = [p - 0.4 * gi for p, gi in zip(oparams, g)]
+        total = total + F.cross_entropy(conv4_functional(fast, xq), yq)
+    (total / len(otasks)).backward()
+    oopt.step()
+bench("omniglot_maml_2nd", lambda: omni_maml(False), min_runs=5)
+bench("omniglot_maml_1st", lambda: omni_maml(True), min_runs=5)
+
 # sgemm
 for (m, n, k, name) in [(512, 512, 512, "sgemm_512"), (10, 40, 40, "sgemm_10x40x40")]:
     a, b = torch.randn(m, k), torch.randn(k, n)

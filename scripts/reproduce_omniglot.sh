@@ -1,7 +1,7 @@
 #!/bin/sh
 # Omniglot few-shot runs (Vinyals split) on a CPU budget.
 # Usage: ML=<metalearn binary> scripts/reproduce_omniglot.sh OUTDIR JOB
-#   JOB: proto1 | proto5 | maml | fomaml
+#   JOB: proto1 | proto5 | maml | fomaml | anil | reptile
 set -eu
 out=${1:?output folder}
 job=${2:?job}
@@ -29,5 +29,15 @@ maml|fomaml)  # Finn et al.: 5-way 1-shot, inner lr 0.4, 1 step train, 3 steps t
     --steps 1 --eval-steps 3 --meta-batch 4 --iterations ${ITERS:-2000} --val-every 250 --val-tasks 200 \
     --log-every 100 --out "$out/$job.safetensors" > "$out/$job.log" 2>&1
   $ml meta eval --checkpoint "$out/$job.safetensors" --tasks 600 --json >> "$out/eval.jsonl" ;;
+anil)  # Raghu et al.: MAML's settings, only the head adapts
+  $t $ml meta train --algo anil --dataset omniglot --ways 5 --shots 1 --queries 15 --inner-lr 0.4 \
+    --steps 1 --eval-steps 3 --meta-batch 4 --iterations ${ITERS:-1500} --val-every 250 --val-tasks 200 \
+    --log-every 100 --out "$out/anil.safetensors" > "$out/anil.log" 2>&1
+  $ml meta eval --checkpoint "$out/anil.safetensors" --tasks 600 --json >> "$out/eval.jsonl" ;;
+reptile)  # Nichol et al.: inner Adam (beta1 = 0) lr 1e-3, 5 steps, meta-batch 5, outer 1.0 annealed to 0
+  $t $ml meta train --algo reptile --inner-adam --dataset omniglot --ways 5 --shots 1 --queries 15 --inner-lr 0.001 \
+    --steps 5 --eval-steps 20 --meta-batch 5 --iterations ${ITERS:-2000} --val-every 500 --val-tasks 100 \
+    --log-every 250 --out "$out/reptile.safetensors" > "$out/reptile.log" 2>&1
+  $ml meta eval --checkpoint "$out/reptile.safetensors" --tasks 600 --json >> "$out/eval.jsonl" ;;
 *) echo "unknown job $job" >&2; exit 2 ;;
 esac

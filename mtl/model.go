@@ -132,9 +132,12 @@ func (m *MMoE) Forward(x *autodiff.Var) []*autodiff.Var {
 	return outs
 }
 
-func (m *MMoE) Shared() []nn.Param {
+func (m *MMoE) Shared() []nn.Param { return expertParams(m.Experts) }
+
+// expertParams names the parameters of a list of experts "expert<i>.*".
+func expertParams(experts []nn.Module) []nn.Param {
 	var ps []nn.Param
-	for i, e := range m.Experts {
+	for i, e := range experts {
 		ps = append(ps, nn.Prefixed("expert"+strconv.Itoa(i), e.Params())...)
 	}
 	return ps
@@ -190,19 +193,10 @@ func (c *CGC) Forward(x *autodiff.Var) []*autodiff.Var {
 	return outs
 }
 
-func (c *CGC) Shared() []nn.Param {
-	var ps []nn.Param
-	for i, e := range c.SharedExperts {
-		ps = append(ps, nn.Prefixed("expert"+strconv.Itoa(i), e.Params())...)
-	}
-	return ps
-}
+func (c *CGC) Shared() []nn.Param { return expertParams(c.SharedExperts) }
 
 func (c *CGC) Specific(t int) []nn.Param {
-	var ps []nn.Param
-	for i, e := range c.TaskExperts[t] {
-		ps = append(ps, nn.Prefixed("expert"+strconv.Itoa(i), e.Params())...)
-	}
+	ps := expertParams(c.TaskExperts[t])
 	ps = append(ps, nn.Prefixed("gate", c.Gates[t].Params())...)
 	return append(ps, nn.Prefixed("tower", c.Towers[t].Params())...)
 }

@@ -120,7 +120,6 @@ func (l Line) Save(base string) ([]string, error) {
 	return save(p, base, 6*vg.Inch, 4*vg.Inch)
 }
 
-
 // Save writes the heatmap to base+".png" and base+".svg" and returns both paths.
 func (h Heatmap) Save(base string) ([]string, error) {
 	r := len(h.Values)

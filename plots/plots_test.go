@@ -37,11 +37,17 @@ func TestHeatmapSave(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	dir := t.TempDir()
 	cases := map[string]func() error{
-		"no series":   func() error { _, err := (Line{}).Save(filepath.Join(dir, "a")); return err },
-		"ragged":      func() error { _, err := (Line{Series: []Series{{X: []float64{1}, Y: nil}}}).Save(filepath.Join(dir, "b")); return err },
-		"empty map":   func() error { _, err := (Heatmap{}).Save(filepath.Join(dir, "c")); return err },
-		"bad labels":  func() error { _, err := (Heatmap{Values: [][]float64{{1}}}).Save(filepath.Join(dir, "d")); return err },
-		"ragged rows": func() error { _, err := (Heatmap{Values: [][]float64{{1, 2}, {1}}, RowLabels: []string{"a", "b"}, ColLabels: []string{"a", "b"}}).Save(filepath.Join(dir, "e")); return err },
+		"no series": func() error { _, err := (Line{}).Save(filepath.Join(dir, "a")); return err },
+		"ragged": func() error {
+			_, err := (Line{Series: []Series{{X: []float64{1}, Y: nil}}}).Save(filepath.Join(dir, "b"))
+			return err
+		},
+		"empty map":  func() error { _, err := (Heatmap{}).Save(filepath.Join(dir, "c")); return err },
+		"bad labels": func() error { _, err := (Heatmap{Values: [][]float64{{1}}}).Save(filepath.Join(dir, "d")); return err },
+		"ragged rows": func() error {
+			_, err := (Heatmap{Values: [][]float64{{1, 2}, {1}}, RowLabels: []string{"a", "b"}, ColLabels: []string{"a", "b"}}).Save(filepath.Join(dir, "e"))
+			return err
+		},
 	}
 	for name, f := range cases {
 		if err := f(); err == nil {

@@ -41,6 +41,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newSeedCmd(), newMetaCmd(), newMTLCmd(), newBenchCmd())
+	root.AddCommand(newSeedCmd(), newMetaCmd(), newMTLCmd(), newBenchCmd(), newTransferCmd(), newServeCmd())
 	return root
 }

@@ -274,48 +274,59 @@ func (b *Built) extraTensors() []checkpoint.Named {
 
 // Save writes the checkpoint (weights + spec as metadata) atomically.
 func (b *Built) Save(path string, extra map[string]string) error {
+	return b.saveTensors(path, b.Tensors(), extra)
+}
+
+// saveTensors writes ts with the format and spec metadata plus extra.
+func (b *Built) saveTensors(path string, ts []checkpoint.Named, extra map[string]string) error {
 	spec, err := json.Marshal(b.Spec)
 	if err != nil {
 		return err
 	}
-	meta := map[string]string{"format": "metalearn-meta/1", "spec": string(spec)}
+	meta := map[string]string{}
 	for k, v := range extra {
 		meta[k] = v
 	}
-	return checkpoint.WriteFile(path, b.Tensors(), meta)
+	meta["format"], meta["spec"] = "metalearn-meta/1", string(spec)
+	return checkpoint.WriteFile(path, ts, meta)
 }
 
 // Load rebuilds the experiment recorded in a checkpoint and loads its weights.
 func Load(path string) (*Built, error) {
+	b, _, _, err := load(path)
+	return b, err
+}
+
+func load(path string) (*Built, map[string]*tensor.Tensor, map[string]string, error) {
 	ts, meta, err := checkpoint.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if meta["format"] != "metalearn-meta/1" {
-		return nil, fmt.Errorf("checkpoint %s: not a metalearn meta-learning checkpoint (format %q)", path, meta["format"])
+		return nil, nil, nil, fmt.Errorf("checkpoint %s: not a metalearn meta-learning checkpoint (format %q)", path, meta["format"])
 	}
 	var s Spec
 	dec := json.NewDecoder(strings.NewReader(meta["spec"]))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("checkpoint %s: bad spec metadata: %v", path, err)
+		return nil, nil, nil, fmt.Errorf("checkpoint %s: bad spec metadata: %v", path, err)
 	}
 	b, err := Build(s)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint %s: %v", path, err)
+		return nil, nil, nil, fmt.Errorf("checkpoint %s: %v", path, err)
 	}
 	if b.Body != nil {
 		if err := checkpoint.LoadInto(ts, "body", b.Body, path); err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 	}
 	if err := checkpoint.LoadInto(ts, "model", b.Model, path); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	for i, v := range b.extraVars() {
 		t, ok := ts["meta."+strconv.Itoa(i)]
 		if !ok || !tensor.SameShape(t.Shape(), v.Value.Shape()) {
-			return nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q", path, "meta."+strconv.Itoa(i))
+			return nil, nil, nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q", path, "meta."+strconv.Itoa(i))
 		}
 		v.Value = t.AsType(v.Value.DType())
 	}
@@ -324,12 +335,12 @@ func Load(path string) (*Built, error) {
 			name := fmt.Sprintf("step%d.%s", i, buf.Name)
 			t, ok := ts[name]
 			if !ok || !tensor.SameShape(t.Shape(), buf.V.Value.Shape()) {
-				return nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q", path, name)
+				return nil, nil, nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q", path, name)
 			}
 			buf.V.Value = t.AsType(buf.V.Value.DType())
 		}
 	}
-	return b, nil
+	return b, ts, meta, nil
 }
 
 // Tasks returns the task distribution of a split ("train", "val" or

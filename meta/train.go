@@ -42,6 +42,52 @@ type TrainConfig struct {
 	HigherIsBetter bool
 	// Log, when set, receives progress.
 	Log func(Progress)
+
+	// Resume continues a run from a state passed to Checkpoint (with the
+	// meta-parameters and buffers restored by the caller, e.g. LoadTraining);
+	// the final weights equal those of an uninterrupted run with the same
+	// configuration.
+	Resume *TrainState
+	// CheckpointEvery > 0 calls Checkpoint after every that many
+	// iterations, after the last one, and when Stop fires.
+	CheckpointEvery int
+	Checkpoint      func(*TrainState) error
+	// Stop, when closed, ends training after the current iteration (and
+	// its checkpoint); Train then returns ErrStopped.
+	Stop <-chan struct{}
+	// SkipNonFinite skips (and counts, TrainState.Skipped) an iteration
+	// whose loss or meta-gradient is NaN or infinite instead of stopping
+	// with a *NonFiniteError.
+	SkipNonFinite bool
+}
+
+// ErrStopped is returned by Train when TrainConfig.Stop fired.
+var ErrStopped = errors.New("meta: training stopped")
+
+// NonFiniteError reports a NaN or infinite loss or meta-gradient.
+type NonFiniteError struct {
+	Iteration int // 1-based
+	What      string
+	Loss      float64
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("meta: iteration %d: %s is not finite (meta-batch loss %v); lower the learning rates or set SkipNonFinite", e.Iteration, e.What, e.Loss)
+}
+
+// TrainState is everything besides the meta-parameters that Train needs
+// to continue a run exactly: the task sampler's state, the outer
+// optimizer's state and the validation bookkeeping.
+type TrainState struct {
+	Iteration     int    // iterations completed
+	RNG           []byte // task sampler (math/rand/v2 PCG, binary form)
+	Optimizer     *optim.State
+	BestIteration int
+	BestVal       *Summary
+	Best          []*tensor.Tensor // best validated meta-parameters; nil if none
+	Curve         []Progress
+	Skipped       int
+	Elapsed       time.Duration
 }
 
 // Progress is reported to TrainConfig.Log.
@@ -54,6 +100,10 @@ type Progress struct {
 	BestSoFar  bool
 	OuterLR    float64
 	Iterations int
+	// GradNorm is the global norm of the averaged meta-gradient (before
+	// clipping).
+	GradNorm float64
+	Skipped  bool // the iteration's update was skipped (non-finite)
 }
 
 // TrainResult summarises a run.
@@ -62,6 +112,7 @@ type TrainResult struct {
 	BestVal       *Summary
 	Curve         []Progress // validation points
 	Elapsed       time.Duration
+	Skipped       int // iterations skipped as non-finite
 }
 
 func (c *TrainConfig) validate() error {
@@ -78,6 +129,12 @@ func (c *TrainConfig) validate() error {
 		return fmt.Errorf("validation interval = %d, want >= 0", c.ValEvery)
 	case c.ValEvery > 0 && len(c.Val) == 0:
 		return errors.New("validation interval set but no validation tasks")
+	case c.CheckpointEvery < 0:
+		return fmt.Errorf("checkpoint interval = %d, want >= 0", c.CheckpointEvery)
+	case c.CheckpointEvery > 0 && c.Checkpoint == nil:
+		return errors.New("checkpoint interval set but no Checkpoint function")
+	case c.Resume != nil && (c.Resume.Iteration < 0 || c.Resume.Iteration > c.Iterations):
+		return fmt.Errorf("resume state is at iteration %d, run has %d iterations", c.Resume.Iteration, c.Iterations)
 	}
 	return nil
 }
@@ -94,11 +151,55 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 	} else {
 		opt = optim.NewAdam(params, optim.AdamConfig{LR: cfg.OuterLR})
 	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6d657461))
-	start := time.Now()
+	pcg := rand.NewPCG(cfg.Seed, 0x6d657461)
+	rng := rand.New(pcg)
 	res := &TrainResult{BestIteration: -1}
 	var best []*tensor.Tensor
-	for it := 0; it < cfg.Iterations; it++ {
+	first, prior := 0, time.Duration(0)
+	if r := cfg.Resume; r != nil {
+		if err := pcg.UnmarshalBinary(r.RNG); err != nil {
+			return nil, fmt.Errorf("meta: resume: task sampler state: %w", err)
+		}
+		if r.Optimizer != nil {
+			if err := opt.LoadState(r.Optimizer); err != nil {
+				return nil, fmt.Errorf("meta: resume: %w", err)
+			}
+		}
+		if r.Best != nil {
+			if len(r.Best) != len(params) {
+				return nil, fmt.Errorf("meta: resume: %d best tensors for %d meta-parameters", len(r.Best), len(params))
+			}
+			for i, t := range r.Best {
+				if !tensor.SameShape(t.Shape(), params[i].Value.Shape()) {
+					return nil, fmt.Errorf("meta: resume: best tensor %d has shape %v, parameter has %v", i, t.Shape(), params[i].Value.Shape())
+				}
+			}
+			best = r.Best
+		}
+		res.BestIteration, res.BestVal, res.Skipped = r.BestIteration, r.BestVal, r.Skipped
+		res.Curve = append(res.Curve, r.Curve...)
+		first, prior = r.Iteration, r.Elapsed
+	}
+	start := time.Now().Add(-prior)
+	state := func(done int) (*TrainState, error) {
+		b, err := pcg.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		return &TrainState{Iteration: done, RNG: b, Optimizer: opt.State(), BestIteration: res.BestIteration, BestVal: res.BestVal,
+			Best: best, Curve: append([]Progress(nil), res.Curve...), Skipped: res.Skipped, Elapsed: time.Since(start)}, nil
+	}
+	save := func(done int) error {
+		st, err := state(done)
+		if err != nil {
+			return err
+		}
+		if err := cfg.Checkpoint(st); err != nil {
+			return fmt.Errorf("meta: checkpoint after iteration %d: %w", done, err)
+		}
+		return nil
+	}
+	for it := first; it < cfg.Iterations; it++ {
 		if cfg.Schedule != nil {
 			opt.SetLR(cfg.Schedule(it))
 		}
@@ -108,16 +209,26 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 		}
 		grads, results := taskGradients(alg, tasks, it, cfg.Workers)
 		mean := AverageGrads(grads)
-		if cfg.ClipNorm > 0 {
-			optim.ClipGradNorm(mean, cfg.ClipNorm)
-		}
-		for _, g := range mean {
-			if g.HasNaNOrInf() {
-				return res, fmt.Errorf("meta: iteration %d: meta-gradient is not finite (loss %v); lower the learning rates", it, meanLoss(results))
+		loss := meanLoss(results)
+		norm := globalNorm(mean)
+		p := Progress{Iteration: it, Loss: loss, Metric: meanMetric(results), OuterLR: opt.LR(), Iterations: cfg.Iterations, GradNorm: norm}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(norm) || math.IsInf(norm, 0) {
+			if !cfg.SkipNonFinite {
+				what := "meta-gradient"
+				if math.IsNaN(loss) || math.IsInf(loss, 0) {
+					what = "loss"
+				}
+				return res, &NonFiniteError{Iteration: it + 1, What: what, Loss: loss}
 			}
+			res.Skipped++
+			p.Skipped = true
+		} else {
+			if cfg.ClipNorm > 0 {
+				optim.ClipGradNorm(mean, cfg.ClipNorm)
+			}
+			opt.StepWith(mean)
 		}
-		opt.StepWith(mean)
-		p := Progress{Iteration: it, Loss: meanLoss(results), Metric: meanMetric(results), Elapsed: time.Since(start), OuterLR: opt.LR(), Iterations: cfg.Iterations}
+		p.Elapsed = time.Since(start)
 		if cfg.ValEvery > 0 && ((it+1)%cfg.ValEvery == 0 || it == cfg.Iterations-1) {
 			s := Evaluate(alg, cfg.Val, cfg.ValSteps, cfg.Workers)
 			p.Val = &s
@@ -130,14 +241,41 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 		if cfg.Log != nil {
 			cfg.Log(p)
 		}
+		stopped := false
+		if cfg.Stop != nil {
+			select {
+			case <-cfg.Stop:
+				stopped = true
+			default:
+			}
+		}
+		if cfg.CheckpointEvery > 0 && ((it+1)%cfg.CheckpointEvery == 0 || it == cfg.Iterations-1 || stopped) {
+			if err := save(it + 1); err != nil {
+				return res, err
+			}
+		}
+		if stopped && it < cfg.Iterations-1 {
+			res.Elapsed = time.Since(start)
+			return res, ErrStopped
+		}
 	}
 	if best != nil {
 		for i, p := range params {
-			p.Value = best[i]
+			p.Value = best[i].Clone()
 		}
 	}
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+func globalNorm(ts []*tensor.Tensor) float64 {
+	s := 0.0
+	for _, t := range ts {
+		for _, v := range t.Values() {
+			s += v * v
+		}
+	}
+	return math.Sqrt(s)
 }
 
 func snapshot(ps []*autodiff.Var) []*tensor.Tensor {

@@ -1,0 +1,512 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"metalearn/meta"
+	"metalearn/mtl"
+)
+
+// Config is one run.
+type Config struct {
+	// Kind is the run type: meta, mtl or transfer.
+	Kind string `yaml:"kind"`
+	// Name labels the run; the default run folder is runs/<name>.
+	Name string `yaml:"name"`
+	Seed uint64 `yaml:"seed"`
+	// DataDir is where datasets are looked up (default: $METALEARN_DATA,
+	// else ../shared/data).
+	DataDir string `yaml:"data_dir"`
+	// Out is the run folder (default runs/<name>).
+	Out string `yaml:"out"`
+	// CheckpointEvery writes a resumable checkpoint every N iterations
+	// (meta) or steps (mtl); default: a tenth of the run.
+	CheckpointEvery int `yaml:"checkpoint_every"`
+	// OnNonFinite is what a NaN/Inf loss or gradient does: stop (default,
+	// with an error naming the step and the last good checkpoint) or skip
+	// (the step is skipped and counted).
+	OnNonFinite string `yaml:"on_nonfinite"`
+
+	Meta     *Meta     `yaml:"meta,omitempty"`
+	MTL      *MTL      `yaml:"mtl,omitempty"`
+	Transfer *Transfer `yaml:"transfer,omitempty"`
+
+	file string
+	root *yaml.Node
+	set  map[string]bool // keys given by overrides
+}
+
+// Meta configures a meta-learning run (see meta.Spec and meta.TrainConfig).
+type Meta struct {
+	Algorithm     string  `yaml:"algorithm"`
+	Dataset       string  `yaml:"dataset"`
+	Split         string  `yaml:"split,omitempty"`
+	Ways          int     `yaml:"ways,omitempty"`
+	Shots         int     `yaml:"shots"`
+	Queries       int     `yaml:"queries"`
+	InnerSteps    int     `yaml:"inner_steps"`
+	EvalSteps     int     `yaml:"eval_steps"`
+	InnerLR       float64 `yaml:"inner_lr"`
+	Hidden        int     `yaml:"hidden"`
+	MultiStepLoss bool    `yaml:"multi_step_loss,omitempty"`
+	InnerAdam     bool    `yaml:"inner_adam,omitempty"`
+	BatchNorm     string  `yaml:"batchnorm,omitempty"`
+	Recompute     bool    `yaml:"recompute,omitempty"`
+
+	Iterations int     `yaml:"iterations"`
+	MetaBatch  int     `yaml:"meta_batch"`
+	OuterLR    float64 `yaml:"outer_lr"`
+	Clip       float64 `yaml:"clip"`
+	ValEvery   int     `yaml:"val_every"`
+	ValTasks   int     `yaml:"val_tasks"`
+	TestTasks  int     `yaml:"test_tasks"`
+	Workers    int     `yaml:"workers"`
+}
+
+// MTL configures a multi-task run.
+type MTL struct {
+	// Dataset: circles (built in) or mulan:<set>.
+	Dataset   string  `yaml:"dataset"`
+	Tasks     int     `yaml:"tasks,omitempty"`
+	PerTask   int     `yaml:"per_task,omitempty"`
+	Arch      string  `yaml:"arch"`
+	Hidden    int     `yaml:"hidden"`
+	Weighting string  `yaml:"weighting"`
+	Steps     int     `yaml:"steps"`
+	LR        float64 `yaml:"lr"`
+	// Baselines also trains one single-task model per task and reports
+	// Delta_p against them.
+	Baselines bool `yaml:"baselines"`
+}
+
+// Transfer configures a transfer run (fine-tuning a source model).
+type Transfer struct {
+	Source   string            `yaml:"source"`
+	Target   string            `yaml:"target"`
+	Strategy string            `yaml:"strategy"`
+	Shots    []int             `yaml:"shots,omitempty"`
+	Seeds    int               `yaml:"seeds,omitempty"`
+	Steps    int               `yaml:"steps,omitempty"`
+	LR       float64           `yaml:"lr,omitempty"`
+	FreezeK  int               `yaml:"freeze_k,omitempty"`
+	Extra    map[string]string `yaml:"options,omitempty"`
+}
+
+// Kinds lists the run types.
+var Kinds = []string{"meta", "mtl", "transfer"}
+
+// Load reads, checks and completes the configuration in file, applying
+// overrides ("key.path=value") after the file and before the defaults.
+func Load(file string, overrides []string) (*Config, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("config %s: no such file", file)
+		}
+		return nil, fmt.Errorf("config %s: %w", file, err)
+	}
+	return Parse(file, b, overrides)
+}
+
+// Parse is Load on the bytes of a file (file names it in errors).
+func Parse(file string, src []byte, overrides []string) (*Config, error) {
+	c := &Config{file: file, set: map[string]bool{}}
+	var root yaml.Node
+	if err := yaml.Unmarshal(src, &root); err != nil {
+		return nil, c.yamlErr(err)
+	}
+	if len(bytes.TrimSpace(src)) == 0 || root.Kind == 0 {
+		return nil, fmt.Errorf("config %s: empty file (want at least \"kind: meta|mtl|transfer\")", file)
+	}
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 && root.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d: the top level must be a mapping of keys (kind, name, meta, ...)", file, root.Content[0].Line)
+	}
+	c.root = &root
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return nil, c.yamlErr(err)
+	}
+	for _, o := range overrides {
+		if err := c.Set(o); err != nil {
+			return nil, err
+		}
+	}
+	c.defaults()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var (
+	reUnknown = regexp.MustCompile(`^line (\d+): field (\S+) not found in type config\.(\w+)$`)
+	reLine    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+)
+
+var section = map[string]string{"Config": "the top level", "Meta": "meta", "MTL": "mtl", "Transfer": "transfer"}
+
+// yamlErr rewrites a yaml error as "file:line: message".
+func (c *Config) yamlErr(err error) error {
+	var te *yaml.TypeError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msgs = te.Errors
+	}
+	m := msgs[0]
+	if s := reUnknown.FindStringSubmatch(m); s != nil {
+		typ := reflect.TypeOf(Config{})
+		switch s[3] {
+		case "Meta":
+			typ = reflect.TypeOf(Meta{})
+		case "MTL":
+			typ = reflect.TypeOf(MTL{})
+		case "Transfer":
+			typ = reflect.TypeOf(Transfer{})
+		}
+		return fmt.Errorf("%s:%s: unknown key %q in %s (known keys: %s)", c.file, s[1], s[2], section[s[3]], strings.Join(keys(typ), ", "))
+	}
+	if s := reLine.FindStringSubmatch(m); s != nil {
+		msg := strings.ReplaceAll(s[2], "config.", "")
+		return fmt.Errorf("%s:%s: %s", c.file, s[1], msg)
+	}
+	return fmt.Errorf("config %s: %s", c.file, strings.TrimPrefix(m, "yaml: "))
+}
+
+func keys(t reflect.Type) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		if tag := t.Field(i).Tag.Get("yaml"); tag != "" {
+			out = append(out, strings.Split(tag, ",")[0])
+		}
+	}
+	return out
+}
+
+// Set applies one "key.path=value" override; value is read as YAML.
+func (c *Config) Set(kv string) error {
+	key, val, ok := strings.Cut(kv, "=")
+	if !ok || key == "" {
+		return fmt.Errorf("--set %q: want key=value, e.g. meta.iterations=500", kv)
+	}
+	v := reflect.ValueOf(c).Elem()
+	path := strings.Split(key, ".")
+	for i, k := range path {
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			v = v.Elem()
+		}
+		if v.Kind() != reflect.Struct {
+			return fmt.Errorf("--set %s: %s is not a section", key, strings.Join(path[:i], "."))
+		}
+		f, found := field(v, k)
+		if !found {
+			return fmt.Errorf("--set %s: unknown key %q (known keys: %s)", key, k, strings.Join(keys(v.Type()), ", "))
+		}
+		v = f
+	}
+	if v.Kind() == reflect.Pointer || v.Kind() == reflect.Struct {
+		return fmt.Errorf("--set %s: is a section, not a value", key)
+	}
+	p := reflect.New(v.Type())
+	if err := yaml.Unmarshal([]byte(val), p.Interface()); err != nil {
+		return fmt.Errorf("--set %s=%s: %s", key, val, strings.TrimPrefix(strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:\n  line 1: ", ""), "yaml: "))
+	}
+	v.Set(p.Elem())
+	c.set[key] = true
+	return nil
+}
+
+func field(v reflect.Value, key string) (reflect.Value, bool) {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if tag := t.Field(i).Tag.Get("yaml"); tag != "" && strings.Split(tag, ",")[0] == key {
+			return v.Field(i), true
+		}
+	}
+	return reflect.Value{}, false
+}
+
+// where names the origin of key: "file:line" or "--set".
+func (c *Config) where(key string) string {
+	if c.set[key] {
+		return "--set " + key
+	}
+	if n := c.lookup(key); n != nil {
+		return fmt.Sprintf("%s:%d: %s", c.file, n.Line, key)
+	}
+	return fmt.Sprintf("%s: %s (default)", c.file, key)
+}
+
+func (c *Config) lookup(key string) *yaml.Node {
+	if c.root == nil || len(c.root.Content) == 0 {
+		return nil
+	}
+	n := c.root.Content[0]
+	for _, k := range strings.Split(key, ".") {
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		n = next
+	}
+	return n
+}
+
+func (c *Config) errf(key, format string, args ...any) error {
+	return fmt.Errorf("%s: %s", c.where(key), fmt.Sprintf(format, args...))
+}
+
+func (c *Config) defaults() {
+	if c.Seed == 0 {
+		c.Seed = 1
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir()
+	}
+	if c.OnNonFinite == "" {
+		c.OnNonFinite = "stop"
+	}
+	if c.Name == "" {
+		c.Name = c.Kind
+	}
+	if c.Out == "" {
+		c.Out = "runs/" + c.Name
+	}
+	switch c.Kind {
+	case "meta":
+		if c.Meta == nil {
+			c.Meta = &Meta{}
+		}
+		m := c.Meta
+		s := m.Spec(c)
+		s.Defaults()
+		m.Algorithm, m.Dataset, m.Split, m.Ways, m.Shots, m.Queries = s.Algorithm, s.Dataset, s.Split, s.Ways, s.Shots, s.Queries
+		m.InnerSteps, m.EvalSteps, m.InnerLR, m.Hidden, m.BatchNorm = s.InnerSteps, s.EvalSteps, s.InnerLR, s.Hidden, s.BatchNorm
+		if m.Iterations == 0 {
+			m.Iterations = 1000
+		}
+		if m.MetaBatch == 0 {
+			switch {
+			case m.Dataset == "sinusoid":
+				m.MetaBatch = 25
+			case m.Algorithm == "protonet" || m.Algorithm == "r2d2":
+				m.MetaBatch = 1
+			case m.Algorithm == "reptile":
+				m.MetaBatch = 5
+			default:
+				m.MetaBatch = 4
+			}
+		}
+		if m.OuterLR == 0 {
+			m.OuterLR = 1e-3
+			if m.Algorithm == "reptile" {
+				m.OuterLR = 1
+			}
+		}
+		if m.ValEvery == 0 {
+			m.ValEvery = max(m.Iterations/10, 1)
+		}
+		if m.ValTasks == 0 {
+			m.ValTasks = 100
+		}
+		if m.TestTasks == 0 {
+			m.TestTasks = 600
+		}
+		if c.CheckpointEvery == 0 {
+			c.CheckpointEvery = max(m.Iterations/10, 1)
+		}
+	case "mtl":
+		if c.MTL == nil {
+			c.MTL = &MTL{}
+		}
+		m := c.MTL
+		if m.Dataset == "" {
+			m.Dataset = "circles"
+		}
+		if m.Dataset == "circles" {
+			if m.Tasks == 0 {
+				m.Tasks = 10
+			}
+			if m.PerTask == 0 {
+				m.PerTask = 20
+			}
+		}
+		if m.Arch == "" {
+			m.Arch = "hard"
+		}
+		if m.Hidden == 0 {
+			m.Hidden = 32
+		}
+		if m.Weighting == "" {
+			m.Weighting = "ew"
+		}
+		if m.Steps == 0 {
+			m.Steps = 500
+		}
+		if m.LR == 0 {
+			m.LR = 0.01
+		}
+		if c.CheckpointEvery == 0 {
+			c.CheckpointEvery = max(m.Steps/10, 1)
+		}
+	}
+}
+
+// DefaultDataDir is $METALEARN_DATA if set, else ../shared/data.
+func DefaultDataDir() string {
+	if d := os.Getenv("METALEARN_DATA"); d != "" {
+		return d
+	}
+	return "../shared/data"
+}
+
+// Spec is the meta.Spec the configuration describes.
+func (m *Meta) Spec(c *Config) meta.Spec {
+	return meta.Spec{Algorithm: m.Algorithm, Dataset: m.Dataset, DataDir: c.DataDir, Split: m.Split, Ways: m.Ways, Shots: m.Shots,
+		Queries: m.Queries, InnerSteps: m.InnerSteps, EvalSteps: m.EvalSteps, InnerLR: m.InnerLR, Hidden: m.Hidden,
+		MultiStepLoss: m.MultiStepLoss, InnerAdam: m.InnerAdam, BatchNorm: m.BatchNorm, Recompute: m.Recompute, Seed: c.Seed}
+}
+
+func finitePos(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
+
+func (c *Config) validate() error {
+	if !slices.Contains(Kinds, c.Kind) {
+		if c.Kind == "" {
+			return fmt.Errorf("config %s: missing key \"kind\" (want one of %s)", c.file, strings.Join(Kinds, ", "))
+		}
+		return c.errf("kind", "%q, want one of %s", c.Kind, strings.Join(Kinds, ", "))
+	}
+	for k, sec := range map[string]bool{"meta": c.Meta != nil, "mtl": c.MTL != nil, "transfer": c.Transfer != nil} {
+		if sec && k != c.Kind {
+			return c.errf(k, "section %q given but kind is %q", k, c.Kind)
+		}
+	}
+	if c.OnNonFinite != "stop" && c.OnNonFinite != "skip" {
+		return c.errf("on_nonfinite", "%q, want stop or skip", c.OnNonFinite)
+	}
+	if c.CheckpointEvery < 0 {
+		return c.errf("checkpoint_every", "%d, want >= 1", c.CheckpointEvery)
+	}
+	if strings.ContainsAny(c.Name, "/\\") || c.Name == ".." || c.Name == "." {
+		return c.errf("name", "%q, want a plain name (no slashes)", c.Name)
+	}
+	switch c.Kind {
+	case "meta":
+		return c.validateMeta()
+	case "mtl":
+		return c.validateMTL()
+	default:
+		return c.validateTransfer()
+	}
+}
+
+func (c *Config) validateMeta() error {
+	m := c.Meta
+	if !slices.Contains(meta.Algorithms, m.Algorithm) {
+		return c.errf("meta.algorithm", "%q, want one of %s", m.Algorithm, strings.Join(meta.Algorithms, ", "))
+	}
+	checks := []struct {
+		key string
+		bad bool
+		msg string
+	}{
+		{"meta.dataset", m.Dataset != "sinusoid" && m.Dataset != "omniglot", fmt.Sprintf("%q, want sinusoid or omniglot", m.Dataset)},
+		{"meta.ways", m.Dataset == "omniglot" && m.Ways < 2, fmt.Sprintf("%d, want >= 2", m.Ways)},
+		{"meta.shots", m.Shots < 1, fmt.Sprintf("%d, want >= 1", m.Shots)},
+		{"meta.queries", m.Queries < 1, fmt.Sprintf("%d, want >= 1", m.Queries)},
+		{"meta.inner_steps", m.InnerSteps < 1, fmt.Sprintf("%d, want >= 1", m.InnerSteps)},
+		{"meta.eval_steps", m.EvalSteps < 0, fmt.Sprintf("%d, want >= 0", m.EvalSteps)},
+		{"meta.inner_lr", !finitePos(m.InnerLR), fmt.Sprintf("%v, want a finite value > 0", m.InnerLR)},
+		{"meta.hidden", m.Hidden < 1, fmt.Sprintf("%d, want >= 1", m.Hidden)},
+		{"meta.iterations", m.Iterations < 1, fmt.Sprintf("%d, want >= 1", m.Iterations)},
+		{"meta.meta_batch", m.MetaBatch < 1, fmt.Sprintf("%d, want >= 1", m.MetaBatch)},
+		{"meta.outer_lr", !finitePos(m.OuterLR), fmt.Sprintf("%v, want a finite value > 0", m.OuterLR)},
+		{"meta.clip", m.Clip < 0 || math.IsNaN(m.Clip) || math.IsInf(m.Clip, 0), fmt.Sprintf("%v, want >= 0 (0: off)", m.Clip)},
+		{"meta.val_every", m.ValEvery < 1, fmt.Sprintf("%d, want >= 1", m.ValEvery)},
+		{"meta.val_tasks", m.ValTasks < 1, fmt.Sprintf("%d, want >= 1", m.ValTasks)},
+		{"meta.test_tasks", m.TestTasks < 1, fmt.Sprintf("%d, want >= 1", m.TestTasks)},
+		{"meta.workers", m.Workers < 0, fmt.Sprintf("%d, want >= 0 (0: all cores)", m.Workers)},
+	}
+	for _, ch := range checks {
+		if ch.bad {
+			return c.errf(ch.key, "%s", ch.msg)
+		}
+	}
+	s := m.Spec(c)
+	if err := s.Validate(); err != nil {
+		return c.errf("meta", "%v", err)
+	}
+	return nil
+}
+
+func (c *Config) validateMTL() error {
+	m := c.MTL
+	if m.Dataset != "circles" && !strings.HasPrefix(m.Dataset, "mulan:") {
+		return c.errf("mtl.dataset", "%q, want circles or mulan:<set>", m.Dataset)
+	}
+	if m.Dataset == "circles" && (m.Tasks < 1 || m.PerTask < 2) {
+		if m.Tasks < 1 {
+			return c.errf("mtl.tasks", "%d, want >= 1", m.Tasks)
+		}
+		return c.errf("mtl.per_task", "%d, want >= 2", m.PerTask)
+	}
+	if !slices.Contains(mtl.Architectures, m.Arch) {
+		return c.errf("mtl.arch", "%q, want one of %s", m.Arch, strings.Join(mtl.Architectures, ", "))
+	}
+	if !slices.Contains(mtl.WeightingNames, m.Weighting) {
+		return c.errf("mtl.weighting", "%q, want one of %s", m.Weighting, strings.Join(mtl.WeightingNames, ", "))
+	}
+	switch {
+	case m.Hidden < 1:
+		return c.errf("mtl.hidden", "%d, want >= 1", m.Hidden)
+	case m.Steps < 1:
+		return c.errf("mtl.steps", "%d, want >= 1", m.Steps)
+	case !finitePos(m.LR):
+		return c.errf("mtl.lr", "%v, want a finite value > 0", m.LR)
+	}
+	return nil
+}
+
+func (c *Config) validateTransfer() error {
+	if c.Transfer == nil {
+		return c.errf("transfer", "missing section (want source, target, strategy)")
+	}
+	return nil
+}
+
+// Resolved is the configuration with defaults filled in, as YAML.
+func (c *Config) Resolved() []byte {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		// only plain fields: cannot fail
+		panic(err)
+	}
+	enc.Close()
+	return buf.Bytes()
+}
+
+// File is the path the configuration was read from.
+func (c *Config) File() string { return c.file }

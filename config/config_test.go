@@ -1,0 +1,116 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const good = `kind: meta
+name: sine
+seed: 3
+meta:
+  algorithm: maml
+  dataset: sinusoid
+  shots: 5
+  iterations: 200
+`
+
+func TestParseDefaults(t *testing.T) {
+	c, err := Parse("run.yaml", []byte(good), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Meta
+	if m.Shots != 5 || m.Iterations != 200 || m.MetaBatch != 25 || m.OuterLR != 1e-3 || m.InnerLR != 0.01 || m.Hidden != 40 || m.ValEvery != 20 {
+		t.Fatalf("defaults not applied: %+v", m)
+	}
+	if c.Out != "runs/sine" || c.CheckpointEvery != 20 || c.OnNonFinite != "stop" || c.Seed != 3 {
+		t.Fatalf("top-level defaults: %+v", c)
+	}
+	// the resolved YAML parses back to the same configuration
+	c2, err := Parse("resolved.yaml", c.Resolved(), nil)
+	if err != nil {
+		t.Fatalf("resolved config does not parse: %v\n%s", err, c.Resolved())
+	}
+	if *c2.Meta != *c.Meta || c2.Out != c.Out {
+		t.Fatalf("round trip changed the config:\n%s", c.Resolved())
+	}
+}
+
+func TestOverrides(t *testing.T) {
+	c, err := Parse("run.yaml", []byte(good), []string{"meta.iterations=50", "seed=9", "meta.algorithm=fomaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Meta.Iterations != 50 || c.Seed != 9 || c.Meta.Algorithm != "fomaml" {
+		t.Fatalf("overrides not applied: %+v %+v", c, c.Meta)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	cases := []struct {
+		name, src string
+		set       []string
+		want      []string // substrings of the error
+	}{
+		{"empty", "", nil, []string{"run.yaml", "empty"}},
+		{"syntax", "kind: meta\nmeta:\n  shots: 5\n   queries: 2\n", nil, []string{"run.yaml:4:"}},
+		{"unknown key", "kind: meta\nmeta:\n  shots: 5\n  itrations: 3\n", nil, []string{"run.yaml:4:", `unknown key "itrations"`, "in meta", "iterations"}},
+		{"unknown top key", "kind: meta\nsed: 3\n", nil, []string{"run.yaml:2:", `unknown key "sed"`}},
+		{"wrong type", "kind: meta\nmeta:\n  shots: five\n", nil, []string{"run.yaml:3:", "five"}},
+		{"bad value", "kind: meta\nmeta:\n  outer_lr: -0.1\n", nil, []string{"run.yaml:3: meta.outer_lr", "-0.1", "> 0"}},
+		{"bad algorithm", "kind: meta\nmeta:\n  algorithm: mamal\n", nil, []string{"run.yaml:3: meta.algorithm", "mamal"}},
+		{"missing kind", "name: x\n", nil, []string{`missing key "kind"`}},
+		{"bad kind", "kind: metal\n", nil, []string{"run.yaml:1: kind", "metal"}},
+		{"wrong section", "kind: meta\nmtl:\n  steps: 3\n", nil, []string{"run.yaml:3: mtl", `kind is "meta"`}},
+		{"not a mapping", "- a\n- b\n", nil, []string{"run.yaml:1:", "mapping"}},
+		{"bad nonfinite", "kind: meta\non_nonfinite: ignore\n", nil, []string{"run.yaml:2: on_nonfinite", "stop or skip"}},
+		{"name with slash", "kind: meta\nname: ../x\n", nil, []string{"name", "plain name"}},
+		{"bad override key", good, []string{"meta.itr=3"}, []string{"--set meta.itr", `unknown key "itr"`}},
+		{"bad override value", good, []string{"meta.shots=abc"}, []string{"--set meta.shots=abc"}},
+		{"override out of range", good, []string{"meta.iterations=-4"}, []string{"--set meta.iterations", "-4"}},
+		{"override without =", good, []string{"meta.iterations"}, []string{"key=value"}},
+		{"mtl weighting", "kind: mtl\nmtl:\n  weighting: nash\n", nil, []string{"run.yaml:3: mtl.weighting", "nash"}},
+		{"inner lr inf", "kind: meta\nmeta:\n  inner_lr: .inf\n", nil, []string{"run.yaml:3: meta.inner_lr"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("run.yaml", []byte(tc.src), tc.set)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error is not one line: %q", msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), nil)
+	if err == nil || !strings.Contains(err.Error(), "nope.yaml: no such file") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestExamples loads every committed example configuration.
+func TestExamples(t *testing.T) {
+	files, _ := filepath.Glob("../examples/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no examples/*.yaml")
+	}
+	for _, f := range files {
+		if _, err := Load(f, nil); err != nil {
+			t.Errorf("%v", err)
+		}
+	}
+	_ = os.Getenv
+}

@@ -20,26 +20,26 @@ import (
 // Config is one run.
 type Config struct {
 	// Kind is the run type: meta, mtl or transfer.
-	Kind string `yaml:"kind"`
+	Kind string `yaml:"kind" json:"kind"`
 	// Name labels the run; the default run folder is runs/<name>.
-	Name string `yaml:"name"`
-	Seed uint64 `yaml:"seed"`
+	Name string `yaml:"name" json:"name"`
+	Seed uint64 `yaml:"seed" json:"seed"`
 	// DataDir is where datasets are looked up (default: $METALEARN_DATA,
 	// else ../shared/data).
-	DataDir string `yaml:"data_dir"`
+	DataDir string `yaml:"data_dir" json:"data_dir"`
 	// Out is the run folder (default runs/<name>).
-	Out string `yaml:"out"`
+	Out string `yaml:"out" json:"out"`
 	// CheckpointEvery writes a resumable checkpoint every N iterations
 	// (meta) or steps (mtl); default: a tenth of the run.
-	CheckpointEvery int `yaml:"checkpoint_every"`
+	CheckpointEvery int `yaml:"checkpoint_every" json:"checkpoint_every"`
 	// OnNonFinite is what a NaN/Inf loss or gradient does: stop (default,
 	// with an error naming the step and the last good checkpoint) or skip
 	// (the step is skipped and counted).
-	OnNonFinite string `yaml:"on_nonfinite"`
+	OnNonFinite string `yaml:"on_nonfinite" json:"on_nonfinite"`
 
-	Meta     *Meta     `yaml:"meta,omitempty"`
-	MTL      *MTL      `yaml:"mtl,omitempty"`
-	Transfer *Transfer `yaml:"transfer,omitempty"`
+	Meta     *Meta     `yaml:"meta,omitempty" json:"meta,omitempty"`
+	MTL      *MTL      `yaml:"mtl,omitempty" json:"mtl,omitempty"`
+	Transfer *Transfer `yaml:"transfer,omitempty" json:"transfer,omitempty"`
 
 	file string
 	root *yaml.Node
@@ -48,58 +48,58 @@ type Config struct {
 
 // Meta configures a meta-learning run (see meta.Spec and meta.TrainConfig).
 type Meta struct {
-	Algorithm     string  `yaml:"algorithm"`
-	Dataset       string  `yaml:"dataset"`
-	Split         string  `yaml:"split,omitempty"`
-	Ways          int     `yaml:"ways,omitempty"`
-	Shots         int     `yaml:"shots"`
-	Queries       int     `yaml:"queries"`
-	InnerSteps    int     `yaml:"inner_steps"`
-	EvalSteps     int     `yaml:"eval_steps"`
-	InnerLR       float64 `yaml:"inner_lr"`
-	Hidden        int     `yaml:"hidden"`
-	MultiStepLoss bool    `yaml:"multi_step_loss,omitempty"`
-	InnerAdam     bool    `yaml:"inner_adam,omitempty"`
-	BatchNorm     string  `yaml:"batchnorm,omitempty"`
-	Recompute     bool    `yaml:"recompute,omitempty"`
+	Algorithm     string  `yaml:"algorithm" json:"algorithm"`
+	Dataset       string  `yaml:"dataset" json:"dataset"`
+	Split         string  `yaml:"split,omitempty" json:"split,omitempty"`
+	Ways          int     `yaml:"ways,omitempty" json:"ways,omitempty"`
+	Shots         int     `yaml:"shots" json:"shots"`
+	Queries       int     `yaml:"queries" json:"queries"`
+	InnerSteps    int     `yaml:"inner_steps" json:"inner_steps"`
+	EvalSteps     int     `yaml:"eval_steps" json:"eval_steps"`
+	InnerLR       float64 `yaml:"inner_lr" json:"inner_lr"`
+	Hidden        int     `yaml:"hidden" json:"hidden"`
+	MultiStepLoss bool    `yaml:"multi_step_loss,omitempty" json:"multi_step_loss,omitempty"`
+	InnerAdam     bool    `yaml:"inner_adam,omitempty" json:"inner_adam,omitempty"`
+	BatchNorm     string  `yaml:"batchnorm,omitempty" json:"batchnorm,omitempty"`
+	Recompute     bool    `yaml:"recompute,omitempty" json:"recompute,omitempty"`
 
-	Iterations int     `yaml:"iterations"`
-	MetaBatch  int     `yaml:"meta_batch"`
-	OuterLR    float64 `yaml:"outer_lr"`
-	Clip       float64 `yaml:"clip"`
-	ValEvery   int     `yaml:"val_every"`
-	ValTasks   int     `yaml:"val_tasks"`
-	TestTasks  int     `yaml:"test_tasks"`
-	Workers    int     `yaml:"workers"`
+	Iterations int     `yaml:"iterations" json:"iterations"`
+	MetaBatch  int     `yaml:"meta_batch" json:"meta_batch"`
+	OuterLR    float64 `yaml:"outer_lr" json:"outer_lr"`
+	Clip       float64 `yaml:"clip" json:"clip"`
+	ValEvery   int     `yaml:"val_every" json:"val_every"`
+	ValTasks   int     `yaml:"val_tasks" json:"val_tasks"`
+	TestTasks  int     `yaml:"test_tasks" json:"test_tasks"`
+	Workers    int     `yaml:"workers" json:"workers"`
 }
 
 // MTL configures a multi-task run.
 type MTL struct {
 	// Dataset: circles (built in) or mulan:<set>.
-	Dataset   string  `yaml:"dataset"`
-	Tasks     int     `yaml:"tasks,omitempty"`
-	PerTask   int     `yaml:"per_task,omitempty"`
-	Arch      string  `yaml:"arch"`
-	Hidden    int     `yaml:"hidden"`
-	Weighting string  `yaml:"weighting"`
-	Steps     int     `yaml:"steps"`
-	LR        float64 `yaml:"lr"`
+	Dataset   string  `yaml:"dataset" json:"dataset"`
+	Tasks     int     `yaml:"tasks,omitempty" json:"tasks,omitempty"`
+	PerTask   int     `yaml:"per_task,omitempty" json:"per_task,omitempty"`
+	Arch      string  `yaml:"arch" json:"arch"`
+	Hidden    int     `yaml:"hidden" json:"hidden"`
+	Weighting string  `yaml:"weighting" json:"weighting"`
+	Steps     int     `yaml:"steps" json:"steps"`
+	LR        float64 `yaml:"lr" json:"lr"`
 	// Baselines also trains one single-task model per task and reports
 	// Delta_p against them.
-	Baselines bool `yaml:"baselines"`
+	Baselines bool `yaml:"baselines" json:"baselines"`
 }
 
 // Transfer configures a transfer run (fine-tuning a source model).
 type Transfer struct {
-	Source   string            `yaml:"source"`
-	Target   string            `yaml:"target"`
-	Strategy string            `yaml:"strategy"`
-	Shots    []int             `yaml:"shots,omitempty"`
-	Seeds    int               `yaml:"seeds,omitempty"`
-	Steps    int               `yaml:"steps,omitempty"`
-	LR       float64           `yaml:"lr,omitempty"`
-	FreezeK  int               `yaml:"freeze_k,omitempty"`
-	Extra    map[string]string `yaml:"options,omitempty"`
+	Source   string            `yaml:"source" json:"source"`
+	Target   string            `yaml:"target" json:"target"`
+	Strategy string            `yaml:"strategy" json:"strategy"`
+	Shots    []int             `yaml:"shots,omitempty" json:"shots,omitempty"`
+	Seeds    int               `yaml:"seeds,omitempty" json:"seeds,omitempty"`
+	Steps    int               `yaml:"steps,omitempty" json:"steps,omitempty"`
+	LR       float64           `yaml:"lr,omitempty" json:"lr,omitempty"`
+	FreezeK  int               `yaml:"freeze_k,omitempty" json:"freeze_k,omitempty"`
+	Extra    map[string]string `yaml:"options,omitempty" json:"options,omitempty"`
 }
 
 // Kinds lists the run types.

@@ -2,6 +2,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,6 +28,10 @@ func run(args []string, stdout, stderr io.Writer) (code int) {
 	root.SetArgs(args)
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(stderr, "metalearn: %v\n", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
 		return 1
 	}
 	return 0
@@ -41,6 +46,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newSeedCmd(), newMetaCmd(), newMTLCmd(), newBenchCmd(), newTransferCmd(), newServeCmd())
+	root.AddCommand(newSeedCmd(), newMetaCmd(), newMTLCmd(), newBenchCmd(), newTransferCmd(), newServeCmd(), newTrainCmd())
 	return root
 }

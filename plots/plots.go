@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -29,7 +30,10 @@ type Series struct {
 type Line struct {
 	Title, XLabel, YLabel string
 	LogX                  bool
-	Series                []Series
+	// LegendBottom puts the legend in the lower right corner (for curves
+	// that rise to the upper right).
+	LegendBottom bool
+	Series       []Series
 }
 
 // Heatmap describes a labelled square or rectangular matrix drawn as colours
@@ -59,8 +63,25 @@ func (l Line) Save(base string) ([]string, error) {
 	if l.LogX {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		// label the measured x values themselves when there are few
+		xs := map[float64]bool{}
+		for _, s := range l.Series {
+			for _, x := range s.X {
+				if x > 0 && finite(x) {
+					xs[x] = true
+				}
+			}
+		}
+		if len(xs) <= 12 {
+			var ticks []plot.Tick
+			for x := range xs {
+				ticks = append(ticks, plot.Tick{Value: x, Label: strconv.FormatFloat(x, 'g', 4, 64)})
+			}
+			sort.Slice(ticks, func(i, j int) bool { return ticks[i].Value < ticks[j].Value })
+			p.X.Tick.Marker = plot.ConstantTicks(ticks)
+		}
 	}
-	p.Legend.Top = true
+	p.Legend.Top = !l.LegendBottom
 	for i, s := range l.Series {
 		if len(s.X) != len(s.Y) {
 			return nil, fmt.Errorf("plots: series %q has %d x values and %d y values", s.Name, len(s.X), len(s.Y))

@@ -199,6 +199,9 @@ func (c *Config) Set(kv string) error {
 	if !ok || key == "" {
 		return fmt.Errorf("--set %q: want key=value, e.g. meta.iterations=500", kv)
 	}
+	if !printable(kv) {
+		return fmt.Errorf("--set %q: contains control characters", kv)
+	}
 	v := reflect.ValueOf(c).Elem()
 	path := strings.Split(key, ".")
 	for i, k := range path {
@@ -227,6 +230,15 @@ func (c *Config) Set(kv string) error {
 	v.Set(p.Elem())
 	c.set[key] = true
 	return nil
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func field(v reflect.Value, key string) (reflect.Value, bool) {

@@ -129,3 +129,17 @@ func TestProgressBarAndQuiet(t *testing.T) {
 		t.Fatalf("quiet mode wrote %q", buf.String())
 	}
 }
+
+func TestPeakRSS(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc")
+	}
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = 1
+	}
+	if p := PeakRSSMiB(); p < 64 {
+		t.Fatalf("peak RSS %.1f MiB after touching 64 MiB", p)
+	}
+	_ = buf[len(buf)-1]
+}

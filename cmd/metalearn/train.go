@@ -312,13 +312,15 @@ func trainMeta(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode r
 		"kind": "meta", "name": cfg.Name, "config": cfg, "iterations": m.Iterations, "best_iteration": res.BestIteration + 1,
 		"best_val": res.BestVal, "test": map[string]any{"metric": metric, "result": sum, "tasks": m.TestTasks, "eval_steps": spec.EvalSteps, "seconds": evalSecs},
 		"skipped_iterations": res.Skipped, "train_seconds": res.Elapsed.Seconds(), "wall_seconds": folder.Elapsed().Seconds(),
+		"peak_rss_mib": runfolder.PeakRSSMiB(),
 		"model": folder.ModelPath(), "checkpoint": ckptPath, "plots": plotsWritten,
 	}
 	if err := folder.WriteSummary(summary); err != nil {
 		return err
 	}
-	return finalLine(stdout, o, map[string]any{"run": cfg.Out, "test_" + metric: sum, "seconds": folder.Elapsed().Seconds()},
-		fmt.Sprintf("%s: test %s %s over %d tasks; run folder %s (model.safetensors, summary.json, plots/)", cfg.Name, metric, sum, m.TestTasks, cfg.Out))
+	peak := runfolder.PeakRSSMiB()
+	return finalLine(stdout, o, map[string]any{"run": cfg.Out, "test_" + metric: sum, "seconds": folder.Elapsed().Seconds(), "peak_rss_mib": peak},
+		fmt.Sprintf("%s: test %s %s over %d tasks; peak memory %.0f MiB; run folder %s (model.safetensors, summary.json, plots/)", cfg.Name, metric, sum, m.TestTasks, peak, cfg.Out))
 }
 
 func outFlag(o trainOpts) string {
@@ -435,6 +437,7 @@ func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode ru
 	}
 	summary["plots"] = plotsWritten
 	summary["wall_seconds"] = folder.Elapsed().Seconds()
+	summary["peak_rss_mib"] = runfolder.PeakRSSMiB()
 	if err := folder.WriteSummary(summary); err != nil {
 		return err
 	}

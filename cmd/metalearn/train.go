@@ -312,8 +312,7 @@ func trainMeta(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode r
 		"kind": "meta", "name": cfg.Name, "config": cfg, "iterations": m.Iterations, "best_iteration": res.BestIteration + 1,
 		"best_val": res.BestVal, "test": map[string]any{"metric": metric, "result": sum, "tasks": m.TestTasks, "eval_steps": spec.EvalSteps, "seconds": evalSecs},
 		"skipped_iterations": res.Skipped, "train_seconds": res.Elapsed.Seconds(), "wall_seconds": folder.Elapsed().Seconds(),
-		"peak_rss_mib": runfolder.PeakRSSMiB(),
-		"model": folder.ModelPath(), "checkpoint": ckptPath, "plots": plotsWritten,
+		"peak_rss_mib": runfolder.PeakRSSMiB(), "model": folder.ModelPath(), "checkpoint": ckptPath, "plots": plotsWritten,
 	}
 	if err := folder.WriteSummary(summary); err != nil {
 		return err

@@ -1,0 +1,111 @@
+// Package serve is adaptive learning as a service: an HTTP server that
+// adapts a meta-learned model (package meta) to each user from a few
+// labelled examples and then answers that user's queries.
+//
+// # API (JSON over HTTP)
+//
+//	POST /v1/adapt    adapt a base model to a support set; returns an id
+//	POST /v1/predict  classify / regress queries with an id, or with an
+//	                  inline support set (adapt, predict and forget)
+//	GET  /v1/models   the servable models and their input shapes
+//	GET  /healthz     {"status":"ok"} (no token needed)
+//	GET  /metrics     Prometheus text format: requests by route and code,
+//	                  latency histograms, adaptations, cache size and
+//	                  evictions, queue and rejections
+//
+// Adapt:
+//
+//	POST /v1/adapt
+//	{"model": "proto",
+//	 "support": {"inputs": [IMG, IMG, ...], "labels": [0, 1, ...]},
+//	 "steps": 5, "learning_rate": 0.4}          (both optional, MAML family)
+//	-> {"id": "9f0c...", "model": "proto", "kind": "metric", "ways": 5,
+//	    "support_size": 5, "steps": 0, "bytes": 15720, "ttl_seconds": 900,
+//	    "elapsed_ms": 1.9}
+//
+// Predict:
+//
+//	POST /v1/predict
+//	{"id": "9f0c...", "inputs": [IMG, ...]}
+//	or {"model": "proto", "support": {...}, "inputs": [IMG, ...]}
+//	-> {"id": "9f0c...", "model": "proto", "labels": [3, 0],
+//	    "probabilities": [[0.01, 0.02, 0.01, 0.95, 0.01], [...]],
+//	    "elapsed_ms": 2.3}
+//
+// Regression models (sinusoid) take "targets" instead of "labels" in the
+// support set and answer "values" ([[y], ...]) instead of labels.
+//
+// An input (IMG above) is a JSON array of numbers: flat with the model's
+// input size (784 for 28x28 Omniglot models), or for image models nested as
+// [H][W] or [1][H][W] of any size up to the image limit, resampled to 28x28
+// by area averaging like the Omniglot loaders; or a string holding a
+// base64 PNG (optionally as a data: URL), converted to grey with ink =
+// 1 - grey/255 (transparency over white) and resampled the same way. The
+// pixel convention is the training data's: ink = 1, background = 0 (the
+// original Omniglot PNGs, black strokes on white, map correctly).
+//
+// Every error is a 4xx or 5xx with {"error": "message"}: malformed JSON,
+// unknown fields, trailing data, wrong shapes, non-finite numbers, labels
+// out of range, a class without examples, unknown model or id, invalid
+// model names (400/404/413/422); missing or wrong token (401); queue full
+// (429) or wait timed out / shutting down (503). A panic in a handler is
+// recovered and answered 500 with a message.
+//
+// Example with curl (labels 0..4, one example each, arrays of 784 values):
+//
+//	curl -s localhost:8080/v1/adapt -H 'Authorization: Bearer TOKEN' \
+//	  -d '{"model":"proto","support":{"inputs":[[0,0,...],...],"labels":[0,1,2,3,4]}}'
+//	curl -s localhost:8080/v1/predict -d '{"id":"9f0c...","inputs":[[0,0,...]]}'
+//
+// # Models
+//
+// The server serves the checkpoints NAME.safetensors of one directory
+// (written by `metalearn meta train` or meta.Built.Save), loaded on first
+// use. Model names are plain names (letters, digits, '_', '-', '.', no
+// "..", no separators); symbolic links and other non-regular files are not
+// served. Gradient-based models (maml, fomaml, anil, metasgd, maml++,
+// reptile, pretrain) adapt by inner-loop steps (default: the checkpoint's
+// evaluation steps; learning_rate replaces the learned or configured inner
+// rates by one scalar); metric-based models (protonet, r2d2) build their
+// classifier from the support embeddings and take any number of classes.
+//
+// # What serving computes
+//
+// Serving computes what meta's evaluation computes (meta.Evaluate) for the
+// same model and episode, which the tests check: first-order inner steps
+// with the algorithm's learning rates and per-step BatchNorm modules;
+// ProtoNet and R2D2 embed support and queries in one encoder pass. With
+// transductive BatchNorm (the default of meta.Spec) statistics come from
+// the batch, so predictions depend on which queries are sent together, as
+// in evaluation; send a user's queries in one request. With running
+// statistics ("running", "per-step") every example is classified on its
+// own, and a metric-based adaptation stores the support embeddings
+// (prototypes are rebuilt from them), so predict embeds only the queries.
+//
+// The base model is shared and read-only: BatchNorm is switched to
+// evaluation mode at load (running statistics are read, never updated);
+// adaptation writes new tensors (never in place) and inference wraps
+// weights as constants, so no autodiff graph is built. autodiff.NoGrad is
+// not used: it is process-wide and would break concurrent adaptations.
+// Conv4 models (with or without a Linear head) run fused kernels (BatchNorm,
+// ReLU and pooling in one pass; a hand-written first-order backward pass);
+// they are checked against the generic autodiff path on random inputs at
+// load and dropped on any disagreement.
+//
+// # Isolation, memory, concurrency
+//
+// Each adaptation owns its parameters (or support embeddings), kept in an
+// LRU cache bounded by entry count and bytes, with a TTL counted from the
+// last use; ids are 128-bit random. At most Config.Workers requests
+// compute at once (default: the number of cores); up to Config.Queue more
+// wait at most Config.QueueTimeout (then 503); beyond that, 429.
+// Server.Shutdown stops accepting and drains in-flight requests (the CLI
+// calls it on SIGINT/SIGTERM). The listen address defaults to 127.0.0.1;
+// an optional bearer token is compared in constant time. Body size,
+// support and query counts, steps, learning rate, classes and image size
+// are bounded (Limits).
+//
+// LoadTest is a bounded load generator (127.0.0.1 only) and Demo the
+// Omniglot "one user per alphabet" scenario; the CLI exposes them as
+// `metalearn serve loadtest` and `metalearn serve demo`.
+package serve

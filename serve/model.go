@@ -1,0 +1,387 @@
+package serve
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"metalearn/autodiff"
+	"metalearn/data"
+	"metalearn/meta"
+	"metalearn/nn"
+	"metalearn/optim"
+	"metalearn/tensor"
+)
+
+// Kinds of models.
+const (
+	KindGradient = "gradient" // MAML family, Reptile, pretrain: inner-loop steps
+	KindMetric   = "metric"   // ProtoNet, R2D2: a classifier built from support embeddings
+)
+
+// model is a loaded base model. It is shared by all requests and never
+// modified after loading: adaptation works on copies of its weights and
+// inference wraps them as constants, so no graph is recorded through them.
+type model struct {
+	name       string
+	spec       meta.Spec
+	kind       string
+	regression bool
+	inShape    []int // one example, e.g. [1, 28, 28] or [1]
+	ways       int   // gradient-based classifiers: the fixed number of classes
+	dt         tensor.DType
+	nparams    int
+	bytes      int64
+	modules    []nn.Module // the checkpoint's modules (read-only)
+
+	// gradient-based
+	maml    *meta.MAML
+	reptile *meta.Reptile
+	head    nn.Module        // the adapted network
+	body    nn.Module        // ANIL: the frozen feature extractor (nil otherwise)
+	bodyW   []*autodiff.Var  // its weights as constants
+	base    []*tensor.Tensor // head weights (read-only)
+	fast    *conv4           // fused Conv4 kernels for the head, when it has that shape
+
+	// metric-based
+	proto        *meta.ProtoNet // frozen: support and query embedded together
+	protoHead    *meta.ProtoNet // frozen head over precomputed embeddings
+	encoder      nn.Module      // frozen encoder
+	transductive bool           // BatchNorm uses batch statistics
+	fastEnc      *conv4         // fused Conv4 encoder kernels
+}
+
+// newModel prepares a loaded checkpoint for serving. It switches BatchNorm
+// to evaluation mode, so running statistics are read, never updated.
+func newModel(name string, b *meta.Built) (*model, error) {
+	s := b.Spec
+	m := &model{name: name, spec: s, regression: s.Dataset == "sinusoid"}
+	switch s.Dataset {
+	case "omniglot":
+		m.inShape = []int{1, 28, 28}
+	case "sinusoid":
+		m.inShape = []int{1}
+	default:
+		return nil, fmt.Errorf("dataset %q is not servable", s.Dataset)
+	}
+	m.transductive = s.Dataset == "omniglot" && s.BatchNorm == "transductive"
+	for _, mod := range []nn.Module{b.Body, b.Model} {
+		if mod != nil {
+			m.modules = append(m.modules, mod)
+			nn.SetTraining(mod, false)
+			m.nparams += nn.NumParams(mod)
+			for _, p := range mod.Params() {
+				m.bytes += tensorBytes(p.V.Value)
+			}
+		}
+	}
+	switch a := b.Algorithm.(type) {
+	case *meta.MAML:
+		a.SetTraining(false)
+		m.kind, m.maml, m.head = KindGradient, a, a.Head
+		m.modules = append(m.modules, a.StepModules...)
+		if a.Body != nil {
+			m.body = meta.Freeze(a.Body)
+			m.bodyW = nn.Vars(m.body)
+		}
+	case *meta.Reptile:
+		m.kind, m.reptile, m.head = KindGradient, a, a.Model
+	case *meta.ProtoNet:
+		m.kind = KindMetric
+		m.proto = a.Frozen(nil)
+		m.encoder = meta.Freeze(a.Encoder)
+		m.protoHead = a.Frozen(newIdentity(a.Encoder))
+		m.fastEnc = newConv4(a.Encoder, m.transductive)
+	default:
+		return nil, fmt.Errorf("algorithm %s is not servable", s.Algorithm)
+	}
+	if m.kind == KindGradient {
+		for _, v := range nn.Vars(m.head) {
+			m.base = append(m.base, v.Value)
+		}
+		if !m.regression {
+			m.ways = s.Ways
+		}
+		if m.maml != nil && len(m.maml.StepModules) == 0 && m.body == nil {
+			m.fast = newConv4(m.head, m.transductive)
+		}
+	}
+	m.dt = tensor.Float32
+	if len(m.base) > 0 {
+		m.dt = m.base[0].DType()
+	} else if ps := nn.Vars(m.encoder); len(ps) > 0 {
+		m.dt = ps[0].DType()
+	}
+	m.checkFast()
+	return m, nil
+}
+
+// checkFast compares the fused Conv4 kernels with the generic autodiff path
+// on random inputs (forward, and two adaptation steps) and drops them on
+// any disagreement, so an unexpected architecture can only be slower.
+func (m *model) checkFast() {
+	if m.fast == nil && m.fastEnc == nil {
+		return
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	ways := max(m.ways, 2)
+	n := 2 * ways
+	x := tensor.RandU(rng, m.dt, 0, 1, append([]int{n}, m.inShape...)...)
+	if m.fastEnc != nil {
+		a := m.fastEnc.forward(nil, x)
+		b := m.encoder.Apply(nn.Vars(m.encoder), autodiff.Const(x)).Value
+		if !allClose(a, tensor.Reshape(b, n, -1)) {
+			m.fastEnc = nil
+		}
+	}
+	if m.fast != nil {
+		labels := make([]int, n)
+		for i := range labels {
+			labels[i] = i % ways
+		}
+		s := supportSet{x: x, labels: labels, ways: ways}
+		fast := m.fast
+		wf := m.adaptMAML(s, 2, 0)
+		pf := fast.forward(wf, x)
+		m.fast = nil
+		wg := m.adaptMAML(s, 2, 0)
+		pg := (&adapted{model: m, steps: 2, weights: wg}).predict(x)
+		ok := allClose(pf, pg)
+		for i := range wf {
+			ok = ok && allClose(wf[i], wg[i])
+		}
+		if ok {
+			m.fast = fast
+		}
+	}
+}
+
+func allClose(a, b *tensor.Tensor) bool {
+	return tensor.SameShape(a.Shape(), b.Shape()) && tensor.AllClose(a, b, 1e-3, 1e-4)
+}
+
+func tensorBytes(t *tensor.Tensor) int64 {
+	if t == nil {
+		return 0
+	}
+	if t.DType() == tensor.Float64 {
+		return int64(t.Len()) * 8
+	}
+	return int64(t.Len()) * 4
+}
+
+// defaultSteps is the number of adaptation steps used when a request does
+// not say (the checkpoint's evaluation steps).
+func (m *model) defaultSteps() int {
+	if m.kind != KindGradient {
+		return 0
+	}
+	return m.spec.EvalSteps
+}
+
+// inputLen is the number of values of one example.
+func (m *model) inputLen() int { return tensor.NumElems(m.inShape) }
+
+// images reports whether inputs are images (PNG accepted).
+func (m *model) images() bool { return len(m.inShape) == 3 }
+
+// supportSet is a validated support set.
+type supportSet struct {
+	x      *tensor.Tensor // [n, inShape...]
+	labels []int          // classification
+	y      *tensor.Tensor // regression targets [n, 1]
+	ways   int            // classification: number of classes
+}
+
+func (s supportSet) task() data.Task {
+	return data.Task{SupportX: s.x, SupportY: s.y, SupportLabels: s.labels, Ways: s.ways}
+}
+
+// adapted is one user's adapted model: private weights (gradient-based) or
+// the support set / its embeddings (metric-based).
+type adapted struct {
+	id      string
+	model   *model
+	steps   int
+	weights []*tensor.Tensor // gradient-based: adapted head weights
+	support supportSet       // metric-based
+	emb     *tensor.Tensor   // metric-based with running BatchNorm: support embeddings
+	bytes   int64
+}
+
+// adapt adapts the base model to the support set. steps and lr are
+// validated by the caller; lr 0 means the model's own (learned) rates.
+func (m *model) adapt(s supportSet, steps int, lr float64) (*adapted, error) {
+	a := &adapted{model: m, steps: steps, support: s}
+	if m.kind == KindMetric {
+		if !m.transductive {
+			a.emb = m.embed(s.x)
+			a.bytes = tensorBytes(a.emb)
+			a.support.x = nil
+		} else {
+			a.bytes = tensorBytes(s.x)
+		}
+		a.bytes += int64(len(s.labels)) * 8
+		return a, nil
+	}
+	var w []*tensor.Tensor
+	if m.reptile != nil {
+		w = m.adaptReptile(s, steps, lr)
+	} else {
+		w = m.adaptMAML(s, steps, lr)
+	}
+	for _, t := range w {
+		if t.HasNaNOrInf() {
+			return nil, errDiverged
+		}
+		a.bytes += tensorBytes(t)
+	}
+	a.weights = w
+	return a, nil
+}
+
+// adaptMAML takes first-order inner steps, exactly as meta's Evaluate does
+// (w <- w - lr * dL/dw with the algorithm's learning rates and per-step
+// modules), on private copies of the weights.
+func (m *model) adaptMAML(s supportSet, steps int, lr float64) []*tensor.Tensor {
+	w := append([]*tensor.Tensor(nil), m.base...)
+	if steps == 0 {
+		return w
+	}
+	var lrOverride *tensor.Tensor
+	if lr > 0 {
+		lrOverride = tensor.Scalar(m.dt, lr)
+	}
+	if m.fast != nil {
+		return m.fast.adapt(w, s, steps, func(step, i int) *tensor.Tensor {
+			if lrOverride != nil {
+				return lrOverride
+			}
+			return m.maml.StepLRs(step)[i].Value
+		})
+	}
+	t := s.task()
+	xs := m.features(s.x)
+	for step := 0; step < steps; step++ {
+		vs := make([]*autodiff.Var, len(w))
+		for i := range w {
+			vs[i] = autodiff.Param(w[i]) // a fresh leaf per step: no graph across steps
+		}
+		loss := meta.TaskLoss(m.maml.ModuleAt(step).Apply(vs, xs), t, false)
+		g := autodiff.Grad([]*autodiff.Var{loss}, vs, false)
+		lrs := m.maml.StepLRs(step)
+		for i := range w {
+			r := lrOverride
+			if r == nil {
+				r = lrs[i].Value
+			}
+			w[i] = tensor.Sub(w[i], tensor.Mul(r, g[i].Value))
+		}
+	}
+	return w
+}
+
+// adaptReptile fine-tunes a copy with the inner optimizer, as Reptile's
+// Evaluate does.
+func (m *model) adaptReptile(s supportSet, steps int, lr float64) []*tensor.Tensor {
+	cfg := m.reptile.Cfg
+	if lr > 0 {
+		cfg.InnerLR = lr
+	}
+	w := make([]*autodiff.Var, len(m.base))
+	for i, b := range m.base {
+		w[i] = autodiff.Param(b.Clone())
+	}
+	var opt optim.Optimizer
+	if cfg.InnerAdam {
+		opt = optim.NewAdam(w, optim.AdamConfig{LR: cfg.InnerLR, Beta1: 0, Beta2: 0.999, ExplicitBetas: true})
+	} else {
+		opt = optim.NewSGD(w, optim.SGDConfig{LR: cfg.InnerLR})
+	}
+	t := s.task()
+	xs := autodiff.Const(s.x)
+	for step := 0; step < steps; step++ {
+		loss := meta.TaskLoss(m.head.Apply(w, xs), t, false)
+		g := autodiff.Grad([]*autodiff.Var{loss}, w, false)
+		gs := make([]*tensor.Tensor, len(g))
+		for i := range g {
+			gs[i] = g[i].Value
+		}
+		opt.StepWith(gs)
+	}
+	out := make([]*tensor.Tensor, len(w))
+	for i := range w {
+		out[i] = w[i].Value
+	}
+	return out
+}
+
+// features runs the frozen ANIL body (identity otherwise); no graph.
+func (m *model) features(x *tensor.Tensor) *autodiff.Var {
+	v := autodiff.Const(x)
+	if m.body != nil {
+		v = m.body.Apply(m.bodyW, v)
+	}
+	return v
+}
+
+// embed runs the frozen encoder on x and returns [n, d]; no graph.
+func (m *model) embed(x *tensor.Tensor) *tensor.Tensor {
+	var e *tensor.Tensor
+	if m.fastEnc != nil {
+		e = m.fastEnc.forward(nil, x)
+	} else {
+		e = m.encoder.Apply(nn.Vars(m.encoder), autodiff.Const(x)).Value
+	}
+	return tensor.Reshape(e, e.Dim(0), -1)
+}
+
+// predict returns logits (classification) or values (regression) for the
+// queries xq [nq, inShape...]. No graph is recorded.
+func (a *adapted) predict(xq *tensor.Tensor) *tensor.Tensor {
+	m := a.model
+	if m.kind == KindMetric {
+		t := data.Task{SupportLabels: a.support.labels, Ways: a.support.ways}
+		if m.transductive {
+			if m.fastEnc != nil {
+				// one encoder pass over support and queries, as in meta
+				n := a.support.x.Dim(0)
+				e := m.embed(tensor.Concat(0, a.support.x, xq))
+				t.SupportX = tensor.Slice(e, 0, 0, n)
+				t.QueryX = tensor.Slice(e, 0, n, e.Dim(0))
+				return m.protoHead.Logits(t).Value
+			}
+			t.SupportX, t.QueryX = a.support.x, xq
+			return m.proto.Logits(t).Value
+		}
+		t.SupportX, t.QueryX = a.emb, m.embed(xq)
+		return m.protoHead.Logits(t).Value
+	}
+	if m.fast != nil {
+		return m.fast.forward(a.weights, xq)
+	}
+	vs := make([]*autodiff.Var, len(a.weights))
+	for i, w := range a.weights {
+		vs[i] = autodiff.Const(w)
+	}
+	x := m.features(xq)
+	if m.maml != nil {
+		return m.maml.ModuleAt(a.steps).Apply(vs, x).Value
+	}
+	return m.head.Apply(vs, x).Value
+}
+
+// identity is the encoder of the head-only ProtoNet: embeddings in,
+// embeddings out. Its one parameter only carries the dtype.
+type identity struct{ p []nn.Param }
+
+func newIdentity(enc nn.Module) *identity {
+	dt := tensor.Float32
+	if ps := enc.Params(); len(ps) > 0 {
+		dt = ps[0].V.DType()
+	}
+	return &identity{p: []nn.Param{{Name: "dtype", V: autodiff.Const(tensor.Scalar(dt, 0))}}}
+}
+
+func (i *identity) Params() []nn.Param { return i.p }
+
+func (i *identity) Apply(_ []*autodiff.Var, x *autodiff.Var) *autodiff.Var { return x }

@@ -1,0 +1,534 @@
+package serve
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"metalearn/tensor"
+)
+
+// Limits bound what one request may ask for. Zero fields take the defaults.
+type Limits struct {
+	MaxBodyBytes int64   // request body (default 8 MiB)
+	MaxSupport   int     // support examples per request (default 200)
+	MaxQueries   int     // query inputs per predict request (default 500)
+	MaxSteps     int     // adaptation steps (default 20)
+	MaxWays      int     // classes of a metric-based support set (default 100)
+	MaxImageSide int     // PNG / nested-array image width and height (default 512)
+	MaxLR        float64 // learning_rate (default 10)
+}
+
+// Config configures a Server. Zero fields take the defaults.
+type Config struct {
+	// ModelDir holds the servable checkpoints NAME.safetensors (written by
+	// `metalearn meta train` or meta.Built.Save). Required.
+	ModelDir string
+	// Addr is the listen address of ListenAndServe (default 127.0.0.1:8080).
+	Addr string
+	// Token, when set, is required on every route but /healthz as
+	// "Authorization: Bearer TOKEN".
+	Token string
+	// Workers bounds the requests computing at once (default GOMAXPROCS).
+	Workers int
+	// Queue bounds the requests waiting for a worker (default 64;
+	// negative: none wait); more are refused with 429. QueueTimeout bounds
+	// the wait (default 5s; then 503).
+	Queue        int
+	QueueTimeout time.Duration
+	// Cache bounds the adapted models kept: count (default 1000), bytes
+	// (default 256 MiB) and time since last use (default 15 min).
+	CacheEntries int
+	CacheBytes   int64
+	CacheTTL     time.Duration
+	Limits       Limits
+	// Now is the clock of the cache (default time.Now); tests inject one.
+	Now func() time.Time
+	// ErrorLog receives server errors (default: discarded).
+	ErrorLog *log.Logger
+}
+
+func (c *Config) defaults() {
+	setInt := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	setInt(&c.Workers, runtime.GOMAXPROCS(0))
+	switch {
+	case c.Queue == 0:
+		c.Queue = 64
+	case c.Queue < 0:
+		c.Queue = 0
+	}
+	setInt(&c.CacheEntries, 1000)
+	if c.QueueTimeout <= 0 {
+		c.QueueTimeout = 5 * time.Second
+	}
+	if c.CacheBytes <= 0 {
+		c.CacheBytes = 256 << 20
+	}
+	if c.CacheTTL <= 0 {
+		c.CacheTTL = 15 * time.Minute
+	}
+	l := &c.Limits
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = 8 << 20
+	}
+	setInt(&l.MaxSupport, 200)
+	setInt(&l.MaxQueries, 500)
+	setInt(&l.MaxSteps, 20)
+	setInt(&l.MaxWays, 100)
+	setInt(&l.MaxImageSide, 512)
+	if !(l.MaxLR > 0) {
+		l.MaxLR = 10
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.ErrorLog == nil {
+		c.ErrorLog = log.New(io.Discard, "", 0)
+	}
+}
+
+// Server adapts meta-learned models to users over HTTP. See the package
+// documentation for the API.
+type Server struct {
+	cfg      Config
+	reg      *registry
+	cache    *cache
+	pool     *pool
+	met      *metrics
+	srv      *http.Server
+	draining atomic.Bool
+	stop     chan struct{}
+	stopOnce sync.Once
+	// beforeCompute, when set (tests), runs while a request holds a worker.
+	beforeCompute func()
+}
+
+// New checks cfg and returns a Server; models load on first use.
+func New(cfg Config) (*Server, error) {
+	if cfg.ModelDir == "" {
+		return nil, errors.New("serve: no model directory")
+	}
+	cfg.defaults()
+	reg, err := newRegistry(cfg.ModelDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, reg: reg, met: newMetrics(), stop: make(chan struct{}),
+		cache: newCache(cfg.CacheEntries, cfg.CacheBytes, cfg.CacheTTL, cfg.Now),
+		pool:  newPool(cfg.Workers, cfg.Queue, cfg.QueueTimeout)}
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		IdleTimeout: 2 * time.Minute, ErrorLog: cfg.ErrorLog}
+	go s.janitor()
+	return s, nil
+}
+
+// janitor drops expired adapted models in the background.
+func (s *Server) janitor() {
+	t := time.NewTicker(min(max(s.cfg.CacheTTL/4, time.Second), time.Minute))
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			s.cache.sweep()
+		case <-s.stop:
+			return
+		}
+	}
+}
+
+// ListenAndServe listens on Config.Addr and serves until Shutdown.
+func (s *Server) ListenAndServe() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
+
+// Serve serves on ln until Shutdown; it returns nil after a Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	err := s.srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and requests and waits for the
+// in-flight ones to finish (or ctx to end).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	s.stopOnce.Do(func() { close(s.stop) })
+	return s.srv.Shutdown(ctx)
+}
+
+// Handler returns the HTTP handler (for tests or embedding in another
+// server).
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+// statusWriter records the status code.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+var routes = map[string]string{"/v1/adapt": "POST", "/v1/predict": "POST", "/v1/models": "GET", "/healthz": "GET", "/metrics": "GET"}
+
+func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	w := &statusWriter{ResponseWriter: rw}
+	route := r.URL.Path
+	method, known := routes[route]
+	if !known {
+		route = "other"
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.met.panicked()
+			s.cfg.ErrorLog.Printf("serve: panic in %s: %v", r.URL.Path, p)
+			if w.code == 0 {
+				writeError(w, &apiError{http.StatusInternalServerError, fmt.Sprintf("internal error: %v", p)})
+			}
+		}
+		s.met.observe(route, w.code, time.Since(start))
+	}()
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	switch {
+	case !known:
+		writeError(w, &apiError{http.StatusNotFound, fmt.Sprintf("no route %s (routes: POST /v1/adapt, POST /v1/predict, GET /v1/models, GET /healthz, GET /metrics)", r.URL.Path)})
+		return
+	case r.Method != method && !(method == "GET" && r.Method == http.MethodHead):
+		w.Header().Set("Allow", method)
+		writeError(w, &apiError{http.StatusMethodNotAllowed, fmt.Sprintf("%s %s: use %s", r.Method, r.URL.Path, method)})
+		return
+	case route != "/healthz" && !s.authorized(r):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="metalearn"`)
+		writeError(w, &apiError{http.StatusUnauthorized, "missing or wrong bearer token (Authorization: Bearer TOKEN)"})
+		return
+	}
+	var err error
+	switch route {
+	case "/healthz":
+		status := "ok"
+		if s.draining.Load() {
+			status = "draining"
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": status, "models_loaded": s.reg.loaded()})
+	case "/metrics":
+		s.writeMetrics(w)
+	case "/v1/models":
+		err = s.handleModels(w)
+	case "/v1/adapt":
+		err = s.handleAdapt(w, r)
+	case "/v1/predict":
+		err = s.handlePredict(w, r)
+	}
+	if err != nil {
+		writeError(w, err)
+	}
+}
+
+// authorized compares the bearer token in constant time.
+func (s *Server) authorized(r *http.Request) bool {
+	if s.cfg.Token == "" {
+		return true
+	}
+	h := r.Header.Get("Authorization")
+	const prefix = "Bearer "
+	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(h[len(prefix):]), []byte(s.cfg.Token)) == 1
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		ae = &apiError{http.StatusInternalServerError, err.Error()}
+	}
+	writeJSON(w, ae.code, ErrorResponse{Error: ae.msg})
+}
+
+func (s *Server) writeMetrics(w http.ResponseWriter) {
+	n, b, ev := s.cache.stats()
+	g := gauges{cacheEntries: n, cacheBytes: b, evictions: ev, running: s.pool.running.Load(), waiting: s.pool.waiting.Load(),
+		rejected: [2]uint64{s.pool.rejected[0].Load(), s.pool.rejected[1].Load()}, models: s.reg.loaded(), workers: s.cfg.Workers}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	s.met.write(w, g)
+}
+
+// decode reads one JSON value into v: size-bounded, unknown fields and
+// trailing data refused.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body := http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
+		}
+		if errors.Is(err, io.EOF) {
+			return badRequest("empty request body: want a JSON object")
+		}
+		return badRequest("malformed JSON: %s", jsonMsg(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
+		}
+		return badRequest("malformed JSON: data after the object")
+	}
+	return nil
+}
+
+// compute runs f holding a worker slot.
+func (s *Server) compute(r *http.Request, f func() error) error {
+	if s.draining.Load() {
+		return &apiError{http.StatusServiceUnavailable, "server is shutting down"}
+	}
+	if err := s.pool.acquire(r.Context()); err != nil {
+		return err
+	}
+	defer s.pool.release()
+	if s.beforeCompute != nil {
+		s.beforeCompute()
+	}
+	return f()
+}
+
+func (s *Server) handleModels(w http.ResponseWriter) error {
+	names, err := s.reg.names()
+	if err != nil {
+		return err
+	}
+	out := make([]ModelInfo, 0, len(names))
+	for _, n := range names {
+		m, err := s.reg.get(n)
+		if err != nil {
+			out = append(out, ModelInfo{Name: n, Error: err.Error()})
+			continue
+		}
+		out = append(out, m.info())
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"models": out})
+	return nil
+}
+
+// steps validates the requested adaptation steps and learning rate.
+func (s *Server) stepsLR(m *model, steps *int, lr *float64) (int, float64, error) {
+	n := m.defaultSteps()
+	if steps != nil {
+		if m.kind != KindGradient && *steps != 0 {
+			return 0, 0, badRequest("model %s is metric-based (%s): it takes no adaptation steps", m.name, m.spec.Algorithm)
+		}
+		if *steps < 0 || *steps > s.cfg.Limits.MaxSteps {
+			return 0, 0, badRequest("steps = %d, want 0..%d", *steps, s.cfg.Limits.MaxSteps)
+		}
+		n = *steps
+	}
+	var rate float64
+	if lr != nil {
+		if m.kind != KindGradient {
+			return 0, 0, badRequest("model %s is metric-based (%s): it takes no learning_rate", m.name, m.spec.Algorithm)
+		}
+		if !(*lr > 0) || *lr > s.cfg.Limits.MaxLR {
+			return 0, 0, badRequest("learning_rate = %v, want 0 < learning_rate <= %v", *lr, s.cfg.Limits.MaxLR)
+		}
+		rate = *lr
+	}
+	return n, rate, nil
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())) / 1000 }
+
+func (s *Server) handleAdapt(w http.ResponseWriter, r *http.Request) error {
+	start := time.Now()
+	var req AdaptRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.Model == "" {
+		return badRequest("model is required")
+	}
+	m, err := s.reg.get(req.Model)
+	if err != nil {
+		return err
+	}
+	steps, lr, err := s.stepsLR(m, req.Steps, req.LearningRate)
+	if err != nil {
+		return err
+	}
+	var a *adapted
+	err = s.compute(r, func() error {
+		sup, err := s.parseSupport(m, &req.Support, "support")
+		if err != nil {
+			return err
+		}
+		a, err = m.adapt(sup, steps, lr)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	a.id = newID()
+	if !s.cache.put(a) {
+		return &apiError{http.StatusInsufficientStorage, fmt.Sprintf("the adapted model needs %d bytes, more than the cache holds (%d)", a.bytes, s.cfg.CacheBytes)}
+	}
+	s.met.count(s.met.adaptations, m.name)
+	writeJSON(w, http.StatusOK, AdaptResponse{ID: a.id, Model: m.name, Kind: m.kind, Ways: a.support.ways, SupportSize: len(req.Support.Inputs),
+		Steps: a.steps, Bytes: a.bytes, TTLSeconds: s.cfg.CacheTTL.Seconds(), ElapsedMS: ms(time.Since(start))})
+	return nil
+}
+
+func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) error {
+	start := time.Now()
+	var req PredictRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	if len(req.Inputs) == 0 {
+		return badRequest("inputs is empty")
+	}
+	if len(req.Inputs) > s.cfg.Limits.MaxQueries {
+		return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("%d inputs, the limit is %d", len(req.Inputs), s.cfg.Limits.MaxQueries)}
+	}
+	var (
+		m       *model
+		a       *adapted
+		inline  bool
+		steps   int
+		lr      float64
+		err     error
+		outcome PredictResponse
+	)
+	switch {
+	case req.ID != "" && req.Support != nil:
+		return badRequest("give either id or model with support, not both")
+	case req.ID != "":
+		if req.Steps != nil || req.LearningRate != nil {
+			return badRequest("steps and learning_rate belong to the adaptation; an id is already adapted")
+		}
+		var ok bool
+		if a, ok = s.cache.get(req.ID); !ok {
+			return &apiError{http.StatusNotFound, "unknown or expired adapted-model id; adapt again"}
+		}
+		m = a.model
+		if req.Model != "" && req.Model != m.name {
+			return badRequest("id belongs to model %q, not %q", m.name, req.Model)
+		}
+	case req.Support != nil:
+		if req.Model == "" {
+			return badRequest("model is required with support")
+		}
+		if m, err = s.reg.get(req.Model); err != nil {
+			return err
+		}
+		if steps, lr, err = s.stepsLR(m, req.Steps, req.LearningRate); err != nil {
+			return err
+		}
+		inline = true
+	default:
+		return badRequest("give id (from /v1/adapt) or model with support")
+	}
+	err = s.compute(r, func() error {
+		xq, err := s.parseInputs(m, req.Inputs, "inputs")
+		if err != nil {
+			return err
+		}
+		if inline {
+			sup, err := s.parseSupport(m, req.Support, "support")
+			if err != nil {
+				return err
+			}
+			if a, err = m.adapt(sup, steps, lr); err != nil {
+				return err
+			}
+		}
+		out := a.predict(xq)
+		if out.HasNaNOrInf() {
+			return &apiError{http.StatusUnprocessableEntity, "the model produced non-finite outputs for these inputs"}
+		}
+		outcome = s.predictResponse(m, out)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if inline {
+		s.met.count(s.met.adaptations, m.name)
+	} else {
+		outcome.ID = a.id
+	}
+	s.met.count(s.met.predictions, m.name)
+	outcome.ElapsedMS = ms(time.Since(start))
+	writeJSON(w, http.StatusOK, outcome)
+	return nil
+}
+
+// predictResponse turns logits into labels and probabilities, or values.
+func (s *Server) predictResponse(m *model, out *tensor.Tensor) PredictResponse {
+	resp := PredictResponse{Model: m.name}
+	n, k := out.Dim(0), out.Dim(1)
+	if m.regression {
+		v := out.Values()
+		for i := 0; i < n; i++ {
+			resp.Values = append(resp.Values, v[i*k:(i+1)*k])
+		}
+		return resp
+	}
+	p := tensor.Softmax(out, 1).Values()
+	resp.Labels = tensor.ArgMax(out, 1)
+	for i := 0; i < n; i++ {
+		resp.Probabilities = append(resp.Probabilities, p[i*k:(i+1)*k])
+	}
+	return resp
+}

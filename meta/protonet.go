@@ -140,3 +140,7 @@ func (p *ProtoNet) Evaluate(t data.Task, steps int) TaskResult {
 	}
 	return TaskResult{Loss: loss, Metric: nn.Accuracy(logits.Value, t.QueryLabels)}
 }
+
+// SetTraining switches the encoder between training and evaluation mode
+// (BatchNorm with running statistics uses them at evaluation).
+func (p *ProtoNet) SetTraining(training bool) { nn.SetTraining(p.Encoder, training) }

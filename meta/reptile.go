@@ -96,3 +96,7 @@ func (r *Reptile) Evaluate(t data.Task, steps int) TaskResult {
 	_, pred := r.train(t, steps)
 	return TaskResult{Loss: TaskLoss(pred, t, true).Item(), Metric: TaskMetric(pred.Value, t, true)}
 }
+
+// SetTraining switches the model between training and evaluation mode
+// (BatchNorm with running statistics uses them at evaluation).
+func (r *Reptile) SetTraining(training bool) { nn.SetTraining(r.Model, training) }

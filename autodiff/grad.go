@@ -29,7 +29,11 @@ func GradWithSeeds(outputs, seeds, wrt []*Var, createGraph bool) []*Var {
 	if len(seeds) != len(outputs) {
 		panic(fmt.Sprintf("autodiff: Grad: %d seeds for %d outputs", len(seeds), len(outputs)))
 	}
-	grads := backprop(outputs, seeds, createGraph)
+	keep := make(map[*Var]bool, len(wrt))
+	for _, w := range wrt {
+		keep[w] = true
+	}
+	grads := backprop(outputs, seeds, createGraph, keep)
 	res := make([]*Var, len(wrt))
 	for i, w := range wrt {
 		if g, ok := grads[w]; ok {
@@ -44,7 +48,7 @@ func GradWithSeeds(outputs, seeds, wrt []*Var, createGraph bool) []*Var {
 // Backward computes the gradient of v (summed when not scalar) with respect
 // to every leaf that requires gradients and adds it to the leaf's Grad.
 func (v *Var) Backward() {
-	grads := backprop([]*Var{v}, []*Var{Const(tensor.OnesLike(v.Value))}, false)
+	grads := backprop([]*Var{v}, []*Var{Const(tensor.OnesLike(v.Value))}, false, nil)
 	for w, g := range grads {
 		if w.node != nil || !w.requiresGrad {
 			continue
@@ -91,7 +95,12 @@ func topoOrder(roots []*Var) []*Var {
 	return order
 }
 
-func backprop(outputs, seeds []*Var, createGraph bool) map[*Var]*Var {
+// backprop returns the gradients of the leaves reached and of the Vars in
+// keep. The gradient of any other Var is dropped as soon as it has been
+// propagated to the Var's inputs, so that (without createGraph) each
+// intermediate gradient can be freed during the sweep instead of living
+// until its end.
+func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*Var]*Var {
 	grads := make(map[*Var]*Var)
 	for i, o := range outputs {
 		if !tensor.SameShape(o.Value.Shape(), seeds[i].Value.Shape()) {
@@ -114,6 +123,9 @@ func backprop(outputs, seeds []*Var, createGraph bool) map[*Var]*Var {
 			continue
 		}
 		n := v.node
+		if !keep[v] {
+			delete(grads, v)
+		}
 		ins := n.inputs
 		out := v
 		needs := make([]bool, len(ins))

@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"fmt"
+	"math"
 
 	"metalearn/tensor"
 )
@@ -93,8 +94,31 @@ func conv2dWeightGrad(x, gy *Var, wShape []int, stride, pad int) *Var {
 // MaxPool2d takes the maximum over k x k windows; gradients flow to the
 // chosen elements.
 func MaxPool2d(x *Var, k, stride, pad int) *Var {
-	v, idx := tensor.MaxPool2d(x.Value, k, stride, pad)
-	return TakeFlat(x, idx, v.Shape())
+	if x.Value.Len() > math.MaxInt32 {
+		v, idx := tensor.MaxPool2d(x.Value, k, stride, pad)
+		return TakeFlat(x, idx, v.Shape())
+	}
+	v, idx := tensor.MaxPool2dInt32(x.Value, k, stride, pad)
+	inShape := append([]int(nil), x.Shape()...)
+	return record("MaxPool2d", v, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		return []*Var{maxPoolGrad(g, idx, inShape)}
+	}, x)
+}
+
+// maxPoolGrad scatters g back through pooling indices (adjoint of
+// takeFlatInt32).
+func maxPoolGrad(g *Var, idx []int32, xShape []int) *Var {
+	gShape := append([]int(nil), g.Shape()...)
+	return record("MaxPool2dGrad", tensor.MaxPool2dBackward(g.Value, idx, xShape), func(gg *Var, in []*Var, out *Var, needs []bool) []*Var {
+		return []*Var{takeFlatInt32(gg, idx, gShape)}
+	}, g)
+}
+
+func takeFlatInt32(x *Var, idx []int32, shape []int) *Var {
+	inShape := append([]int(nil), x.Shape()...)
+	return record("TakeFlat", tensor.TakeFlatInt32(x.Value, idx, shape), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		return []*Var{maxPoolGrad(g, idx, inShape)}
+	}, x)
 }
 
 // AvgPool2d averages k x k windows (padding counted as zeros).

@@ -250,8 +250,16 @@ func Softplus(x *Var) *Var {
 // Relu returns max(x, 0); its derivative at 0 is taken as 0.
 func Relu(x *Var) *Var {
 	return record("Relu", tensor.Relu(x.Value), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
-		return []*Var{Mul(g, Const(tensor.Positive(in[0].Value)))}
+		return []*Var{reluMask(g, out.Value)}
 	}, x)
+}
+
+// reluMask passes g where y > 0 (y: a ReLU's output) in one fused pass; it
+// is linear in g with a constant mask, so it is its own adjoint.
+func reluMask(g *Var, y *tensor.Tensor) *Var {
+	return record("ReluBackward", tensor.ReluBackward(g.Value, y), func(gg *Var, in []*Var, out *Var, needs []bool) []*Var {
+		return []*Var{reluMask(gg, y)}
+	}, g)
 }
 
 // LeakyRelu returns x for x > 0 and slope*x elsewhere.

@@ -17,3 +17,26 @@ func TestWorkloadsRun(t *testing.T) {
 		}
 	}
 }
+
+// benchWorkload runs one named workload under the Go benchmark harness
+// (for -cpuprofile / -memprofile; `metalearn bench` is the reporting tool).
+func benchWorkload(b *testing.B, name string) {
+	for _, w := range Workloads() {
+		if w.Name == name {
+			op := w.Setup()
+			op()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				op()
+			}
+			return
+		}
+	}
+	b.Fatalf("no workload %q", name)
+}
+
+func BenchmarkConv4FwdBwd(b *testing.B)     { benchWorkload(b, "conv4_fwd_bwd_b25") }
+func BenchmarkProtoNetEpisode(b *testing.B) { benchWorkload(b, "protonet_5w5s_episode") }
+func BenchmarkOmniglotMAML2nd(b *testing.B) { benchWorkload(b, "omniglot_maml_2nd") }
+func BenchmarkOmniglotMAML1st(b *testing.B) { benchWorkload(b, "omniglot_maml_1st") }

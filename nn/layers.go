@@ -72,11 +72,10 @@ func (c *Conv2d) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 	if s := x.Shape(); len(s) != 4 || s[1] != w[0].Shape()[1] {
 		panic(fmt.Sprintf("nn: Conv2d: input %v does not match weight %v (want [N,%d,H,W])", s, w[0].Shape(), w[0].Shape()[1]))
 	}
-	y := autodiff.Conv2d(x, w[0], c.Stride, c.Pad)
 	if len(w) == 2 {
-		y = autodiff.Add(y, autodiff.Reshape(w[1], 1, -1, 1, 1))
+		return autodiff.Conv2dBias(x, w[0], w[1], c.Stride, c.Pad)
 	}
-	return y
+	return autodiff.Conv2d(x, w[0], c.Stride, c.Pad)
 }
 
 // BatchNorm normalises over the batch (and spatial) axes per channel, for
@@ -117,32 +116,46 @@ func (b *BatchNorm) Buffers() []Buffer {
 func (b *BatchNorm) SetTraining(t bool) { b.Training = t }
 
 func (b *BatchNorm) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
+	return b.apply(w, x, false)
+}
+
+// ApplyReLU is Relu(b.Apply(w, x)), fused in training mode (one output
+// tensor, masked backward). Sequential uses it for BatchNorm then ReLU.
+func (b *BatchNorm) ApplyReLU(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
+	return b.apply(w, x, true)
+}
+
+func (b *BatchNorm) apply(w []*autodiff.Var, x *autodiff.Var, relu bool) *autodiff.Var {
 	checkWeights("BatchNorm", w, 2)
 	s := x.Shape()
 	c := w[0].Shape()[0]
 	if (len(s) != 2 && len(s) != 4) || s[1] != c {
 		panic(fmt.Sprintf("nn: BatchNorm over %d channels: input %v, want [N,%d] or [N,%d,H,W]", c, s, c, c))
 	}
-	axes := []int{0}
-	bshape := []int{1, c}
-	if len(s) == 4 {
-		axes = []int{0, 2, 3}
-		bshape = []int{1, c, 1, 1}
-	}
-	var mean, variance *autodiff.Var
 	if b.Training || !b.TrackRunningStats {
-		mean = autodiff.Mean(x, true, axes...)
-		variance = autodiff.Variance(x, false, true, axes...)
-		if b.Training && b.TrackRunningStats {
-			n := x.Value.Len() / c
-			b.updateRunning(mean.Value, variance.Value, n)
+		// fused: one kernel forward, one backward (itself differentiable)
+		bn := autodiff.BatchNormTrain
+		if relu {
+			bn = autodiff.BatchNormReLU
 		}
-	} else {
-		mean = autodiff.Const(tensor.Reshape(b.RunningMean.Value, bshape...))
-		variance = autodiff.Const(tensor.Reshape(b.RunningVar.Value, bshape...))
+		y, mean, variance := bn(x, w[0], w[1], b.Eps)
+		if b.Training && b.TrackRunningStats {
+			b.updateRunning(mean, variance, x.Value.Len()/c)
+		}
+		return y
 	}
-	xhat := autodiff.Div(autodiff.Sub(x, mean), autodiff.Sqrt(autodiff.AddScalar(variance, b.Eps)))
-	return autodiff.Add(autodiff.Mul(xhat, autodiff.Reshape(w[0], bshape...)), autodiff.Reshape(w[1], bshape...))
+	// running statistics: y = x*scale + shift per channel, with
+	// scale = gamma/sqrt(running_var+eps), shift = beta - running_mean*scale
+	rv := b.RunningVar.Value.AsType(tensor.Float64).F64()
+	inv := tensor.FromFloat64(tensor.InvStd(rv, b.Eps), c).AsType(x.DType())
+	scale := autodiff.Mul(autodiff.Reshape(w[0], c), autodiff.Const(inv))
+	rm := autodiff.Const(tensor.Reshape(b.RunningMean.Value, c).AsType(x.DType()))
+	shift := autodiff.Sub(autodiff.Reshape(w[1], c), autodiff.Mul(rm, scale))
+	y := autodiff.ChannelAffine(x, scale, shift)
+	if relu {
+		y = autodiff.Relu(y)
+	}
+	return y
 }
 
 func (b *BatchNorm) updateRunning(mean, biasedVar *tensor.Tensor, n int) {

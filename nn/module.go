@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 
 	"metalearn/autodiff"
@@ -143,10 +144,18 @@ func (s *Sequential) SetTraining(t bool) {
 
 func (s *Sequential) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 	off := 0
-	for _, l := range s.Layers {
+	for i := 0; i < len(s.Layers); i++ {
+		l := s.Layers[i]
 		n := len(l.Params())
 		if off+n > len(w) {
 			panic(fmt.Sprintf("nn: Sequential.Apply: got %d weights, want %d", len(w), len(s.Params())))
+		}
+		// BatchNorm followed by ReLU runs as one fused operation.
+		if bn, ok := l.(*BatchNorm); ok && i+1 < len(s.Layers) && isReLU(s.Layers[i+1]) {
+			x = bn.ApplyReLU(w[off:off+n], x)
+			off += n
+			i++
+			continue
 		}
 		x = l.Apply(w[off:off+n], x)
 		off += n
@@ -172,6 +181,13 @@ func (f *Func) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 
 // ReLU returns the rectified linear activation module.
 func ReLU() Module { return &Func{"ReLU", autodiff.Relu} }
+
+// isReLU reports whether m is a module made by ReLU().
+func isReLU(m Module) bool {
+	f, ok := m.(*Func)
+	return ok && f.Name == "ReLU" && f.F != nil &&
+		reflect.ValueOf(f.F).Pointer() == reflect.ValueOf(autodiff.Relu).Pointer()
+}
 
 // LeakyReLU returns max(x, slope*x) as a module.
 func LeakyReLU(slope float64) Module {

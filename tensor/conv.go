@@ -38,9 +38,30 @@ func Conv2d(x, w *Tensor, stride, pad int) *Tensor {
 	out := New(x.dtype, n, o, oh, ow)
 	g := convGeom{c, h, wd, kh, kw, oh, ow, stride, pad}
 	if x.dtype == Float32 {
-		convForward(g, n, o, x.f32, w.f32, out.f32)
+		convForward(g, n, o, x.f32, w.f32, nil, out.f32)
 	} else {
-		convForward(g, n, o, x.f64, w.f64, out.f64)
+		convForward(g, n, o, x.f64, w.f64, nil, out.f64)
+	}
+	return out
+}
+
+// Conv2dBias is Conv2d followed by adding b[o] to output channel o, in one
+// pass over the output; b nil is plain Conv2d.
+func Conv2dBias(x, w, b *Tensor, stride, pad int) *Tensor {
+	if b == nil {
+		return Conv2d(x, w, stride, pad)
+	}
+	mustSameDType("Conv2dBias", x, w, b)
+	n, c, h, wd, o, kh, kw, oh, ow := convCheck("Conv2dBias", x.shape, w.shape, stride, pad)
+	if b.Len() != o {
+		panic(fmt.Sprintf("tensor: Conv2dBias: bias %v for %d output channels", b.shape, o))
+	}
+	out := New(x.dtype, n, o, oh, ow)
+	g := convGeom{c, h, wd, kh, kw, oh, ow, stride, pad}
+	if x.dtype == Float32 {
+		convForward(g, n, o, x.f32, w.f32, b.f32, out.f32)
+	} else {
+		convForward(g, n, o, x.f64, w.f64, b.f64, out.f64)
 	}
 	return out
 }
@@ -260,21 +281,32 @@ func col2imSame[T Float](g convGeom, row, img []T, ki, kj int) {
 	addTo(img[s0:s1], row[t0:t1])
 }
 
-func convForward[T Float](g convGeom, n, o int, x, w, out []T) {
+func convForward[T Float](g convGeom, n, o int, x, w, bias, out []T) {
 	ckk, ohow := g.ckk(), g.ohow()
 	chw := g.c * g.h * g.w
 	parallelTasks(n, n*o*ckk*ohow, func(i int) {
 		buf := getScratch[T](ckk * ohow)
 		im2col(g, x[i*chw:(i+1)*chw], *buf)
-		gemmSerial(o, ohow, ckk, w, ckk, *buf, ohow, out[i*o*ohow:(i+1)*o*ohow], ohow, false)
+		oi := out[i*o*ohow : (i+1)*o*ohow]
+		gemmSerial(o, ohow, ckk, w, ckk, *buf, ohow, oi, ohow, false)
 		putScratch(buf)
+		if bias != nil {
+			for a, bv := range bias[:o] {
+				row := oi[a*ohow : (a+1)*ohow]
+				for j := range row {
+					row[j] += bv
+				}
+			}
+		}
 	})
 }
 
 func convInputGrad[T Float](g convGeom, n, o int, gy, w, gx []T) {
 	ckk, ohow := g.ckk(), g.ohow()
 	chw := g.c * g.h * g.w
-	wt := make([]T, ckk*o) // w^T [CKK, O]
+	pwt := getScratch[T](ckk * o)
+	defer putScratch(pwt)
+	wt := *pwt // w^T [CKK, O]
 	for a := 0; a < o; a++ {
 		for b := 0; b < ckk; b++ {
 			wt[b*o+a] = w[a*ckk+b]
@@ -288,25 +320,29 @@ func convInputGrad[T Float](g convGeom, n, o int, gy, w, gx []T) {
 	})
 }
 
+// convWeightGradGroups is the number of image groups whose weight-gradient
+// partials are formed separately and then added in group order. It depends
+// only on the batch size, never on the thread count, so the result is
+// bit-identical for any number of threads.
+func convWeightGradGroups(n int) int { return min(n, 8) }
+
 func convWeightGrad[T Float](g convGeom, n, o int, x, gy, gw []T) {
 	ckk, ohow := g.ckk(), g.ohow()
 	chw := g.c * g.h * g.w
-	workers := min(maxWorkers, n)
-	if n*o*ckk*ohow < gemmParallelMinWork {
-		workers = 1
-	}
-	// The images are split into one group per worker. Each group
-	// accumulates gw^T [CKK, O] += col [CKK, OH*OW] * gy_i^T over its images
-	// (transposing gy_i is much cheaper than transposing col); the partials
-	// are then added into gw in group order.
-	partial := make([][]T, workers)
-	chunk := (n + workers - 1) / workers
-	parallelTasks(workers, n*o*ckk*ohow, func(wk int) {
+	// The images are split into a fixed number of contiguous groups. Each
+	// group accumulates gw^T [CKK, O] += col [CKK, OH*OW] * gy_i^T over its
+	// images (transposing gy_i is much cheaper than transposing col); the
+	// partials are then added into gw in group order.
+	groups := convWeightGradGroups(n)
+	partial := make([]*[]T, groups)
+	parallelTasks(groups, n*o*ckk*ohow, func(gr int) {
 		buf, bufT := getScratch[T](ckk*ohow), getScratch[T](ohow*o)
 		col, gyT := *buf, *bufT
-		acc := make([]T, ckk*o)
-		partial[wk] = acc
-		for i := wk * chunk; i < min((wk+1)*chunk, n); i++ {
+		pacc := getScratch[T](ckk * o)
+		acc := *pacc
+		clear(acc)
+		partial[gr] = pacc
+		for i := gr * n / groups; i < (gr+1)*n/groups; i++ {
 			im2col(g, x[i*chw:(i+1)*chw], col)
 			gyi := gy[i*o*ohow : (i+1)*o*ohow]
 			for a := 0; a < o; a++ {
@@ -319,13 +355,15 @@ func convWeightGrad[T Float](g convGeom, n, o int, x, gy, gw []T) {
 		putScratch(buf)
 		putScratch(bufT)
 	})
-	for _, p := range partial {
+	for _, pp := range partial {
+		p := *pp
 		for a := 0; a < o; a++ {
 			row := gw[a*ckk : (a+1)*ckk]
 			for b := range row {
 				row[b] += p[b*o+a]
 			}
 		}
+		putScratch(pp)
 	}
 }
 
@@ -358,8 +396,71 @@ func MaxPool2d(x *Tensor, k, stride, pad int) (*Tensor, []int) {
 	return out, idx
 }
 
-func maxPool[T Float](x, out []T, idx []int, planes, h, w, oh, ow, k, stride, pad int) {
+// MaxPool2dInt32 is MaxPool2d with the chosen flat indices as int32 (half
+// the memory); x must have fewer than 2^31 elements.
+func MaxPool2dInt32(x *Tensor, k, stride, pad int) (*Tensor, []int32) {
+	n, c, h, w, oh, ow := poolCheck("MaxPool2d", x.shape, k, stride, pad)
+	if x.Len() > math.MaxInt32 {
+		panic(fmt.Sprintf("tensor: MaxPool2dInt32: input %v too large for int32 indices", x.shape))
+	}
+	out := New(x.dtype, n, c, oh, ow)
+	idx := make([]int32, out.Len())
+	if x.dtype == Float32 {
+		maxPool(x.f32, out.f32, idx, n*c, h, w, oh, ow, k, stride, pad)
+	} else {
+		maxPool(x.f64, out.f64, idx, n*c, h, w, oh, ow, k, stride, pad)
+	}
+	return out, idx
+}
+
+// TakeFlatInt32 returns the elements of t at flat indices idx, shaped as
+// shape (TakeFlat with int32 indices).
+func TakeFlatInt32(t *Tensor, idx []int32, shape []int) *Tensor {
+	out := New(t.dtype, shape...)
+	if out.Len() != len(idx) {
+		panic(fmt.Sprintf("tensor: TakeFlatInt32: %d indices for shape %v", len(idx), shape))
+	}
+	if t.dtype == Float32 {
+		takeFlat32(t.f32, out.f32, idx)
+	} else {
+		takeFlat32(t.f64, out.f64, idx)
+	}
+	return out
+}
+
+func takeFlat32[T Float](x, out []T, idx []int32) {
+	parallelFor(len(idx), len(idx), func(lo, hi int) {
+		for j, i := range idx[lo:hi] {
+			out[lo+j] = x[i]
+		}
+	})
+}
+
+// ScatterAddFlatInt32 returns zeros of shape with g's elements added at the
+// flat indices idx: the adjoint of TakeFlatInt32. Indices must lie in range.
+func ScatterAddFlatInt32(g *Tensor, idx []int32, shape []int) *Tensor {
+	out := New(g.dtype, shape...)
+	if g.Len() != len(idx) {
+		panic(fmt.Sprintf("tensor: ScatterAddFlatInt32: %d indices for %d values", len(idx), g.Len()))
+	}
+	if g.dtype == Float32 {
+		for j, i := range idx {
+			out.f32[i] += g.f32[j]
+		}
+	} else {
+		for j, i := range idx {
+			out.f64[i] += g.f64[j]
+		}
+	}
+	return out
+}
+
+func maxPool[T Float, I int | int32](x, out []T, idx []I, planes, h, w, oh, ow, k, stride, pad int) {
 	parallelFor(planes, planes*oh*ow*k*k, func(lo, hi int) {
+		if k == 2 && stride == 2 && pad == 0 {
+			maxPool2x2(x, out, idx, lo, hi, h, w, oh, ow)
+			return
+		}
 		for p := lo; p < hi; p++ {
 			base := p * h * w
 			for oi := 0; oi < oh; oi++ {
@@ -383,7 +484,7 @@ func maxPool[T Float](x, out []T, idx []int, planes, h, w, oh, ow, k, stride, pa
 						}
 					}
 					o := (p*oh+oi)*ow + oj
-					out[o], idx[o] = best, bi
+					out[o], idx[o] = best, I(bi)
 				}
 			}
 		}
@@ -451,6 +552,33 @@ func avgPool[T Float](x, out []T, planes, h, w, oh, ow, k, stride, pad int, adjo
 					}
 				}
 			}
+		}
+	})
+}
+
+// MaxPool2dBackward scatters gy [N,C,OH,OW] back to an input of shape
+// xShape through the indices of MaxPool2dInt32 (the adjoint of
+// TakeFlatInt32 for pooling indices, which stay inside their own plane, so
+// planes are processed in parallel).
+func MaxPool2dBackward(gy *Tensor, idx []int32, xShape []int) *Tensor {
+	if len(xShape) != 4 || len(gy.shape) != 4 || gy.shape[0] != xShape[0] || gy.shape[1] != xShape[1] || gy.Len() != len(idx) {
+		panic(fmt.Sprintf("tensor: MaxPool2dBackward: gradient %v with %d indices for input %v", gy.shape, len(idx), xShape))
+	}
+	gx := New(gy.dtype, xShape...)
+	planes := xShape[0] * xShape[1]
+	per := gy.shape[2] * gy.shape[3]
+	if gy.dtype == Float32 {
+		maxPoolScatter(gy.f32, gx.f32, idx, planes, per)
+	} else {
+		maxPoolScatter(gy.f64, gx.f64, idx, planes, per)
+	}
+	return gx
+}
+
+func maxPoolScatter[T Float](g, gx []T, idx []int32, planes, per int) {
+	parallelFor(planes, planes*per, func(lo, hi int) {
+		for j := lo * per; j < hi*per; j++ {
+			gx[idx[j]] += g[j]
 		}
 	})
 }

@@ -45,9 +45,10 @@ const (
 	opLT
 	opLE
 	opEQ
+	opLeft // a (b only shapes the result): broadcasting copy
 )
 
-var binNames = [...]string{"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Greater", "GreaterEqual", "Less", "LessEqual", "Equal"}
+var binNames = [...]string{"Add", "Sub", "Mul", "Div", "Pow", "Maximum", "Minimum", "Greater", "GreaterEqual", "Less", "LessEqual", "Equal", "BroadcastTo"}
 
 // Add returns a+b with broadcasting.
 func Add(a, b *Tensor) *Tensor { return binary(opAdd, a, b) }
@@ -206,6 +207,14 @@ func b2f[T Float](c bool) T {
 // binaryInner applies op on a contiguous run; ia/ib are 0 (scalar operand) or 1.
 func binaryInner[T Float](op binOp, o, a, b []T, ia, ib int) {
 	n := len(o)
+	if op == opLeft {
+		if ia == 1 {
+			copy(o, a[:n])
+		} else {
+			fill(o, a[0])
+		}
+		return
+	}
 	switch {
 	case ia == 1 && ib == 1:
 		a, b = a[:n], b[:n]
@@ -317,6 +326,8 @@ func scalarOp[T Float](op binOp, x, y T) T {
 		return b2f[T](x <= y)
 	case opEQ:
 		return b2f[T](x == y)
+	case opLeft:
+		return x
 	}
 	panic("unreachable")
 }
@@ -353,7 +364,38 @@ func BroadcastTo(t *Tensor, shape []int) *Tensor {
 	if err != nil || !SameShape(s, shape) {
 		panic(fmt.Sprintf("tensor: BroadcastTo: cannot broadcast %v to %v", t.shape, shape))
 	}
-	return binary(opAdd, t, New(t.dtype, shape...))
+	// one allocation: the result (b is a scalar that only fixes the plan)
+	mustSameDType("BroadcastTo", t)
+	out := New(t.dtype, shape...)
+	p := planBroadcast(shape, t.shape, nil)
+	if t.dtype == Float32 {
+		binaryRun(opLeft, p, t.f32, []float32{0}, out.f32)
+	} else {
+		binaryRun(opLeft, p, t.f64, []float64{0}, out.f64)
+	}
+	return out
+}
+
+// ReluBackward returns g where y > 0 and 0 elsewhere (same shapes): the
+// gradient of a ReLU given its output y (or its input), in one pass.
+func ReluBackward(g, y *Tensor) *Tensor {
+	mustSameDType("ReluBackward", g, y)
+	if !SameShape(g.shape, y.shape) {
+		panic(fmt.Sprintf("tensor: ReluBackward: gradient %v for output %v", g.shape, y.shape))
+	}
+	out := New(g.dtype, g.shape...)
+	if g.dtype == Float32 {
+		reluBackwardRun(g.f32, y.f32, out.f32)
+	} else {
+		reluBackwardRun(g.f64, y.f64, out.f64)
+	}
+	return out
+}
+
+func reluBackwardRun[T Float](g, y, o []T) {
+	parallelFor(len(g), len(g), func(lo, hi int) {
+		maskPositive(g[lo:hi], y[lo:hi], o[lo:hi])
+	})
 }
 
 type unOp uint8
@@ -450,13 +492,7 @@ func unaryInner[T Float](op unOp, x, o []T) {
 			}
 		}
 	case uRelu:
-		for i, v := range x {
-			if v > 0 {
-				o[i] = v
-			} else {
-				o[i] = 0
-			}
-		}
+		reluInto(x, o)
 	case uStep:
 		for i, v := range x {
 			if v > 0 {

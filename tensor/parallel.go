@@ -3,6 +3,7 @@ package tensor
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // maxWorkers bounds the goroutines one kernel call uses.
@@ -23,12 +24,28 @@ func SetThreads(n int) int {
 // Threads returns the current kernel thread count.
 func Threads() int { return maxWorkers }
 
+// minParallelWork is the smallest loop cost (in "flops", roughly element
+// visits) worth waking helper goroutines for: waking an idle core costs
+// tens of microseconds, about what one core needs for this much work.
+// (A variable for tests.)
+var minParallelWork = 1 << 17
+
+// parallelChunkWork is the least work per chunk of a parallel loop.
+const parallelChunkWork = 1 << 14
+
 // parallelFor runs body over [0, n) split into contiguous chunks. work is an
 // estimate of the cost of the whole loop in "flops"; below minParallelWork it
 // runs inline on the calling goroutine, so small tensors never pay for
-// goroutine start-up.
+// goroutine start-up. Otherwise the chunks (a few per worker, each worth at
+// least parallelChunkWork) are taken from a shared counter: the caller
+// starts at once and helpers join as soon as the scheduler runs them, so a
+// slow wake-up or a busy core costs little.
+//
+// Every body writes disjoint outputs, and which goroutine ran a chunk never
+// changes a result: callers that reduce do so per output element in a fixed
+// order, or over a fixed number of parts that does not depend on the
+// thread count.
 func parallelFor(n int, work int, body func(lo, hi int)) {
-	const minParallelWork = 1 << 15
 	w := maxWorkers
 	if w > n {
 		w = n
@@ -37,16 +54,25 @@ func parallelFor(n int, work int, body func(lo, hi int)) {
 		body(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	chunk := (n + w - 1) / w
-	for lo := chunk; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			body(lo, hi)
-		}(lo, hi)
+	chunks := min(n, 4*w, max(work/parallelChunkWork, w))
+	var next atomic.Int64
+	run := func() {
+		for {
+			c := int(next.Add(1) - 1)
+			if c >= chunks {
+				return
+			}
+			body(c*n/chunks, (c+1)*n/chunks)
+		}
 	}
-	body(0, min(chunk, n))
+	var wg sync.WaitGroup
+	for i := 1; i < w; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run()
+		}()
+	}
+	run()
 	wg.Wait()
 }

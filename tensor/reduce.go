@@ -107,6 +107,16 @@ func Sum(t *Tensor, keepDims bool, axes ...int) *Tensor {
 		out.CopyFrom(t)
 		return out
 	}
+	if o, c, in, ok := splitKept(t.shape, ax); ok {
+		// reduced axes are a prefix and a suffix around a kept block:
+		// reduce in place, without permuting (BatchNorm, bias gradients)
+		if t.dtype == Float32 {
+			channelSumKernel(t.f32, out.f32, o, c, in)
+		} else {
+			channelSumKernel(t.f64, out.f64, o, c, in)
+		}
+		return out
+	}
 	src, outer, red, inner := toOuterRedInner(t, ax)
 	if t.dtype == Float32 {
 		sumKernel(src.f32, out.f32, outer, red, inner)
@@ -114,6 +124,40 @@ func Sum(t *Tensor, keepDims bool, axes ...int) *Tensor {
 		sumKernel(src.f64, out.f64, outer, red, inner)
 	}
 	return out
+}
+
+// splitKept reports whether the sorted axes ax are exactly a non-empty
+// prefix and a non-empty suffix of shape's axes, and returns the products
+// of the prefix, the kept middle and the suffix.
+func splitKept(shape, ax []int) (outer, mid, inner int, ok bool) {
+	if len(ax) < 2 || ax[0] != 0 || ax[len(ax)-1] != len(shape)-1 {
+		return 0, 0, 0, false
+	}
+	j := 0
+	for j+1 < len(ax) && ax[j+1] == ax[j]+1 {
+		j++
+	}
+	// ax[:j+1] is the prefix; the rest must be the contiguous suffix
+	for k := j + 1; k+1 < len(ax); k++ {
+		if ax[k+1] != ax[k]+1 {
+			return 0, 0, 0, false
+		}
+	}
+	if j+1 == len(ax) {
+		return 0, 0, 0, false
+	}
+	outer, mid, inner = 1, 1, 1
+	for i, d := range shape {
+		switch {
+		case i <= ax[j]:
+			outer *= d
+		case i < ax[j+1]:
+			mid *= d
+		default:
+			inner *= d
+		}
+	}
+	return outer, mid, inner, true
 }
 
 func sumKernel[T Float](x, o []T, outer, red, inner int) {
@@ -195,36 +239,61 @@ func extreme(op string, t *Tensor, keepDims bool, axes []int, isMax bool) (*Tens
 		}
 	}
 	out := New(t.dtype, reducedShape(t.shape, ax, keepDims)...)
-	// Work on flat indices of a permuted view: build the index map explicitly.
-	idxT := arangeShape(t.shape)
-	src, outer, red, inner := toOuterRedInner(t, ax)
-	perm, _, _, _ := toOuterRedInner(idxT, ax)
-	arg := make([]int, outer*inner)
-	for p := 0; p < outer; p++ {
-		for i := 0; i < inner; i++ {
-			best := math.NaN()
-			bi := -1
-			for r := 0; r < red; r++ {
-				k := (p*red+r)*inner + i
-				v := src.Flat(k)
-				if bi < 0 || (isMax && v > best) || (!isMax && v < best) || (v != v && best == best) {
-					best, bi = v, k
-				}
-			}
-			out.SetFlat(p*inner+i, best)
-			arg[p*inner+i] = int(perm.Flat(bi))
+	// Flat offsets of the kept positions and of the reduced combinations,
+	// each in row-major order of its axes: element (k, r) is at keep[k]+red[r].
+	strides := make([]int, t.Dims())
+	st := 1
+	for i := t.Dims() - 1; i >= 0; i-- {
+		strides[i] = st
+		st *= t.shape[i]
+	}
+	isRed := make([]bool, t.Dims())
+	for _, a := range ax {
+		isRed[a] = true
+	}
+	keep, red := []int{0}, []int{0}
+	for i, d := range t.shape {
+		if isRed[i] {
+			red = expandOffsets(red, d, strides[i])
+		} else {
+			keep = expandOffsets(keep, d, strides[i])
 		}
+	}
+	arg := make([]int, len(keep))
+	if t.dtype == Float32 {
+		extremeKernel(t.f32, out.f32, arg, keep, red, isMax)
+	} else {
+		extremeKernel(t.f64, out.f64, arg, keep, red, isMax)
 	}
 	return out, arg
 }
 
-// arangeShape returns a float64 tensor whose elements are their flat indices.
-func arangeShape(shape []int) *Tensor {
-	t := New(Float64, shape...)
-	for i := range t.f64 {
-		t.f64[i] = float64(i)
+// expandOffsets returns {o + i*stride : o in offs, 0 <= i < d} in row-major order.
+func expandOffsets(offs []int, d, stride int) []int {
+	if d == 1 {
+		return offs
 	}
-	return t
+	out := make([]int, 0, len(offs)*d)
+	for _, o := range offs {
+		for i := 0; i < d; i++ {
+			out = append(out, o+i*stride)
+		}
+	}
+	return out
+}
+
+func extremeKernel[T Float](x, out []T, arg, keep, red []int, isMax bool) {
+	for k, base := range keep {
+		var best T
+		bi := -1
+		for _, r := range red {
+			v := x[base+r]
+			if bi < 0 || (isMax && v > best) || (!isMax && v < best) || (v != v && best == best) {
+				best, bi = v, base+r
+			}
+		}
+		out[k], arg[k] = best, bi
+	}
 }
 
 // ArgMax returns, for each position of the remaining axes, the index along

@@ -1,0 +1,57 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"metalearn/autodiff"
+	"metalearn/tensor"
+)
+
+// Sequential fuses BatchNorm followed by ReLU; the result, the gradients
+// and the running statistics match running the layers one by one.
+func TestSequentialFusedBatchNormReLU(t *testing.T) {
+	for _, train := range []bool{true, false} {
+		r := rand.New(rand.NewPCG(9, 9))
+		conv, bn := NewConv2d(r, 2, 3, 3, 1, 1), randBN(r, 3, train)
+		seq := NewSequential(conv, bn, ReLU(), MaxPool2d(2, 2, 0))
+		Cast(seq, tensor.Float64)
+		x := autodiff.Const(tensor.RandN(r, tensor.Float64, 1, 4, 2, 6, 6))
+		rm0, rv0 := bn.RunningMean.Value.Clone(), bn.RunningVar.Value.Clone()
+		run := func(fused bool) ([]*tensor.Tensor, *tensor.Tensor, *tensor.Tensor) {
+			bn.RunningMean.Value, bn.RunningVar.Value = rm0.Clone(), rv0.Clone()
+			w := Vars(seq)
+			var y *autodiff.Var
+			if fused {
+				y = seq.Apply(w, x)
+			} else {
+				y = conv.Apply(w[:2], x)
+				y = bn.Apply(w[2:], y)
+				y = autodiff.Relu(y)
+				y = autodiff.MaxPool2d(y, 2, 2, 0)
+			}
+			l := autodiff.Sum(autodiff.Square(y), false)
+			gs := autodiff.Grad([]*autodiff.Var{l}, w, true)
+			h := autodiff.Sum(autodiff.Square(gs[0]), false)
+			gg := autodiff.Grad([]*autodiff.Var{h}, w, false)
+			out := []*tensor.Tensor{y.Value}
+			for i := range gs {
+				out = append(out, gs[i].Value, gg[i].Value)
+			}
+			return out, bn.RunningMean.Value, bn.RunningVar.Value
+		}
+		want, wm, wv := run(false)
+		got, gm, gv := run(true)
+		for i := range want {
+			if !tensor.AllClose(got[i], want[i], 1e-10, 1e-12) {
+				t.Fatalf("train=%v: output %d differs by %g", train, i, tensor.MaxAbsDiff(got[i], want[i]))
+			}
+		}
+		if !tensor.AllClose(gm, wm, 1e-12, 1e-14) || !tensor.AllClose(gv, wv, 1e-12, 1e-14) {
+			t.Fatalf("train=%v: running statistics differ", train)
+		}
+	}
+	if isReLU(&Func{Name: "ReLU", F: autodiff.Tanh}) || !isReLU(ReLU()) {
+		t.Fatal("isReLU misidentifies modules")
+	}
+}

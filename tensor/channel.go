@@ -1,0 +1,504 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"unsafe"
+)
+
+// Per-channel kernels for tensors laid out [N, C, ...] (channel axis 1, as
+// in NCHW images and [N, C] feature matrices): the building blocks of fused
+// batch normalisation, bias addition and their gradients.
+//
+// Every per-channel reduction sums one channel's values in a fixed order
+// (image by image, each image's run with the same lane split) and a channel
+// is reduced by a single goroutine, so results do not depend on the number
+// of threads. Sums are carried in float64 across images.
+
+// channelLayout returns the (outer, channels, inner) decomposition of shape.
+func channelLayout(op string, shape []int) (outer, c, inner int) {
+	if len(shape) < 2 {
+		panic(fmt.Sprintf("tensor: %s: want a tensor [N,C,...] of rank >= 2, got shape %v", op, shape))
+	}
+	inner = 1
+	for _, d := range shape[2:] {
+		inner *= d
+	}
+	return shape[0], shape[1], inner
+}
+
+func checkChannelVec(op string, v *Tensor, c int, dt DType) {
+	if v == nil {
+		return
+	}
+	if v.Len() != c {
+		panic(fmt.Sprintf("tensor: %s: per-channel vector of shape %v for %d channels", op, v.shape, c))
+	}
+	if v.dtype != dt {
+		panic(fmt.Sprintf("tensor: %s: dtype mismatch %v vs %v", op, dt, v.dtype))
+	}
+}
+
+// asF32 returns x as a []float32 when T is float32 and the AVX2 kernels
+// are enabled (else nil).
+func asF32[T Float](x []T) []float32 {
+	var z T
+	if !useSIMD || unsafe.Sizeof(z) != 4 || len(x) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+}
+
+// rowSum returns the sum of x (eight accumulator lanes).
+func rowSum[T Float](x []T) float64 {
+	if f := asF32(x); f != nil && len(f) >= 32 {
+		n := len(f) &^ 31
+		return float64(sumF32AVX2(&f[0], n)) + rowSum(x[n:])
+	}
+	var s [8]T
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		v := x[i : i+8 : i+8]
+		s[0] += v[0]
+		s[1] += v[1]
+		s[2] += v[2]
+		s[3] += v[3]
+		s[4] += v[4]
+		s[5] += v[5]
+		s[6] += v[6]
+		s[7] += v[7]
+	}
+	for ; i < len(x); i++ {
+		s[i&7] += x[i]
+	}
+	return float64((s[0]+s[1])+(s[2]+s[3])) + float64((s[4]+s[5])+(s[6]+s[7]))
+}
+
+// rowDot returns sum(a*b).
+func rowDot[T Float](a, b []T) float64 {
+	b = b[:len(a)]
+	if f, g := asF32(a), asF32(b); f != nil && len(f) >= 32 {
+		n := len(f) &^ 31
+		return float64(dotF32AVX2(&f[0], &g[0], n)) + rowDot(a[n:], b[n:])
+	}
+	var s [4]T
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		x, y := a[i:i+4:i+4], b[i:i+4:i+4]
+		s[0] += x[0] * y[0]
+		s[1] += x[1] * y[1]
+		s[2] += x[2] * y[2]
+		s[3] += x[3] * y[3]
+	}
+	for ; i < len(a); i++ {
+		s[i&3] += a[i] * b[i]
+	}
+	return float64(s[0]+s[1]) + float64(s[2]+s[3])
+}
+
+// rowSqDev returns sum((x-m)^2).
+func rowSqDev[T Float](x []T, m T) float64 {
+	if f := asF32(x); f != nil && len(f) >= 16 {
+		n := len(f) &^ 15
+		return float64(sqDevF32AVX2(&f[0], n, float32(m))) + rowSqDev(x[n:], m)
+	}
+	var s [4]T
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		d0, d1, d2, d3 := v[0]-m, v[1]-m, v[2]-m, v[3]-m
+		s[0] += d0 * d0
+		s[1] += d1 * d1
+		s[2] += d2 * d2
+		s[3] += d3 * d3
+	}
+	for ; i < len(x); i++ {
+		d := x[i] - m
+		s[i&3] += d * d
+	}
+	return float64(s[0]+s[1]) + float64(s[2]+s[3])
+}
+
+// rowSumDot returns sum(g) and sum(g*(x-m)) in one pass.
+func rowSumDot[T Float](g, x []T, m T) (float64, float64) {
+	x = x[:len(g)]
+	if f, y := asF32(g), asF32(x); f != nil && len(f) >= 16 {
+		n := len(f) &^ 15
+		s, d := sumDotF32AVX2(&f[0], &y[0], n, float32(m))
+		s2, d2 := rowSumDot(g[n:], x[n:], m)
+		return float64(s) + s2, float64(d) + d2
+	}
+	var s, d [4]T
+	i := 0
+	for ; i+4 <= len(g); i += 4 {
+		a, b := g[i:i+4:i+4], x[i:i+4:i+4]
+		s[0] += a[0]
+		s[1] += a[1]
+		s[2] += a[2]
+		s[3] += a[3]
+		d[0] += a[0] * (b[0] - m)
+		d[1] += a[1] * (b[1] - m)
+		d[2] += a[2] * (b[2] - m)
+		d[3] += a[3] * (b[3] - m)
+	}
+	for ; i < len(g); i++ {
+		s[i&3] += g[i]
+		d[i&3] += g[i] * (x[i] - m)
+	}
+	return float64(s[0]+s[1]) + float64(s[2]+s[3]), float64(d[0]+d[1]) + float64(d[2]+d[3])
+}
+
+// rowAffine sets o = a*x + b.
+func rowAffine[T Float](o, x []T, a, b T) {
+	x = x[:len(o)]
+	if f, y := asF32(o), asF32(x); f != nil && len(f) >= 16 {
+		n := len(f) &^ 15
+		affineF32AVX2(&f[0], &y[0], n, float32(a), float32(b))
+		o, x = o[n:], x[n:]
+	}
+	for i, v := range x {
+		o[i] = a*v + b
+	}
+}
+
+// rowAffineRelu sets o = max(a*x + b, 0).
+func rowAffineRelu[T Float](o, x []T, a, b T) {
+	x = x[:len(o)]
+	if f, y := asF32(o), asF32(x); f != nil && len(f) >= 16 {
+		n := len(f) &^ 15
+		affineReluF32AVX2(&f[0], &y[0], n, float32(a), float32(b))
+		o, x = o[n:], x[n:]
+	}
+	rowAffine(o, x, a, b)
+	reluInto(o, o)
+}
+
+// rowAffine2 sets o = a*x + b*y + c.
+func rowAffine2[T Float](o, x, y []T, a, b, c T) {
+	x, y = x[:len(o)], y[:len(o)]
+	if f, u, v := asF32(o), asF32(x), asF32(y); f != nil && len(f) >= 16 {
+		n := len(f) &^ 15
+		affine2F32AVX2(&f[0], &u[0], &v[0], n, float32(a), float32(b), float32(c))
+		o, x, y = o[n:], x[n:], y[n:]
+	}
+	for i := range o {
+		o[i] = a*x[i] + b*y[i] + c
+	}
+}
+
+// channelReduce runs f(ch) for every channel, in parallel over channels.
+func channelReduce(c, work int, f func(ch int)) {
+	parallelFor(c, work, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			f(ch)
+		}
+	})
+}
+
+// ChannelSum returns the per-channel sums [C] of x [N,C,...].
+func ChannelSum(x *Tensor) *Tensor {
+	outer, c, inner := channelLayout("ChannelSum", x.shape)
+	out := New(x.dtype, c)
+	if x.dtype == Float32 {
+		channelSumKernel(x.f32, out.f32, outer, c, inner)
+	} else {
+		channelSumKernel(x.f64, out.f64, outer, c, inner)
+	}
+	return out
+}
+
+func channelSumKernel[T Float](x, out []T, outer, c, inner int) {
+	channelReduce(c, outer*c*inner, func(ch int) {
+		s := 0.0
+		for n := 0; n < outer; n++ {
+			s += rowSum(x[(n*c+ch)*inner : (n*c+ch+1)*inner])
+		}
+		out[ch] = T(s)
+	})
+}
+
+// ChannelDot returns the per-channel sums [C] of a*b for same-shaped
+// a, b [N,C,...].
+func ChannelDot(a, b *Tensor) *Tensor {
+	mustSameDType("ChannelDot", a, b)
+	if !SameShape(a.shape, b.shape) {
+		panic(fmt.Sprintf("tensor: ChannelDot: shapes %v and %v differ", a.shape, b.shape))
+	}
+	outer, c, inner := channelLayout("ChannelDot", a.shape)
+	out := New(a.dtype, c)
+	if a.dtype == Float32 {
+		channelDotKernel(a.f32, b.f32, out.f32, outer, c, inner)
+	} else {
+		channelDotKernel(a.f64, b.f64, out.f64, outer, c, inner)
+	}
+	return out
+}
+
+func channelDotKernel[T Float](a, b, out []T, outer, c, inner int) {
+	channelReduce(c, 2*outer*c*inner, func(ch int) {
+		s := 0.0
+		for n := 0; n < outer; n++ {
+			o := (n*c + ch) * inner
+			s += rowDot(a[o:o+inner], b[o:o+inner])
+		}
+		out[ch] = T(s)
+	})
+}
+
+// ChannelCombine returns sum_j coefs[j][c]*xs[j] + shift[c] over a tensor of
+// the given shape [N,C,...]: every xs[j] has that shape, every coefs[j] and
+// shift are per-channel vectors [C] or nil (a nil coefficient is 1, a nil
+// shift is 0). With no xs it broadcasts shift over shape.
+func ChannelCombine(shape []int, xs, coefs []*Tensor, shift *Tensor) *Tensor {
+	if len(coefs) != len(xs) {
+		panic(fmt.Sprintf("tensor: ChannelCombine: %d coefficients for %d tensors", len(coefs), len(xs)))
+	}
+	_, c, _ := channelLayout("ChannelCombine", shape)
+	var dt DType
+	switch {
+	case len(xs) > 0:
+		dt = xs[0].dtype
+	case shift != nil:
+		dt = shift.dtype
+	default:
+		panic("tensor: ChannelCombine: nothing to combine")
+	}
+	for j, x := range xs {
+		if !SameShape(x.shape, shape) || x.dtype != dt {
+			panic(fmt.Sprintf("tensor: ChannelCombine: operand %d is %v %v, want %v %v", j, x.dtype, x.shape, dt, shape))
+		}
+		checkChannelVec("ChannelCombine", coefs[j], c, dt)
+	}
+	checkChannelVec("ChannelCombine", shift, c, dt)
+	return channelCombine(shape, xs, coefs, shift, dt, false)
+}
+
+func channelCombine(shape []int, xs, coefs []*Tensor, shift *Tensor, dt DType, relu bool) *Tensor {
+	outer, c, inner := channelLayout("ChannelCombine", shape)
+	out := New(dt, shape...)
+	if dt == Float32 {
+		channelCombineRun(out.f32, xs, coefs, shift, outer, c, inner, relu, func(t *Tensor) []float32 { return t.f32 })
+	} else {
+		channelCombineRun(out.f64, xs, coefs, shift, outer, c, inner, relu, func(t *Tensor) []float64 { return t.f64 })
+	}
+	return out
+}
+
+func channelCombineRun[T Float](out []T, xs, coefs []*Tensor, shift *Tensor, outer, c, inner int, relu bool, data func(*Tensor) []T) {
+	k := len(xs)
+	xd := make([][]T, k)
+	cf := make([][]T, k)
+	for j := range xs {
+		xd[j] = data(xs[j])
+		if coefs[j] != nil {
+			cf[j] = data(coefs[j])
+		}
+	}
+	var sh []T
+	if shift != nil {
+		sh = data(shift)
+	}
+	coef := func(j, ch int) T {
+		if cf[j] == nil {
+			return 1
+		}
+		return cf[j][ch]
+	}
+	rows := outer * c
+	parallelFor(rows, rows*inner*(k+1), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			ch := r % c
+			o := out[r*inner : (r+1)*inner]
+			var b T
+			if sh != nil {
+				b = sh[ch]
+			}
+			switch k {
+			case 0:
+				fill(o, b)
+			case 1:
+				if relu {
+					rowAffineRelu(o, xd[0][r*inner:], coef(0, ch), b)
+					continue
+				}
+				rowAffine(o, xd[0][r*inner:], coef(0, ch), b)
+			default:
+				rowAffine2(o, xd[0][r*inner:], xd[1][r*inner:], coef(0, ch), coef(1, ch), b)
+				for j := 2; j < k; j++ {
+					axpy(o, xd[j][r*inner:(r+1)*inner], coef(j, ch))
+				}
+			}
+			if relu {
+				reluInto(o, o)
+			}
+		}
+	})
+}
+
+// BatchNormStats returns the per-channel mean and biased variance of
+// x [N,C,...] over every axis but 1, in float64 (two passes per channel).
+func BatchNormStats(x *Tensor) (mean, variance []float64) {
+	outer, c, inner := channelLayout("BatchNormStats", x.shape)
+	mean, variance = make([]float64, c), make([]float64, c)
+	if x.dtype == Float32 {
+		bnStatsKernel(x.f32, mean, variance, outer, c, inner)
+	} else {
+		bnStatsKernel(x.f64, mean, variance, outer, c, inner)
+	}
+	return mean, variance
+}
+
+func bnStatsKernel[T Float](x []T, mean, variance []float64, outer, c, inner int) {
+	m := float64(outer * inner)
+	channelReduce(c, 2*outer*c*inner, func(ch int) {
+		s := 0.0
+		for n := 0; n < outer; n++ {
+			s += rowSum(x[(n*c+ch)*inner : (n*c+ch+1)*inner])
+		}
+		mu := s / m
+		v := 0.0
+		for n := 0; n < outer; n++ {
+			v += rowSqDev(x[(n*c+ch)*inner:(n*c+ch+1)*inner], T(mu))
+		}
+		// correct for rounding mu to T (exact in float64)
+		d := float64(T(mu)) - mu
+		mean[ch], variance[ch] = mu, max(v/m-d*d, 0)
+	})
+}
+
+// BatchNormApply returns gamma*(x-mean)*rstd + beta per channel for
+// x [N,C,...]; gamma and beta are [C] tensors or nil (1 and 0).
+func BatchNormApply(x *Tensor, mean, rstd []float64, gamma, beta *Tensor) *Tensor {
+	return batchNormApply(x, mean, rstd, gamma, beta, false)
+}
+
+// BatchNormApplyReLU is max(BatchNormApply(x, mean, rstd, gamma, beta), 0)
+// in the same pass.
+func BatchNormApplyReLU(x *Tensor, mean, rstd []float64, gamma, beta *Tensor) *Tensor {
+	return batchNormApply(x, mean, rstd, gamma, beta, true)
+}
+
+func batchNormApply(x *Tensor, mean, rstd []float64, gamma, beta *Tensor, relu bool) *Tensor {
+	_, c, _ := channelLayout("BatchNormApply", x.shape)
+	if len(mean) != c || len(rstd) != c {
+		panic(fmt.Sprintf("tensor: BatchNormApply: %d/%d statistics for %d channels", len(mean), len(rstd), c))
+	}
+	checkChannelVec("BatchNormApply", gamma, c, x.dtype)
+	checkChannelVec("BatchNormApply", beta, c, x.dtype)
+	scale, shift := New(Float64, c), New(Float64, c)
+	for ch := 0; ch < c; ch++ {
+		s := rstd[ch]
+		if gamma != nil {
+			s *= gamma.Flat(ch)
+		}
+		t := -mean[ch] * s
+		if beta != nil {
+			t += beta.Flat(ch)
+		}
+		scale.f64[ch], shift.f64[ch] = s, t
+	}
+	return channelCombine(x.shape, []*Tensor{x}, []*Tensor{scale.AsType(x.dtype)}, shift.AsType(x.dtype), x.dtype, relu)
+}
+
+// BatchNormBackward returns, for y = BatchNormApply(x, mean, rstd, gamma,
+// beta) with mean and rstd the batch statistics of x, the gradients dx,
+// dgamma [C] and dbeta [C] given gy. gamma nil means 1.
+func BatchNormBackward(gy, x *Tensor, mean, rstd []float64, gamma *Tensor) (dx, dgamma, dbeta *Tensor) {
+	return BatchNormReLUBackward(gy, nil, x, mean, rstd, gamma)
+}
+
+// BatchNormReLUBackward is BatchNormBackward for y = relu(batchnorm(x)):
+// gy is first masked where y <= 0, on the fly (y nil: no mask).
+func BatchNormReLUBackward(gy, y, x *Tensor, mean, rstd []float64, gamma *Tensor) (dx, dgamma, dbeta *Tensor) {
+	mustSameDType("BatchNormBackward", gy, x)
+	if !SameShape(gy.shape, x.shape) || (y != nil && (!SameShape(y.shape, x.shape) || y.dtype != x.dtype)) {
+		panic(fmt.Sprintf("tensor: BatchNormBackward: gradient %v for input %v", gy.shape, x.shape))
+	}
+	outer, c, inner := channelLayout("BatchNormBackward", x.shape)
+	checkChannelVec("BatchNormBackward", gamma, c, x.dtype)
+	dx, dgamma, dbeta = New(x.dtype, x.shape...), New(x.dtype, c), New(x.dtype, c)
+	gam := make([]float64, c)
+	for ch := range gam {
+		gam[ch] = 1
+		if gamma != nil {
+			gam[ch] = gamma.Flat(ch)
+		}
+	}
+	if x.dtype == Float32 {
+		var ym []float32
+		if y != nil {
+			ym = y.f32
+		}
+		bnBackwardKernel(gy.f32, ym, x.f32, dx.f32, dgamma.f32, dbeta.f32, mean, rstd, gam, outer, c, inner)
+	} else {
+		var ym []float64
+		if y != nil {
+			ym = y.f64
+		}
+		bnBackwardKernel(gy.f64, ym, x.f64, dx.f64, dgamma.f64, dbeta.f64, mean, rstd, gam, outer, c, inner)
+	}
+	return dx, dgamma, dbeta
+}
+
+func bnBackwardKernel[T Float](g, y, x, dx, dgamma, dbeta []T, mean, rstd, gam []float64, outer, c, inner int) {
+	m := float64(outer * inner)
+	channelReduce(c, 4*outer*c*inner, func(ch int) {
+		// With a mask, the masked gradient is first written into dx (which
+		// the last pass then overwrites in place).
+		grow := func(o int) []T {
+			if y == nil {
+				return g[o : o+inner]
+			}
+			maskPositive(g[o:o+inner], y[o:o+inner], dx[o:o+inner])
+			return dx[o : o+inner]
+		}
+		growAgain := func(o int) []T {
+			if y == nil {
+				return g[o : o+inner]
+			}
+			return dx[o : o+inner]
+		}
+		mu := T(mean[ch])
+		d := float64(mu) - mean[ch] // rounding of the mean
+		sg, sgx := 0.0, 0.0
+		for n := 0; n < outer; n++ {
+			o := (n*c + ch) * inner
+			a, b := rowSumDot(grow(o), x[o:o+inner], mu)
+			sg += a
+			sgx += b
+		}
+		r := rstd[ch]
+		sgxhat := (sgx + d*sg) * r // sum(g * xhat)
+		dbeta[ch], dgamma[ch] = T(sg), T(sgxhat)
+		// dx = gam*r*(g - sg/m - xhat*sgxhat/m), xhat = (x-mean)*r
+		a := gam[ch] * r
+		b := -a * r * sgxhat / m
+		cst := -a*sg/m - b*mean[ch]
+		for n := 0; n < outer; n++ {
+			o := (n*c + ch) * inner
+			rowAffine2(dx[o:o+inner], growAgain(o), x[o:], T(a), T(b), T(cst))
+		}
+	})
+}
+
+// InvStd returns 1/sqrt(v+eps) for each variance.
+func InvStd(variance []float64, eps float64) []float64 {
+	r := make([]float64, len(variance))
+	for i, v := range variance {
+		r[i] = 1 / math.Sqrt(v+eps)
+	}
+	return r
+}
+
+// ReluInPlace sets t = max(t, 0) elementwise (NaN becomes 0), in place.
+func ReluInPlace(t *Tensor) {
+	if t.dtype == Float32 {
+		reluRun(t.f32)
+	} else {
+		reluRun(t.f64)
+	}
+}
+
+func reluRun[T Float](x []T) {
+	parallelFor(len(x), len(x), func(lo, hi int) { reluInto(x[lo:hi], x[lo:hi]) })
+}

@@ -1,0 +1,36 @@
+//go:build amd64 && !purego
+
+package tensor
+
+import "golang.org/x/sys/cpu"
+
+// useSIMD enables the AVX2/FMA float32 kernels of simd_amd64.s for the
+// per-channel (BatchNorm) and ReLU loops. (A variable for tests.)
+var useSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func sumF32AVX2(x *float32, n int) float32
+
+//go:noescape
+func dotF32AVX2(a, b *float32, n int) float32
+
+//go:noescape
+func sqDevF32AVX2(x *float32, n int, m float32) float32
+
+//go:noescape
+func sumDotF32AVX2(gr, x *float32, n int, m float32) (s, d float32)
+
+//go:noescape
+func affineF32AVX2(o, x *float32, n int, a, b float32)
+
+//go:noescape
+func affineReluF32AVX2(o, x *float32, n int, a, b float32)
+
+//go:noescape
+func affine2F32AVX2(o, x, y *float32, n int, a, b, c float32)
+
+//go:noescape
+func reluF32AVX2(o, x *float32, n int)
+
+//go:noescape
+func maskPosF32AVX2(o, gr, y *float32, n int)

@@ -1,0 +1,255 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2/FMA float32 kernels for the per-channel and ReLU loops (see
+// simd_amd64.go). Every length argument is a positive multiple of the
+// stated block; the Go wrappers handle the rest.
+
+// func sumF32AVX2(x *float32, n int) float32   (n % 32 == 0)
+TEXT ·sumF32AVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+sumloop:
+	VADDPS 0(SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VADDPS 64(SI), Y2, Y2
+	VADDPS 96(SI), Y3, Y3
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JNE sumloop
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func dotF32AVX2(a, b *float32, n int) float32   (n % 32 == 0)
+TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+dotloop:
+	VMOVUPS 0(SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS 0(DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JNE dotloop
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func sqDevF32AVX2(x *float32, n int, m float32) float32   (n % 16 == 0)
+// sum((x-m)^2)
+TEXT ·sqDevF32AVX2(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS m+16(FP), Y15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+sqloop:
+	VMOVUPS 0(SI), Y4
+	VMOVUPS 32(SI), Y5
+	VSUBPS Y15, Y4, Y4
+	VSUBPS Y15, Y5, Y5
+	VFMADD231PS Y4, Y4, Y0
+	VFMADD231PS Y5, Y5, Y1
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JNE sqloop
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func sumDotF32AVX2(gr, x *float32, n int, m float32) (s, d float32)   (n % 16 == 0)
+// s = sum(g), d = sum(g*(x-m))
+TEXT ·sumDotF32AVX2(SB), NOSPLIT, $0-40
+	MOVQ gr+0(FP), SI
+	MOVQ x+8(FP), DI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS m+24(FP), Y15
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+sdloop:
+	VMOVUPS 0(SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 0(DI), Y6
+	VMOVUPS 32(DI), Y7
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VSUBPS Y15, Y6, Y6
+	VSUBPS Y15, Y7, Y7
+	VFMADD231PS Y6, Y4, Y2
+	VFMADD231PS Y7, Y5, Y3
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNE sdloop
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMOVSS X0, s+32(FP)
+	VADDPS Y3, Y2, Y2
+	VEXTRACTF128 $1, Y2, X3
+	VADDPS X3, X2, X2
+	VHADDPS X2, X2, X2
+	VHADDPS X2, X2, X2
+	VMOVSS X2, d+36(FP)
+	VZEROUPPER
+	RET
+
+// func affineF32AVX2(o, x *float32, n int, a, b float32)   (n % 16 == 0)
+// o = a*x + b
+TEXT ·affineF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ o+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS a+24(FP), Y15
+	VBROADCASTSS b+28(FP), Y14
+affloop:
+	VMOVUPS 0(SI), Y4
+	VMOVUPS 32(SI), Y5
+	VFMADD213PS Y14, Y15, Y4
+	VFMADD213PS Y14, Y15, Y5
+	VMOVUPS Y4, 0(DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNE affloop
+	VZEROUPPER
+	RET
+
+// func affineReluF32AVX2(o, x *float32, n int, a, b float32)   (n % 16 == 0)
+// o = max(a*x + b, 0)
+TEXT ·affineReluF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ o+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS a+24(FP), Y15
+	VBROADCASTSS b+28(FP), Y14
+	VXORPS Y13, Y13, Y13
+afrloop:
+	VMOVUPS 0(SI), Y4
+	VMOVUPS 32(SI), Y5
+	VFMADD213PS Y14, Y15, Y4
+	VFMADD213PS Y14, Y15, Y5
+	VMAXPS Y13, Y4, Y4
+	VMAXPS Y13, Y5, Y5
+	VMOVUPS Y4, 0(DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNE afrloop
+	VZEROUPPER
+	RET
+
+// func affine2F32AVX2(o, x, y *float32, n int, a, b, c float32)   (n % 16 == 0)
+// o = a*x + b*y + c
+TEXT ·affine2F32AVX2(SB), NOSPLIT, $0-44
+	MOVQ o+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS a+32(FP), Y15
+	VBROADCASTSS b+36(FP), Y14
+	VBROADCASTSS c+40(FP), Y13
+af2loop:
+	VMOVUPS 0(SI), Y4
+	VMOVUPS 32(SI), Y5
+	VFMADD213PS Y13, Y15, Y4
+	VFMADD213PS Y13, Y15, Y5
+	VFMADD231PS 0(DX), Y14, Y4
+	VFMADD231PS 32(DX), Y14, Y5
+	VMOVUPS Y4, 0(DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNE af2loop
+	VZEROUPPER
+	RET
+
+// func reluF32AVX2(o, x *float32, n int)   (n % 16 == 0)
+// o = max(x, 0), NaN -> 0
+TEXT ·reluF32AVX2(SB), NOSPLIT, $0-24
+	MOVQ o+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VXORPS Y13, Y13, Y13
+reluloop:
+	VMOVUPS 0(SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMAXPS Y13, Y4, Y4
+	VMAXPS Y13, Y5, Y5
+	VMOVUPS Y4, 0(DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNE reluloop
+	VZEROUPPER
+	RET
+
+// func maskPosF32AVX2(o, gr, y *float32, n int)   (n % 16 == 0)
+// o = g where y > 0, else 0
+TEXT ·maskPosF32AVX2(SB), NOSPLIT, $0-32
+	MOVQ o+0(FP), DI
+	MOVQ gr+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	VXORPS Y13, Y13, Y13
+maskloop:
+	VMOVUPS 0(DX), Y6
+	VMOVUPS 32(DX), Y7
+	VCMPPS $0x1e, Y13, Y6, Y6
+	VCMPPS $0x1e, Y13, Y7, Y7
+	VANDPS 0(SI), Y6, Y4
+	VANDPS 32(SI), Y7, Y5
+	VMOVUPS Y4, 0(DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNE maskloop
+	VZEROUPPER
+	RET

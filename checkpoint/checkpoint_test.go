@@ -107,16 +107,6 @@ func TestCorruptFiles(t *testing.T) {
 	}
 }
 
-func FuzzDecode(f *testing.F) {
-	var buf bytes.Buffer
-	Encode(&buf, ModuleTensors("", model(1)), map[string]string{"a": "b"})
-	f.Add(buf.Bytes())
-	f.Add([]byte{})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		Decode(bytes.NewReader(b), "fuzz") // must not panic
-	})
-}
-
 func TestAtomicWriteKeepsOldFileOnFailure(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.safetensors")

@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -41,6 +42,9 @@ func Encode(w io.Writer, tensors []Named, metadata map[string]string) error {
 	for _, t := range tensors {
 		if t.Name == "" || t.Name == "__metadata__" || seen[t.Name] {
 			return fmt.Errorf("checkpoint: invalid or duplicate tensor name %q", t.Name)
+		}
+		if t.Tensor == nil {
+			return fmt.Errorf("checkpoint: tensor %q is nil", t.Name)
 		}
 		seen[t.Name] = true
 		size := int64(t.Tensor.Len()) * elemSize(t.Tensor.DType())
@@ -100,6 +104,49 @@ func rawBytes(t *tensor.Tensor) []byte {
 	return b
 }
 
+// decodeEntry decodes one tensor's header entry strictly: exactly the keys
+// "dtype", "shape" and "data_offsets" (encoding/json alone would match keys
+// case-insensitively, ignore unknown ones and default missing ones to
+// zero, turning a damaged entry into a plausible scalar).
+func decodeEntry(v json.RawMessage) (entry, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(v, &fields); err != nil {
+		return entry{}, err
+	}
+	var e entry
+	for _, k := range []string{"dtype", "shape", "data_offsets"} {
+		if _, ok := fields[k]; !ok {
+			return entry{}, fmt.Errorf("missing %q", k)
+		}
+	}
+	for k, f := range fields {
+		var err error
+		switch k {
+		case "dtype":
+			err = json.Unmarshal(f, &e.DType)
+		case "shape":
+			err = json.Unmarshal(f, &e.Shape)
+			if err == nil && e.Shape == nil {
+				err = errors.New("null, want a list of dimensions")
+			}
+		case "data_offsets":
+			var o []int64
+			if err = json.Unmarshal(f, &o); err == nil && len(o) != 2 {
+				err = fmt.Errorf("%d numbers, want [begin, end]", len(o))
+			}
+			if err == nil {
+				e.Offsets = [2]int64{o[0], o[1]}
+			}
+		default:
+			return entry{}, fmt.Errorf("unknown key %q", k)
+		}
+		if err != nil {
+			return entry{}, fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	return e, nil
+}
+
 // Decode reads a safetensors stream of F32/F64 tensors. name is used in
 // error messages.
 func Decode(r io.Reader, name string) (map[string]*tensor.Tensor, map[string]string, error) {
@@ -114,9 +161,17 @@ func Decode(r io.Reader, name string) (map[string]*tensor.Tensor, map[string]str
 	if hl < 2 || hl > maxHeader {
 		return nil, nil, bad("header length %d is not plausible (corrupt or not a safetensors file)", hl)
 	}
-	hb := make([]byte, hl)
-	if _, err := io.ReadFull(r, hb); err != nil {
-		return nil, nil, bad("truncated header (%v)", err)
+	// Read the header as it arrives rather than allocating the announced
+	// length up front: an 8-byte file may announce 100 MB.
+	hb, err := io.ReadAll(io.LimitReader(r, int64(hl)))
+	if err != nil {
+		return nil, nil, bad("reading header: %v", err)
+	}
+	if len(hb) > 0 && hb[0] != '{' {
+		return nil, nil, bad("not a safetensors file (the header after the 8-byte length starts with %q, not '{')", hb[:min(len(hb), 8)])
+	}
+	if uint64(len(hb)) != hl {
+		return nil, nil, bad("truncated header: %d of %d bytes", len(hb), hl)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(hb, &raw); err != nil {
@@ -135,13 +190,25 @@ func Decode(r io.Reader, name string) (map[string]*tensor.Tensor, map[string]str
 	}
 	items := make([]item, 0, len(raw))
 	for k, v := range raw {
-		var e entry
-		if err := json.Unmarshal(v, &e); err != nil {
+		e, err := decodeEntry(v)
+		if err != nil {
 			return nil, nil, bad("tensor %q: bad header entry: %v", k, err)
 		}
 		items = append(items, item{k, e})
 	}
-	sort.Slice(items, func(i, j int) bool { return items[i].e.Offsets[0] < items[j].e.Offsets[0] })
+	// Order by position in the data section. A zero-size tensor may start
+	// where the next one starts: (start, end, name) makes the order, and so
+	// the result, independent of map iteration.
+	sort.Slice(items, func(i, j int) bool {
+		a, b := items[i].e.Offsets, items[j].e.Offsets
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		if a[1] != b[1] {
+			return a[1] < b[1]
+		}
+		return items[i].name < items[j].name
+	})
 	body, err := io.ReadAll(r)
 	if err != nil {
 		return nil, nil, bad("reading data: %v", err)
@@ -198,6 +265,10 @@ func Decode(r io.Reader, name string) (map[string]*tensor.Tensor, map[string]str
 	return out, meta, nil
 }
 
+// testWriter, when set by a test, wraps the temporary file WriteFile
+// encodes into (to inject a failure part-way through a write).
+var testWriter func(io.Writer) io.Writer
+
 // WriteFile writes a safetensors file atomically: temp file in the same
 // folder, fsync, rename, fsync of the folder.
 func WriteFile(path string, tensors []Named, metadata map[string]string) (err error) {
@@ -213,7 +284,11 @@ func WriteFile(path string, tensors []Named, metadata map[string]string) (err er
 			os.Remove(tmp)
 		}
 	}()
-	if err = Encode(f, tensors, metadata); err != nil {
+	var w io.Writer = f
+	if testWriter != nil {
+		w = testWriter(f)
+	}
+	if err = Encode(w, tensors, metadata); err != nil {
 		return fmt.Errorf("checkpoint: writing %s: %w", path, err)
 	}
 	if err = f.Chmod(0o644); err != nil {
@@ -242,6 +317,9 @@ func ReadFile(path string) (map[string]*tensor.Tensor, map[string]string, error)
 		return nil, nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, nil, fmt.Errorf("checkpoint %s: is a directory, not a safetensors file", path)
+	}
 	return Decode(f, path)
 }
 
@@ -264,7 +342,9 @@ func ModuleTensors(prefix string, m nn.Module) []Named {
 
 // LoadInto copies tensors into a module's parameters and buffers by name.
 // Every parameter and buffer must be present with the same shape; values
-// are converted to the module's dtype.
+// are converted to the module's dtype and must be finite (a NaN or Inf, or
+// a float64 value beyond float32 range, is an error naming the tensor and
+// element). On error the module is untouched.
 func LoadInto(ts map[string]*tensor.Tensor, prefix string, m nn.Module, source string) error {
 	p := ""
 	if prefix != "" {
@@ -282,7 +362,8 @@ func LoadInto(ts map[string]*tensor.Tensor, prefix string, m nn.Module, source s
 		targets = append(targets, target{b.Name, &b.V.Value})
 	}
 	// validate everything first so a mismatch leaves the module untouched
-	for _, tg := range targets {
+	conv := make([]*tensor.Tensor, len(targets))
+	for i, tg := range targets {
 		t, ok := ts[p+tg.name]
 		if !ok {
 			return fmt.Errorf("checkpoint %s: no tensor %q (checkpoint from another model?)", source, p+tg.name)
@@ -290,9 +371,28 @@ func LoadInto(ts map[string]*tensor.Tensor, prefix string, m nn.Module, source s
 		if !tensor.SameShape(t.Shape(), (*tg.dst).Shape()) {
 			return fmt.Errorf("checkpoint %s: tensor %q has shape %v, model expects %v", source, p+tg.name, t.Shape(), (*tg.dst).Shape())
 		}
+		conv[i] = t.AsType((*tg.dst).DType())
+		if j := firstNonFinite(conv[i]); j >= 0 {
+			how := ""
+			if firstNonFinite(t) < 0 {
+				how = fmt.Sprintf(" after conversion to %v (value %v)", (*tg.dst).DType(), t.Flat(j))
+			}
+			return fmt.Errorf("checkpoint %s: tensor %q element %d is %v%s; refusing non-finite weights", source, p+tg.name, j, conv[i].Flat(j), how)
+		}
 	}
-	for _, tg := range targets {
-		*tg.dst = ts[p+tg.name].AsType((*tg.dst).DType())
+	for i, tg := range targets {
+		*tg.dst = conv[i]
 	}
 	return nil
+}
+
+// firstNonFinite returns the index of the first NaN or infinite element of
+// t, or -1.
+func firstNonFinite(t *tensor.Tensor) int {
+	for i := 0; i < t.Len(); i++ {
+		if v := t.Flat(i); math.IsNaN(v) || math.IsInf(v, 0) {
+			return i
+		}
+	}
+	return -1
 }

@@ -78,7 +78,7 @@ func ReadARFF(path string) (*ARFF, error) {
 func ParseARFF(r io.Reader, name string) (*ARFF, error) {
 	p := &arffParser{name: name, a: &ARFF{}, index: map[string]int{}}
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<26)
+	sc.Buffer(make([]byte, 0, min(64<<10, maxTextLine)), maxTextLine)
 	inData := false
 	for sc.Scan() {
 		p.line++
@@ -101,7 +101,7 @@ func ParseARFF(r io.Reader, name string) (*ARFF, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("data: %s: after line %d: %w", name, p.line, err)
+		return nil, fmt.Errorf("data: %s:%d: %w", name, p.line+1, lineError(err))
 	}
 	if !inData {
 		return nil, fmt.Errorf("data: %s: no @data section (%d attributes declared)", name, len(p.a.Attributes))
@@ -216,9 +216,17 @@ func (p *arffParser) attribute(rest string) error {
 	return nil
 }
 
+// maxARFFCells bounds rows x attributes. Sparse rows make the parsed
+// table far larger than the text ("{}" is a whole row of zeros), so the
+// bound is what keeps a small file from demanding gigabytes.
+var maxARFFCells = 1 << 27
+
 // dataRow parses one non-blank line after @data.
 func (p *arffParser) dataRow(text string) error {
 	n := len(p.a.Attributes)
+	if (len(p.a.Rows)+1)*n > maxARFFCells {
+		return p.errorf("data too large: %d rows of %d attributes exceed the limit of %d values", len(p.a.Rows)+1, n, maxARFFCells)
+	}
 	row := make([]float64, n)
 	miss := make([]bool, n)
 	if text[0] == '{' {

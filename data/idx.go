@@ -96,8 +96,8 @@ func decodeRawIDX(r io.Reader) ([]int, []byte, error) {
 		total *= int(d)
 	}
 	// Grow the buffer as bytes arrive rather than trusting the header with
-	// one large allocation.
-	data := make([]byte, 0, min(total, 64<<20))
+	// one large allocation: a 16-byte file may claim gigabytes.
+	data := make([]byte, 0, min(total, 1<<20))
 	for len(data) < total {
 		if len(data) == cap(data) {
 			data = slices.Grow(data, min(total-len(data), cap(data)))

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -167,11 +168,25 @@ func LoadNPY(path string) (*Array, error) {
 // suffix (member "images.npy" -> key "images"). Members whose names do not
 // end in ".npy" are an error, as are duplicate names.
 func ReadNPZ(p string) (map[string]*Array, error) {
-	zr, err := zip.OpenReader(p)
+	f, err := os.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("npz %s: %w", p, err)
 	}
-	defer zr.Close()
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("npz %s: %w", p, err)
+	}
+	zr, err := zip.NewReader(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("npz %s: %w", p, err)
+	}
+	return readNPZ(zr, st.Size(), p)
+}
+
+// readNPZ decodes the members of an .npz archive of archive bytes; p names
+// it in errors.
+func readNPZ(zr *zip.Reader, archive int64, p string) (map[string]*Array, error) {
 	if len(zr.File) == 0 {
 		return nil, fmt.Errorf("npz %s: empty archive", p)
 	}
@@ -187,7 +202,7 @@ func ReadNPZ(p string) (map[string]*Array, error) {
 		if _, dup := out[key]; dup {
 			return nil, fmt.Errorf("npz %s: duplicate member %q", p, f.Name)
 		}
-		a, err := readZipNPY(f)
+		a, err := readZipNPY(f, archive)
 		if err != nil {
 			return nil, fmt.Errorf("npz %s: member %q: %w", p, f.Name, err)
 		}
@@ -199,12 +214,16 @@ func ReadNPZ(p string) (map[string]*Array, error) {
 	return out, nil
 }
 
-// readZipNPY decodes one zip member, streaming it into the final slices.
-func readZipNPY(f *zip.File) (*Array, error) {
+// readZipNPY decodes one zip member of an archive of archive bytes,
+// streaming it into the final slices.
+func readZipNPY(f *zip.File, archive int64) (*Array, error) {
 	size := f.UncompressedSize64
 	// Refuse sizes the compressed data cannot possibly hold (deflate
-	// expands at most ~1032:1), so a forged header cannot make us allocate
-	// terabytes.
+	// expands at most ~1032:1; the compressed data lie inside the archive),
+	// so a forged header cannot make us allocate terabytes.
+	if f.CompressedSize64 > uint64(archive) {
+		return nil, fmt.Errorf("zip header claims %d compressed bytes, more than the %d-byte archive holds", f.CompressedSize64, archive)
+	}
 	if size > math.MaxInt64/2 || (f.Method == zip.Deflate && size/1040 > f.CompressedSize64+1) ||
 		(f.Method == zip.Store && size != f.CompressedSize64) {
 		return nil, fmt.Errorf("implausible uncompressed size %d for %d compressed bytes", size, f.CompressedSize64)
@@ -229,6 +248,9 @@ func readZipNPY(f *zip.File) (*Array, error) {
 
 // decodeNPY decodes an .npy stream of exactly size bytes from r.
 func decodeNPY(r io.Reader, size int64) (*Array, error) {
+	if size == 0 {
+		return nil, errors.New("truncated npy preamble: empty file (0 bytes), not an npy file")
+	}
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
 		return nil, fmt.Errorf("truncated npy preamble: %w", noEOF(err))
@@ -298,47 +320,67 @@ func decodeNPY(r io.Reader, size int64) (*Array, error) {
 	return a, nil
 }
 
+// npyChunkElems is how many elements readNPYData allocates before the
+// data to fill them has arrived. A member of an .npz archive announces its
+// size in the (forgeable) zip header, so the slices grow as bytes arrive
+// instead of being allocated in one piece from the announced shape.
+const npyChunkElems = 1 << 20
+
 // readNPYData fills the typed slice of a with n elements read from r.
 func readNPYData(r io.Reader, a *Array, n int) error {
-	if a.DType == "|b1" || a.DType == "|u1" {
-		a.U8 = make([]uint8, n)
-		_, err := io.ReadFull(r, a.U8)
-		return err
-	}
-	item := npyItemSize(a.DType)
+	var err error
 	switch a.DType {
+	case "|b1", "|u1":
+		a.U8, err = readNPYBytes(r, n)
 	case "<i4":
-		a.I32 = make([]int32, n)
+		a.I32, err = readNPYElems(r, n, 4, func(b []byte) int32 { return int32(binary.LittleEndian.Uint32(b)) })
 	case "<i8":
-		a.I64 = make([]int64, n)
+		a.I64, err = readNPYElems(r, n, 8, func(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) })
 	case "<f4":
-		a.F32 = make([]float32, n)
+		a.F32, err = readNPYElems(r, n, 4, func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) })
 	case "<f8":
-		a.F64 = make([]float64, n)
+		a.F64, err = readNPYElems(r, n, 8, func(b []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(b)) })
+	default:
+		err = fmt.Errorf("unsupported dtype %q", a.DType)
 	}
+	return err
+}
+
+// readNPYBytes reads n bytes, growing the result as they arrive.
+func readNPYBytes(r io.Reader, n int) ([]byte, error) {
+	out := make([]byte, 0, min(n, npyChunkElems))
+	for len(out) < n {
+		if len(out) == cap(out) {
+			out = slices.Grow(out, min(n-len(out), cap(out)))
+		}
+		m, err := io.ReadFull(r, out[len(out):min(cap(out), n)])
+		out = out[:len(out)+m]
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// readNPYElems reads n little-endian elements of item bytes each, growing
+// the result (at most doubling it) only as the data arrives.
+func readNPYElems[T any](r io.Reader, n, item int, conv func([]byte) T) ([]T, error) {
+	out := make([]T, 0, min(n, npyChunkElems))
 	buf := make([]byte, 1<<16)
-	for done := 0; done < n; {
-		k := min(n-done, len(buf)/item)
+	for len(out) < n {
+		k := min(n-len(out), len(buf)/item)
 		b := buf[:k*item]
 		if _, err := io.ReadFull(r, b); err != nil {
-			return err
+			return nil, err
+		}
+		if len(out)+k > cap(out) {
+			out = slices.Grow(out, min(n-len(out), max(cap(out), k)))
 		}
 		for i := 0; i < k; i++ {
-			e := b[i*item:]
-			switch a.DType {
-			case "<i4":
-				a.I32[done+i] = int32(binary.LittleEndian.Uint32(e))
-			case "<i8":
-				a.I64[done+i] = int64(binary.LittleEndian.Uint64(e))
-			case "<f4":
-				a.F32[done+i] = math.Float32frombits(binary.LittleEndian.Uint32(e))
-			case "<f8":
-				a.F64[done+i] = math.Float64frombits(binary.LittleEndian.Uint64(e))
-			}
+			out = append(out, conv(b[i*item:]))
 		}
-		done += k
 	}
-	return nil
+	return out, nil
 }
 
 // noEOF turns a bare EOF into ErrUnexpectedEOF: inside a file any EOF is

@@ -3,10 +3,12 @@ package data
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -280,12 +282,23 @@ func LoadOmniglotZip(p string, size int) (*ClassDataset, error) {
 		return nil, fmt.Errorf("data: zip %s: %w", p, err)
 	}
 	defer zr.Close()
+	return omniglotFromZip(&zr.Reader, p, size)
+}
+
+// omniglotFromZip loads Omniglot from an opened zip; p names it in errors.
+func omniglotFromZip(zr *zip.Reader, p string, size int) (*ClassDataset, error) {
 	if len(zr.File) == 0 {
 		return nil, fmt.Errorf("data: zip %s is empty", p)
 	}
 	root := ""
 	for _, f := range zr.File {
-		if !strings.HasSuffix(strings.ToLower(f.Name), ".png") || ignoredPath(f.Name) {
+		if !strings.HasSuffix(strings.ToLower(f.Name), ".png") {
+			continue
+		}
+		if unsafeZipPath(f.Name) {
+			return nil, fmt.Errorf("data: zip %s: member %q has an unsafe path (absolute or with a \"..\" element)", p, f.Name)
+		}
+		if ignoredPath(f.Name) {
 			continue
 		}
 		parts := strings.Split(f.Name, "/")
@@ -302,7 +315,18 @@ func LoadOmniglotZip(p string, size int) (*ClassDataset, error) {
 	if root == "" {
 		return nil, fmt.Errorf("data: zip %s: no classes found (no PNG images at [top/]Alphabet/characterNN/*.png)", p)
 	}
-	return loadOmniglotFS(&zr.Reader, root, size, p)
+	return loadOmniglotFS(zr, root, size, p)
+}
+
+// unsafeZipPath reports whether a zip member name is absolute or climbs
+// out of the archive with "..". Nothing is ever extracted, but such names
+// mean a tampered or wrongly made archive.
+func unsafeZipPath(name string) bool {
+	name = strings.ReplaceAll(name, "\\", "/")
+	if strings.HasPrefix(name, "/") || (len(name) > 1 && name[1] == ':') {
+		return true
+	}
+	return slices.Contains(strings.Split(name, "/"), "..")
 }
 
 // ignoredPath reports whether a path has a hidden or __MACOSX component.
@@ -417,6 +441,14 @@ type inkImage struct {
 	ink  []float64
 }
 
+// Limits on one image file of an image folder or zip. image/png allocates
+// the whole pixel buffer from the header's width and height before reading
+// any pixel data, so a 60-byte file could otherwise demand gigabytes.
+const (
+	maxImageFileBytes = 64 << 20 // compressed bytes per file
+	maxImagePixels    = 1 << 24  // width x height (4096 x 4096)
+)
+
 // decodeInk decodes the PNG at name in fsys into ink values.
 func decodeInk(fsys fs.FS, name string) (inkImage, error) {
 	f, err := fsys.Open(name)
@@ -424,7 +456,30 @@ func decodeInk(fsys fs.FS, name string) (inkImage, error) {
 		return inkImage{}, err
 	}
 	defer f.Close()
-	img, err := png.Decode(f)
+	raw, err := io.ReadAll(io.LimitReader(f, maxImageFileBytes+1))
+	if err != nil {
+		return inkImage{}, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return decodeInkBytes(raw, name)
+}
+
+// decodeInkBytes decodes PNG bytes (from the file called name) into ink
+// values, refusing oversized files and images before decoding the pixels.
+func decodeInkBytes(raw []byte, name string) (inkImage, error) {
+	if len(raw) > maxImageFileBytes {
+		return inkImage{}, fmt.Errorf("image %s is larger than %d bytes", name, maxImageFileBytes)
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(raw))
+	if err != nil {
+		return inkImage{}, fmt.Errorf("decoding %s: %w", name, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return inkImage{}, fmt.Errorf("image %s is empty (%dx%d)", name, cfg.Width, cfg.Height)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > maxImagePixels {
+		return inkImage{}, fmt.Errorf("image %s is %dx%d, more than the %d pixels allowed", name, cfg.Width, cfg.Height, maxImagePixels)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
 	if err != nil {
 		return inkImage{}, fmt.Errorf("decoding %s: %w", name, err)
 	}

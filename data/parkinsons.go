@@ -46,6 +46,12 @@ func LoadParkinsons(path string) (*PatientData, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parkinsonsFromTable(t, path)
+}
+
+// parkinsonsFromTable builds the patient data from a parsed table; path
+// names the file in errors.
+func parkinsonsFromTable(t *Table, path string) (*PatientData, error) {
 	si, err := t.Column(parkinsonsSubject)
 	if err != nil {
 		return nil, err

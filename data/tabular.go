@@ -2,7 +2,9 @@ package data
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"strconv"
@@ -10,6 +12,18 @@ import (
 
 	"metalearn/tensor"
 )
+
+// maxTextLine bounds one line of a CSV or ARFF file (a variable so that
+// tests can lower it).
+var maxTextLine = 1 << 26
+
+// lineError explains a bufio.Scanner error.
+func lineError(err error) error {
+	if errors.Is(err, bufio.ErrTooLong) {
+		return fmt.Errorf("line longer than %d bytes (not a text file, or no line breaks)", maxTextLine)
+	}
+	return err
+}
 
 // Table is a numeric CSV file: a header and rows of float64 values.
 type Table struct {
@@ -21,27 +35,41 @@ type Table struct {
 // ReadCSV reads a comma-separated file whose first line is a header and
 // whose other lines are all numeric with the header's number of columns.
 // Errors name the file, line and column: a ragged row, a non-numeric cell,
-// NaN or Inf, an empty file.
+// NaN or Inf, an empty file, two columns with the same name. A UTF-8
+// byte-order mark before the header is ignored.
 func ReadCSV(path string) (*Table, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	return parseCSV(f, path)
+}
+
+// parseCSV reads CSV text from r as ReadCSV does; path names it in errors.
+func parseCSV(r io.Reader, path string) (*Table, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, min(64<<10, maxTextLine)), maxTextLine)
 	t := &Table{Path: path}
 	line := 0
 	for sc.Scan() {
 		line++
 		text := strings.TrimRight(sc.Text(), "\r")
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\ufeff") // UTF-8 byte-order mark
+		}
 		if strings.TrimSpace(text) == "" {
 			continue
 		}
 		cells := strings.Split(text, ",")
 		if t.Header == nil {
+			seen := make(map[string]int, len(cells))
 			for i := range cells {
 				cells[i] = strings.TrimSpace(cells[i])
+				if j, dup := seen[cells[i]]; dup {
+					return nil, fmt.Errorf("data: %s:%d: column %d (%q) has the same name as column %d", path, line, i+1, cells[i], j+1)
+				}
+				seen[cells[i]] = i
 			}
 			t.Header = cells
 			continue
@@ -52,6 +80,9 @@ func ReadCSV(path string) (*Table, error) {
 		row := make([]float64, len(cells))
 		for i, c := range cells {
 			v, err := strconv.ParseFloat(strings.TrimSpace(c), 64)
+			if errors.Is(err, strconv.ErrRange) && math.IsInf(v, 0) {
+				return nil, fmt.Errorf("data: %s:%d: column %d (%s): %q is beyond the float64 range", path, line, i+1, t.Header[i], strings.TrimSpace(c))
+			}
 			if err != nil {
 				return nil, fmt.Errorf("data: %s:%d: column %d (%s): %q is not a number", path, line, i+1, t.Header[i], c)
 			}
@@ -63,7 +94,7 @@ func ReadCSV(path string) (*Table, error) {
 		t.Rows = append(t.Rows, row)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("data: %s: %w", path, err)
+		return nil, fmt.Errorf("data: %s:%d: %w", path, line+1, lineError(err))
 	}
 	if t.Header == nil || len(t.Rows) == 0 {
 		return nil, fmt.Errorf("data: %s: no data rows", path)
@@ -122,10 +153,12 @@ func tableToTasks(t *Table, taskCol, yCol string) (*TaskRegression, error) {
 	var order []int
 	d := &TaskRegression{X: tensor.New(tensor.Float32, len(t.Rows), len(feats)), Features: names}
 	x := d.X.F32()
+	// ReadCSV skips blank lines, so rows are counted as data rows (the
+	// header is not counted).
 	for r, row := range t.Rows {
 		id := row[ti]
-		if id != math.Trunc(id) {
-			return nil, fmt.Errorf("data: %s: row %d: task id %v is not an integer", t.Path, r+2, id)
+		if id != math.Trunc(id) || math.Abs(id) > 1<<31 {
+			return nil, fmt.Errorf("data: %s: data row %d: %s %v is not an integer task id", t.Path, r+1, taskCol, id)
 		}
 		k, ok := ids[int(id)]
 		if !ok {

@@ -134,8 +134,38 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("batchnorm per-step needs a MAML-family algorithm, not %s", s.Algorithm)
 	case s.Recompute && !(s.Algorithm == "maml" || s.Algorithm == "metasgd" || (s.Algorithm == "maml++" && !s.MultiStepLoss)):
 		return fmt.Errorf("recompute applies to second-order maml, metasgd or maml++ without the multi-step loss, not %s", s.Algorithm)
+	case s.approxParams() > maxModelParams:
+		return fmt.Errorf("hidden = %d, ways = %d and %d inner/%d eval steps describe a model of about %.3g parameters, more than the %.3g this build allows", s.Hidden, s.Ways, s.InnerSteps, s.EvalSteps, s.approxParams(), float64(maxModelParams))
 	}
 	return nil
+}
+
+// maxModelParams bounds the model a Spec may describe (2^31 float32
+// values, 8 GiB), so a mistyped size is an error, not an allocation that
+// brings the machine down.
+const maxModelParams = 1 << 31
+
+// approxParams is an upper estimate of the number of values Build
+// allocates for s (parameters, buffers and learned learning rates), in
+// float64 so absurd sizes cannot overflow.
+func (s Spec) approxParams() float64 {
+	h, w := float64(max(s.Hidden, 0)), float64(max(s.Ways, 0))
+	var n float64
+	if s.Dataset == "sinusoid" {
+		n = h*h + 4*h + 1
+	} else {
+		n = 27*h*h + 30*h + h*w + w // Conv4 (3x3 convs, BatchNorm with buffers) + head
+	}
+	steps := float64(max(s.InnerSteps, s.EvalSteps, 0)) + 1
+	switch {
+	case s.BatchNorm == "per-step":
+		n *= steps + 1
+	case s.Algorithm == "metasgd":
+		n *= 2
+	case s.Algorithm == "maml++":
+		n += steps * 16
+	}
+	return n
 }
 
 func isMAMLFamily(a string) bool {
@@ -311,6 +341,15 @@ func load(path string) (*Built, map[string]*tensor.Tensor, map[string]string, er
 	if err := dec.Decode(&s); err != nil {
 		return nil, nil, nil, fmt.Errorf("checkpoint %s: bad spec metadata: %v", path, err)
 	}
+	// Compare the model the spec describes with what the file holds before
+	// building it, so a small file cannot make us allocate a huge model.
+	held := 0.0
+	for _, t := range ts {
+		held += float64(t.Len())
+	}
+	if s.Defaults(); s.approxParams() > 4*held+1e6 {
+		return nil, nil, nil, fmt.Errorf("checkpoint %s: its spec describes a model of about %.3g values but the file holds %.3g; the file is corrupt or from another model", path, s.approxParams(), held)
+	}
 	b, err := Build(s)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("checkpoint %s: %v", path, err)
@@ -328,7 +367,10 @@ func load(path string) (*Built, map[string]*tensor.Tensor, map[string]string, er
 		if !ok || !tensor.SameShape(t.Shape(), v.Value.Shape()) {
 			return nil, nil, nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q", path, "meta."+strconv.Itoa(i))
 		}
-		v.Value = t.AsType(v.Value.DType())
+		if t.HasNaNOrInf() {
+			return nil, nil, nil, fmt.Errorf("checkpoint %s: tensor %q holds NaN or infinite values; refusing non-finite learning rates", path, "meta."+strconv.Itoa(i))
+		}
+		v.Value = t.AsType(v.Value.DType()).Clone()
 	}
 	for i, sm := range b.stepModules() {
 		for _, buf := range nn.Buffers(sm) {
@@ -337,7 +379,10 @@ func load(path string) (*Built, map[string]*tensor.Tensor, map[string]string, er
 			if !ok || !tensor.SameShape(t.Shape(), buf.V.Value.Shape()) {
 				return nil, nil, nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q", path, name)
 			}
-			buf.V.Value = t.AsType(buf.V.Value.DType())
+			if t.HasNaNOrInf() {
+				return nil, nil, nil, fmt.Errorf("checkpoint %s: tensor %q holds NaN or infinite values; refusing non-finite statistics", path, name)
+			}
+			buf.V.Value = t.AsType(buf.V.Value.DType()).Clone()
 		}
 	}
 	return b, ts, meta, nil
@@ -346,6 +391,9 @@ func load(path string) (*Built, map[string]*tensor.Tensor, map[string]string, er
 // Tasks returns the task distribution of a split ("train", "val" or
 // "test"). For sinusoid all splits draw from the same family.
 func (s Spec) Tasks(split string) (data.TaskDistribution, error) {
+	if split != "train" && split != "val" && split != "test" {
+		return nil, fmt.Errorf("split %q, want train, val or test", split)
+	}
 	if s.Dataset == "sinusoid" {
 		return data.Sinusoid{Support: s.Shots, Query: s.Queries}, nil
 	}

@@ -116,9 +116,6 @@ func TestBadInputCLI(t *testing.T) {
 	// command still succeeds (see RELIABILITY.md).
 	t.Run("bad value/eval split of a sinusoid checkpoint", func(t *testing.T) {
 		code, errs := runBad("meta", "eval", "--checkpoint", good, "--split", "holdout", "--tasks", "2")
-		if code == 0 {
-			t.Skip("known gap: for sinusoid checkpoints meta.Spec.Tasks ignores the split, so --split holdout evaluates and exits 0; Spec.Tasks (or the CLI) should check the split name for every dataset")
-		}
 		if code != 1 || !strings.Contains(errs, `"holdout"`) {
 			t.Errorf("exit %d, stderr %q", code, errs)
 		}

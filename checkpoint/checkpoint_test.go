@@ -179,3 +179,23 @@ func TestPyTorchLoadsCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// LoadInto gives the module its own storage, not views of the map's tensors.
+func TestLoadIntoCopies(t *testing.T) {
+	m := model(3)
+	ts := map[string]*tensor.Tensor{}
+	for _, n := range ModuleTensors("", m) {
+		ts[n.Name] = n.Tensor.Clone()
+	}
+	dst := model(4)
+	if err := LoadInto(ts, "", dst, "map"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range dst.Params() {
+		before := ts[p.Name].Flat(0)
+		p.V.Value.SetFlat(0, before+1)
+		if ts[p.Name].Flat(0) != before {
+			t.Fatalf("%s: changing the module changed the map", p.Name)
+		}
+	}
+}

@@ -372,6 +372,11 @@ func LoadInto(ts map[string]*tensor.Tensor, prefix string, m nn.Module, source s
 			return fmt.Errorf("checkpoint %s: tensor %q has shape %v, model expects %v", source, p+tg.name, t.Shape(), (*tg.dst).Shape())
 		}
 		conv[i] = t.AsType((*tg.dst).DType())
+		if conv[i] == t {
+			// the module gets its own storage: an optimizer updating it in
+			// place must not change the caller's map
+			conv[i] = t.Clone()
+		}
 		if j := firstNonFinite(conv[i]); j >= 0 {
 			how := ""
 			if firstNonFinite(t) < 0 {

@@ -251,6 +251,10 @@ type DomainConfig struct {
 	// C is the inverse regularisation of the linear classifier, as in a
 	// linear SVM: the L2 weight is 1/(C * n) on the mean loss (default 1).
 	C float64
+	// CGrid, when set, chooses C for every linear classifier by 2-fold
+	// cross-validation on its (labelled source) training set, as the CORAL
+	// authors' evaluation code does for its SVM; C is then unused.
+	CGrid []float64
 	// Steps and LR of the classifiers (default 500, 0.01 Adam, full batch).
 	Steps int
 	LR    float64
@@ -322,6 +326,8 @@ func (c DomainConfig) validate() error {
 	switch {
 	case c.Rounds < 1 || c.PerClass < 1 || c.PerClassSmall < 1:
 		return fmt.Errorf("transfer: rounds = %d, per-class = %d, per-class-small = %d: want >= 1", c.Rounds, c.PerClass, c.PerClassSmall)
+	case slices.ContainsFunc(c.CGrid, func(v float64) bool { return !(v > 0) || math.IsInf(v, 0) }):
+		return fmt.Errorf("transfer: C grid %v: every value must be a finite number > 0", c.CGrid)
 	case !(c.Lambda >= 0) || !(c.C > 0) || !(c.LR > 0) || c.Steps < 1:
 		return fmt.Errorf("transfer: lambda = %v, C = %v, lr = %v, steps = %d: want >= 0, > 0, > 0, >= 1", c.Lambda, c.C, c.LR, c.Steps)
 	case c.MMDHidden < 1 || !(c.MMDGamma >= 0) || c.MMDBatch < 2 || c.TargetShots < 1:
@@ -589,11 +595,62 @@ func f32(d Data) Data {
 
 // trainLinear fits multinomial logistic regression with an L2 penalty
 // 1/(2 C n) ||W||^2 on the mean loss (the scaling of a C-SVM's objective).
+//
+// With cfg.CGrid, C is the grid value with the best mean accuracy over a
+// stratified 2-fold split of d (ties: the first in the grid).
 func trainLinear(d Data, cfg DomainConfig, seed uint64) (*nn.Sequential, error) {
 	d = f32(d)
+	if len(cfg.CGrid) > 0 {
+		c, err := crossValidateC(d, cfg, seed)
+		if err != nil {
+			return nil, err
+		}
+		cfg.C = c
+	}
 	m := nn.NewSequential(nn.NewLinear(rand.New(rand.NewPCG(seed, 0x6c696e)), d.X.Dim(1), d.Classes()))
 	_, err := FineTune(m, Target{Train: d}, Strategy{Kind: Scratch}, Config{Steps: cfg.Steps, LR: cfg.LR, WeightDecay: 1 / (cfg.C * float64(d.Len())), Seed: seed})
 	return m, err
+}
+
+// crossValidateC picks C from cfg.CGrid by stratified 2-fold
+// cross-validation on d.
+func crossValidateC(d Data, cfg DomainConfig, seed uint64) (float64, error) {
+	rng := rand.New(rand.NewPCG(seed, 0x6376))
+	var fold [2][]int
+	for _, idx := range d.ByClass() {
+		idx = slices.Clone(idx)
+		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
+		for k, i := range idx {
+			fold[k%2] = append(fold[k%2], i)
+		}
+	}
+	slices.Sort(fold[0])
+	slices.Sort(fold[1])
+	if len(fold[0]) == 0 || len(fold[1]) == 0 {
+		return cfg.CGrid[0], nil
+	}
+	best, bestAcc := cfg.CGrid[0], -1.0
+	one := cfg
+	one.CGrid = nil
+	for _, c := range cfg.CGrid {
+		one.C = c
+		acc := 0.0
+		for k := 0; k < 2; k++ {
+			m, err := trainLinear(d.Subset(fold[k]), one, seed)
+			if err != nil {
+				return 0, err
+			}
+			a, _, err := Evaluate(m, d.Subset(fold[1-k]))
+			if err != nil {
+				return 0, err
+			}
+			acc += a / 2
+		}
+		if acc > bestAcc {
+			best, bestAcc = c, acc
+		}
+	}
+	return best, nil
 }
 
 func cloneLinear(m *nn.Sequential) *nn.Sequential {

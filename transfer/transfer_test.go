@@ -703,3 +703,33 @@ func TestOfficeCaltechSmoke(t *testing.T) {
 		}
 	}
 }
+
+// crossValidateC returns a grid value and prefers the one that fits: on
+// data whose labels are a linear function of x, a tiny C (heavy
+// regularisation) must lose to a moderate one.
+func TestCrossValidateC(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	n, dim := 80, 4
+	x := tensor.New(tensor.Float32, n, dim)
+	y := make([]int, n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < dim; j++ {
+			x.Set(rng.NormFloat64(), i, j)
+		}
+		if x.At(i, 0)+x.At(i, 1) > 0 {
+			y[i] = 1
+		}
+	}
+	d := Data{X: x, Y: y, ClassNames: []string{"a", "b"}}
+	cfg := DomainConfig{CGrid: []float64{1e-6, 10}}.withDefaults()
+	c, err := crossValidateC(d, cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c != 10 {
+		t.Fatalf("chose C = %v, want 10", c)
+	}
+	if err := (DomainConfig{CGrid: []float64{0}}.withDefaults()).validate(); err == nil {
+		t.Fatal("C grid with 0 accepted")
+	}
+}

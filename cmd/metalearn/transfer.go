@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -736,9 +737,9 @@ mulan:<set> (Mulan multi-target regression, one task per target).`,
 
 func newTransferDomainCmd() *cobra.Command {
 	var (
-		domains, methods, dataDir, outDir string
-		cfg                               transfer.DomainConfig
-		asJSON                            bool
+		domains, methods, dataDir, outDir, cgrid string
+		cfg                                      transfer.DomainConfig
+		asJSON                                   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "domain",
@@ -777,6 +778,15 @@ target), target-only (the same few target examples alone).`,
 				return fmt.Errorf("--rounds %d, --per-class %d, --per-class-small %d, --steps %d, --lr %v, --C %v, --lambda %v, --target-shots %d: all must be positive",
 					cfg.Rounds, cfg.PerClass, cfg.PerClassSmall, cfg.Steps, cfg.LR, cfg.C, cfg.Lambda, cfg.TargetShots)
 			}
+			if cgrid != "" {
+				for _, v := range strings.Split(cgrid, ",") {
+					c, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+					if err != nil || !(c > 0) || math.IsInf(c, 0) {
+						return fmt.Errorf("--C-grid: %q is not a number > 0", v)
+					}
+					cfg.CGrid = append(cfg.CGrid, c)
+				}
+			}
 			ds, err := data.LoadOfficeCaltech(filepath.Join(dataDir, "office-caltech10-surf"), names...)
 			if err != nil {
 				return err
@@ -814,6 +824,7 @@ target), target-only (the same few target examples alone).`,
 	f.IntVar(&cfg.Steps, "steps", 500, "classifier training steps (full batch)")
 	f.Float64Var(&cfg.LR, "lr", 0.01, "Adam learning rate (mmd: lr/10)")
 	f.Float64Var(&cfg.C, "C", 1, "inverse L2 regularisation (SVM-style: L2 weight 1/(C n))")
+	f.StringVar(&cgrid, "C-grid", "", "choose C for every classifier by 2-fold cross-validation on the source over these values (e.g. 0.001,0.01,0.1,1,10,100,1000), as the CORAL authors' evaluation does")
 	f.Float64Var(&cfg.Lambda, "lambda", 1, "CORAL ridge: C = cov + lambda I")
 	f.IntVar(&cfg.MMDHidden, "mmd-hidden", 64, "mmd: hidden width")
 	f.Float64Var(&cfg.MMDGamma, "mmd-gamma", 1, "mmd: penalty weight")

@@ -89,18 +89,18 @@ type MTL struct {
 	Baselines bool `yaml:"baselines" json:"baselines"`
 }
 
-// Transfer configures a transfer run (fine-tuning a source model).
+// Transfer configures a transfer run: one `metalearn transfer` command
+// (pretrain, finetune, matrix, affinity or domain) with its options, run
+// into the run folder. Option names are the command's flags without the
+// dashes; the CLI checks them (unknown options and bad values are errors
+// naming the key and line).
 type Transfer struct {
-	Source   string            `yaml:"source" json:"source"`
-	Target   string            `yaml:"target" json:"target"`
-	Strategy string            `yaml:"strategy" json:"strategy"`
-	Shots    []int             `yaml:"shots,omitempty" json:"shots,omitempty"`
-	Seeds    int               `yaml:"seeds,omitempty" json:"seeds,omitempty"`
-	Steps    int               `yaml:"steps,omitempty" json:"steps,omitempty"`
-	LR       float64           `yaml:"lr,omitempty" json:"lr,omitempty"`
-	FreezeK  int               `yaml:"freeze_k,omitempty" json:"freeze_k,omitempty"`
-	Extra    map[string]string `yaml:"options,omitempty" json:"options,omitempty"`
+	Command string            `yaml:"command" json:"command"`
+	Options map[string]string `yaml:"options,omitempty" json:"options,omitempty"`
 }
+
+// TransferCommands lists the commands a transfer run may use.
+var TransferCommands = []string{"pretrain", "finetune", "matrix", "affinity", "domain"}
 
 // Kinds lists the run types.
 var Kinds = []string{"meta", "mtl", "transfer"}
@@ -210,6 +210,14 @@ func (c *Config) Set(kv string) error {
 				v.Set(reflect.New(v.Type().Elem()))
 			}
 			v = v.Elem()
+		}
+		if v.Kind() == reflect.Map && i == len(path)-1 && v.Type().Key().Kind() == reflect.String && v.Type().Elem().Kind() == reflect.String {
+			if v.IsNil() {
+				v.Set(reflect.MakeMap(v.Type()))
+			}
+			v.SetMapIndex(reflect.ValueOf(k), reflect.ValueOf(val))
+			c.set[key] = true
+			return nil
 		}
 		if v.Kind() != reflect.Struct {
 			return fmt.Errorf("--set %s: %s is not a section", key, strings.Join(path[:i], "."))
@@ -502,10 +510,22 @@ func (c *Config) validateMTL() error {
 
 func (c *Config) validateTransfer() error {
 	if c.Transfer == nil {
-		return c.errf("transfer", "missing section (want source, target, strategy)")
+		return fmt.Errorf("config %s: kind transfer needs a transfer section (command: %s, options: ...)", c.file, strings.Join(TransferCommands, "|"))
+	}
+	if !slices.Contains(TransferCommands, c.Transfer.Command) {
+		return c.errf("transfer.command", "%q, want one of %s", c.Transfer.Command, strings.Join(TransferCommands, ", "))
+	}
+	for k := range c.Transfer.Options {
+		if k == "out" || k == "json" {
+			return c.errf("transfer.options."+k, "is set by the run (the run folder and --json); remove it")
+		}
 	}
 	return nil
 }
+
+// Where names the origin of a dotted key for messages: "file:line: key",
+// "--set key" or "file: key (default)".
+func (c *Config) Where(key string) string { return c.where(key) }
 
 // Resolved is the configuration with defaults filled in, as YAML.
 func (c *Config) Resolved() []byte {

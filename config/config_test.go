@@ -114,3 +114,27 @@ func TestExamples(t *testing.T) {
 	}
 	_ = os.Getenv
 }
+
+func TestTransferSection(t *testing.T) {
+	src := "kind: transfer\nname: gain\ntransfer:\n  command: finetune\n  options:\n    target: omniglot:Tengwar\n    shots: 1,5\n"
+	c, err := Parse("t.yaml", []byte(src), []string{"transfer.options.seeds=3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Transfer.Options["seeds"] != "3" || c.Transfer.Options["shots"] != "1,5" {
+		t.Fatalf("options %v", c.Transfer.Options)
+	}
+	if w := c.Where("transfer.options.target"); w != "t.yaml:6: transfer.options.target" {
+		t.Fatalf("Where = %q", w)
+	}
+	for _, bad := range []struct{ src, want string }{
+		{"kind: transfer\n", "needs a transfer section"},
+		{"kind: transfer\ntransfer:\n  command: tune\n", "t.yaml:3: transfer.command"},
+		{"kind: transfer\ntransfer:\n  command: domain\n  options:\n    out: x\n", "t.yaml:5: transfer.options.out"},
+		{"kind: transfer\ntransfer:\n  command: domain\n  options: [1]\n", "t.yaml:4:"},
+	} {
+		if _, err := Parse("t.yaml", []byte(bad.src), nil); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: err = %v, want %q", bad.src, err, bad.want)
+		}
+	}
+}

@@ -322,3 +322,31 @@ func TestRunCheckpointInPyTorch(t *testing.T) {
 		}
 	}
 }
+
+func TestTrainTransferKind(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("kind: transfer\ntransfer:\n  command: domain\n  options:\n    roundz: \"1\"\n"), 0o644)
+	if _, stderr, code := cli(t, "train", "-c", bad, "--out", filepath.Join(dir, "b")); code != 1 || !strings.Contains(stderr, `bad.yaml:5: transfer.options.roundz: unknown option "roundz" for transfer domain`) {
+		t.Fatalf("exit %d, %q", code, stderr)
+	}
+	shared := filepath.Join("..", "..", "..", "shared", "data")
+	if _, err := os.Stat(filepath.Join(shared, "office-caltech10-surf")); err != nil {
+		t.Skip("../shared/data/office-caltech10-surf not present")
+	}
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("kind: transfer\ntransfer:\n  command: domain\n  options:\n    domains: A,C\n    methods: 1nn,source-only\n    rounds: \"1\"\n    steps: \"50\"\n"), 0o644)
+	out := filepath.Join(dir, "run")
+	stdout, stderr, code := cli(t, "train", "-c", good, "--out", out, "--data-dir", shared, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, f := range []string{"config.yaml", "summary.json", "report.txt", "domain/domain.json", "domain/domain.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	if !strings.Contains(stdout, "transfer domain finished") {
+		t.Errorf("stdout %q", stdout)
+	}
+}

@@ -23,10 +23,18 @@ type Experiment struct {
 	Features int
 	// Scale[t], when set, normalises task t's regression RMSE (RRMSE).
 	Scale []float64
+	// Image, when set, says that the rows of X are flattened images of
+	// this geometry: BuildModel then builds conv networks ("hard" is the
+	// LeNet-style hard-sharing network, "mtan" the attention network).
+	Image *ConvNetConfig
+	// BatchSize, when set, is the minibatch size RunSTL and RunMTL use if
+	// the training configuration leaves it 0 (full batch).
+	BatchSize int
 }
 
 // Architectures lists the names BuildModel accepts.
-var Architectures = []string{"hard", "mmoe", "cgc", "cross-stitch"}
+// "mtan" needs an image experiment (Experiment.Image set).
+var Architectures = []string{"hard", "mmoe", "cgc", "cross-stitch", "mtan"}
 
 // BuildModel creates an architecture for e's tasks with hidden units.
 func (e *Experiment) BuildModel(arch string, tasks []TaskSpec, hidden int, rng *rand.Rand) (Model, error) {
@@ -34,7 +42,12 @@ func (e *Experiment) BuildModel(arch string, tasks []TaskSpec, hidden int, rng *
 	for i, t := range tasks {
 		outs[i] = t.Outputs()
 	}
+	if e.Image != nil {
+		return e.buildImageModel(arch, outs, hidden, rng)
+	}
 	switch arch {
+	case "mtan":
+		return nil, fmt.Errorf("mtl: architecture \"mtan\" needs image inputs (a conv encoder); experiment %q has %d tabular features (use hard, mmoe, cgc or cross-stitch)", e.Name, e.Features)
 	case "hard":
 		heads := make([]nn.Module, len(tasks))
 		for i := range heads {
@@ -51,10 +64,31 @@ func (e *Experiment) BuildModel(arch string, tasks []TaskSpec, hidden int, rng *
 	return nil, fmt.Errorf("mtl: unknown architecture %q (want %s)", arch, strings.Join(Architectures, ", "))
 }
 
+// buildImageModel builds the conv architectures of an image experiment;
+// hidden is the width of the fully connected layer (0 keeps e.Image's).
+func (e *Experiment) buildImageModel(arch string, outs []int, hidden int, rng *rand.Rand) (Model, error) {
+	cfg := *e.Image
+	if hidden > 0 {
+		cfg.Hidden = hidden
+	}
+	switch arch {
+	case "hard":
+		return NewLeNetHard(rng, cfg, outs)
+	case "mtan":
+		return NewMTAN(rng, cfg, outs)
+	}
+	return nil, fmt.Errorf("mtl: architecture %q is not available for the image experiment %q (want hard or mtan)", arch, e.Name)
+}
+
 // Metrics returns one number per task on the test set: accuracy for
 // classification and binary tasks (higher is better), RMSE (or RRMSE when
 // Scale is set) for regression (lower is better).
 func (e *Experiment) Metrics(m Model, d Dataset, tasks []int) []float64 {
+	if tm, ok := m.(interface{ SetTraining(bool) }); ok {
+		// BatchNorm: evaluate with running statistics
+		tm.SetTraining(false)
+		defer tm.SetTraining(true)
+	}
 	var preds []*tensor.Tensor
 	if d.RowTask == nil {
 		preds = Predict(m, d.X)
@@ -168,6 +202,9 @@ func (e *Experiment) RunSTL(cfg RunConfig) ([]float64, error) {
 		tr := e.single(e.Train, t)
 		tc := cfg.Train
 		tc.Weighting = nil
+		if tc.BatchSize == 0 {
+			tc.BatchSize = e.BatchSize
+		}
 		if e.Val != nil {
 			v := e.single(*e.Val, t)
 			tc.Val = &v
@@ -187,20 +224,30 @@ func (e *Experiment) RunSTL(cfg RunConfig) ([]float64, error) {
 // RunMTL trains one multi-task model with cfg.Train.Weighting and returns
 // each task's test metric.
 func (e *Experiment) RunMTL(cfg RunConfig) ([]float64, error) {
+	_, res, err := e.TrainMTL(cfg)
+	return res, err
+}
+
+// TrainMTL is RunMTL that also returns the trained model (built by
+// BuildModel with the random stream (cfg.Seed, 99)).
+func (e *Experiment) TrainMTL(cfg RunConfig) (Model, []float64, error) {
 	m, err := e.BuildModel(cfg.Arch, e.Tasks, cfg.Hidden, rand.New(rand.NewPCG(cfg.Seed, 99)))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tc := cfg.Train
 	tc.Val = e.Val
+	if tc.BatchSize == 0 {
+		tc.BatchSize = e.BatchSize
+	}
 	if err := Train(m, e.Tasks, e.Train, tc); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	all := make([]int, len(e.Tasks))
 	for i := range all {
 		all[i] = i
 	}
-	return e.Metrics(m, e.Test, all), nil
+	return m, e.Metrics(m, e.Test, all), nil
 }
 
 // CirclesExperiment builds the seed's circle problem as many related tasks:

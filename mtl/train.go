@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 
 	"metalearn/autodiff"
+	"metalearn/dist"
 	"metalearn/optim"
 	"metalearn/tensor"
 )
@@ -118,6 +119,13 @@ func (d Dataset) Validate(tasks []TaskSpec) error {
 // label contributes nothing to its task's loss or gradient; a task with no
 // label in the batch gets a constant zero loss.
 func TaskLosses(tasks []TaskSpec, outs []*autodiff.Var, y, mask *tensor.Tensor) []*autodiff.Var {
+	return taskLosses(tasks, outs, y, mask, nil)
+}
+
+// taskLosses is TaskLosses; with counts, task t's loss is normalised by
+// counts[t] (its label count in the whole batch of which y is a shard)
+// instead of its label count in y.
+func taskLosses(tasks []TaskSpec, outs []*autodiff.Var, y, mask *tensor.Tensor, counts []float64) []*autodiff.Var {
 	n := y.Dim(0)
 	losses := make([]*autodiff.Var, len(tasks))
 	for t, s := range tasks {
@@ -132,6 +140,9 @@ func TaskLosses(tasks []TaskSpec, outs []*autodiff.Var, y, mask *tensor.Tensor) 
 		if cnt == 0 {
 			losses[t] = autodiff.Scalar(dt, 0)
 			continue
+		}
+		if counts != nil {
+			cnt = counts[t]
 		}
 		var per *autodiff.Var // [N,1] per-example loss
 		switch s.Kind {
@@ -218,6 +229,16 @@ type TrainConfig struct {
 	// the end (model selection on a validation split; early stopping).
 	Val      *Dataset
 	ValEvery int
+	// Comm, when set with more than one rank, makes this process one rank
+	// of a data-parallel job (see distributed.go): every rank draws the
+	// same batch, computes the losses and gradients of its share of the
+	// rows, and the task losses (with the per-task gradients a weighting
+	// needs) and then the gradients are all-reduced, so every rank takes
+	// the same step. Results equal one process's up to rounding.
+	Comm dist.Comm
+	// Sampler, when set, chooses each step's batch rows (task scheduling,
+	// schedule.go) instead of BatchSize rows drawn uniformly.
+	Sampler Sampler
 }
 
 // Train fits m on d with the configured weighting strategy. The shared
@@ -254,12 +275,34 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 	}
 	bestVal := math.Inf(1)
 	var best []*tensor.Tensor
-	validate := func() {
+	var dp *dataParallel
+	if cfg.Comm != nil && cfg.Comm.Size() > 1 {
+		p, err := newDataParallel(cfg.Comm, all, tasks, d, cfg)
+		if err != nil {
+			return err
+		}
+		dp = p
+	}
+	validate := func() error {
 		var ls []*autodiff.Var
-		autodiff.NoGrad(func() { ls = batchLosses(m, tasks, *cfg.Val) })
 		v := 0.0
-		for _, l := range ls {
-			v += l.Item()
+		if dp == nil {
+			autodiff.NoGrad(func() { ls = batchLosses(m, tasks, *cfg.Val) })
+			for _, l := range ls {
+				v += l.Item()
+			}
+		} else {
+			autodiff.NoGrad(func() { ls = dp.shardLosses(m, tasks, *cfg.Val) })
+			vals := make([]float64, len(ls))
+			for t, l := range ls {
+				vals[t] = l.Item()
+			}
+			if err := dp.c.AllreduceSum(vals); err != nil {
+				return fmt.Errorf("mtl: validation: %w", err)
+			}
+			for _, x := range vals {
+				v += x
+			}
 		}
 		if v < bestVal {
 			bestVal = v
@@ -268,6 +311,7 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 				best = append(best, p.Value.Clone())
 			}
 		}
+		return nil
 	}
 	if cfg.Val != nil {
 		if err := cfg.Val.Validate(tasks); err != nil {
@@ -277,14 +321,21 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 	lossVals := make([]float64, len(tasks))
 	for step := 0; step < cfg.Steps; step++ {
 		batch := d
-		if cfg.BatchSize > 0 && cfg.BatchSize < n {
+		if cfg.Sampler != nil {
+			batch = d.Subset(cfg.Sampler.Rows(step, d, len(tasks), rng))
+		} else if cfg.BatchSize > 0 && cfg.BatchSize < n {
 			idx := make([]int, cfg.BatchSize)
 			for i := range idx {
 				idx[i] = rng.IntN(n)
 			}
 			batch = d.Subset(idx)
 		}
-		losses := batchLosses(m, tasks, batch)
+		var losses []*autodiff.Var
+		if dp == nil {
+			losses = batchLosses(m, tasks, batch)
+		} else {
+			losses = dp.shardLosses(m, tasks, batch)
+		}
 		for t, l := range losses {
 			lossVals[t] = l.Item()
 		}
@@ -293,6 +344,11 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 			grads = make([][]float64, len(tasks))
 			for t, l := range losses {
 				grads[t] = flatten(autodiff.Grad([]*autodiff.Var{l}, shared, false))
+			}
+		}
+		if dp != nil {
+			if err := dp.reduceLosses(lossVals, grads); err != nil {
+				return err
 			}
 		}
 		c := w.Weights(step, lossVals, grads)
@@ -315,12 +371,22 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 			spec = append(spec, specific[t]...)
 		}
 		gp := autodiff.Grad([]*autodiff.Var{plain}, spec, false)
-		upd := make([]*tensor.Tensor, 0, len(all))
-		for i, g := range gs {
-			upd = append(upd, decay(g.Value, shared[i].Value, cfg.WeightDecayShared))
+		gvals := make([]*tensor.Tensor, 0, len(all))
+		for _, g := range append(gs, gp...) {
+			gvals = append(gvals, g.Value)
 		}
-		for i, g := range gp {
-			upd = append(upd, decay(g.Value, spec[i].Value, cfg.WeightDecaySpecific))
+		if dp != nil {
+			var err error
+			if gvals, err = dp.reduceGrads(gvals); err != nil {
+				return err
+			}
+		}
+		upd := make([]*tensor.Tensor, 0, len(all))
+		for i, g := range gvals[:len(gs)] {
+			upd = append(upd, decay(g, shared[i].Value, cfg.WeightDecayShared))
+		}
+		for i, g := range gvals[len(gs):] {
+			upd = append(upd, decay(g, spec[i].Value, cfg.WeightDecaySpecific))
 		}
 		for _, u := range upd {
 			if u.HasNaNOrInf() {
@@ -328,11 +394,13 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 			}
 		}
 		opt.StepWith(upd)
-		if cfg.Log != nil {
+		if cfg.Log != nil && (dp == nil || dp.c.Rank() == 0) {
 			cfg.Log(step, lossVals)
 		}
 		if cfg.Val != nil && ((step+1)%valEvery == 0 || step == cfg.Steps-1) {
-			validate()
+			if err := validate(); err != nil {
+				return err
+			}
 		}
 	}
 	if best != nil {

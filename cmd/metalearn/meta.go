@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"metalearn/data"
+	"metalearn/dist"
 	"metalearn/meta"
 	"metalearn/optim"
 )
@@ -51,6 +53,11 @@ type trainFlags struct {
 	out                                                string
 	asJSON                                             bool
 	logEvery                                           int
+	// data-parallel training and resumable checkpoints
+	distributed, fastReduce bool
+	checkpoint              string
+	checkpointEvery         int
+	resume                  bool
 }
 
 func newMetaTrainCmd() *cobra.Command {
@@ -63,7 +70,15 @@ func newMetaTrainCmd() *cobra.Command {
   metalearn meta train --algo protonet --dataset omniglot --ways 20 --shots 1 --queries 5 --iterations 5000 --out proto.safetensors`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return metaTrain(cmd.OutOrStdout(), s, tf)
+			comm, err := openComm(tf.distributed, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if comm != nil && comm.Rank() != 0 {
+				out = io.Discard // only rank 0 prints, writes logs and checkpoints
+			}
+			return finishDistributed(comm, cmd.ErrOrStderr(), metaTrain(out, s, tf, comm))
 		},
 	}
 	specFlags(cmd, &s)
@@ -78,10 +93,47 @@ func newMetaTrainCmd() *cobra.Command {
 	f.StringVar(&tf.out, "out", "", "checkpoint path (safetensors); required")
 	f.BoolVar(&tf.asJSON, "json", false, "print JSON lines instead of text")
 	f.IntVar(&tf.logEvery, "log-every", 100, "print training progress every N iterations")
+	f.BoolVar(&tf.distributed, "distributed", false, "data-parallel training over the ranks of an MPI job (mpirun; needs a build with -tags mpi): same result as one process")
+	f.BoolVar(&tf.fastReduce, "fast-reduce", false, "with --distributed: all-reduce per-rank gradient sums (fewer bytes; equal to one process only to rounding)")
+	f.StringVar(&tf.checkpoint, "checkpoint", "", "resumable training checkpoint (default: --out with .train.safetensors)")
+	f.IntVar(&tf.checkpointEvery, "checkpoint-every", 0, "write the resumable checkpoint every N iterations (0: never)")
+	f.BoolVar(&tf.resume, "resume", false, "continue from --checkpoint (any number of ranks); the final weights equal an uninterrupted run's")
 	return cmd
 }
 
-func metaTrain(out io.Writer, s meta.Spec, tf trainFlags) error {
+// openComm opens the MPI world communicator for --distributed; without it
+// it returns nil (and warns when an MPI launcher started several copies).
+func openComm(distributed bool, stderr io.Writer) (dist.Comm, error) {
+	if !distributed {
+		if n := dist.EnvSize(); n > 1 {
+			fmt.Fprintf(stderr, "metalearn: warning: started by an MPI launcher with %d processes but without --distributed: every process runs the whole job on its own\n", n)
+		}
+		return nil, nil
+	}
+	c, err := dist.Open()
+	if err != nil {
+		return nil, fmt.Errorf("--distributed: %w", err)
+	}
+	return c, nil
+}
+
+// finishDistributed ends a rank's part in an MPI job. On error it prints
+// the error with the rank and aborts the whole job (MPI_Abort), so that
+// ranks waiting for this one in a collective stop too and mpirun exits
+// non-zero; otherwise it finalises MPI.
+func finishDistributed(c dist.Comm, stderr io.Writer, err error) error {
+	if c == nil {
+		return err
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "metalearn: rank %d of %d: %v\n", c.Rank(), c.Size(), err)
+		c.Abort(1)
+		return err
+	}
+	return c.Close()
+}
+
+func metaTrain(out io.Writer, s meta.Spec, tf trainFlags, comm dist.Comm) error {
 	if tf.out == "" {
 		return errors.New("--out is required (where to write the checkpoint)")
 	}
@@ -97,16 +149,48 @@ func metaTrain(out io.Writer, s meta.Spec, tf trainFlags) error {
 	if tf.logEvery < 1 {
 		return fmt.Errorf("--log-every = %d, want >= 1", tf.logEvery)
 	}
+	if tf.checkpointEvery < 0 {
+		return fmt.Errorf("--checkpoint-every = %d, want >= 0", tf.checkpointEvery)
+	}
+	if tf.fastReduce && !tf.distributed {
+		return errors.New("--fast-reduce applies to --distributed training")
+	}
+	ckpt := tf.checkpoint
+	if ckpt == "" {
+		ckpt = strings.TrimSuffix(tf.out, ".safetensors") + ".train.safetensors"
+	}
+	rank0 := comm == nil || comm.Rank() == 0
 	b, err := meta.Build(s)
 	if err != nil {
 		return err
+	}
+	var resume *meta.TrainState
+	if tf.resume {
+		// every rank reads the checkpoint (a shared file system, or a copy
+		// on every host); Train checks that all ranks read the same state
+		got, st, _, err := meta.LoadTraining(ckpt)
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		a, _ := json.Marshal(got.Spec)
+		want, _ := json.Marshal(b.Spec)
+		if string(a) != string(want) {
+			return fmt.Errorf("--resume: checkpoint %s was trained with %s, the flags say %s", ckpt, a, want)
+		}
+		b, resume = got, st
 	}
 	s = b.Spec
 	train, err := s.Tasks("train")
 	if err != nil {
 		return err
 	}
-	cfg := meta.TrainConfig{Iterations: tf.iterations, MetaBatch: tf.metaBatch, OuterLR: tf.outerLR, ClipNorm: tf.clip, Seed: s.Seed, Workers: tf.workers, HigherIsBetter: s.HigherIsBetter()}
+	cfg := meta.TrainConfig{Iterations: tf.iterations, MetaBatch: tf.metaBatch, OuterLR: tf.outerLR, ClipNorm: tf.clip, Seed: s.Seed, Workers: tf.workers, HigherIsBetter: s.HigherIsBetter(),
+		Comm: comm, FastReduce: tf.fastReduce, Resume: resume, CheckpointEvery: tf.checkpointEvery}
+	if tf.checkpointEvery > 0 {
+		cfg.Checkpoint = func(st *meta.TrainState) error { // rank 0 only
+			return b.SaveTraining(ckpt, st, map[string]string{"iterations": fmt.Sprint(tf.iterations)})
+		}
+	}
 	if cfg.MetaBatch == 0 {
 		switch {
 		case s.Dataset == "sinusoid":
@@ -173,6 +257,9 @@ func metaTrain(out io.Writer, s meta.Spec, tf trainFlags) error {
 		if cfg.OuterLR == 0 {
 			cfg.OuterLR = 1e-3
 		}
+		if comm != nil && comm.Size() > 1 {
+			return errors.New("--distributed: --algo pretrain is not data-parallel; run it in one process")
+		}
 		if err := meta.Pretrain(b.Model, train, tf.iterations, cfg.MetaBatch, cfg.OuterLR, s.Seed); err != nil {
 			return err
 		}
@@ -187,7 +274,13 @@ func metaTrain(out io.Writer, s meta.Spec, tf trainFlags) error {
 		return err
 	}
 	extra := map[string]string{"iterations": fmt.Sprint(tf.iterations), "best_iteration": fmt.Sprint(res.BestIteration + 1)}
-	if err := b.Save(tf.out, extra); err != nil {
+	if rank0 {
+		err = b.Save(tf.out, extra)
+	}
+	if comm != nil && comm.Size() > 1 {
+		err = dist.AnyError(comm, err) // every rank learns whether rank 0 saved
+	}
+	if err != nil {
 		return err
 	}
 	if tf.asJSON {
@@ -211,15 +304,23 @@ func newMetaEvalCmd() *cobra.Command {
 		ckpt, split, dataDir string
 		tasks, steps         int
 		queries, ways, shots int
-		asJSON               bool
+		asJSON, distributed  bool
 		seed                 uint64
 	)
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Evaluate a meta-trained checkpoint on fixed-seed test tasks (mean ± 95% CI)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			comm, err := openComm(distributed, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer func() { err = finishDistributed(comm, cmd.ErrOrStderr(), err) }()
 			out := cmd.OutOrStdout()
+			if comm != nil && comm.Rank() != 0 {
+				out = io.Discard
+			}
 			if ckpt == "" {
 				return errors.New("--checkpoint is required")
 			}
@@ -268,7 +369,10 @@ func newMetaEvalCmd() *cobra.Command {
 			}
 			start := time.Now()
 			set := data.EvalSet(dist, tasks, seed)
-			sum := meta.Evaluate(b.Algorithm, set, steps, 0)
+			sum, err := meta.EvaluateDistributed(comm, b.Algorithm, set, steps, 0)
+			if err != nil {
+				return err
+			}
 			secs := time.Since(start).Seconds()
 			if asJSON {
 				line, _ := json.Marshal(map[string]any{"checkpoint": ckpt, "split": split, "steps": steps, "metric": metricName(s), "result": sum, "seconds": secs, "spec": s})
@@ -290,6 +394,7 @@ func newMetaEvalCmd() *cobra.Command {
 	f.IntVar(&steps, "eval-steps", 0, "adaptation steps (default: as trained)")
 	f.Uint64Var(&seed, "seed", 12345, "seed of the fixed evaluation task set")
 	f.BoolVar(&asJSON, "json", false, "print one JSON line")
+	f.BoolVar(&distributed, "distributed", false, "split the test tasks over the ranks of an MPI job (mpirun; needs a build with -tags mpi)")
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,7 +20,7 @@ func newMTLCmd() *cobra.Command {
 		Use:   "mtl",
 		Short: "Multi-task learning: shared and task-specific parameters",
 	}
-	cmd.AddCommand(newSchoolCmd(), newMTLTrainCmd())
+	cmd.AddCommand(newSchoolCmd(), newMTLTrainCmd(), newMTLEvalCmd(), newMTLToyCmd(), newParkinsonsCmd())
 	return cmd
 }
 
@@ -30,8 +31,9 @@ func newMTLTrainCmd() *cobra.Command {
 		steps                     int
 		lr                        float64
 		seed                      uint64
-		asJSON                    bool
+		asJSON, distributed       bool
 		dataDir                   string
+		more                      mtlTrainMore // --save, --seeds (mtl_more.go)
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -48,8 +50,19 @@ multi-target regression, <data-dir>/mtr-mulan/<set>.arff, one task per
 target, random 80/20 split, metric RRMSE = test RMSE / training sd, lower is
 better).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			if more.active() {
+				return runMTLTrainMore(cmd, mtlTrainArgs{dataset, dataDir, arch, weightings, tasks, perTask, hidden, steps, lr, seed, asJSON, distributed}, more)
+			}
+			comm, err := openComm(distributed, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer func() { err = finishDistributed(comm, cmd.ErrOrStderr(), err) }()
 			out := cmd.OutOrStdout()
+			if comm != nil && comm.Rank() != 0 {
+				out = io.Discard // only rank 0 prints
+			}
 			if steps < 1 || !(lr > 0) || hidden < 1 {
 				return fmt.Errorf("--steps %d, --lr %v and --hidden %d must be positive", steps, lr, hidden)
 			}
@@ -60,6 +73,12 @@ better).`,
 					return fmt.Errorf("--tasks = %d and --per-task = %d, want >= 1 and >= 2", tasks, perTask)
 				}
 				e = mtl.CirclesExperiment(tasks, perTask, seed)
+			case isMoreDataset(dataset):
+				ex, err := loadMoreExperiment(dataset, dataDir, seed)
+				if err != nil {
+					return err
+				}
+				e = ex
 			default:
 				ex, err := loadExperiment(dataset, dataDir, seed)
 				if err != nil {
@@ -75,7 +94,7 @@ better).`,
 				}
 				ws = append(ws, w)
 			}
-			cfg := mtl.RunConfig{Arch: arch, Hidden: hidden, Seed: seed, Train: mtl.TrainConfig{Steps: steps, LR: lr, Seed: seed}}
+			cfg := mtl.RunConfig{Arch: arch, Hidden: hidden, Seed: seed, Train: mtl.TrainConfig{Steps: steps, LR: lr, Seed: seed, Comm: comm}}
 			if !slices.Contains(mtl.Architectures, arch) {
 				return fmt.Errorf("--arch %q: want one of %s", arch, strings.Join(mtl.Architectures, ", "))
 			}
@@ -125,7 +144,7 @@ better).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dataset, "dataset", "circles", "circles, or mulan:<name> (e.g. mulan:enb)")
+	f.StringVar(&dataset, "dataset", "circles", "circles, mulan:<name> (e.g. mulan:enb), multimnist[:NTRAIN[:NTEST]] (default 10000:2000; arch hard = LeNet, mtan) or parkinsons:motor|total")
 	f.StringVar(&dataDir, "data-dir", "../shared/data", "folder holding mtr-mulan/")
 	f.StringVar(&arch, "arch", "hard", "architecture: hard, mmoe, cgc, cross-stitch")
 	f.StringVar(&weightings, "weighting", "ew", "comma-separated weighting strategies: "+strings.Join(mtl.WeightingNames, ","))
@@ -136,6 +155,9 @@ better).`,
 	f.Float64Var(&lr, "lr", 0.01, "Adam learning rate")
 	f.Uint64Var(&seed, "seed", 1, "random seed")
 	f.BoolVar(&asJSON, "json", false, "one JSON line per row")
+	f.StringVar(&more.save, "save", "", "save every multi-task model as DIR/<weighting>.safetensors (+ .json metadata) and the single-task metrics as DIR/baselines.json, for mtl eval")
+	f.IntVar(&more.seeds, "seeds", 1, "repeat for seeds --seed .. --seed+N-1 (data split and initialisation) and report Delta_p as mean ± 95% CI")
+	f.BoolVar(&distributed, "distributed", false, "data-parallel training over the ranks of an MPI job (mpirun; needs a build with -tags mpi): every batch's rows are split over the ranks")
 	return cmd
 }
 

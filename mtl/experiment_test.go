@@ -1,6 +1,9 @@
 package mtl
 
 import (
+	"math"
+	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -25,4 +28,28 @@ func TestCirclesMTLBeatsSTL(t *testing.T) {
 	if dp <= 0 {
 		t.Errorf("Delta_p = %.2f, want > 0", dp)
 	}
+}
+
+// A loss that becomes NaN or infinite stops training with the step and task.
+func TestTrainStopsOnNonFiniteLoss(t *testing.T) {
+	e := CirclesExperiment(3, 10, 1)
+	m, err := e.BuildModel("hard", e.Tasks, 8, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// an infinite input: the gradient is the first thing to go
+	bad := e.Train
+	bad.X = bad.X.Clone()
+	bad.X.SetFlat(0, math.Inf(1))
+	err = Train(m, e.Tasks, bad, TrainConfig{Steps: 5, LR: 0.01, Seed: 1})
+	if err == nil || !strings.Contains(err.Error(), "step 1: gradient is not finite") {
+		t.Fatalf("err = %v", err)
+	}
+	// an absurd learning rate: the weights, then the losses, overflow
+	m, _ = e.BuildModel("hard", e.Tasks, 8, rand.New(rand.NewPCG(1, 1)))
+	err = Train(m, e.Tasks, e.Train, TrainConfig{Steps: 50, LR: 1e30, Seed: 1})
+	if err == nil || !strings.Contains(err.Error(), "not finite") && !strings.Contains(err.Error(), "loss is") {
+		t.Fatalf("err = %v", err)
+	}
+	t.Log(err)
 }

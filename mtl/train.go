@@ -351,6 +351,11 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 				return err
 			}
 		}
+		for t, v := range lossVals {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("mtl: step %d: task %q loss is %v; lower the learning rate (%v)", step+1, tasks[t].Name, v, cfg.LR)
+			}
+		}
 		c := w.Weights(step, lossVals, grads)
 		if len(c) != len(tasks) {
 			return fmt.Errorf("mtl: weighting %s returned %d weights for %d tasks", w.Name(), len(c), len(tasks))
@@ -390,7 +395,7 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 		}
 		for _, u := range upd {
 			if u.HasNaNOrInf() {
-				return fmt.Errorf("mtl: step %d: gradient is not finite (losses %v); lower the learning rate", step, lossVals)
+				return fmt.Errorf("mtl: step %d: gradient is not finite (losses %v); lower the learning rate (%v)", step+1, lossVals, cfg.LR)
 			}
 		}
 		opt.StepWith(upd)

@@ -1,6 +1,7 @@
 package mtl
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -239,6 +240,33 @@ type TrainConfig struct {
 	// Sampler, when set, chooses each step's batch rows (task scheduling,
 	// schedule.go) instead of BatchSize rows drawn uniformly.
 	Sampler Sampler
+
+	// Resume continues a run from a state passed to Checkpoint (the
+	// model's parameters restored by the caller); the final weights equal
+	// those of an uninterrupted run. Weightings with hidden state must
+	// implement StateSaver.
+	Resume *TrainState
+	// CheckpointEvery > 0 calls Checkpoint after every that many steps,
+	// after the last one, and when Stop fires.
+	CheckpointEvery int
+	Checkpoint      func(*TrainState) error
+	// Stop, when closed, ends training after the current step (and its
+	// checkpoint); Train then returns ErrStopped.
+	Stop <-chan struct{}
+}
+
+// ErrStopped is returned by Train when TrainConfig.Stop fired.
+var ErrStopped = errors.New("mtl: training stopped")
+
+// TrainState is what Train needs besides the model's parameters to
+// continue a run exactly.
+type TrainState struct {
+	Step      int    // steps completed
+	RNG       []byte // batch sampler (math/rand/v2 PCG, binary form)
+	Optimizer *optim.State
+	Weighting []byte // StateSaver state; nil for stateless weightings
+	BestVal   float64
+	Best      []*tensor.Tensor // best validated parameters; nil if none
 }
 
 // Train fits m on d with the configured weighting strategy. The shared
@@ -267,7 +295,11 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 		all = append(all, specific[t]...)
 	}
 	opt := optim.NewAdam(all, optim.AdamConfig{LR: cfg.LR})
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x6d746c))
+	pcg := rand.NewPCG(cfg.Seed, 0x6d746c)
+	rng := rand.New(pcg)
+	if cfg.CheckpointEvery < 0 || (cfg.CheckpointEvery > 0 && cfg.Checkpoint == nil) {
+		return fmt.Errorf("mtl: checkpoint interval %d needs a Checkpoint function and must be >= 0", cfg.CheckpointEvery)
+	}
 	n := d.Rows()
 	valEvery := cfg.ValEvery
 	if valEvery <= 0 {
@@ -275,6 +307,53 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 	}
 	bestVal := math.Inf(1)
 	var best []*tensor.Tensor
+	first := 0
+	if r := cfg.Resume; r != nil {
+		if r.Step < 0 || r.Step > cfg.Steps {
+			return fmt.Errorf("mtl: resume state is at step %d, run has %d steps", r.Step, cfg.Steps)
+		}
+		if err := pcg.UnmarshalBinary(r.RNG); err != nil {
+			return fmt.Errorf("mtl: resume: batch sampler state: %w", err)
+		}
+		if r.Optimizer != nil {
+			if err := opt.LoadState(r.Optimizer); err != nil {
+				return fmt.Errorf("mtl: resume: %w", err)
+			}
+		}
+		if ss, ok := w.(StateSaver); ok && r.Weighting != nil {
+			if err := ss.LoadState(r.Weighting); err != nil {
+				return fmt.Errorf("mtl: resume: %w", err)
+			}
+		}
+		if r.Best != nil {
+			if len(r.Best) != len(all) {
+				return fmt.Errorf("mtl: resume: %d best tensors for %d parameters", len(r.Best), len(all))
+			}
+			for i, t := range r.Best {
+				if !tensor.SameShape(t.Shape(), all[i].Value.Shape()) {
+					return fmt.Errorf("mtl: resume: best tensor %d has shape %v, parameter has %v", i, t.Shape(), all[i].Value.Shape())
+				}
+			}
+			best = r.Best
+		}
+		bestVal, first = r.BestVal, r.Step
+	}
+	save := func(done int) error {
+		b, err := pcg.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		st := &TrainState{Step: done, RNG: b, Optimizer: opt.State(), BestVal: bestVal, Best: best}
+		if ss, ok := w.(StateSaver); ok {
+			if st.Weighting, err = ss.SaveState(); err != nil {
+				return fmt.Errorf("mtl: checkpoint: weighting %s: %w", w.Name(), err)
+			}
+		}
+		if err := cfg.Checkpoint(st); err != nil {
+			return fmt.Errorf("mtl: checkpoint after step %d: %w", done, err)
+		}
+		return nil
+	}
 	var dp *dataParallel
 	if cfg.Comm != nil && cfg.Comm.Size() > 1 {
 		p, err := newDataParallel(cfg.Comm, all, tasks, d, cfg)
@@ -319,7 +398,7 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 		}
 	}
 	lossVals := make([]float64, len(tasks))
-	for step := 0; step < cfg.Steps; step++ {
+	for step := first; step < cfg.Steps; step++ {
 		batch := d
 		if cfg.Sampler != nil {
 			batch = d.Subset(cfg.Sampler.Rows(step, d, len(tasks), rng))
@@ -406,6 +485,22 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 			if err := validate(); err != nil {
 				return err
 			}
+		}
+		stopped := false
+		if cfg.Stop != nil {
+			select {
+			case <-cfg.Stop:
+				stopped = true
+			default:
+			}
+		}
+		if cfg.CheckpointEvery > 0 && (dp == nil || dp.c.Rank() == 0) && ((step+1)%cfg.CheckpointEvery == 0 || step == cfg.Steps-1 || stopped) {
+			if err := save(step + 1); err != nil {
+				return err
+			}
+		}
+		if stopped && step < cfg.Steps-1 {
+			return ErrStopped
 		}
 	}
 	if best != nil {

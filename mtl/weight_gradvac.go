@@ -35,13 +35,15 @@ type GradVac struct {
 	Beta float64
 
 	rng    *rand.Rand
+	src    *rand.PCG // rng's source, for SaveState
 	target [][]float64
 }
 
 // NewGradVac returns global GradVac with beta = 0.01 and task orders from
 // a PCG generator seeded with seed.
 func NewGradVac(seed uint64) *GradVac {
-	return &GradVac{Beta: 0.01, rng: rand.New(rand.NewPCG(seed, 0x7063677264))}
+	src := rand.NewPCG(seed, 0x7063677264)
+	return &GradVac{Beta: 0.01, rng: rand.New(src), src: src}
 }
 
 // Name implements Weighting.

@@ -21,12 +21,14 @@ import "math/rand/v2"
 // projected onto.
 type PCGrad struct {
 	rng *rand.Rand
+	src *rand.PCG // rng's source, for SaveState
 }
 
 // NewPCGrad returns PCGrad whose task orders come from a PCG generator
 // seeded with seed.
 func NewPCGrad(seed uint64) *PCGrad {
-	return &PCGrad{rng: rand.New(rand.NewPCG(seed, 0x7063677264))}
+	src := rand.NewPCG(seed, 0x7063677264)
+	return &PCGrad{rng: rand.New(src), src: src}
 }
 
 // Name implements Weighting.

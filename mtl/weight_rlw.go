@@ -9,12 +9,14 @@ import "math/rand/v2"
 // independently, so they are positive and sum to 1 (as in LibMTL's RLW).
 type RLW struct {
 	rng *rand.Rand
+	src *rand.PCG // rng's source, for SaveState
 }
 
 // NewRLW returns random loss weighting drawing from a PCG generator seeded
 // with seed (the same seed reproduces the same sequence of weights).
 func NewRLW(seed uint64) *RLW {
-	return &RLW{rng: rand.New(rand.NewPCG(seed, 0x726c77))}
+	src := rand.NewPCG(seed, 0x726c77)
+	return &RLW{rng: rand.New(src), src: src}
 }
 
 // Name implements Weighting.

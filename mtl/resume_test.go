@@ -1,0 +1,78 @@
+package mtl
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"metalearn/tensor"
+)
+
+// TestResumeEqualsUninterrupted stops training part-way for every
+// weighting, restores the parameters and the TrainState into a fresh model
+// and weighting, finishes, and requires bit-identical parameters.
+func TestResumeEqualsUninterrupted(t *testing.T) {
+	e := CirclesExperiment(4, 12, 3)
+	val := e.Train
+	for _, name := range WeightingNames {
+		t.Run(name, func(t *testing.T) {
+			build := func() (Model, TrainConfig) {
+				m, err := e.BuildModel("hard", e.Tasks, 8, rand.New(rand.NewPCG(1, 2)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				w, err := ByName(name, 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return m, TrainConfig{Steps: 12, LR: 0.01, BatchSize: 20, Seed: 9, Weighting: w, Val: &val, ValEvery: 4}
+			}
+			ref, cfg := build()
+			if err := Train(ref, e.Tasks, e.Train, cfg); err != nil {
+				t.Fatal(err)
+			}
+
+			first, cfg := build()
+			var saved *TrainState
+			var params []*tensor.Tensor
+			stop := make(chan struct{})
+			cfg.CheckpointEvery, cfg.Stop = 5, stop
+			cfg.Checkpoint = func(st *TrainState) error {
+				saved = st
+				params = params[:0]
+				for _, p := range AllParams(first) {
+					params = append(params, p.V.Value.Clone())
+				}
+				return nil
+			}
+			cfg.Log = func(step int, _ []float64) {
+				if step == 6 {
+					close(stop)
+				}
+			}
+			if err := Train(first, e.Tasks, e.Train, cfg); !errors.Is(err, ErrStopped) {
+				t.Fatalf("err = %v, want ErrStopped", err)
+			}
+			if saved == nil || saved.Step != 7 {
+				t.Fatalf("checkpoint %+v, want step 7", saved)
+			}
+			again, cfg := build()
+			for i, p := range AllParams(again) {
+				p.V.Value = params[i].Clone()
+			}
+			cfg.Resume = saved
+			if err := Train(again, e.Tasks, e.Train, cfg); err != nil {
+				t.Fatal(err)
+			}
+			want, got := AllParams(ref), AllParams(again)
+			for i := range want {
+				a, b := want[i].V.Value.Values(), got[i].V.Value.Values()
+				for j := range a {
+					if a[j] != b[j] {
+						t.Fatalf("%s[%d]: resumed %v, uninterrupted %v", want[i].Name, j, b[j], a[j])
+					}
+				}
+			}
+		})
+	}
+}

@@ -76,3 +76,36 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 		})
 	}
 }
+
+func TestTrainingCheckpointRoundTrip(t *testing.T) {
+	e := CirclesExperiment(3, 10, 1)
+	m, _ := e.BuildModel("hard", e.Tasks, 8, rand.New(rand.NewPCG(1, 2)))
+	w, _ := ByName("famo", 1)
+	path := t.TempDir() + "/c.safetensors"
+	var saved *TrainState
+	cfg := TrainConfig{Steps: 6, LR: 0.01, Seed: 1, Weighting: w, CheckpointEvery: 3,
+		Checkpoint: func(st *TrainState) error { saved = st; return SaveTraining(path, m, st, map[string]string{"k": "v"}) }}
+	if err := Train(m, e.Tasks, e.Train, cfg); err != nil {
+		t.Fatal(err)
+	}
+	m2, _ := e.BuildModel("hard", e.Tasks, 8, rand.New(rand.NewPCG(7, 7)))
+	st, md, err := LoadTraining(path, m2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md["k"] != "v" || st.Step != 6 || string(st.Weighting) != string(saved.Weighting) || st.Optimizer.Step != saved.Optimizer.Step {
+		t.Fatalf("round trip changed the state: %+v", st)
+	}
+	for i, p := range AllParams(m2) {
+		a, b := p.V.Value.Values(), AllParams(m)[i].V.Value.Values()
+		for j := range a {
+			if a[j] != b[j] {
+				t.Fatalf("%s differs after loading", p.Name)
+			}
+		}
+	}
+	wide, _ := e.BuildModel("hard", e.Tasks, 9, rand.New(rand.NewPCG(1, 2)))
+	if _, _, err := LoadTraining(path, wide); err == nil {
+		t.Fatal("checkpoint loaded into a model of another width")
+	}
+}

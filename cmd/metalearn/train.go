@@ -343,9 +343,6 @@ func finalLine(w io.Writer, o trainOpts, js map[string]any, text string) error {
 
 func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode runfolder.Mode) error {
 	m := cfg.MTL
-	if o.resume {
-		return errors.New("--resume: multi-task runs are not resumable yet (they restart in seconds); run without --resume into a new --out")
-	}
 	resolved := cfg.Resolved()
 	var e *mtl.Experiment
 	if m.Dataset == "circles" {
@@ -361,8 +358,33 @@ func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode ru
 	if err != nil {
 		return err
 	}
-	folder, err := runfolder.Create(cfg.Out, resolved)
+	model, err := e.BuildModel(m.Arch, e.Tasks, m.Hidden, rand.New(rand.NewPCG(cfg.Seed, 99)))
 	if err != nil {
+		return fmt.Errorf("%s: %w", cfg.File(), err)
+	}
+	ckptPath := filepath.Join(cfg.Out, "checkpoints", "latest.safetensors")
+	var (
+		folder *runfolder.Folder
+		resume *mtl.TrainState
+	)
+	if o.resume {
+		st, md, err := mtl.LoadTraining(ckptPath, model)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("--resume: no checkpoint at %s (was the run started with this configuration and --out?)", ckptPath)
+			}
+			return fmt.Errorf("--resume: %w", err)
+		}
+		if md["config"] != string(resolved) {
+			return fmt.Errorf("--resume: checkpoint %s was written by a different configuration; resume with the same settings or start a new run with another --out", ckptPath)
+		}
+		var elapsed time.Duration
+		fmt.Sscan(md["elapsed_ns"], &elapsed)
+		if folder, err = runfolder.Resume(cfg.Out, resolved, st.Step, elapsed); err != nil {
+			return err
+		}
+		resume = st
+	} else if folder, err = runfolder.Create(cfg.Out, resolved); err != nil {
 		return err
 	}
 	defer folder.Close()
@@ -370,41 +392,44 @@ func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode ru
 	if mode == runfolder.JSON {
 		prog.W = stdout
 	}
-	model, err := e.BuildModel(m.Arch, e.Tasks, m.Hidden, rand.New(rand.NewPCG(cfg.Seed, 99)))
-	if err != nil {
-		return err
-	}
 	stop, release := interrupt()
 	defer release()
-	stopped := errors.New("stopped")
-	tc := mtl.TrainConfig{Steps: m.Steps, LR: m.LR, Seed: cfg.Seed, Weighting: w, Val: e.Val}
-	var logErr error
-	tc.Log = func(step int, losses []float64) {
-		select {
-		case <-stop:
-			panic(stopped)
-		default:
+	lastGood := "none yet"
+	tc := mtl.TrainConfig{Steps: m.Steps, LR: m.LR, Seed: cfg.Seed, Weighting: w, Val: e.Val, BatchSize: e.BatchSize,
+		Resume: resume, CheckpointEvery: cfg.CheckpointEvery, Stop: stop}
+	tc.Checkpoint = func(st *mtl.TrainState) error {
+		if err := folder.Sync(); err != nil {
+			return err
 		}
+		if err := mtl.SaveTraining(ckptPath, model, st, map[string]string{"config": string(resolved), "step": fmt.Sprint(st.Step),
+			"elapsed_ns": fmt.Sprint(int64(folder.Elapsed()))}); err != nil {
+			return err
+		}
+		lastGood = fmt.Sprintf("%s (step %d)", ckptPath, st.Step)
+		return nil
+	}
+	tc.Log = func(step int, losses []float64) {
 		mean := 0.0
 		for t, l := range losses {
 			mean += l
-			if err := folder.Log(step+1, "train", "loss/"+e.Tasks[t].Name, l); err != nil {
-				logErr = fmt.Errorf("step %d: task %s: %w", step+1, e.Tasks[t].Name, err)
-			}
+			folder.Log(step+1, "train", "loss/"+e.Tasks[t].Name, l)
 		}
 		mean /= float64(len(losses))
 		folder.Log(step+1, "train", "loss", mean)
 		prog.Update(step+1, runfolder.Field{Name: "loss", Value: mean})
 	}
-	prog.Start(0)
-	if err := trainCatching(func() error { return mtl.Train(model, e.Tasks, e.Train, tc) }, stopped); err != nil {
-		if errors.Is(err, stopped) {
-			return &exitError{130, fmt.Errorf("interrupted; multi-task runs are short and not resumable: start again with a new --out")}
-		}
-		return err
+	first := 0
+	if resume != nil {
+		first = resume.Step
+		prog.Println(fmt.Sprintf("resuming %s at step %d of %d", cfg.Out, first, m.Steps))
 	}
-	if logErr != nil {
-		return fmt.Errorf("%v (non-finite loss; lower mtl.lr)", logErr)
+	prog.Start(first)
+	if err := mtl.Train(model, e.Tasks, e.Train, tc); err != nil {
+		if errors.Is(err, mtl.ErrStopped) {
+			prog.Println("")
+			return &exitError{130, fmt.Errorf("interrupted: checkpoint %s; continue with: metalearn train -c %s --resume%s", lastGood, cfg.File(), outFlag(o))}
+		}
+		return fmt.Errorf("%v; last good checkpoint: %s", err, lastGood)
 	}
 	all := make([]int, len(e.Tasks))
 	for i := range all {
@@ -423,7 +448,7 @@ func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode ru
 		perTask[e.Tasks[t].Name] = v
 		folder.Log(m.Steps, "test", "metric/"+e.Tasks[t].Name, v)
 	}
-	summary := map[string]any{"kind": "mtl", "name": cfg.Name, "config": cfg, "test_metrics": perTask, "higher_is_better": e.HigherIsBetter(), "model": folder.ModelPath()}
+	summary := map[string]any{"kind": "mtl", "name": cfg.Name, "config": cfg, "test_metrics": perTask, "higher_is_better": e.HigherIsBetter(), "model": folder.ModelPath(), "checkpoint": ckptPath}
 	text := fmt.Sprintf("%s: %d tasks, %s/%s, mean test metric %.4f", cfg.Name, len(e.Tasks), m.Arch, m.Weighting, mean(metrics))
 	if m.Baselines {
 		stl, err := e.RunSTL(mtl.RunConfig{Arch: m.Arch, Hidden: m.Hidden, Seed: cfg.Seed, Train: mtl.TrainConfig{Steps: m.Steps, LR: m.LR, Seed: cfg.Seed}})
@@ -529,19 +554,6 @@ func findSub(root *cobra.Command, name string) *cobra.Command {
 		}
 	}
 	return nil
-}
-
-func trainCatching(f func() error, sentinel error) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			if e, ok := r.(error); ok && errors.Is(e, sentinel) {
-				err = sentinel
-				return
-			}
-			panic(r)
-		}
-	}()
-	return f()
 }
 
 func mean(xs []float64) float64 {

@@ -161,65 +161,73 @@ func TestTrainRunFolder(t *testing.T) {
 
 // TestTrainKillAndResume kills a training process (SIGKILL, and Ctrl-C as
 // SIGINT) after its first checkpoint, resumes it, and checks the final
-// weights and the metrics log equal an uninterrupted run's.
+// weights and the metrics log equal an uninterrupted run's: a second-order
+// MAML run and a multi-task run with a stateful weighting (DWA).
 func TestTrainKillAndResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs training subprocesses")
 	}
 	dir := t.TempDir()
-	const iters = 120
-	cfg := writeConfig(t, dir, iters)
-	ref := filepath.Join(dir, "ref")
-	if _, stderr, code := cli(t, "train", "-c", cfg, "--out", ref, "--quiet"); code != 0 {
-		t.Fatalf("reference run: %s", stderr)
-	}
-	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
-		t.Run(sig.String(), func(t *testing.T) {
-			out := filepath.Join(dir, "run-"+strconv.Itoa(int(sig)))
-			cmd := exec.Command(os.Args[0], "train", "-c", cfg, "--out", out)
-			cmd.Env = append(os.Environ(), "METALEARN_AS_MAIN=1")
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+	mtlCfg := filepath.Join(dir, "mtl.yaml")
+	os.WriteFile(mtlCfg, []byte("kind: mtl\nname: circ\nseed: 2\ncheckpoint_every: 50\nmtl:\n  tasks: 6\n  per_task: 20\n  weighting: dwa\n  steps: 1500\n  hidden: 32\n"), 0o644)
+	for _, c := range []struct{ name, cfg string }{{"meta", writeConfig(t, dir, 120)}, {"mtl", mtlCfg}} {
+		t.Run(c.name, func(t *testing.T) {
+			ref := filepath.Join(dir, c.name+"-ref")
+			if _, stderr, code := cli(t, "train", "-c", c.cfg, "--out", ref, "--quiet"); code != 0 {
+				t.Fatalf("reference run: %s", stderr)
 			}
-			ckpt := filepath.Join(out, "checkpoints", "latest.safetensors")
-			deadline := time.Now().Add(60 * time.Second)
-			for {
-				if _, err := os.Stat(ckpt); err == nil {
-					break
-				}
-				if time.Now().After(deadline) {
-					cmd.Process.Kill()
-					t.Fatal("no checkpoint after 60 s")
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-			cmd.Process.Signal(sig)
-			err := cmd.Wait()
-			if _, statErr := os.Stat(filepath.Join(out, "summary.json")); statErr == nil {
-				t.Skip("the run finished before the signal arrived; nothing to resume")
-			}
-			if sig == syscall.SIGINT {
-				ee, ok := err.(*exec.ExitError)
-				if !ok || ee.ExitCode() != 130 || !strings.Contains(stderr.String(), "--resume") {
-					t.Fatalf("after Ctrl-C: %v, stderr %q", err, stderr.String())
-				}
-			}
-			if _, stderrR, code := cli(t, "train", "-c", cfg, "--out", out, "--resume", "--quiet"); code != 0 {
-				t.Fatalf("resume: exit %d: %s", code, stderrR)
-			}
-			sameModel(t, filepath.Join(ref, "model.safetensors"), filepath.Join(out, "model.safetensors"))
-			a, b := metricsWithoutWall(t, filepath.Join(ref, "metrics.jsonl")), metricsWithoutWall(t, filepath.Join(out, "metrics.jsonl"))
-			if len(a) != len(b) {
-				t.Fatalf("metrics: %d records uninterrupted, %d resumed", len(a), len(b))
-			}
-			for i := range a {
-				if a[i] != b[i] {
-					t.Fatalf("metrics record %d: %+v vs %+v", i, a[i], b[i])
-				}
+			for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGINT} {
+				t.Run(sig.String(), func(t *testing.T) {
+					killAndResume(t, c.cfg, filepath.Join(dir, c.name+"-run-"+strconv.Itoa(int(sig))), ref, sig)
+				})
 			}
 		})
+	}
+}
+
+func killAndResume(t *testing.T, cfg, out, ref string, sig syscall.Signal) {
+	cmd := exec.Command(os.Args[0], "train", "-c", cfg, "--out", out)
+	cmd.Env = append(os.Environ(), "METALEARN_AS_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ckpt := filepath.Join(out, "checkpoints", "latest.safetensors")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(ckpt); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no checkpoint after 60 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(sig)
+	err := cmd.Wait()
+	if _, statErr := os.Stat(filepath.Join(out, "summary.json")); statErr == nil {
+		t.Skip("the run finished before the signal arrived; nothing to resume")
+	}
+	if sig == syscall.SIGINT {
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 130 || !strings.Contains(stderr.String(), "--resume") {
+			t.Fatalf("after Ctrl-C: %v, stderr %q", err, stderr.String())
+		}
+	}
+	if _, stderrR, code := cli(t, "train", "-c", cfg, "--out", out, "--resume", "--quiet"); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, stderrR)
+	}
+	sameModel(t, filepath.Join(ref, "model.safetensors"), filepath.Join(out, "model.safetensors"))
+	a, b := metricsWithoutWall(t, filepath.Join(ref, "metrics.jsonl")), metricsWithoutWall(t, filepath.Join(out, "metrics.jsonl"))
+	if len(a) != len(b) {
+		t.Fatalf("metrics: %d records uninterrupted, %d resumed", len(a), len(b))
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("metrics record %d: %+v vs %+v", i, a[i], b[i])
+		}
 	}
 }
 

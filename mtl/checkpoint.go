@@ -1,0 +1,147 @@
+package mtl
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"metalearn/checkpoint"
+	"metalearn/optim"
+	"metalearn/tensor"
+)
+
+// A multi-task training checkpoint is a safetensors file holding the
+// model's parameters under their names (AllParams: "shared.*",
+// "task<t>.*"), the optimizer's buffers ("train.optim.<slot>.<i>") and the
+// best validated parameters ("train.best.<i>"), with the rest of the
+// TrainState as JSON in the "train_state" metadata entry.
+type savedState struct {
+	Step         int      `json:"step"`
+	RNG          []byte   `json:"rng"`
+	OptAlgorithm string   `json:"optimizer"`
+	OptStep      int      `json:"optimizer_step"`
+	OptLR        float64  `json:"optimizer_lr"`
+	OptSlots     []string `json:"optimizer_slots"`
+	Weighting    []byte   `json:"weighting,omitempty"`
+	BestVal      *float64 `json:"best_val,omitempty"` // nil: none yet (+Inf)
+	HasBest      bool     `json:"has_best"`
+}
+
+// SaveTraining writes m's parameters and st to path atomically, with
+// format "metalearn-mtl/1" and extra in the metadata.
+func SaveTraining(path string, m Model, st *TrainState, extra map[string]string) error {
+	if st == nil {
+		return errors.New("mtl: SaveTraining: nil state")
+	}
+	params := AllParams(m)
+	var ts []checkpoint.Named
+	for _, p := range params {
+		ts = append(ts, checkpoint.Named{Name: p.Name, Tensor: p.V.Value})
+	}
+	ss := savedState{Step: st.Step, RNG: st.RNG, Weighting: st.Weighting, HasBest: st.Best != nil}
+	if !math.IsInf(st.BestVal, 1) {
+		if math.IsNaN(st.BestVal) || math.IsInf(st.BestVal, -1) {
+			return fmt.Errorf("mtl: SaveTraining: best validation loss %v", st.BestVal)
+		}
+		v := st.BestVal
+		ss.BestVal = &v
+	}
+	if st.Best != nil {
+		if len(st.Best) != len(params) {
+			return fmt.Errorf("mtl: SaveTraining: %d best tensors for %d parameters", len(st.Best), len(params))
+		}
+		for i, t := range st.Best {
+			ts = append(ts, checkpoint.Named{Name: fmt.Sprintf("train.best.%d", i), Tensor: t})
+		}
+	}
+	if o := st.Optimizer; o != nil {
+		ss.OptAlgorithm, ss.OptStep, ss.OptLR = o.Algorithm, o.Step, o.LR
+		for name := range o.Slots {
+			ss.OptSlots = append(ss.OptSlots, name)
+		}
+		sort.Strings(ss.OptSlots)
+		for _, name := range ss.OptSlots {
+			for i, v := range o.Slots[name] {
+				if v != nil {
+					ts = append(ts, checkpoint.Named{Name: fmt.Sprintf("train.optim.%s.%d", name, i), Tensor: tensor.FromValues(v.DType, v.Values, v.Shape...)})
+				}
+			}
+		}
+	}
+	js, err := json.Marshal(ss)
+	if err != nil {
+		return err
+	}
+	md := map[string]string{}
+	for k, v := range extra {
+		md[k] = v
+	}
+	md["format"], md["train_state"] = "metalearn-mtl/1", string(js)
+	return checkpoint.WriteFile(path, ts, md)
+}
+
+// LoadTraining reads a checkpoint written by SaveTraining into m (which
+// must have the same parameters) and returns the state to pass as
+// TrainConfig.Resume, with the file's metadata.
+func LoadTraining(path string, m Model) (*TrainState, map[string]string, error) {
+	ts, md, err := checkpoint.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if md["format"] != "metalearn-mtl/1" {
+		return nil, nil, fmt.Errorf("checkpoint %s: not a metalearn multi-task checkpoint (format %q)", path, md["format"])
+	}
+	var ss savedState
+	dec := json.NewDecoder(strings.NewReader(md["train_state"]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ss); err != nil {
+		return nil, nil, fmt.Errorf("checkpoint %s: bad train_state metadata: %v", path, err)
+	}
+	params := AllParams(m)
+	vals := make([]*tensor.Tensor, len(params))
+	for i, p := range params {
+		t, ok := ts[p.Name]
+		if !ok || !tensor.SameShape(t.Shape(), p.V.Value.Shape()) {
+			return nil, nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q (checkpoint from another model?)", path, p.Name)
+		}
+		if t.HasNaNOrInf() {
+			return nil, nil, fmt.Errorf("checkpoint %s: tensor %q holds NaN or infinite values", path, p.Name)
+		}
+		vals[i] = t.AsType(p.V.Value.DType()).Clone()
+	}
+	st := &TrainState{Step: ss.Step, RNG: ss.RNG, Weighting: ss.Weighting, BestVal: math.Inf(1)}
+	if ss.BestVal != nil {
+		st.BestVal = *ss.BestVal
+	}
+	if ss.HasBest {
+		st.Best = make([]*tensor.Tensor, len(params))
+		for i, p := range params {
+			name := fmt.Sprintf("train.best.%d", i)
+			t, ok := ts[name]
+			if !ok || !tensor.SameShape(t.Shape(), p.V.Value.Shape()) {
+				return nil, nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q", path, name)
+			}
+			st.Best[i] = t.AsType(p.V.Value.DType()).Clone()
+		}
+	}
+	if ss.OptAlgorithm != "" {
+		o := &optim.State{Algorithm: ss.OptAlgorithm, Step: ss.OptStep, LR: ss.OptLR, Slots: map[string][]*optim.SlotValue{}}
+		for _, name := range ss.OptSlots {
+			vs := make([]*optim.SlotValue, len(params))
+			for i := range params {
+				if t, ok := ts[fmt.Sprintf("train.optim.%s.%d", name, i)]; ok {
+					vs[i] = &optim.SlotValue{Shape: append([]int(nil), t.Shape()...), DType: t.DType(), Values: t.Values()}
+				}
+			}
+			o.Slots[name] = vs
+		}
+		st.Optimizer = o
+	}
+	for i, p := range params {
+		p.V.Value = vals[i]
+	}
+	return st, md, nil
+}

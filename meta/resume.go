@@ -4,12 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	"metalearn/checkpoint"
-	"metalearn/optim"
 	"metalearn/tensor"
 )
 
@@ -22,12 +20,9 @@ import (
 //	metadata "train_state"           JSON: iteration, sampler state, optimizer
 //	                                 step and learning rate, validation curve
 type savedState struct {
-	Iteration     int           `json:"iteration"`
-	RNG           []byte        `json:"rng"`
-	OptAlgorithm  string        `json:"optimizer"`
-	OptStep       int           `json:"optimizer_step"`
-	OptLR         float64       `json:"optimizer_lr"`
-	OptSlots      []string      `json:"optimizer_slots"`
+	Iteration int    `json:"iteration"`
+	RNG       []byte `json:"rng"`
+	checkpoint.OptimizerMeta
 	BestIteration int           `json:"best_iteration"`
 	BestVal       *Summary      `json:"best_val,omitempty"`
 	HasBest       bool          `json:"has_best"`
@@ -50,24 +45,11 @@ func (b *Built) SaveTraining(path string, st *TrainState, extra map[string]strin
 		if len(st.Best) != len(params) {
 			return fmt.Errorf("meta: SaveTraining: %d best tensors for %d meta-parameters", len(st.Best), len(params))
 		}
-		for i, t := range st.Best {
-			ts = append(ts, checkpoint.Named{Name: fmt.Sprintf("train.best.%d", i), Tensor: t})
-		}
+		ts = append(ts, checkpoint.BestTensors(st.Best)...)
 	}
-	if o := st.Optimizer; o != nil {
-		ss.OptAlgorithm, ss.OptStep, ss.OptLR = o.Algorithm, o.Step, o.LR
-		for name := range o.Slots {
-			ss.OptSlots = append(ss.OptSlots, name)
-		}
-		sort.Strings(ss.OptSlots)
-		for _, name := range ss.OptSlots {
-			for i, v := range o.Slots[name] {
-				if v != nil {
-					ts = append(ts, checkpoint.Named{Name: fmt.Sprintf("train.optim.%s.%d", name, i), Tensor: tensor.FromValues(v.DType, v.Values, v.Shape...)})
-				}
-			}
-		}
-	}
+	opt, om := checkpoint.OptimizerTensors(st.Optimizer)
+	ts = append(ts, opt...)
+	ss.OptimizerMeta = om
 	js, err := json.Marshal(ss)
 	if err != nil {
 		return fmt.Errorf("meta: SaveTraining: %w", err)
@@ -103,29 +85,15 @@ func LoadTraining(path string) (*Built, *TrainState, map[string]string, error) {
 	st := &TrainState{Iteration: ss.Iteration, RNG: ss.RNG, BestIteration: ss.BestIteration, BestVal: ss.BestVal,
 		Curve: ss.Curve, Skipped: ss.Skipped, Elapsed: ss.Elapsed}
 	if ss.HasBest {
-		st.Best = make([]*tensor.Tensor, len(params))
+		like := make([]*tensor.Tensor, len(params))
 		for i, p := range params {
-			name := fmt.Sprintf("train.best.%d", i)
-			t, ok := ts[name]
-			if !ok || !tensor.SameShape(t.Shape(), p.Value.Shape()) {
-				return nil, nil, nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q", path, name)
-			}
-			st.Best[i] = t.AsType(p.Value.DType())
+			like[i] = p.Value
+		}
+		if st.Best, err = checkpoint.BestState(ts, like, path); err != nil {
+			return nil, nil, nil, err
 		}
 	}
-	if ss.OptAlgorithm != "" {
-		o := &optim.State{Algorithm: ss.OptAlgorithm, Step: ss.OptStep, LR: ss.OptLR, Slots: map[string][]*optim.SlotValue{}}
-		for _, name := range ss.OptSlots {
-			vs := make([]*optim.SlotValue, len(params))
-			for i := range params {
-				if t, ok := ts[fmt.Sprintf("train.optim.%s.%d", name, i)]; ok {
-					vs[i] = &optim.SlotValue{Shape: append([]int(nil), t.Shape()...), DType: t.DType(), Values: t.Values()}
-				}
-			}
-			o.Slots[name] = vs
-		}
-		st.Optimizer = o
-	}
+	st.Optimizer = checkpoint.OptimizerState(ts, ss.OptimizerMeta, len(params))
 	return b, st, md, nil
 }
 

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	"metalearn/checkpoint"
-	"metalearn/optim"
 	"metalearn/tensor"
 )
 
@@ -19,15 +17,12 @@ import (
 // best validated parameters ("train.best.<i>"), with the rest of the
 // TrainState as JSON in the "train_state" metadata entry.
 type savedState struct {
-	Step         int      `json:"step"`
-	RNG          []byte   `json:"rng"`
-	OptAlgorithm string   `json:"optimizer"`
-	OptStep      int      `json:"optimizer_step"`
-	OptLR        float64  `json:"optimizer_lr"`
-	OptSlots     []string `json:"optimizer_slots"`
-	Weighting    []byte   `json:"weighting,omitempty"`
-	BestVal      *float64 `json:"best_val,omitempty"` // nil: none yet (+Inf)
-	HasBest      bool     `json:"has_best"`
+	Step int    `json:"step"`
+	RNG  []byte `json:"rng"`
+	checkpoint.OptimizerMeta
+	Weighting []byte   `json:"weighting,omitempty"`
+	BestVal   *float64 `json:"best_val,omitempty"` // nil: none yet (+Inf)
+	HasBest   bool     `json:"has_best"`
 }
 
 // SaveTraining writes m's parameters and st to path atomically, with
@@ -53,24 +48,11 @@ func SaveTraining(path string, m Model, st *TrainState, extra map[string]string)
 		if len(st.Best) != len(params) {
 			return fmt.Errorf("mtl: SaveTraining: %d best tensors for %d parameters", len(st.Best), len(params))
 		}
-		for i, t := range st.Best {
-			ts = append(ts, checkpoint.Named{Name: fmt.Sprintf("train.best.%d", i), Tensor: t})
-		}
+		ts = append(ts, checkpoint.BestTensors(st.Best)...)
 	}
-	if o := st.Optimizer; o != nil {
-		ss.OptAlgorithm, ss.OptStep, ss.OptLR = o.Algorithm, o.Step, o.LR
-		for name := range o.Slots {
-			ss.OptSlots = append(ss.OptSlots, name)
-		}
-		sort.Strings(ss.OptSlots)
-		for _, name := range ss.OptSlots {
-			for i, v := range o.Slots[name] {
-				if v != nil {
-					ts = append(ts, checkpoint.Named{Name: fmt.Sprintf("train.optim.%s.%d", name, i), Tensor: tensor.FromValues(v.DType, v.Values, v.Shape...)})
-				}
-			}
-		}
-	}
+	opt, om := checkpoint.OptimizerTensors(st.Optimizer)
+	ts = append(ts, opt...)
+	ss.OptimizerMeta = om
 	js, err := json.Marshal(ss)
 	if err != nil {
 		return err
@@ -117,29 +99,15 @@ func LoadTraining(path string, m Model) (*TrainState, map[string]string, error) 
 		st.BestVal = *ss.BestVal
 	}
 	if ss.HasBest {
-		st.Best = make([]*tensor.Tensor, len(params))
+		like := make([]*tensor.Tensor, len(params))
 		for i, p := range params {
-			name := fmt.Sprintf("train.best.%d", i)
-			t, ok := ts[name]
-			if !ok || !tensor.SameShape(t.Shape(), p.V.Value.Shape()) {
-				return nil, nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q", path, name)
-			}
-			st.Best[i] = t.AsType(p.V.Value.DType()).Clone()
+			like[i] = p.V.Value
+		}
+		if st.Best, err = checkpoint.BestState(ts, like, path); err != nil {
+			return nil, nil, err
 		}
 	}
-	if ss.OptAlgorithm != "" {
-		o := &optim.State{Algorithm: ss.OptAlgorithm, Step: ss.OptStep, LR: ss.OptLR, Slots: map[string][]*optim.SlotValue{}}
-		for _, name := range ss.OptSlots {
-			vs := make([]*optim.SlotValue, len(params))
-			for i := range params {
-				if t, ok := ts[fmt.Sprintf("train.optim.%s.%d", name, i)]; ok {
-					vs[i] = &optim.SlotValue{Shape: append([]int(nil), t.Shape()...), DType: t.DType(), Values: t.Values()}
-				}
-			}
-			o.Slots[name] = vs
-		}
-		st.Optimizer = o
-	}
+	st.Optimizer = checkpoint.OptimizerState(ts, ss.OptimizerMeta, len(params))
 	for i, p := range params {
 		p.V.Value = vals[i]
 	}

@@ -8,15 +8,22 @@
 //     computed on its own rows only.
 //   - Architectures implement Model: HardSharing (shared encoder + heads),
 //     Additive (shared w0 + task-specific v_t, Evgeniou & Pontil 2004),
-//     MMoE (Ma et al. 2018), CGC (the PLE layer, Tang et al. 2020) and
-//     CrossStitch (Misra et al. 2016).
+//     MMoE (Ma et al. 2018), CGC (the PLE layer, Tang et al. 2020),
+//     CrossStitch (Misra et al. 2016) and, for conv encoders, MTAN (Liu et
+//     al. 2019) next to LeNet-style hard sharing.
 //   - Weighting strategies (weight_*.go, ByName) turn per-task losses and
 //     gradients into coefficients c: the shared parameters follow the
 //     gradient of sum_t c_t L_t, each task's own parameters its own L_t.
-//   - Train fits a model, with optional validation-based selection; an
-//     Experiment trains single-task baselines and multi-task models and
-//     compares them with DeltaP / DeltaM.
-//   - RunSchool reproduces the School benchmark; MulanExperiment and
-//     CirclesExperiment build the Mulan multi-target and circle-family
-//     problems; RunSeed is the seed example.
+//   - Train fits a model, with optional validation-based selection, task
+//     sampling for multi-input data (Sampler: round-robin, proportional,
+//     temperature), periodic checkpoints and exact resume (TrainState,
+//     SaveTraining / LoadTraining; weightings with hidden state implement
+//     StateSaver); an Experiment trains single-task baselines and
+//     multi-task models and compares them with DeltaP / DeltaM.
+//   - RunSchool reproduces the School benchmark; MulanExperiment,
+//     CirclesExperiment, MultiMNISTExperiment and ParkinsonsExperiment
+//     build the Mulan multi-target, circle-family, MultiMNIST and
+//     Parkinson's telemonitoring problems; the two-objective toy problem
+//     of the CAGrad / Nash-MTL papers is in toy.go; RunSeed is the seed
+//     example.
 package mtl

@@ -363,6 +363,11 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 		dp = p
 	}
 	validate := func() error {
+		if tm, ok := m.(interface{ SetTraining(bool) }); ok {
+			// BatchNorm models (MTAN) validate on their running statistics
+			tm.SetTraining(false)
+			defer tm.SetTraining(true)
+		}
 		var ls []*autodiff.Var
 		v := 0.0
 		if dp == nil {

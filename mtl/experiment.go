@@ -201,7 +201,7 @@ func (e *Experiment) RunSTL(cfg RunConfig) ([]float64, error) {
 		}
 		tr := e.single(e.Train, t)
 		tc := cfg.Train
-		tc.Weighting = nil
+		tc.Weighting, tc.RepresentationGrads = nil, false
 		if tc.BatchSize == 0 {
 			tc.BatchSize = e.BatchSize
 		}

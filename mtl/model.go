@@ -54,6 +54,19 @@ func (h *HardSharing) Forward(x *autodiff.Var) []*autodiff.Var {
 	return outs
 }
 
+// Represent returns the shared representation z = Encoder(x) and the
+// heads as a function of z (Representer).
+func (h *HardSharing) Represent(x *autodiff.Var) (*autodiff.Var, func(*autodiff.Var) []*autodiff.Var) {
+	z := nn.Forward(h.Encoder, x)
+	return z, func(z *autodiff.Var) []*autodiff.Var {
+		outs := make([]*autodiff.Var, len(h.Heads))
+		for t, hd := range h.Heads {
+			outs[t] = nn.Forward(hd, z)
+		}
+		return outs
+	}
+}
+
 // ForwardTask computes task t's output only.
 func (h *HardSharing) ForwardTask(x *autodiff.Var, t int) *autodiff.Var {
 	return nn.Forward(h.Heads[t], nn.Forward(h.Encoder, x))

@@ -214,6 +214,12 @@ func batchLosses(m Model, tasks []TaskSpec, b Dataset) []*autodiff.Var {
 	return losses
 }
 
+// Representer is a model whose tasks read one shared representation z:
+// Represent returns z for x and the task outputs as a function of z.
+type Representer interface {
+	Represent(x *autodiff.Var) (z *autodiff.Var, heads func(z *autodiff.Var) []*autodiff.Var)
+}
+
 // TrainConfig configures multi-task training.
 type TrainConfig struct {
 	Steps     int
@@ -240,6 +246,12 @@ type TrainConfig struct {
 	// Sampler, when set, chooses each step's batch rows (task scheduling,
 	// schedule.go) instead of BatchSize rows drawn uniformly.
 	Sampler Sampler
+	// RepresentationGrads gives gradient-based weightings the per-task
+	// gradients with respect to the shared representation z (summed over
+	// the batch) instead of the shared parameters: MGDA-UB (Sener & Koltun
+	// 2018, Sec. 3.3) with MGDA, and the representation variants of IMTL
+	// and others. Needs a Representer model and single-input data.
+	RepresentationGrads bool
 
 	// Resume continues a run from a state passed to Checkpoint (the
 	// model's parameters restored by the caller); the final weights equal
@@ -295,6 +307,19 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 		all = append(all, specific[t]...)
 	}
 	opt := optim.NewAdam(all, optim.AdamConfig{LR: cfg.LR})
+	var rep Representer
+	if cfg.RepresentationGrads {
+		r, ok := m.(Representer)
+		switch {
+		case !ok:
+			return fmt.Errorf("mtl: RepresentationGrads needs a model with a shared representation (Representer, e.g. HardSharing), not %T", m)
+		case d.RowTask != nil:
+			return errors.New("mtl: RepresentationGrads needs single-input data (every row labelled for every task), not multi-input data")
+		case cfg.Comm != nil && cfg.Comm.Size() > 1:
+			return errors.New("mtl: RepresentationGrads is not supported with distributed training")
+		}
+		rep = r
+	}
 	pcg := rand.NewPCG(cfg.Seed, 0x6d746c)
 	rng := rand.New(pcg)
 	if cfg.CheckpointEvery < 0 || (cfg.CheckpointEvery > 0 && cfg.Checkpoint == nil) {
@@ -415,9 +440,15 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 			batch = d.Subset(idx)
 		}
 		var losses []*autodiff.Var
-		if dp == nil {
+		var z *autodiff.Var // shared representation (RepresentationGrads)
+		switch {
+		case cfg.RepresentationGrads:
+			var heads func(*autodiff.Var) []*autodiff.Var
+			z, heads = rep.Represent(autodiff.Const(batch.X))
+			losses = TaskLosses(tasks, heads(z), batch.Y, batch.Mask)
+		case dp == nil:
 			losses = batchLosses(m, tasks, batch)
-		} else {
+		default:
 			losses = dp.shardLosses(m, tasks, batch)
 		}
 		for t, l := range losses {
@@ -427,6 +458,10 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 		if w.NeedsGrads() && len(shared) > 0 {
 			grads = make([][]float64, len(tasks))
 			for t, l := range losses {
+				if z != nil {
+					grads[t] = flatten(autodiff.Grad([]*autodiff.Var{l}, []*autodiff.Var{z}, false))
+					continue
+				}
 				grads[t] = flatten(autodiff.Grad([]*autodiff.Var{l}, shared, false))
 			}
 		}

@@ -32,6 +32,7 @@ func newMTLTrainCmd() *cobra.Command {
 		lr                        float64
 		seed                      uint64
 		asJSON, distributed       bool
+		repGrads                  bool
 		dataDir                   string
 		more                      mtlTrainMore // --save, --seeds (mtl_more.go)
 	)
@@ -94,7 +95,7 @@ better).`,
 				}
 				ws = append(ws, w)
 			}
-			cfg := mtl.RunConfig{Arch: arch, Hidden: hidden, Seed: seed, Train: mtl.TrainConfig{Steps: steps, LR: lr, Seed: seed, Comm: comm}}
+			cfg := mtl.RunConfig{Arch: arch, Hidden: hidden, Seed: seed, Train: mtl.TrainConfig{Steps: steps, LR: lr, Seed: seed, Comm: comm, RepresentationGrads: repGrads}}
 			if !slices.Contains(mtl.Architectures, arch) {
 				return fmt.Errorf("--arch %q: want one of %s", arch, strings.Join(mtl.Architectures, ", "))
 			}
@@ -157,6 +158,7 @@ better).`,
 	f.BoolVar(&asJSON, "json", false, "one JSON line per row")
 	f.StringVar(&more.save, "save", "", "save every multi-task model as DIR/<weighting>.safetensors (+ .json metadata) and the single-task metrics as DIR/baselines.json, for mtl eval")
 	f.IntVar(&more.seeds, "seeds", 1, "repeat for seeds --seed .. --seed+N-1 (data split and initialisation) and report Delta_p as mean ± 95% CI")
+	f.BoolVar(&repGrads, "representation-grads", false, "gradient-based weightings use per-task gradients with respect to the shared representation (MGDA-UB with --weighting mgda); hard sharing on single-input data")
 	f.BoolVar(&distributed, "distributed", false, "data-parallel training over the ranks of an MPI job (mpirun; needs a build with -tags mpi): every batch's rows are split over the ranks")
 	return cmd
 }

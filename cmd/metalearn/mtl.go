@@ -206,19 +206,9 @@ as distributed with the MALSAR toolbox.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
-			byName := map[string]mtl.SchoolMethod{}
-			var names []string
-			for _, m := range mtl.DefaultSchoolMethods {
-				byName[m.Name] = m
-				names = append(names, m.Name)
-			}
-			var chosen []mtl.SchoolMethod
-			for _, n := range strings.Split(methods, ",") {
-				m, ok := byName[strings.TrimSpace(n)]
-				if !ok {
-					return fmt.Errorf("--methods: unknown method %q (want some of %s)", n, strings.Join(names, ","))
-				}
-				chosen = append(chosen, m)
+			chosen, err := pickMethods(methods, mtl.DefaultSchoolMethods)
+			if err != nil {
+				return err
 			}
 			d, err := data.LoadSchool(filepath.Join(dataDir, "school", "school.csv"))
 			if err != nil {
@@ -251,4 +241,22 @@ as distributed with the MALSAR toolbox.`,
 	f.Float64Var(&lr, "lr", 0.02, "Adam learning rate")
 	f.BoolVar(&asJSON, "json", false, "one JSON line per method")
 	return cmd
+}
+
+// pickMethods resolves a comma-separated --methods list against the
+// methods a benchmark offers.
+func pickMethods(list string, all []mtl.SchoolMethod) ([]mtl.SchoolMethod, error) {
+	var names []string
+	for _, m := range all {
+		names = append(names, m.Name)
+	}
+	var chosen []mtl.SchoolMethod
+	for _, n := range strings.Split(list, ",") {
+		i := slices.IndexFunc(all, func(m mtl.SchoolMethod) bool { return m.Name == strings.TrimSpace(n) })
+		if i < 0 {
+			return nil, fmt.Errorf("--methods: unknown method %q (want some of %s)", n, strings.Join(names, ","))
+		}
+		chosen = append(chosen, all[i])
+	}
+	return chosen, nil
 }

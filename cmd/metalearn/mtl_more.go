@@ -693,19 +693,9 @@ voice measures (age and sex are constant within a patient).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
-			byName := map[string]mtl.SchoolMethod{}
-			var names []string
-			for _, m := range mtl.DefaultParkinsonsMethods {
-				byName[m.Name] = m
-				names = append(names, m.Name)
-			}
-			var chosen []mtl.SchoolMethod
-			for _, n := range strings.Split(methods, ",") {
-				m, ok := byName[strings.TrimSpace(n)]
-				if !ok {
-					return fmt.Errorf("--methods: unknown method %q (want some of %s)", n, strings.Join(names, ","))
-				}
-				chosen = append(chosen, m)
+			chosen, err := pickMethods(methods, mtl.DefaultParkinsonsMethods)
+			if err != nil {
+				return err
 			}
 			if !(trainFrac > 0 && trainFrac < 1) {
 				return fmt.Errorf("--train-frac %v: want a fraction in (0, 1)", trainFrac)
@@ -733,7 +723,8 @@ voice measures (age and sex are constant within a patient).`,
 			fmt.Fprintf(out, "Parkinson's telemonitoring, 42 patients, %d features, %d random %.0f/%.0f splits per patient, %d full-batch Adam steps (lr %g)\n",
 				len(d.Features), splits, 100*trainFrac, 100*(1-trainFrac), steps, lr)
 			fmt.Fprintf(out, "%-10s  %-22s  %-22s  %s\n", "method", "motor_UPDRS MSE", "total_UPDRS MSE", "time")
-			for _, name := range names {
+			for _, m := range mtl.DefaultParkinsonsMethods {
+				name := m.Name
 				var cells []string
 				secs := 0.0
 				for _, tg := range mtl.ParkinsonsTargets {

@@ -341,9 +341,8 @@ func stopFired(stop <-chan struct{}) bool {
 func globalNorm(ts []*tensor.Tensor) float64 {
 	s := 0.0
 	for _, t := range ts {
-		for _, v := range t.Values() {
-			s += v * v
-		}
+		n := tensor.Norm(t) // no copy of the gradient
+		s += n * n
 	}
 	return math.Sqrt(s)
 }

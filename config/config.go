@@ -60,6 +60,8 @@ type Meta struct {
 	Hidden        int     `yaml:"hidden" json:"hidden"`
 	MultiStepLoss bool    `yaml:"multi_step_loss,omitempty" json:"multi_step_loss,omitempty"`
 	InnerAdam     bool    `yaml:"inner_adam,omitempty" json:"inner_adam,omitempty"`
+	TrainShots    int     `yaml:"train_shots,omitempty" json:"train_shots,omitempty"`
+	InnerBatch    int     `yaml:"inner_batch,omitempty" json:"inner_batch,omitempty"`
 	BatchNorm     string  `yaml:"batchnorm,omitempty" json:"batchnorm,omitempty"`
 	Recompute     bool    `yaml:"recompute,omitempty" json:"recompute,omitempty"`
 
@@ -405,7 +407,7 @@ func DefaultDataDir() string {
 func (m *Meta) Spec(c *Config) meta.Spec {
 	return meta.Spec{Algorithm: m.Algorithm, Dataset: m.Dataset, DataDir: c.DataDir, Split: m.Split, Ways: m.Ways, Shots: m.Shots,
 		Queries: m.Queries, InnerSteps: m.InnerSteps, EvalSteps: m.EvalSteps, InnerLR: m.InnerLR, Hidden: m.Hidden,
-		MultiStepLoss: m.MultiStepLoss, InnerAdam: m.InnerAdam, BatchNorm: m.BatchNorm, Recompute: m.Recompute, Seed: c.Seed}
+		MultiStepLoss: m.MultiStepLoss, InnerAdam: m.InnerAdam, TrainShots: m.TrainShots, InnerBatch: m.InnerBatch, BatchNorm: m.BatchNorm, Recompute: m.Recompute, Seed: c.Seed}
 }
 
 func finitePos(v float64) bool { return v > 0 && !math.IsInf(v, 0) }

@@ -19,6 +19,12 @@ type ReptileConfig struct {
 	// InnerAdam uses Adam with beta1 = 0 (as in the Reptile paper's
 	// experiments) instead of plain SGD for the inner loop.
 	InnerAdam bool
+	// InnerBatch is the number of support examples per inner step at
+	// training (0: the whole support set). The Reptile paper trains on
+	// 10-shot 5-way tasks in minibatches of 10 (5 steps = one pass). The
+	// batches take the classes in turn, so each holds every class equally
+	// often. Evaluation always uses the whole support set, as in the paper.
+	InnerBatch int
 }
 
 // Reptile (Nichol, Achiam & Schulman 2018, Algorithm 2, batched version):
@@ -43,6 +49,9 @@ func NewReptile(model nn.Module, cfg ReptileConfig) (*Reptile, error) {
 	if cfg.InnerSteps < 1 {
 		return nil, fmt.Errorf("meta: Reptile inner steps = %d, want >= 1", cfg.InnerSteps)
 	}
+	if cfg.InnerBatch < 0 {
+		return nil, fmt.Errorf("meta: Reptile inner batch = %d, want >= 0 (0: the whole support set)", cfg.InnerBatch)
+	}
 	if cfg.EvalSteps == 0 {
 		cfg.EvalSteps = cfg.InnerSteps
 	}
@@ -55,7 +64,7 @@ func (r *Reptile) MetaParams() []*autodiff.Var { return nn.Vars(r.Model) }
 
 // train runs steps of the inner optimizer on a private copy of the weights
 // and returns the copy and the query predictions with it.
-func (r *Reptile) train(t data.Task, steps int) ([]*autodiff.Var, *autodiff.Var) {
+func (r *Reptile) train(t data.Task, steps, batch int) ([]*autodiff.Var, *autodiff.Var) {
 	theta := nn.Vars(r.Model)
 	w := make([]*autodiff.Var, len(theta))
 	for i, p := range theta {
@@ -69,8 +78,13 @@ func (r *Reptile) train(t data.Task, steps int) ([]*autodiff.Var, *autodiff.Var)
 	} else {
 		opt = optim.NewSGD(w, optim.SGDConfig{LR: r.Cfg.InnerLR})
 	}
+	order := classTurns(t)
 	for s := 0; s < steps; s++ {
 		loss := TaskLoss(r.Model.Apply(w, xs), t, false)
+		if batch > 0 && batch < len(order) {
+			mb := minibatch(t, order, s*batch, batch)
+			loss = TaskLoss(r.Model.Apply(w, autodiff.Const(mb.SupportX.AsType(dt))), mb, false)
+		}
 		g := autodiff.Grad([]*autodiff.Var{loss}, w, false)
 		opt.StepWith(values(g))
 	}
@@ -79,7 +93,7 @@ func (r *Reptile) train(t data.Task, steps int) ([]*autodiff.Var, *autodiff.Var)
 
 // TaskGradient returns theta - W for the task.
 func (r *Reptile) TaskGradient(t data.Task, iter int) ([]*tensor.Tensor, TaskResult) {
-	w, pred := r.train(t, r.Cfg.InnerSteps)
+	w, pred := r.train(t, r.Cfg.InnerSteps, r.Cfg.InnerBatch)
 	theta := nn.Vars(r.Model)
 	g := make([]*tensor.Tensor, len(w))
 	for i := range w {
@@ -93,10 +107,57 @@ func (r *Reptile) Evaluate(t data.Task, steps int) TaskResult {
 	if steps < 0 {
 		steps = r.Cfg.EvalSteps
 	}
-	_, pred := r.train(t, steps)
+	_, pred := r.train(t, steps, 0)
 	return TaskResult{Loss: TaskLoss(pred, t, true).Item(), Metric: TaskMetric(pred.Value, t, true)}
 }
 
 // SetTraining switches the model between training and evaluation mode
 // (BatchNorm with running statistics uses them at evaluation).
 func (r *Reptile) SetTraining(training bool) { nn.SetTraining(r.Model, training) }
+
+// classTurns orders the support examples so that classes take turns
+// (first example of every class, then the second, ...); regression tasks
+// keep their order.
+func classTurns(t data.Task) []int {
+	n := t.SupportX.Shape()[0]
+	if t.Ways == 0 || len(t.SupportLabels) != n {
+		order := make([]int, n)
+		for i := range order {
+			order[i] = i
+		}
+		return order
+	}
+	byClass := make([][]int, t.Ways)
+	for i, l := range t.SupportLabels {
+		byClass[l] = append(byClass[l], i)
+	}
+	order := make([]int, 0, n)
+	for k := 0; len(order) < n; k++ {
+		for _, c := range byClass {
+			if k < len(c) {
+				order = append(order, c[k])
+			}
+		}
+	}
+	return order
+}
+
+// minibatch returns the task whose support set is the size examples of
+// order starting at from (wrapping around).
+func minibatch(t data.Task, order []int, from, size int) data.Task {
+	idx := make([]int, size)
+	labels := make([]int, 0, size)
+	for i := range idx {
+		idx[i] = order[(from+i)%len(order)]
+		if len(t.SupportLabels) > 0 {
+			labels = append(labels, t.SupportLabels[idx[i]])
+		}
+	}
+	mb := t
+	mb.SupportX = tensor.IndexSelect(t.SupportX, 0, idx)
+	if t.SupportY != nil {
+		mb.SupportY = tensor.IndexSelect(t.SupportY, 0, idx)
+	}
+	mb.SupportLabels = labels
+	return mb
+}

@@ -38,6 +38,13 @@ type Spec struct {
 	// MultiStepLoss enables MAML++'s multi-step loss (with maml++).
 	MultiStepLoss bool `json:"multi_step_loss,omitempty"`
 	InnerAdam     bool `json:"inner_adam,omitempty"` // Reptile's inner optimizer
+	// TrainShots is the number of support examples per class in training
+	// episodes (0: Shots). The Reptile paper meta-trains its 1-shot
+	// Omniglot models on 10-shot tasks; evaluation always uses Shots.
+	TrainShots int `json:"train_shots,omitempty"`
+	// InnerBatch is Reptile's inner minibatch size at training (0: the
+	// whole support set).
+	InnerBatch int `json:"inner_batch,omitempty"`
 	// BatchNorm is the meta-learning BatchNorm mode: "transductive" (batch
 	// statistics at training and test time, as in the MAML paper; the
 	// default), "running" (running statistics at test time) or "per-step"
@@ -118,6 +125,12 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("shots = %d, want >= 1", s.Shots)
 	case s.Queries < 1:
 		return fmt.Errorf("queries = %d, want >= 1", s.Queries)
+	case s.TrainShots < 0:
+		return fmt.Errorf("train shots = %d, want >= 1 (or 0: the same as shots)", s.TrainShots)
+	case s.InnerBatch < 0:
+		return fmt.Errorf("inner batch = %d, want >= 1 (or 0: the whole support set)", s.InnerBatch)
+	case s.InnerBatch > 0 && s.Algorithm != "reptile":
+		return fmt.Errorf("inner batch applies to reptile, not %s", s.Algorithm)
 	case s.InnerSteps < 1:
 		return fmt.Errorf("inner steps = %d, want >= 1", s.InnerSteps)
 	case s.EvalSteps < 0:
@@ -228,7 +241,7 @@ func Build(s Spec) (*Built, error) {
 		cfg.MultiStepLoss = s.MultiStepLoss
 		b.Algorithm, err = NewMAML(nil, head, cfg)
 	case "reptile":
-		b.Algorithm, err = NewReptile(head, ReptileConfig{InnerLR: s.InnerLR, InnerSteps: s.InnerSteps, EvalSteps: s.EvalSteps, InnerAdam: s.InnerAdam})
+		b.Algorithm, err = NewReptile(head, ReptileConfig{InnerLR: s.InnerLR, InnerSteps: s.InnerSteps, EvalSteps: s.EvalSteps, InnerAdam: s.InnerAdam, InnerBatch: s.InnerBatch})
 	case "protonet":
 		b.Algorithm, err = NewProtoNet(head, Prototypes)
 	case "r2d2":
@@ -394,14 +407,18 @@ func (s Spec) Tasks(split string) (data.TaskDistribution, error) {
 	if split != "train" && split != "val" && split != "test" {
 		return nil, fmt.Errorf("split %q, want train, val or test", split)
 	}
+	shots := s.Shots
+	if split == "train" && s.TrainShots > 0 {
+		shots = s.TrainShots
+	}
 	if s.Dataset == "sinusoid" {
-		return data.Sinusoid{Support: s.Shots, Query: s.Queries}, nil
+		return data.Sinusoid{Support: shots, Query: s.Queries}, nil
 	}
 	ds, err := s.omniglotSplit(split)
 	if err != nil {
 		return nil, err
 	}
-	return data.NewEpisodic(ds, s.Ways, s.Shots, s.Queries)
+	return data.NewEpisodic(ds, s.Ways, shots, s.Queries)
 }
 
 // HigherIsBetter reports whether the metric is an accuracy.

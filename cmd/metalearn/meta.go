@@ -42,6 +42,8 @@ func specFlags(cmd *cobra.Command, s *meta.Spec) {
 	f.IntVar(&s.Hidden, "hidden", 0, "MLP width (sinusoid, default 40) or conv filters (omniglot, default 64)")
 	f.BoolVar(&s.MultiStepLoss, "multi-step-loss", false, "MAML++ multi-step loss (with --algo maml++)")
 	f.BoolVar(&s.InnerAdam, "inner-adam", false, "Reptile: Adam (beta1 = 0) in the inner loop instead of SGD")
+	f.IntVar(&s.TrainShots, "train-shots", 0, "support examples per class in training episodes (default --shots; Reptile's paper trains 1-shot models on 10-shot tasks)")
+	f.IntVar(&s.InnerBatch, "inner-batch", 0, "Reptile: inner minibatch size at training (default the whole support set)")
 	f.StringVar(&s.BatchNorm, "batchnorm", "", "BatchNorm mode: transductive (default), running, per-step (MAML family)")
 	f.BoolVar(&s.Recompute, "recompute", false, "second-order MAML: recompute the inner loop in the backward pass to save memory")
 	f.Uint64Var(&s.Seed, "seed", 1, "random seed (initialisation, task sampling, MAML split)")

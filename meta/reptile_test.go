@@ -1,0 +1,92 @@
+package meta
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"metalearn/autodiff"
+	"metalearn/data"
+	"metalearn/nn"
+	"metalearn/tensor"
+)
+
+// With InnerBatch, each inner SGD step uses the next minibatch of support
+// examples with the classes taking turns: one step with batch 3 on a
+// 3-way 2-shot task (support stored class by class) trains on examples
+// 0, 2 and 4 only, and TaskGradient is lr times that minibatch's gradient.
+func TestReptileInnerBatchUsesClassTurns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	model := nn.MLP(rng, nn.Tanh, 4, 6, 3)
+	task := data.Task{
+		SupportX: tensor.RandN(rng, tensor.Float64, 1, 6, 4), SupportLabels: []int{0, 0, 1, 1, 2, 2},
+		QueryX: tensor.RandN(rng, tensor.Float64, 1, 3, 4), QueryLabels: []int{0, 1, 2}, Ways: 3,
+	}
+	nn.Cast(model, tensor.Float64)
+	const lr = 0.3
+	r, err := NewReptile(model, ReptileConfig{InnerLR: lr, InnerSteps: 1, InnerBatch: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := r.TaskGradient(task, 0)
+
+	theta := nn.Vars(model)
+	sub := data.Task{SupportX: tensor.IndexSelect(task.SupportX, 0, []int{0, 2, 4}), SupportLabels: []int{0, 1, 2}, Ways: 3}
+	loss := TaskLoss(model.Apply(theta, autodiff.Const(sub.SupportX)), sub, false)
+	want := autodiff.Grad([]*autodiff.Var{loss}, theta, false)
+	for i := range want {
+		g, w := got[i].Values(), want[i].Value.Values()
+		for j := range w {
+			if math.Abs(g[j]-lr*w[j]) > 1e-12 {
+				t.Fatalf("param %d[%d]: theta - W = %v, want lr * minibatch gradient %v", i, j, g[j], lr*w[j])
+			}
+		}
+	}
+	// the whole support set gives a different update
+	full, _ := (&Reptile{Model: model, Cfg: ReptileConfig{InnerLR: lr, InnerSteps: 1}}).TaskGradient(task, 0)
+	if full[0].Values()[0] == got[0].Values()[0] {
+		t.Error("minibatch and full-batch updates are identical; InnerBatch is ignored")
+	}
+	if _, err := NewReptile(model, ReptileConfig{InnerLR: lr, InnerSteps: 1, InnerBatch: -1}); err == nil {
+		t.Error("negative inner batch accepted")
+	}
+}
+
+func TestClassTurnsAndWrap(t *testing.T) {
+	task := data.Task{SupportX: tensor.New(tensor.Float32, 5, 1), SupportLabels: []int{0, 0, 0, 1, 1}, Ways: 2}
+	order := classTurns(task)
+	want := []int{0, 3, 1, 4, 2}
+	for i := range want {
+		if order[i] != want[i] {
+			t.Fatalf("classTurns = %v, want %v", order, want)
+		}
+	}
+	mb := minibatch(task, order, 4, 3) // wraps: 2, 0, 3
+	if l := mb.SupportLabels; len(l) != 3 || l[0] != 0 || l[1] != 0 || l[2] != 1 {
+		t.Errorf("minibatch labels = %v, want [0 0 1]", l)
+	}
+}
+
+// Spec.TrainShots changes the training episodes only.
+func TestSpecTrainShots(t *testing.T) {
+	s := Spec{Dataset: "sinusoid", Algorithm: "reptile", Shots: 5, TrainShots: 10, InnerBatch: 5}
+	s.Defaults()
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for split, n := range map[string]int{"train": 10, "val": 5, "test": 5} {
+		d, err := s.Tasks(split)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.Sample(rng).SupportX.Shape()[0]; got != n {
+			t.Errorf("%s: %d support points, want %d", split, got, n)
+		}
+	}
+	bad := s
+	bad.Algorithm = "maml"
+	if err := bad.Validate(); err == nil {
+		t.Error("inner batch accepted for maml")
+	}
+}

@@ -243,7 +243,10 @@ type DomainConfig struct {
 	PerClass, PerClassSmall int
 	// Methods to run: 1nn, source-only, coral, coral-domain (source
 	// covariance from the whole, unlabelled source domain instead of the
-	// sampled training set), coral-1nn, mmd, coral-mmd,
+	// sampled training set), coral-1nn, svm (one-against-one C-SVC, linear
+	// kernel), coral-svm (the same on CORAL-aligned source features),
+	// coral-kernel (the kernels of the CORAL authors' evaluation code:
+	// training Xs A Xs^T, test Xs A Xt^T, A = Cs^(-1/2) Ct^(1/2)), mmd, coral-mmd,
 	// finetune, target-only (default: 1nn, source-only, coral, mmd, finetune).
 	Methods []string
 	// Lambda is CORAL's ridge (default 1: C = cov + I).
@@ -255,6 +258,9 @@ type DomainConfig struct {
 	// cross-validation on its (labelled source) training set, as the CORAL
 	// authors' evaluation code does for its SVM; C is then unused.
 	CGrid []float64
+	// CVFolds is the number of folds of that cross-validation for the svm
+	// methods (default 2, as in the CORAL authors' code).
+	CVFolds int
 	// Steps and LR of the classifiers (default 500, 0.01 Adam, full batch).
 	Steps int
 	LR    float64
@@ -271,7 +277,7 @@ type DomainConfig struct {
 }
 
 // DomainMethods lists the method names CrossDomain accepts.
-var DomainMethods = []string{"1nn", "source-only", "coral", "coral-domain", "coral-1nn", "mmd", "coral-mmd", "finetune", "target-only"}
+var DomainMethods = []string{"1nn", "source-only", "coral", "coral-domain", "coral-1nn", "svm", "coral-svm", "coral-kernel", "mmd", "coral-mmd", "finetune", "target-only"}
 
 // PublishedOfficeSURF are the 12-pair averages of Sun et al. 2016, Table 1
 // (Office-Caltech10, SURF, linear SVM), the reference for this protocol.
@@ -302,6 +308,9 @@ func (c DomainConfig) withDefaults() DomainConfig {
 	if c.LR == 0 {
 		c.LR = 0.01
 	}
+	if c.CVFolds == 0 {
+		c.CVFolds = 2
+	}
 	if c.MMDHidden == 0 {
 		c.MMDHidden = 64
 	}
@@ -324,6 +333,8 @@ func (c DomainConfig) validate() error {
 		}
 	}
 	switch {
+	case c.CVFolds < 2:
+		return fmt.Errorf("transfer: cross-validation folds = %d, want >= 2", c.CVFolds)
 	case c.Rounds < 1 || c.PerClass < 1 || c.PerClassSmall < 1:
 		return fmt.Errorf("transfer: rounds = %d, per-class = %d, per-class-small = %d: want >= 1", c.Rounds, c.PerClass, c.PerClassSmall)
 	case slices.ContainsFunc(c.CGrid, func(v float64) bool { return !(v > 0) || math.IsInf(v, 0) }):
@@ -384,7 +395,7 @@ func CrossDomain(domains []*data.Domain, cfg DomainConfig) (*DomainReport, error
 		feats[i] = PreprocessDomain(d.X)
 	}
 	rep := &DomainReport{
-		Protocol:  fmt.Sprintf("L1-normalised, per-domain z-scored features; %d rounds of %d source examples per class (%d for dslr/webcam sources); whole target domain as test (finetune/target-only: %d labelled target examples per class, tested on the rest); classifier: multinomial logistic regression, L2 = 1/(C n), C = %g, %d full-batch Adam steps", cfg.Rounds, cfg.PerClass, cfg.PerClassSmall, cfg.TargetShots, cfg.C, cfg.Steps),
+		Protocol:  fmt.Sprintf("L1-normalised, per-domain z-scored features; %d rounds of %d source examples per class (%d for dslr/webcam sources); whole target domain as test (finetune/target-only: %d labelled target examples per class, tested on the rest); classifier: multinomial logistic regression, L2 = 1/(C n), C = %g, %d full-batch Adam steps; svm methods: one-against-one C-SVC, %s", cfg.Rounds, cfg.PerClass, cfg.PerClassSmall, cfg.TargetShots, cfg.C, cfg.Steps, svmC(cfg)),
 		Methods:   cfg.Methods,
 		Average:   map[string]float64{},
 		Published: PublishedOfficeSURF,
@@ -553,6 +564,23 @@ func domainRound(source, target Data, ctHalf, domainMap *mat.Dense, cfg DomainCo
 				return nil, err
 			}
 			out[m] = acc
+		case "svm", "coral-svm", "coral-kernel":
+			left, right := source.X, source.X
+			if m != "svm" {
+				a, err := getAligned()
+				if err != nil {
+					return nil, err
+				}
+				left = a
+				if m == "coral-svm" {
+					right = a
+				}
+			}
+			acc, err := svmAccuracy(left, right, source.Y, target, cfg, seed)
+			if err != nil {
+				return nil, err
+			}
+			out[m] = acc
 		case "mmd", "coral-mmd":
 			s := source
 			if m == "coral-mmd" {
@@ -570,6 +598,48 @@ func domainRound(source, target Data, ctHalf, domainMap *mat.Dense, cfg DomainCo
 		}
 	}
 	return out, nil
+}
+
+func svmC(cfg DomainConfig) string {
+	if len(cfg.CGrid) == 0 {
+		return fmt.Sprintf("C = %g", cfg.C)
+	}
+	return fmt.Sprintf("C from %v by %d-fold cross-validation on the source", cfg.CGrid, cfg.CVFolds)
+}
+
+// svmAccuracy trains the one-against-one C-SVC on the kernel
+// K[i][j] = left_i . right_j of the source rows (C from cfg.CGrid by 2-fold
+// cross-validation when set, else cfg.C) and returns its accuracy on the
+// target, whose kernel row r is left_i . target_r. With left = right this
+// is a linear SVM on those features; "coral-kernel" uses left = the
+// CORAL-aligned source and right = the raw source, the kernels of the
+// CORAL authors' evaluation code (training Xs A Xs^T, test Xs A Xt^T).
+func svmAccuracy(left, right *tensor.Tensor, y []int, target Data, cfg DomainConfig, seed uint64) (float64, error) {
+	l := left.AsType(tensor.Float64)
+	k := tensor.MatMul(l, tensor.Transpose(right.AsType(tensor.Float64))).F64()
+	classes := len(target.ClassNames)
+	for _, v := range y {
+		classes = max(classes, v+1)
+	}
+	c := cfg.C
+	if len(cfg.CGrid) > 0 {
+		var err error
+		if c, err = svmGridC(k, y, classes, cfg.CGrid, cfg.CVFolds, seed); err != nil {
+			return 0, err
+		}
+	}
+	model, err := trainSVM(k, y, classes, c)
+	if err != nil {
+		return 0, err
+	}
+	kt := tensor.MatMul(target.X.AsType(tensor.Float64), tensor.Transpose(l)).F64()
+	correct := 0
+	for r, p := range model.predict(kt, len(y)) {
+		if p == target.Y[r] {
+			correct++
+		}
+	}
+	return float64(correct) / float64(len(target.Y)), nil
 }
 
 // shotIndices repeats Shots' draw and returns the chosen indices.

@@ -753,7 +753,12 @@ The classifier is multinomial logistic regression with an L2 penalty of
 1/(C n) on the mean loss (the scaling of a C-SVM), trained by full-batch Adam.
 
 Methods: 1nn (nearest neighbour, no adaptation), source-only, coral (CORAL
-alignment, then the classifier), coral-1nn, mmd (one-hidden-layer network
+alignment, then the classifier), coral-1nn, svm (one-against-one C-SVC with
+a linear kernel, as libsvm), coral-svm (the SVM on CORAL-aligned source
+features), coral-kernel (the CORAL authors' evaluation: the SVM on the kernel
+x^T A x', A = Cs^(-1/2) Ct^(1/2), training kernel Xs A Xs^T, test Xs A Xt^T;
+use --C-grid and every source image: --per-class 100000 --per-class-small
+100000 --rounds 5), mmd (one-hidden-layer network
 with a multi-kernel Gaussian MMD penalty between source and target hidden
 features), coral-mmd, finetune (source-only classifier fine-tuned on
 --target-shots labelled target examples per class; tested on the rest of the
@@ -825,6 +830,7 @@ target), target-only (the same few target examples alone).`,
 	f.Float64Var(&cfg.LR, "lr", 0.01, "Adam learning rate (mmd: lr/10)")
 	f.Float64Var(&cfg.C, "C", 1, "inverse L2 regularisation (SVM-style: L2 weight 1/(C n))")
 	f.StringVar(&cgrid, "C-grid", "", "choose C for every classifier by 2-fold cross-validation on the source over these values (e.g. 0.001,0.01,0.1,1,10,100,1000), as the CORAL authors' evaluation does")
+	f.IntVar(&cfg.CVFolds, "cv-folds", 2, "folds of the --C-grid cross-validation for the svm methods")
 	f.Float64Var(&cfg.Lambda, "lambda", 1, "CORAL ridge: C = cov + lambda I")
 	f.IntVar(&cfg.MMDHidden, "mmd-hidden", 64, "mmd: hidden width")
 	f.Float64Var(&cfg.MMDGamma, "mmd-gamma", 1, "mmd: penalty weight")

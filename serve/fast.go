@@ -139,6 +139,10 @@ func (c *conv4) block(l int, x *tensor.Tensor, w []*tensor.Tensor, keep *blockCa
 			// scale >= 0), so pool z first and map the winner.
 			scale := invstd[k] * gamma[k]
 			shift := beta[k] - mean[k]*scale
+			if arg == nil {
+				poolAffine(p, o, wd, oh, ow, scale, shift)
+				continue
+			}
 			up := scale >= 0
 			for oi := 0; oi < oh; oi++ {
 				r0 := p[2*oi*wd : 2*oi*wd+wd]
@@ -146,21 +150,17 @@ func (c *conv4) block(l int, x *tensor.Tensor, w []*tensor.Tensor, keep *blockCa
 				for oj := 0; oj < ow; oj++ {
 					q := 2 * oj
 					best, bi := r0[q], q
-					cand := [3]float32{r0[q+1], r1[q], r1[q+1]}
-					pos := [3]int{q + 1, wd + q, wd + q + 1}
-					for t := 0; t < 3; t++ {
-						if (up && cand[t] > best) || (!up && cand[t] < best) {
-							best, bi = cand[t], pos[t]
-						}
+					if v := r0[q+1]; up && v > best || !up && v < best {
+						best, bi = v, q+1
 					}
-					a := best*scale + shift
-					if a < 0 {
-						a = 0
+					if v := r1[q]; up && v > best || !up && v < best {
+						best, bi = v, wd+q
 					}
-					o[oi*ow+oj] = a
-					if arg != nil {
-						arg[base+oi*ow+oj] = int32(2*oi*wd + bi)
+					if v := r1[q+1]; up && v > best || !up && v < best {
+						best, bi = v, wd+q+1
 					}
+					o[oi*ow+oj] = max(best*scale+shift, 0)
+					arg[base+oi*ow+oj] = int32(2*oi*wd + bi)
 				}
 			}
 		}
@@ -169,6 +169,28 @@ func (c *conv4) block(l int, x *tensor.Tensor, w []*tensor.Tensor, keep *blockCa
 		*keep = blockCache{z: z, mean: mean, invstd: invstd, arg: arg, out: out}
 	}
 	return out
+}
+
+// poolAffine writes o = relu(pool(p) * scale + shift) for one plane p
+// (rows of wd values): since relu(z*scale + shift) is monotone in z, the
+// 2x2 window's max (scale >= 0) or min (scale < 0) is the winner.
+func poolAffine(p, o []float32, wd, oh, ow int, scale, shift float32) {
+	for oi := 0; oi < oh; oi++ {
+		r0 := p[2*oi*wd : 2*oi*wd+2*ow]
+		r1 := p[(2*oi+1)*wd : (2*oi+1)*wd+2*ow]
+		out := o[oi*ow : oi*ow+ow]
+		if scale >= 0 {
+			for oj := range out {
+				v := max(max(r0[2*oj], r0[2*oj+1]), max(r1[2*oj], r1[2*oj+1]))
+				out[oj] = max(v*scale+shift, 0)
+			}
+		} else {
+			for oj := range out {
+				v := min(min(r0[2*oj], r0[2*oj+1]), min(r1[2*oj], r1[2*oj+1]))
+				out[oj] = max(v*scale+shift, 0)
+			}
+		}
+	}
 }
 
 // planeSum returns the sum of p (four float32 accumulators, for speed; a

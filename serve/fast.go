@@ -102,34 +102,31 @@ func (c *conv4) block(l int, x *tensor.Tensor, w []*tensor.Tensor, keep *blockCa
 	// The bias is never added to z: with batch statistics it cancels, and
 	// with running statistics it shifts the mean (mean - bias). So
 	// xhat = (z - mean) * invstd with z the bias-free convolution output.
-	m := float64(n * plane)
+	var bm, bv []float64
+	if c.batch {
+		bm, bv = tensor.BatchNormStats(z) // two passes per channel: no cancellation
+	}
 	for k := 0; k < ch; k++ {
-		var mu, v float64
+		mu, v := float64(rm[k])-float64(bias[k]), float64(rv[k])
 		if c.batch {
-			// two passes (mean, then squared deviations): no cancellation
-			// when the mean is large against the spread
-			var sum, sq float64
-			for i := 0; i < n; i++ {
-				sum += planeSum(zf[(i*ch+k)*plane : (i*ch+k+1)*plane])
-			}
-			mu = sum / m
-			for i := 0; i < n; i++ {
-				sq += planeSqDev(zf[(i*ch+k)*plane:(i*ch+k+1)*plane], float32(mu))
-			}
-			v = sq / m
-		} else {
-			mu, v = float64(rm[k])-float64(bias[k]), float64(rv[k])
+			mu, v = bm[k], bv[k]
 		}
 		mean[k] = float32(mu)
 		invstd[k] = float32(1 / math.Sqrt(v+bn.Eps))
 	}
+	if keep == nil {
+		// inference: relu(z*scale + shift) pooled, in one pass
+		scale, shift := make([]float32, ch), make([]float32, ch)
+		for k := range scale {
+			scale[k] = invstd[k] * gamma[k]
+			shift[k] = beta[k] - mean[k]*scale[k]
+		}
+		return tensor.AffineReLUMaxPool2(z, scale, shift)
+	}
 	oh, ow := h/2, wd/2
 	out := tensor.New(tensor.Float32, n, ch, oh, ow)
 	of := out.F32()
-	var arg []int32
-	if keep != nil {
-		arg = make([]int32, len(of))
-	}
+	arg := make([]int32, len(of))
 	for i := 0; i < n; i++ {
 		for k := 0; k < ch; k++ {
 			p := zf[(i*ch+k)*plane : (i*ch+k+1)*plane]
@@ -139,10 +136,6 @@ func (c *conv4) block(l int, x *tensor.Tensor, w []*tensor.Tensor, keep *blockCa
 			// scale >= 0), so pool z first and map the winner.
 			scale := invstd[k] * gamma[k]
 			shift := beta[k] - mean[k]*scale
-			if arg == nil {
-				poolAffine(p, o, wd, oh, ow, scale, shift)
-				continue
-			}
 			up := scale >= 0
 			for oi := 0; oi < oh; oi++ {
 				r0 := p[2*oi*wd : 2*oi*wd+wd]
@@ -165,61 +158,8 @@ func (c *conv4) block(l int, x *tensor.Tensor, w []*tensor.Tensor, keep *blockCa
 			}
 		}
 	}
-	if keep != nil {
-		*keep = blockCache{z: z, mean: mean, invstd: invstd, arg: arg, out: out}
-	}
+	*keep = blockCache{z: z, mean: mean, invstd: invstd, arg: arg, out: out}
 	return out
-}
-
-// poolAffine writes o = relu(pool(p) * scale + shift) for one plane p
-// (rows of wd values): since relu(z*scale + shift) is monotone in z, the
-// 2x2 window's max (scale >= 0) or min (scale < 0) is the winner.
-func poolAffine(p, o []float32, wd, oh, ow int, scale, shift float32) {
-	for oi := 0; oi < oh; oi++ {
-		r0 := p[2*oi*wd : 2*oi*wd+2*ow]
-		r1 := p[(2*oi+1)*wd : (2*oi+1)*wd+2*ow]
-		out := o[oi*ow : oi*ow+ow]
-		if scale >= 0 {
-			for oj := range out {
-				v := max(max(r0[2*oj], r0[2*oj+1]), max(r1[2*oj], r1[2*oj+1]))
-				out[oj] = max(v*scale+shift, 0)
-			}
-		} else {
-			for oj := range out {
-				v := min(min(r0[2*oj], r0[2*oj+1]), min(r1[2*oj], r1[2*oj+1]))
-				out[oj] = max(v*scale+shift, 0)
-			}
-		}
-	}
-}
-
-// planeSum returns the sum of p (four float32 accumulators, for speed; a
-// plane has at most a few thousand values).
-func planeSum(p []float32) float64 {
-	var a0, a1, a2, a3 float32
-	j := 0
-	for ; j+4 <= len(p); j += 4 {
-		a0, a1, a2, a3 = a0+p[j], a1+p[j+1], a2+p[j+2], a3+p[j+3]
-	}
-	for ; j < len(p); j++ {
-		a0 += p[j]
-	}
-	return float64(a0) + float64(a1) + float64(a2) + float64(a3)
-}
-
-// planeSqDev returns the sum of (p[j] - mu)^2.
-func planeSqDev(p []float32, mu float32) float64 {
-	var a0, a1, a2, a3 float32
-	j := 0
-	for ; j+4 <= len(p); j += 4 {
-		d0, d1, d2, d3 := p[j]-mu, p[j+1]-mu, p[j+2]-mu, p[j+3]-mu
-		a0, a1, a2, a3 = a0+d0*d0, a1+d1*d1, a2+d2*d2, a3+d3*d3
-	}
-	for ; j < len(p); j++ {
-		d := p[j] - mu
-		a0 += d * d
-	}
-	return float64(a0) + float64(a1) + float64(a2) + float64(a3)
 }
 
 // forward returns the network's output for x (logits with the Linear head,

@@ -502,3 +502,46 @@ func ReluInPlace(t *Tensor) {
 func reluRun[T Float](x []T) {
 	parallelFor(len(x), len(x), func(lo, hi int) { reluInto(x[lo:hi], x[lo:hi]) })
 }
+
+// AffineReLUMaxPool2 returns the 2x2, stride-2 max-pool of
+// relu(scale[c]*x + shift[c]) for float32 x [N,C,H,W] (odd trailing rows
+// and columns are dropped, as MaxPool2d does): inference-time BatchNorm
+// (folded into scale and shift), ReLU and pooling in one pass over x.
+func AffineReLUMaxPool2(x *Tensor, scale, shift []float32) *Tensor {
+	if x.dtype != Float32 || len(x.shape) != 4 {
+		panic(fmt.Sprintf("tensor: AffineReLUMaxPool2: want a float32 [N,C,H,W] tensor, got %v %v", x.dtype, x.shape))
+	}
+	n, c, h, w := x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+	if len(scale) != c || len(shift) != c {
+		panic(fmt.Sprintf("tensor: AffineReLUMaxPool2: %d scales and %d shifts for %d channels", len(scale), len(shift), c))
+	}
+	oh, ow := h/2, w/2
+	out := New(Float32, n, c, oh, ow)
+	parallelFor(n*c, n*c*h*w, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			a, b := scale[p%c], shift[p%c]
+			in, o := x.f32[p*h*w:(p+1)*h*w], out.f32[p*oh*ow:(p+1)*oh*ow]
+			for i := 0; i < oh; i++ {
+				pool2Row(o[i*ow:(i+1)*ow], in[2*i*w:2*i*w+2*ow], in[(2*i+1)*w:(2*i+1)*w+2*ow], a, b)
+			}
+		}
+	})
+	return out
+}
+
+// pool2Row writes o[j] = max(0, a*z+b over r0[2j], r0[2j+1], r1[2j], r1[2j+1]).
+func pool2Row(o, r0, r1 []float32, a, b float32) {
+	if useSIMD && len(o) >= 8 {
+		n := len(o) &^ 7
+		pool2AffineReluAVX2(&o[0], &r0[0], &r1[0], n, a, b)
+		if n < len(o) { // the last 8 again: outputs depend only on inputs
+			k := len(o) - 8
+			pool2AffineReluAVX2(&o[k], &r0[2*k], &r1[2*k], 8, a, b)
+		}
+		return
+	}
+	for j := range o { // max is branch-free: comparisons mispredict on real data
+		v := max(a*r0[2*j]+b, a*r0[2*j+1]+b, a*r1[2*j]+b, a*r1[2*j+1]+b)
+		o[j] = max(v, 0)
+	}
+}

@@ -34,3 +34,6 @@ func reluF32AVX2(o, x *float32, n int)
 
 //go:noescape
 func maskPosF32AVX2(o, gr, y *float32, n int)
+
+//go:noescape
+func pool2AffineReluAVX2(o, r0, r1 *float32, n int, a, b float32)

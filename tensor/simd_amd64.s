@@ -253,3 +253,39 @@ maskloop:
 	JNE maskloop
 	VZEROUPPER
 	RET
+
+// func pool2AffineReluAVX2(o, r0, r1 *float32, n int, a, b float32)   (n % 8 == 0)
+// o[j] = max(0, a*r0[2j]+b, a*r0[2j+1]+b, a*r1[2j]+b, a*r1[2j+1]+b):
+// a 2x2 max-pool of relu(a*z + b) over two input rows.
+TEXT ·pool2AffineReluAVX2(SB), NOSPLIT, $0-40
+	MOVQ o+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS a+32(FP), Y15
+	VBROADCASTSS b+36(FP), Y14
+	VXORPS Y13, Y13, Y13
+p2loop:
+	VMOVUPS 0(SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 0(DX), Y2
+	VMOVUPS 32(DX), Y3
+	VFMADD213PS Y14, Y15, Y0
+	VFMADD213PS Y14, Y15, Y1
+	VFMADD213PS Y14, Y15, Y2
+	VFMADD213PS Y14, Y15, Y3
+	VMAXPS Y2, Y0, Y0
+	VMAXPS Y3, Y1, Y1
+	VSHUFPS $0x88, Y1, Y0, Y4
+	VSHUFPS $0xDD, Y1, Y0, Y5
+	VMAXPS Y5, Y4, Y4
+	VPERMPD $0xD8, Y4, Y4
+	VMAXPS Y13, Y4, Y4
+	VMOVUPS Y4, 0(DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNE p2loop
+	VZEROUPPER
+	RET

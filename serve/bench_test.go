@@ -17,6 +17,7 @@ func BenchmarkAdaptPredict(b *testing.B) {
 	for name, s := range map[string]meta.Spec{
 		"proto":  {Algorithm: "protonet", Dataset: "omniglot"},
 		"fomaml": {Algorithm: "fomaml", Dataset: "omniglot", EvalSteps: 5},
+		"anil":   {Algorithm: "anil", Dataset: "omniglot", EvalSteps: 5},
 	} {
 		bt, err := meta.Build(s)
 		if err != nil {
@@ -29,7 +30,7 @@ func BenchmarkAdaptPredict(b *testing.B) {
 	_, ts := newTest(b, Config{ModelDir: dir})
 	c := &Client{BaseURL: ts.URL}
 	e := randomEpisode(1, 5, 1, 1)
-	for _, name := range []string{"proto", "fomaml"} {
+	for _, name := range []string{"proto", "fomaml", "anil"} {
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
 			for i := 0; i < b.N; i++ {

@@ -34,13 +34,14 @@ type model struct {
 	modules    []nn.Module // the checkpoint's modules (read-only)
 
 	// gradient-based
-	maml    *meta.MAML
-	reptile *meta.Reptile
-	head    nn.Module        // the adapted network
-	body    nn.Module        // ANIL: the frozen feature extractor (nil otherwise)
-	bodyW   []*autodiff.Var  // its weights as constants
-	base    []*tensor.Tensor // head weights (read-only)
-	fast    *conv4           // fused Conv4 kernels for the head, when it has that shape
+	maml     *meta.MAML
+	reptile  *meta.Reptile
+	head     nn.Module        // the adapted network
+	body     nn.Module        // ANIL: the frozen feature extractor (nil otherwise)
+	bodyW    []*autodiff.Var  // its weights as constants
+	base     []*tensor.Tensor // head weights (read-only)
+	fast     *conv4           // fused Conv4 kernels for the head, when it has that shape
+	fastBody *conv4           // ANIL: fused Conv4 kernels for the body
 
 	// metric-based
 	proto        *meta.ProtoNet // frozen: support and query embedded together
@@ -82,6 +83,7 @@ func newModel(name string, b *meta.Built) (*model, error) {
 		if a.Body != nil {
 			m.body = meta.Freeze(a.Body)
 			m.bodyW = nn.Vars(m.body)
+			m.fastBody = newConv4(a.Body, m.transductive)
 		}
 	case *meta.Reptile:
 		m.kind, m.reptile, m.head = KindGradient, a, a.Model
@@ -119,13 +121,20 @@ func newModel(name string, b *meta.Built) (*model, error) {
 // on random inputs (forward, and two adaptation steps) and drops them on
 // any disagreement, so an unexpected architecture can only be slower.
 func (m *model) checkFast() {
-	if m.fast == nil && m.fastEnc == nil {
+	if m.fast == nil && m.fastEnc == nil && m.fastBody == nil {
 		return
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
 	ways := max(m.ways, 2)
 	n := 2 * ways
 	x := tensor.RandU(rng, m.dt, 0, 1, append([]int{n}, m.inShape...)...)
+	if m.fastBody != nil {
+		a := m.fastBody.forward(nil, x)
+		b := m.body.Apply(m.bodyW, autodiff.Const(x)).Value
+		if !allClose(a, tensor.Reshape(b, n, -1)) {
+			m.fastBody = nil
+		}
+	}
 	if m.fastEnc != nil {
 		a := m.fastEnc.forward(nil, x)
 		b := m.encoder.Apply(nn.Vars(m.encoder), autodiff.Const(x)).Value
@@ -317,6 +326,9 @@ func (m *model) adaptReptile(s supportSet, steps int, lr float64) []*tensor.Tens
 
 // features runs the frozen ANIL body (identity otherwise); no graph.
 func (m *model) features(x *tensor.Tensor) *autodiff.Var {
+	if m.fastBody != nil {
+		return autodiff.Const(m.fastBody.forward(nil, x))
+	}
 	v := autodiff.Const(x)
 	if m.body != nil {
 		v = m.body.Apply(m.bodyW, v)

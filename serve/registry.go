@@ -120,7 +120,7 @@ func (m *model) info() ModelInfo {
 	}
 	return ModelInfo{Name: m.name, Algorithm: m.spec.Algorithm, Dataset: m.spec.Dataset, Kind: m.kind, Task: task,
 		InputShape: m.inShape, Ways: m.ways, DefaultSteps: m.defaultSteps(), InnerLR: innerLR(m), BatchNorm: m.spec.BatchNorm,
-		Params: m.nparams, Bytes: m.bytes, Fused: m.fast != nil || m.fastEnc != nil}
+		Params: m.nparams, Bytes: m.bytes, Fused: m.fast != nil || m.fastEnc != nil || m.fastBody != nil}
 }
 
 func innerLR(m *model) float64 {

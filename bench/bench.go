@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -167,9 +168,14 @@ func sgemm(m, n, k int) func() {
 
 // Result is one workload's numbers.
 type Result struct {
-	Workload   string  `json:"workload"`
-	GoMS       float64 `json:"go_median_ms"`
-	GoHeapMB   float64 `json:"go_peak_heap_mb"`
+	Workload string  `json:"workload"`
+	GoMS     float64 `json:"go_median_ms"`
+	GoHeapMB float64 `json:"go_peak_heap_mb"`
+	// Peak resident memory added while the workload ran (warm-up and timed
+	// runs) over the process's resident set just before it; -1 where it
+	// cannot be measured. Measured the same way for PyTorch.
+	GoRSSMB    float64 `json:"go_peak_rss_mb"`
+	TorchRSSMB float64 `json:"torch_peak_rss_mb,omitempty"`
 	TorchMS    float64 `json:"torch_median_ms,omitempty"`
 	Ratio      float64 `json:"ratio_torch_over_go,omitempty"`
 	GoGFLOPS   float64 `json:"go_gflops,omitempty"`
@@ -178,10 +184,14 @@ type Result struct {
 }
 
 // RunGo times a workload: warm-up, then at least minRuns runs and minTime,
-// returning the median in milliseconds, the run count and the peak heap
-// in use seen by a sampler.
-func RunGo(w Workload, minRuns int, minTime time.Duration) (float64, int, float64) {
+// returning the median in milliseconds, the run count, the peak heap in
+// use seen by a sampler and the peak resident memory added (MiB, -1 if
+// unavailable).
+func RunGo(w Workload, minRuns int, minTime time.Duration) (ms float64, runs int, heapMB, rssMB float64) {
 	op := w.Setup()
+	runtime.GC()
+	debug.FreeOSMemory()
+	base, rssOK := resetPeakRSS()
 	for i := 0; i < 3; i++ {
 		op()
 	}
@@ -215,8 +225,12 @@ func RunGo(w Workload, minRuns int, minTime time.Duration) (float64, int, float6
 	}
 	close(stop)
 	p := <-peak
+	rssMB = -1
+	if hwm, ok := peakRSS(); ok && rssOK {
+		rssMB = float64(hwm-base) / 1024
+	}
 	sort.Float64s(times)
-	return times[len(times)/2], len(times), float64(p) / (1 << 20)
+	return times[len(times)/2], len(times), float64(p) / (1 << 20), rssMB
 }
 
 // TorchAvailable reports whether python3 with torch can run.
@@ -224,8 +238,14 @@ func TorchAvailable(python string) bool {
 	return exec.Command(python, "-c", "import torch").Run() == nil
 }
 
-// RunTorch runs the PyTorch reference script and returns median ms by workload.
-func RunTorch(python, script string, threads int) (map[string]float64, error) {
+// TorchResult is one workload's PyTorch numbers.
+type TorchResult struct {
+	MS    float64 // median milliseconds
+	RSSMB float64 // peak resident memory added, MiB (0 if not reported)
+}
+
+// RunTorch runs the PyTorch reference script and returns its numbers by workload.
+func RunTorch(python, script string, threads int) (map[string]TorchResult, error) {
 	cmd := exec.Command(python, script, "--threads", fmt.Sprint(threads))
 	cmd.Env = append(os.Environ(), "OPENBLAS_CORETYPE=SkylakeX", fmt.Sprintf("OMP_NUM_THREADS=%d", threads))
 	var out, errb bytes.Buffer
@@ -233,15 +253,16 @@ func RunTorch(python, script string, threads int) (map[string]float64, error) {
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("bench: %s %s: %v: %s", python, script, err, errb.String())
 	}
-	res := map[string]float64{}
+	res := map[string]TorchResult{}
 	sc := bufio.NewScanner(&out)
 	for sc.Scan() {
 		var r struct {
 			Workload string  `json:"workload"`
 			Median   float64 `json:"median_ms"`
+			RSS      float64 `json:"peak_rss_mb"`
 		}
 		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Workload != "" {
-			res[r.Workload] = r.Median
+			res[r.Workload] = TorchResult{MS: r.Median, RSSMB: r.RSS}
 		}
 	}
 	return res, nil

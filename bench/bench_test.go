@@ -11,9 +11,16 @@ func TestWorkloadsRun(t *testing.T) {
 		t.Skip("runs every benchmark workload once")
 	}
 	for _, w := range Workloads() {
-		ms, runs, heap := RunGo(w, 1, time.Millisecond)
+		ms, runs, heap, rss := RunGo(w, 1, time.Millisecond)
 		if !(ms > 0) || runs < 1 || !(heap > 0) {
 			t.Errorf("%s: median %v ms over %d runs, heap %v MB", w.Name, ms, runs, heap)
+		}
+		if _, ok := peakRSS(); ok {
+			// the peak-RSS window works here: it must see the second-order
+			// MAML step's hundreds of MB of intermediate tensors
+			if rss < 0 || (w.Name == "omniglot_maml_2nd" && rss < 20) {
+				t.Errorf("%s: peak RSS added %v MB", w.Name, rss)
+			}
 		}
 	}
 }

@@ -1,7 +1,10 @@
 # PyTorch side of metalearn's benchmark workloads (torch 1.13 CPU).
 # Run: OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 reference/bench_torch.py [--threads 2]
-# Prints one JSON object per workload: {"workload", "median_ms", "runs"}.
-import json, statistics, sys, time
+# Prints one JSON object per workload: {"workload", "median_ms", "runs",
+# "peak_rss_mb"}. peak_rss_mb is the peak resident memory added while the
+# workload ran (warm-up and timed runs): VmHWM is reset through
+# /proc/self/clear_refs just before it (Linux), as the Go side does.
+import ctypes, gc, json, statistics, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -12,7 +15,25 @@ if "--threads" in sys.argv:
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
+def status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field):
+                return int(line.split()[1])
+    return None
+
+def reset_peak_rss():
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)  # hand freed memory back first
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return status_kb("VmRSS:")
+    except OSError:
+        return None
+
 def bench(name, fn, warmup=3, min_runs=10, min_seconds=1.0):
+    base = reset_peak_rss()
     for _ in range(warmup):
         fn()
     times = []
@@ -21,7 +42,10 @@ def bench(name, fn, warmup=3, min_runs=10, min_seconds=1.0):
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1e3)
-    print(json.dumps({"workload": name, "median_ms": statistics.median(times), "runs": len(times)}), flush=True)
+    out = {"workload": name, "median_ms": statistics.median(times), "runs": len(times)}
+    if base is not None:
+        out["peak_rss_mb"] = (status_kb("VmHWM:") - base) / 1024
+    print(json.dumps(out), flush=True)
 
 # seed MTLNet Adam step, batch 800
 seed = nn.Sequential(nn.Linear(2, 10), nn.ReLU(), nn.Linear(10, 1), nn.Sigmoid())

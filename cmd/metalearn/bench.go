@@ -38,7 +38,7 @@ for the gemm workloads and the Go peak heap.`,
 			}
 			old := tensor.SetThreads(threads)
 			defer tensor.SetThreads(old)
-			var torch map[string]float64
+			var torch map[string]bench.TorchResult
 			torchNote := ""
 			switch {
 			case noTorch:
@@ -60,16 +60,16 @@ for the gemm workloads and the Go peak heap.`,
 				if only != "" && !strings.Contains(w.Name, only) {
 					continue
 				}
-				ms, runs, heap := bench.RunGo(w, 10, minTime)
-				r := bench.Result{Workload: w.Name, GoMS: ms, GoHeapMB: heap, Runs: runs}
+				ms, runs, heap, rss := bench.RunGo(w, 10, minTime)
+				r := bench.Result{Workload: w.Name, GoMS: ms, GoHeapMB: heap, GoRSSMB: rss, Runs: runs}
 				if w.Flops > 0 {
 					r.GoGFLOPS = w.Flops / (ms * 1e6)
 				}
 				if t, ok := torch[w.Name]; ok {
-					r.TorchMS = t
-					r.Ratio = t / ms
+					r.TorchMS, r.TorchRSSMB = t.MS, t.RSSMB
+					r.Ratio = t.MS / ms
 					if w.Flops > 0 {
-						r.TorchGFLOP = w.Flops / (t * 1e6)
+						r.TorchGFLOP = w.Flops / (t.MS * 1e6)
 					}
 				}
 				results = append(results, r)
@@ -82,18 +82,25 @@ for the gemm workloads and the Go peak heap.`,
 			if torchNote != "" {
 				fmt.Fprintln(out, torchNote)
 			}
-			fmt.Fprintf(out, "%-24s %12s %12s %14s %10s %12s\n", "workload", "Go ms", "PyTorch ms", "PyTorch/Go", "Go GFLOP/s", "Go heap MB")
+			fmt.Fprintf(out, "%-24s %12s %12s %14s %10s %12s %12s %12s\n", "workload", "Go ms", "PyTorch ms", "PyTorch/Go", "Go GFLOP/s", "Go heap MB", "Go +RSS MB", "Torch +RSS")
 			for _, r := range results {
-				tm, ratio, gf := "-", "-", "-"
+				tm, ratio, gf, grss, trss := "-", "-", "-", "-", "-"
 				if r.TorchMS > 0 {
 					tm = fmt.Sprintf("%.4g", r.TorchMS)
 					ratio = fmt.Sprintf("%.2fx", r.Ratio)
 				}
+				if r.TorchRSSMB > 0 {
+					trss = fmt.Sprintf("%.1f", r.TorchRSSMB)
+				}
+				if r.GoRSSMB >= 0 {
+					grss = fmt.Sprintf("%.1f", r.GoRSSMB)
+				}
 				if r.GoGFLOPS > 0 {
 					gf = fmt.Sprintf("%.1f", r.GoGFLOPS)
 				}
-				fmt.Fprintf(out, "%-24s %12.4g %12s %14s %10s %12.1f\n", r.Workload, r.GoMS, tm, ratio, gf, r.GoHeapMB)
+				fmt.Fprintf(out, "%-24s %12.4g %12s %14s %10s %12.1f %12s %12s\n", r.Workload, r.GoMS, tm, ratio, gf, r.GoHeapMB, grss, trss)
 			}
+			fmt.Fprintln(out, "+RSS: peak resident memory added while the workload ran (VmHWM reset before it), the same measure on both sides")
 			return nil
 		},
 	}

@@ -13,19 +13,58 @@ import (
 func MatMul(a, b *Var) *Var {
 	return record("MatMul", tensor.MatMul(a.Value, b.Value), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
 		r := make([]*Var, 2)
-		as, bs := in[0].Shape(), in[1].Shape()
 		if needs[0] {
-			r[0] = MatMul(g, Transpose(in[1]))
+			r[0] = MatMulNT(g, in[1]) // g b^T
 		}
 		if needs[1] {
-			if len(bs) == 2 && len(as) > 2 {
-				k, n := bs[0], bs[1]
-				a2 := Reshape(in[0], -1, k)
-				g2 := Reshape(g, -1, n)
-				r[1] = MatMul(Transpose(a2), g2)
-			} else {
-				r[1] = MatMul(Transpose(in[0]), g)
-			}
+			r[1] = MatMulTN(flattenBatch(in[0], in[1]), flattenBatch(g, in[1])) // a^T g
+		}
+		return r
+	}, a, b)
+}
+
+// flattenBatch reshapes a batched operand x [..., r, c] to [-1, c] when
+// the other operand is a 2-D matrix shared across the batch, so that the
+// shared operand's gradient sums over the batch in one product.
+func flattenBatch(x, shared *Var) *Var {
+	if len(shared.Shape()) == 2 && len(x.Shape()) > 2 {
+		s := x.Shape()
+		return Reshape(x, -1, s[len(s)-1])
+	}
+	return x
+}
+
+// MatMulNT returns a @ b^T (transposing b's last two axes) without
+// materialising the transpose: a [..., m,k] and b [n,k] (shared) or
+// [..., n,k]. The three products NN, NT and TN are each other's
+// derivatives, so the set is closed under differentiation:
+//
+//	C = A B^T:  dA = dC B,    dB = dC^T A
+//	C = A^T B:  dA = B dC^T,  dB = A dC
+func MatMulNT(a, b *Var) *Var {
+	return record("MatMulNT", tensor.MatMulNT(a.Value, b.Value), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		r := make([]*Var, 2)
+		if needs[0] {
+			r[0] = MatMul(g, in[1])
+		}
+		if needs[1] {
+			r[1] = MatMulTN(flattenBatch(g, in[1]), flattenBatch(in[0], in[1]))
+		}
+		return r
+	}, a, b)
+}
+
+// MatMulTN returns a^T @ b (transposing a's last two axes) without
+// materialising the transpose: a [..., k,m], b [..., k,n] with the same
+// batch axes.
+func MatMulTN(a, b *Var) *Var {
+	return record("MatMulTN", tensor.MatMulTN(a.Value, b.Value), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		r := make([]*Var, 2)
+		if needs[0] {
+			r[0] = MatMulNT(in[1], g)
+		}
+		if needs[1] {
+			r[1] = MatMul(in[0], g)
 		}
 		return r
 	}, a, b)
@@ -37,7 +76,7 @@ func Linear(x, w, b *Var) *Var {
 	if len(w.Shape()) != 2 || x.Shape()[len(x.Shape())-1] != w.Shape()[1] {
 		panic(fmt.Sprintf("autodiff: Linear: input %v does not match weight %v", x.Shape(), w.Shape()))
 	}
-	y := MatMul(x, Transpose(w))
+	y := MatMulNT(x, w)
 	if b != nil {
 		y = Add(y, b)
 	}

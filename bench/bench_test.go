@@ -47,3 +47,6 @@ func BenchmarkConv4FwdBwd(b *testing.B)     { benchWorkload(b, "conv4_fwd_bwd_b2
 func BenchmarkProtoNetEpisode(b *testing.B) { benchWorkload(b, "protonet_5w5s_episode") }
 func BenchmarkOmniglotMAML2nd(b *testing.B) { benchWorkload(b, "omniglot_maml_2nd") }
 func BenchmarkOmniglotMAML1st(b *testing.B) { benchWorkload(b, "omniglot_maml_1st") }
+
+func BenchmarkSinusoidMAML2nd(b *testing.B) { benchWorkload(b, "sinusoid_maml_2nd") }
+func BenchmarkSeedStep(b *testing.B)        { benchWorkload(b, "seed_step") }

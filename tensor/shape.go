@@ -57,6 +57,18 @@ func Permute(t *Tensor, perm ...int) *Tensor {
 		return t.Clone()
 	}
 	out := New(t.dtype, shape...)
+	if r >= 2 && perm[r-2] == r-1 && perm[r-1] == r-2 && isPrefixIdentity(perm[:r-2]) {
+		// a batch of matrix transposes: tiled copies
+		rows, cols := t.shape[r-2], t.shape[r-1]
+		for b := 0; b < NumElems(t.shape[:r-2]); b++ {
+			if t.dtype == Float32 {
+				transpose2D(t.f32[b*rows*cols:(b+1)*rows*cols], out.f32[b*rows*cols:(b+1)*rows*cols], rows, cols)
+			} else {
+				transpose2D(t.f64[b*rows*cols:(b+1)*rows*cols], out.f64[b*rows*cols:(b+1)*rows*cols], rows, cols)
+			}
+		}
+		return out
+	}
 	// source strides
 	st := make([]int, r)
 	s := 1
@@ -136,6 +148,15 @@ func SwapAxes(t *Tensor, i, j int) *Tensor {
 	}
 	perm[i], perm[j] = perm[j], perm[i]
 	return Permute(t, perm...)
+}
+
+func isPrefixIdentity(p []int) bool {
+	for i, v := range p {
+		if v != i {
+			return false
+		}
+	}
+	return true
 }
 
 // InversePerm returns the permutation that undoes perm.

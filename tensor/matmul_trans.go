@@ -1,0 +1,102 @@
+package tensor
+
+import "fmt"
+
+// MatMulNT returns a times the transpose of b's last two axes:
+//
+//   - a [..., m,k], b [n,k] -> [..., m,n] (b shared across the batch)
+//   - a [..., m,k], b [..., n,k] with identical batch dims -> [..., m,n]
+//
+// It equals MatMul(a, Transpose(b)) without allocating the transposed
+// tensor (a pooled scratch buffer holds it), and rounds identically.
+func MatMulNT(a, b *Tensor) *Tensor {
+	mustSameDType("MatMulNT", a, b)
+	if a.Dims() < 2 || b.Dims() < 2 {
+		panic(fmt.Sprintf("tensor: MatMulNT needs rank >= 2 operands, got %v x %v", a.shape, b.shape))
+	}
+	m, k := a.Dim(-2), a.Dim(-1)
+	n, k2 := b.Dim(-2), b.Dim(-1)
+	if k != k2 {
+		panic(fmt.Sprintf("tensor: MatMulNT: inner dimensions differ: %v x %v^T", a.shape, b.shape))
+	}
+	batchA := a.shape[:a.Dims()-2]
+	batch := NumElems(batchA)
+	shared := b.Dims() == 2
+	if !shared && !SameShape(batchA, b.shape[:b.Dims()-2]) {
+		panic(fmt.Sprintf("tensor: MatMulNT: batch dimensions differ: %v x %v", a.shape, b.shape))
+	}
+	out := New(a.dtype, append(cloneShape(batchA), m, n)...)
+	if a.dtype == Float32 {
+		matMulNT(batch, m, n, k, shared, a.f32, b.f32, out.f32)
+	} else {
+		matMulNT(batch, m, n, k, shared, a.f64, b.f64, out.f64)
+	}
+	return out
+}
+
+func matMulNT[T Float](batch, m, n, k int, shared bool, a, b, c []T) {
+	bt := getScratch[T](k * n)
+	defer putScratch(bt)
+	if shared {
+		transpose2D(b, *bt, n, k)
+		gemmRun(batch*m, n, k, a, k, *bt, n, c, n, false)
+		return
+	}
+	for i := 0; i < batch; i++ {
+		transpose2D(b[i*n*k:(i+1)*n*k], *bt, n, k)
+		gemmRun(m, n, k, a[i*m*k:(i+1)*m*k], k, *bt, n, c[i*m*n:(i+1)*m*n], n, false)
+	}
+}
+
+// MatMulTN returns the transpose of a's last two axes times b:
+// a [..., k,m], b [..., k,n] with identical batch dims (or both 2-D) ->
+// [..., m,n]. It equals MatMul(Transpose(a), b) without allocating the
+// transposed tensor, and rounds identically.
+func MatMulTN(a, b *Tensor) *Tensor {
+	mustSameDType("MatMulTN", a, b)
+	if a.Dims() < 2 || b.Dims() < 2 {
+		panic(fmt.Sprintf("tensor: MatMulTN needs rank >= 2 operands, got %v x %v", a.shape, b.shape))
+	}
+	k, m := a.Dim(-2), a.Dim(-1)
+	k2, n := b.Dim(-2), b.Dim(-1)
+	batchA := a.shape[:a.Dims()-2]
+	if k != k2 || !SameShape(batchA, b.shape[:b.Dims()-2]) {
+		panic(fmt.Sprintf("tensor: MatMulTN: shapes %v^T x %v do not match", a.shape, b.shape))
+	}
+	batch := NumElems(batchA)
+	out := New(a.dtype, append(cloneShape(batchA), m, n)...)
+	if a.dtype == Float32 {
+		matMulTN(batch, m, n, k, a.f32, b.f32, out.f32)
+	} else {
+		matMulTN(batch, m, n, k, a.f64, b.f64, out.f64)
+	}
+	return out
+}
+
+func matMulTN[T Float](batch, m, n, k int, a, b, c []T) {
+	at := getScratch[T](m * k)
+	defer putScratch(at)
+	for i := 0; i < batch; i++ {
+		transpose2D(a[i*k*m:(i+1)*k*m], *at, k, m)
+		gemmRun(m, n, k, *at, k, b[i*k*n:(i+1)*k*n], n, c[i*m*n:(i+1)*m*n], n, false)
+	}
+}
+
+// transpose2D writes the transpose of src [r,c] into dst [c,r], in tiles
+// of 32 x 32 so that both sides stay in cache.
+func transpose2D[T Float](src, dst []T, r, c int) {
+	const tile = 32
+	for i0 := 0; i0 < r; i0 += tile {
+		i1 := min(i0+tile, r)
+		for j0 := 0; j0 < c; j0 += tile {
+			j1 := min(j0+tile, c)
+			for i := i0; i < i1; i++ {
+				row := src[i*c : i*c+c]
+				for j := j0; j < j1; j++ {
+					dst[j*r+i] = row[j]
+				}
+			}
+		}
+	}
+}
+

@@ -138,12 +138,15 @@ func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*
 			continue
 		}
 		if !createGraph {
+			// detached copies of the inputs and the output, in two allocations
+			vs := make([]Var, len(ins)+1)
 			d := make([]*Var, len(ins))
 			for j, in := range ins {
-				d[j] = in.Detach()
+				vs[j] = Var{Value: in.Value}
+				d[j] = &vs[j]
 			}
-			ins = d
-			out = v.Detach()
+			vs[len(ins)] = Var{Value: v.Value}
+			ins, out = d, &vs[len(ins)]
 		}
 		gs := n.backward(g, ins, out, needs)
 		for j, in := range n.inputs {

@@ -106,16 +106,22 @@ func GradEnabled() bool { return noGradDepth.Load() == 0 }
 // record builds the result Var of an operation, attaching a graph node when
 // some input requires gradients and recording is enabled.
 func record(op string, value *tensor.Tensor, bw backwardFn, inputs ...*Var) *Var {
-	out := &Var{Value: value}
-	if noGradDepth.Load() != 0 {
-		return out
-	}
-	for _, in := range inputs {
-		if in.requiresGrad {
-			out.requiresGrad = true
-			out.node = &node{op: op, inputs: inputs, backward: bw}
-			break
+	if noGradDepth.Load() == 0 {
+		for _, in := range inputs {
+			if in.requiresGrad {
+				// the Var and its node in one allocation (the node lives
+				// exactly as long as the Var)
+				vn := &varNode{}
+				vn.n = node{op: op, inputs: inputs, backward: bw}
+				vn.v = Var{Value: value, requiresGrad: true, node: &vn.n}
+				return &vn.v
+			}
 		}
 	}
-	return out
+	return &Var{Value: value}
+}
+
+type varNode struct {
+	v Var
+	n node
 }

@@ -98,6 +98,15 @@ type bcastPlan struct {
 }
 
 func planBroadcast(out, as, bs []int) bcastPlan {
+	if total := NumElems(out); total > 0 && SameShape(out, as) {
+		// the common cases, without planning: same shapes, or no b
+		switch {
+		case bs == nil:
+			return bcastPlan{inner: total, n: total, ia: 1}
+		case SameShape(out, bs):
+			return bcastPlan{inner: total, n: total, ia: 1, ib: 1}
+		}
+	}
 	n := len(out)
 	// strides of a and b aligned to out, 0 for broadcast dims
 	sa := make([]int, n)

@@ -99,4 +99,3 @@ func transpose2D[T Float](src, dst []T, r, c int) {
 		}
 	}
 }
-

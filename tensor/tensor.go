@@ -34,6 +34,7 @@ type Tensor struct {
 	shape []int
 	f32   []float32
 	f64   []float64
+	dims  [4]int // holds shape for rank <= 4 (one allocation less per tensor)
 }
 
 // NumElems returns the product of the dimensions in shape (1 for a scalar).
@@ -53,7 +54,15 @@ func cloneShape(s []int) []int { return append([]int(nil), s...) }
 // New returns a zero-filled tensor of the given dtype and shape.
 func New(dt DType, shape ...int) *Tensor {
 	n := NumElems(shape)
-	t := &Tensor{dtype: dt, shape: cloneShape(shape)}
+	t := &Tensor{dtype: dt}
+	if len(shape) <= len(t.dims) {
+		// full slice expression: appending to Shape() must copy, not
+		// write into dims
+		n := copy(t.dims[:], shape)
+		t.shape = t.dims[:n:n]
+	} else {
+		t.shape = cloneShape(shape)
+	}
 	switch dt {
 	case Float32:
 		t.f32 = make([]float32, n)

@@ -179,6 +179,10 @@ func binaryRun[T Float](op binOp, p bcastPlan, a, b, out []T) {
 	if p.n == 0 {
 		return
 	}
+	if rows == 1 { // one contiguous run: no closure, no index
+		binaryInner(op, out[:p.inner], a, b, p.ia, p.ib)
+		return
+	}
 	parallelFor(rows, p.n, func(lo, hi int) {
 		idx := make([]int, len(p.shape))
 		// initialise the multi-index for row lo
@@ -443,6 +447,10 @@ func unaryRun[T Float](op unOp, x, o []T) {
 	cost := len(x)
 	if op != uNeg && op != uAbs && op != uRelu && op != uStep && op != uSquare && op != uSign {
 		cost *= 16
+	}
+	if cost < minParallelWork || maxWorkers == 1 {
+		unaryInner(op, x, o) // no closure for small work
+		return
 	}
 	parallelFor(len(x), cost, func(lo, hi int) {
 		unaryInner(op, x[lo:hi], o[lo:hi])

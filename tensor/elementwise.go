@@ -179,8 +179,14 @@ func binaryRun[T Float](op binOp, p bcastPlan, a, b, out []T) {
 	if p.n == 0 {
 		return
 	}
-	if rows == 1 { // one contiguous run: no closure, no index
-		binaryInner(op, out[:p.inner], a, b, p.ia, p.ib)
+	if rows == 1 { // one contiguous run
+		if p.n < minParallelWork || maxWorkers == 1 {
+			binaryInner(op, out[:p.inner], a, b, p.ia, p.ib)
+			return
+		}
+		parallelFor(p.n, p.n, func(lo, hi int) {
+			binaryInner(op, out[lo:hi], a[lo*p.ia:], b[lo*p.ib:], p.ia, p.ib)
+		})
 		return
 	}
 	parallelFor(rows, p.n, func(lo, hi int) {

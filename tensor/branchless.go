@@ -81,7 +81,14 @@ func maxPool2x2[T Float, I int | int32](x, out []T, idx []I, plane0, plane1, h, 
 			r0 := base + 2*oi*w
 			o := (p*oh + oi) * ow
 			orow, irow := out[o:o+ow], idx[o:o+ow]
-			for oj := range orow {
+			start := 0
+			if n := ow &^ 7; n > 0 && useSIMD {
+				if xf, of, ii := asF32(x), asF32(orow), asI32(irow); xf != nil && ii != nil && r0 < 1<<31-2*w {
+					maxPool2x2RowAVX2(&xf[r0], &of[0], &ii[0], n, w, int32(r0))
+					start = n
+				}
+			}
+			for oj := start; oj < len(orow); oj++ {
 				a := r0 + 2*oj
 				b := pick(x, a, a+1)
 				b = pick(x, b, a+w)
@@ -90,4 +97,12 @@ func maxPool2x2[T Float, I int | int32](x, out []T, idx []I, plane0, plane1, h, 
 			}
 		}
 	}
+}
+
+// asI32 returns idx as []int32 when I is int32 (else nil).
+func asI32[I int | int32](idx []I) []int32 {
+	if v, ok := any(idx).([]int32); ok && len(v) > 0 {
+		return v
+	}
+	return nil
 }

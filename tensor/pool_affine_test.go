@@ -47,3 +47,29 @@ func TestAffineReLUMaxPool2(t *testing.T) {
 		}
 	}
 }
+
+// The AVX2 2x2 max-pool (float32, int32 indices, rows of >= 8 outputs)
+// agrees with the scalar kernel (int indices) on values and indices,
+// including ties (first maximum wins) and NaNs (a NaN wins).
+func TestMaxPool2x2SIMDMatchesScalar(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 12))
+	for _, s := range [][4]int{{2, 3, 6, 40}, {1, 2, 28, 28}, {1, 1, 4, 17}, {3, 2, 14, 14}} {
+		x := New(Float32, s[:]...)
+		for i := range x.f32 {
+			switch r := rng.IntN(20); {
+			case r == 0:
+				x.f32[i] = float32(math.NaN())
+			default:
+				x.f32[i] = float32(rng.IntN(4)) // many ties
+			}
+		}
+		v1, i1 := MaxPool2d(x, 2, 2, 0)
+		v2, i2 := MaxPool2dInt32(x, 2, 2, 0)
+		for k := range i1 {
+			a, b := v1.f32[k], v2.f32[k]
+			if int(i2[k]) != i1[k] || (a != b && !(a != a && b != b)) {
+				t.Fatalf("%v: output %d: int32 path (%v at %d), int path (%v at %d)", s, k, b, i2[k], a, i1[k])
+			}
+		}
+	}
+}

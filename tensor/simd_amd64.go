@@ -37,3 +37,6 @@ func maskPosF32AVX2(o, gr, y *float32, n int)
 
 //go:noescape
 func pool2AffineReluAVX2(o, r0, r1 *float32, n int, a, b float32)
+
+//go:noescape
+func maxPool2x2RowAVX2(x, out *float32, idx *int32, n, w int, a0 int32)

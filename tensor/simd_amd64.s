@@ -289,3 +289,83 @@ p2loop:
 	JNE p2loop
 	VZEROUPPER
 	RET
+
+DATA ramp2<>+0(SB)/4, $0
+DATA ramp2<>+4(SB)/4, $2
+DATA ramp2<>+8(SB)/4, $4
+DATA ramp2<>+12(SB)/4, $6
+DATA ramp2<>+16(SB)/4, $8
+DATA ramp2<>+20(SB)/4, $10
+DATA ramp2<>+24(SB)/4, $12
+DATA ramp2<>+28(SB)/4, $14
+GLOBL ramp2<>(SB), RODATA|NOPTR, $32
+
+// func maxPool2x2RowAVX2(x, out *float32, idx *int32, n, w int, a0 int32)   (n % 8 == 0)
+// For j < n, the 2x2 window at x[2j], x[2j+1], x[w+2j], x[w+2j+1]: out[j]
+// = its maximum and idx[j] = a0 + its offset, the first maximum winning
+// and a NaN winning (as pick does: a later value wins when it is greater
+// or NaN).
+TEXT ·maxPool2x2RowAVX2(SB), NOSPLIT, $0-44
+	MOVQ x+0(FP), SI
+	MOVQ out+8(FP), DI
+	MOVQ idx+16(FP), BX
+	MOVQ n+24(FP), CX
+	MOVQ w+32(FP), AX
+	LEAQ (SI)(AX*4), DX
+	MOVQ AX, X11
+	VPBROADCASTD X11, Y11
+	INCQ AX
+	MOVQ AX, X10
+	VPBROADCASTD X10, Y10
+	MOVQ $1, AX
+	MOVQ AX, X12
+	VPBROADCASTD X12, Y12
+	MOVQ $16, AX
+	MOVQ AX, X13
+	VPBROADCASTD X13, Y13
+	MOVL a0+40(FP), AX
+	MOVQ AX, X15
+	VPBROADCASTD X15, Y15
+	VMOVDQU ramp2<>(SB), Y14
+mploop:
+	VMOVUPS 0(SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y2, Y2
+	VPERMPD $0xD8, Y3, Y3
+	VMOVUPS 0(DX), Y0
+	VMOVUPS 32(DX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y4
+	VSHUFPS $0xDD, Y1, Y0, Y5
+	VPERMPD $0xD8, Y4, Y4
+	VPERMPD $0xD8, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VCMPPS $0x1E, Y2, Y3, Y7
+	VCMPPS $0x03, Y3, Y3, Y8
+	VORPS Y8, Y7, Y7
+	VBLENDVPS Y7, Y3, Y2, Y2
+	VBLENDVPS Y7, Y12, Y6, Y6
+	VCMPPS $0x1E, Y2, Y4, Y7
+	VCMPPS $0x03, Y4, Y4, Y8
+	VORPS Y8, Y7, Y7
+	VBLENDVPS Y7, Y4, Y2, Y2
+	VBLENDVPS Y7, Y11, Y6, Y6
+	VCMPPS $0x1E, Y2, Y5, Y7
+	VCMPPS $0x03, Y5, Y5, Y8
+	VORPS Y8, Y7, Y7
+	VBLENDVPS Y7, Y5, Y2, Y2
+	VBLENDVPS Y7, Y10, Y6, Y6
+	VMOVUPS Y2, 0(DI)
+	VPADDD Y14, Y15, Y9
+	VPADDD Y6, Y9, Y9
+	VMOVDQU Y9, 0(BX)
+	VPADDD Y13, Y15, Y15
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $32, DI
+	ADDQ $32, BX
+	SUBQ $8, CX
+	JNE mploop
+	VZEROUPPER
+	RET

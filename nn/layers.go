@@ -34,7 +34,7 @@ func (l *Linear) Params() []Param {
 }
 
 func (l *Linear) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
-	checkWeights("Linear", w, len(l.Params()))
+	checkWeights("Linear", w, paramCount(l))
 	var b *autodiff.Var
 	if len(w) == 2 {
 		b = w[1]

@@ -104,6 +104,27 @@ func Prefixed(prefix string, ps []Param) []Param {
 	return out
 }
 
+// paramCount is len(m.Params()) without building the list for the layers
+// that Apply runs on every forward pass.
+func paramCount(m Module) int {
+	switch l := m.(type) {
+	case *Linear:
+		if l.Bias == nil {
+			return 1
+		}
+		return 2
+	case *Func:
+		return 0
+	case *Sequential:
+		n := 0
+		for _, c := range l.Layers {
+			n += paramCount(c)
+		}
+		return n
+	}
+	return len(m.Params())
+}
+
 func checkWeights(layer string, w []*autodiff.Var, n int) {
 	if len(w) != n {
 		panic(fmt.Sprintf("nn: %s.Apply: got %d weights, want %d", layer, len(w), n))
@@ -146,7 +167,7 @@ func (s *Sequential) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 	off := 0
 	for i := 0; i < len(s.Layers); i++ {
 		l := s.Layers[i]
-		n := len(l.Params())
+		n := paramCount(l)
 		if off+n > len(w) {
 			panic(fmt.Sprintf("nn: Sequential.Apply: got %d weights, want %d", len(w), len(s.Params())))
 		}

@@ -14,7 +14,7 @@ func TestParamCount(t *testing.T) {
 		"linear": NewLinear(rng, 3, 2), "linear/no-bias": noBias, "conv4": Conv4(rng, 1, 4),
 		"mlp": MLP(rng, ReLU, 2, 3, 1), "batchnorm": NewBatchNorm(3), "layernorm": NewLayerNorm(3),
 		"nested": NewSequential(MLP(rng, Tanh, 1, 2), NewSequential(ReLU(), NewLinear(rng, 2, 2))),
-		"func": ReLU(), "embedding": NewEmbedding(rng, 5, 2), "dropout": NewDropout(0.1, 1),
+		"func":   ReLU(), "embedding": NewEmbedding(rng, 5, 2), "dropout": NewDropout(0.1, 1),
 	} {
 		if got, want := paramCount(m), len(m.Params()); got != want {
 			t.Errorf("%s: paramCount %d, len(Params()) %d", name, got, want)

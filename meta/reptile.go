@@ -78,12 +78,17 @@ func (r *Reptile) train(t data.Task, steps, batch int) ([]*autodiff.Var, *autodi
 	} else {
 		opt = optim.NewSGD(w, optim.SGDConfig{LR: r.Cfg.InnerLR})
 	}
-	order := classTurns(t)
+	var order []int // minibatches: the support examples with classes in turn
+	if n := t.SupportX.Shape()[0]; batch > 0 && batch < n {
+		order = classTurns(t)
+	}
 	for s := 0; s < steps; s++ {
-		loss := TaskLoss(r.Model.Apply(w, xs), t, false)
-		if batch > 0 && batch < len(order) {
+		var loss *autodiff.Var
+		if order != nil {
 			mb := minibatch(t, order, s*batch, batch)
 			loss = TaskLoss(r.Model.Apply(w, autodiff.Const(mb.SupportX.AsType(dt))), mb, false)
+		} else {
+			loss = TaskLoss(r.Model.Apply(w, xs), t, false)
 		}
 		g := autodiff.Grad([]*autodiff.Var{loss}, w, false)
 		opt.StepWith(values(g))

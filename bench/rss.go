@@ -1,10 +1,9 @@
 package bench
 
 import (
-	"bufio"
 	"os"
-	"strconv"
-	"strings"
+
+	"metalearn/runfolder"
 )
 
 // Peak memory, measured the same way on both sides of the benchmark: the
@@ -19,24 +18,8 @@ func resetPeakRSS() (int64, bool) {
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		return 0, false
 	}
-	return procStatusKB("VmRSS:")
+	return runfolder.ProcStatusKiB("VmRSS:")
 }
 
 // peakRSS returns VmHWM in KiB.
-func peakRSS() (int64, bool) { return procStatusKB("VmHWM:") }
-
-func procStatusKB(field string) (int64, bool) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
-			v, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return v, err == nil
-		}
-	}
-	return 0, false
-}
+func peakRSS() (int64, bool) { return runfolder.ProcStatusKiB("VmHWM:") }

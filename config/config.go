@@ -62,6 +62,8 @@ type Meta struct {
 	InnerAdam     bool    `yaml:"inner_adam,omitempty" json:"inner_adam,omitempty"`
 	TrainShots    int     `yaml:"train_shots,omitempty" json:"train_shots,omitempty"`
 	InnerBatch    int     `yaml:"inner_batch,omitempty" json:"inner_batch,omitempty"`
+	CarryAdam     bool    `yaml:"carry_adam,omitempty" json:"carry_adam,omitempty"`
+	Arch          string  `yaml:"arch,omitempty" json:"arch,omitempty"`
 	BatchNorm     string  `yaml:"batchnorm,omitempty" json:"batchnorm,omitempty"`
 	Recompute     bool    `yaml:"recompute,omitempty" json:"recompute,omitempty"`
 
@@ -69,6 +71,10 @@ type Meta struct {
 	MetaBatch  int     `yaml:"meta_batch" json:"meta_batch"`
 	OuterLR    float64 `yaml:"outer_lr" json:"outer_lr"`
 	Clip       float64 `yaml:"clip" json:"clip"`
+	// MaxMinutes > 0 ends training after that many minutes of training
+	// time (the iteration that crosses it is validated and checkpointed;
+	// the best validated weights are then tested as usual).
+	MaxMinutes float64 `yaml:"max_minutes,omitempty" json:"max_minutes,omitempty"`
 	ValEvery   int     `yaml:"val_every" json:"val_every"`
 	ValTasks   int     `yaml:"val_tasks" json:"val_tasks"`
 	TestTasks  int     `yaml:"test_tasks" json:"test_tasks"`
@@ -407,7 +413,7 @@ func DefaultDataDir() string {
 func (m *Meta) Spec(c *Config) meta.Spec {
 	return meta.Spec{Algorithm: m.Algorithm, Dataset: m.Dataset, DataDir: c.DataDir, Split: m.Split, Ways: m.Ways, Shots: m.Shots,
 		Queries: m.Queries, InnerSteps: m.InnerSteps, EvalSteps: m.EvalSteps, InnerLR: m.InnerLR, Hidden: m.Hidden,
-		MultiStepLoss: m.MultiStepLoss, InnerAdam: m.InnerAdam, TrainShots: m.TrainShots, InnerBatch: m.InnerBatch, BatchNorm: m.BatchNorm, Recompute: m.Recompute, Seed: c.Seed}
+		MultiStepLoss: m.MultiStepLoss, InnerAdam: m.InnerAdam, TrainShots: m.TrainShots, InnerBatch: m.InnerBatch, CarryAdam: m.CarryAdam, Arch: m.Arch, BatchNorm: m.BatchNorm, Recompute: m.Recompute, Seed: c.Seed}
 }
 
 func finitePos(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
@@ -465,6 +471,7 @@ func (c *Config) validateMeta() error {
 		{"meta.meta_batch", m.MetaBatch < 1, fmt.Sprintf("%d, want >= 1", m.MetaBatch)},
 		{"meta.outer_lr", !finitePos(m.OuterLR), fmt.Sprintf("%v, want a finite value > 0", m.OuterLR)},
 		{"meta.clip", m.Clip < 0 || math.IsNaN(m.Clip) || math.IsInf(m.Clip, 0), fmt.Sprintf("%v, want >= 0 (0: off)", m.Clip)},
+		{"meta.max_minutes", m.MaxMinutes < 0 || math.IsNaN(m.MaxMinutes) || m.MaxMinutes > 1e7, fmt.Sprintf("%v, want minutes >= 0 (0: no limit)", m.MaxMinutes)},
 		{"meta.val_every", m.ValEvery < 1, fmt.Sprintf("%d, want >= 1", m.ValEvery)},
 		{"meta.val_tasks", m.ValTasks < 1, fmt.Sprintf("%d, want >= 1", m.ValTasks)},
 		{"meta.test_tasks", m.TestTasks < 1, fmt.Sprintf("%d, want >= 1", m.TestTasks)},

@@ -38,3 +38,24 @@ func values(vs []*autodiff.Var) []*tensor.Tensor {
 	}
 	return ts
 }
+
+// Carrier is implemented by algorithms that may carry state from one task
+// to the next besides their meta-parameters (Reptile with CarryAdam: the
+// inner Adam's statistics). When CarriedState is not nil, Train runs the
+// tasks of a meta-batch one after another in order (so results stay
+// deterministic), keeps the state with the best validated meta-parameters
+// and restores both at the end; checkpoints hold it next to the weights.
+type Carrier interface {
+	// CarriedState returns copies of the state (nil: nothing carried).
+	CarriedState() []*tensor.Tensor
+	// SetCarriedState replaces the state with ts (as CarriedState returned).
+	SetCarriedState(ts []*tensor.Tensor) error
+}
+
+// carrier returns alg as a Carrier when it carries state, else nil.
+func carrier(alg Algorithm) Carrier {
+	if c, ok := alg.(Carrier); ok && c.CarriedState() != nil {
+		return c
+	}
+	return nil
+}

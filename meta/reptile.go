@@ -1,8 +1,10 @@
 package meta
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"metalearn/autodiff"
 	"metalearn/data"
@@ -25,6 +27,14 @@ type ReptileConfig struct {
 	// batches take the classes in turn, so each holds every class equally
 	// often. Evaluation always uses the whole support set, as in the paper.
 	InnerBatch int
+	// CarryAdam (with InnerAdam) keeps the inner Adam's second-moment
+	// estimates and step count from one task to the next instead of
+	// starting every task with a fresh Adam: the Reptile authors' code
+	// resets only the model's variables between tasks, so its Adam
+	// statistics accumulate over all of training, and every evaluation
+	// task starts from them (and leaves them unchanged). Tasks then run one
+	// after another in meta-batch order (see Carrier).
+	CarryAdam bool
 }
 
 // Reptile (Nichol, Achiam & Schulman 2018, Algorithm 2, batched version):
@@ -39,6 +49,12 @@ type ReptileConfig struct {
 type Reptile struct {
 	Model nn.Module
 	Cfg   ReptileConfig
+
+	// With CarryAdam: the inner Adam's v per meta-parameter and its step
+	// count. Training tasks update them (one at a time); evaluation reads
+	// them.
+	adamV    []*tensor.Tensor
+	adamStep int
 }
 
 // NewReptile validates cfg and returns a Reptile learner.
@@ -52,10 +68,74 @@ func NewReptile(model nn.Module, cfg ReptileConfig) (*Reptile, error) {
 	if cfg.InnerBatch < 0 {
 		return nil, fmt.Errorf("meta: Reptile inner batch = %d, want >= 0 (0: the whole support set)", cfg.InnerBatch)
 	}
+	if cfg.CarryAdam && !cfg.InnerAdam {
+		return nil, fmt.Errorf("meta: Reptile CarryAdam needs InnerAdam (there is no Adam state to carry with SGD)")
+	}
 	if cfg.EvalSteps == 0 {
 		cfg.EvalSteps = cfg.InnerSteps
 	}
-	return &Reptile{Model: model, Cfg: cfg}, nil
+	r := &Reptile{Model: model, Cfg: cfg}
+	if cfg.CarryAdam {
+		for _, p := range nn.Vars(model) {
+			r.adamV = append(r.adamV, tensor.ZerosLike(p.Value))
+		}
+	}
+	return r, nil
+}
+
+// CarriedState returns copies of the carried inner Adam state (v for every
+// meta-parameter, then the step count as a one-element float64 tensor),
+// or nil without CarryAdam.
+func (r *Reptile) CarriedState() []*tensor.Tensor {
+	if !r.Cfg.CarryAdam {
+		return nil
+	}
+	out := make([]*tensor.Tensor, 0, len(r.adamV)+1)
+	for _, v := range r.adamV {
+		out = append(out, v.Clone())
+	}
+	return append(out, tensor.FromValues(tensor.Float64, []float64{float64(r.adamStep)}, 1))
+}
+
+// SetCarriedState restores a state CarriedState returned (shapes, signs
+// and the step count are checked).
+func (r *Reptile) SetCarriedState(ts []*tensor.Tensor) error {
+	if !r.Cfg.CarryAdam {
+		return errors.New("meta: Reptile: no carried state without CarryAdam")
+	}
+	if len(ts) != len(r.adamV)+1 {
+		return fmt.Errorf("meta: Reptile carried state has %d tensors, want %d (v per meta-parameter + step)", len(ts), len(r.adamV)+1)
+	}
+	vs := make([]*tensor.Tensor, len(r.adamV))
+	for i, t := range ts[:len(r.adamV)] {
+		if !tensor.SameShape(t.Shape(), r.adamV[i].Shape()) {
+			return fmt.Errorf("meta: Reptile carried Adam v %d has shape %v, parameter has %v", i, t.Shape(), r.adamV[i].Shape())
+		}
+		if t.HasNaNOrInf() || slices.Min(t.Values()) < 0 {
+			return fmt.Errorf("meta: Reptile carried Adam v %d holds negative or non-finite values", i)
+		}
+		vs[i] = t.AsType(r.adamV[i].DType()).Clone()
+	}
+	st := ts[len(r.adamV)]
+	if st.Len() != 1 {
+		return fmt.Errorf("meta: Reptile carried Adam step has %d values, want 1", st.Len())
+	}
+	step := st.Values()[0]
+	if !(step >= 0) || step > 1<<50 || step != math.Trunc(step) {
+		return fmt.Errorf("meta: Reptile carried Adam step = %v, want a whole number >= 0", step)
+	}
+	r.adamV, r.adamStep = vs, int(step)
+	return nil
+}
+
+// adamState is the carried state as the inner optimizer's State.
+func (r *Reptile) adamState() *optim.State {
+	vs := make([]*optim.SlotValue, len(r.adamV))
+	for i, v := range r.adamV {
+		vs[i] = &optim.SlotValue{Shape: v.Shape(), DType: v.DType(), Values: v.Values()}
+	}
+	return &optim.State{Algorithm: "adam", Step: r.adamStep, LR: r.Cfg.InnerLR,
+		Slots: map[string][]*optim.SlotValue{"m": make([]*optim.SlotValue, len(vs)), "v": vs}}
 }
 
 func (r *Reptile) Name() string { return "reptile" }
@@ -64,7 +144,9 @@ func (r *Reptile) MetaParams() []*autodiff.Var { return nn.Vars(r.Model) }
 
 // train runs steps of the inner optimizer on a private copy of the weights
 // and returns the copy and the query predictions with it.
-func (r *Reptile) train(t data.Task, steps, batch int) ([]*autodiff.Var, *autodiff.Var) {
+// With CarryAdam the inner Adam starts from the carried state, and a
+// training call (keep) stores its final state back.
+func (r *Reptile) train(t data.Task, steps, batch int, keep bool) ([]*autodiff.Var, *autodiff.Var) {
 	theta := nn.Vars(r.Model)
 	w := make([]*autodiff.Var, len(theta))
 	for i, p := range theta {
@@ -75,6 +157,11 @@ func (r *Reptile) train(t data.Task, steps, batch int) ([]*autodiff.Var, *autodi
 	var opt optim.Optimizer
 	if r.Cfg.InnerAdam {
 		opt = optim.NewAdam(w, optim.AdamConfig{LR: r.Cfg.InnerLR, Beta1: 0, Beta2: 0.999, ExplicitBetas: true})
+		if r.Cfg.CarryAdam {
+			if err := opt.LoadState(r.adamState()); err != nil {
+				panic(err) // shapes are checked by SetCarriedState and NewReptile
+			}
+		}
 	} else {
 		opt = optim.NewSGD(w, optim.SGDConfig{LR: r.Cfg.InnerLR})
 	}
@@ -93,12 +180,21 @@ func (r *Reptile) train(t data.Task, steps, batch int) ([]*autodiff.Var, *autodi
 		g := autodiff.Grad([]*autodiff.Var{loss}, w, false)
 		opt.StepWith(values(g))
 	}
+	if keep && r.Cfg.CarryAdam {
+		st := opt.State()
+		for i, v := range st.Slots["v"] {
+			if v != nil {
+				r.adamV[i] = tensor.FromValues(r.adamV[i].DType(), v.Values, v.Shape...)
+			}
+		}
+		r.adamStep = st.Step
+	}
 	return w, r.Model.Apply(w, xq)
 }
 
 // TaskGradient returns theta - W for the task.
 func (r *Reptile) TaskGradient(t data.Task, iter int) ([]*tensor.Tensor, TaskResult) {
-	w, pred := r.train(t, r.Cfg.InnerSteps, r.Cfg.InnerBatch)
+	w, pred := r.train(t, r.Cfg.InnerSteps, r.Cfg.InnerBatch, true)
 	theta := nn.Vars(r.Model)
 	g := make([]*tensor.Tensor, len(w))
 	for i := range w {
@@ -112,7 +208,7 @@ func (r *Reptile) Evaluate(t data.Task, steps int) TaskResult {
 	if steps < 0 {
 		steps = r.Cfg.EvalSteps
 	}
-	_, pred := r.train(t, steps, 0)
+	_, pred := r.train(t, steps, 0, false)
 	return TaskResult{Loss: TaskLoss(pred, t, true).Item(), Metric: TaskMetric(pred.Value, t, true)}
 }
 

@@ -3,11 +3,13 @@ package meta
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"metalearn/autodiff"
 	"metalearn/data"
 	"metalearn/nn"
+	"metalearn/optim"
 	"metalearn/tensor"
 )
 
@@ -88,5 +90,91 @@ func TestSpecTrainShots(t *testing.T) {
 	bad.Algorithm = "maml"
 	if err := bad.Validate(); err == nil {
 		t.Error("inner batch accepted for maml")
+	}
+}
+
+// With CarryAdam, Reptile behaves like the authors' code: one inner Adam
+// whose statistics persist while only the model's weights are reset to
+// theta before each task. The reference below is that loop written out;
+// evaluation must start from the carried state and leave it unchanged.
+func TestReptileCarryAdamMatchesPersistentOptimizer(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	model := nn.MLP(rng, nn.Tanh, 1, 8, 1)
+	nn.Cast(model, tensor.Float64)
+	tasks := data.EvalSet(data.Sinusoid{Support: 6, Query: 4}, 3, 5)
+	cfg := ReptileConfig{InnerLR: 0.02, InnerSteps: 3, InnerAdam: true, CarryAdam: true}
+	r, err := NewReptile(model, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := NewReptile(model, ReptileConfig{InnerLR: 0.02, InnerSteps: 3, InnerAdam: true})
+
+	theta := nn.Vars(model)
+	w := make([]*autodiff.Var, len(theta))
+	for i, p := range theta {
+		w[i] = autodiff.Param(p.Value.Clone())
+	}
+	opt := optim.NewAdam(w, optim.AdamConfig{LR: 0.02, Beta1: 0, Beta2: 0.999, ExplicitBetas: true})
+	for k, task := range tasks {
+		before := r.CarriedState()
+		ev := r.Evaluate(task, 2)
+		for i, v := range r.CarriedState() {
+			if !tensor.AllClose(v, before[i], 0, 0) {
+				t.Fatalf("task %d: Evaluate changed carried tensor %d", k, i)
+			}
+		}
+		got, _ := r.TaskGradient(task, 0)
+		for i, p := range theta { // reset the weights only, as the authors' code does
+			w[i].Value = p.Value.Clone()
+		}
+		for s := 0; s < 3; s++ {
+			xs, _ := inputs(task, tensor.Float64)
+			loss := TaskLoss(model.Apply(w, xs), task, false)
+			opt.StepWith(values(autodiff.Grad([]*autodiff.Var{loss}, w, false)))
+		}
+		for i := range theta {
+			want := tensor.Sub(theta[i].Value, w[i].Value)
+			if !tensor.AllClose(got[i], want, 1e-12, 1e-12) {
+				t.Fatalf("task %d param %d: theta - W differs from the persistent-Adam reference", k, i)
+			}
+		}
+		if st := r.CarriedState(); st[len(st)-1].Values()[0] != float64(3*(k+1)) {
+			t.Fatalf("task %d: carried step = %v, want %d", k, st[len(st)-1].Values()[0], 3*(k+1))
+		}
+		if k > 0 {
+			fg, _ := fresh.TaskGradient(task, 0)
+			if tensor.AllClose(fg[0], got[0], 1e-9, 0) {
+				t.Fatalf("task %d: carried and fresh Adam give the same update; the state is not carried", k)
+			}
+			if ev2 := fresh.Evaluate(task, 2); ev2.Loss == ev.Loss {
+				t.Fatalf("task %d: evaluation ignores the carried state", k)
+			}
+		}
+	}
+	// the state round-trips, and bad states are refused
+	st := r.CarriedState()
+	r2, _ := NewReptile(model, cfg)
+	if err := r2.SetCarriedState(st); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := r.TaskGradient(tasks[0], 0)
+	b, _ := r2.TaskGradient(tasks[0], 0)
+	if !tensor.AllClose(a[0], b[0], 0, 0) {
+		t.Error("restored carried state gives a different update")
+	}
+	bad := r.CarriedState()
+	bad[0] = tensor.Full(tensor.Float64, -1, bad[0].Shape()...)
+	if err := r2.SetCarriedState(bad); err == nil || !strings.Contains(err.Error(), "negative") {
+		t.Errorf("negative v accepted: %v", err)
+	}
+	if err := r2.SetCarriedState(st[:1]); err == nil {
+		t.Error("short carried state accepted")
+	}
+	if _, err := NewReptile(model, ReptileConfig{InnerLR: 0.02, InnerSteps: 1, CarryAdam: true}); err == nil {
+		t.Error("CarryAdam without InnerAdam accepted")
+	}
+	sp := Spec{Algorithm: "maml", Dataset: "sinusoid", CarryAdam: true}
+	if sp.Defaults(); sp.Validate() == nil {
+		t.Error("carry_adam with maml accepted")
 	}
 }

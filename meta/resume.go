@@ -37,13 +37,13 @@ func (b *Built) SaveTraining(path string, st *TrainState, extra map[string]strin
 	if st == nil {
 		return errors.New("meta: SaveTraining: nil state")
 	}
-	params := b.Algorithm.MetaParams()
+	like := b.bestLike()
 	ts := b.Tensors()
 	ss := savedState{Iteration: st.Iteration, RNG: st.RNG, BestIteration: st.BestIteration, BestVal: st.BestVal,
 		HasBest: st.Best != nil, Curve: st.Curve, Skipped: st.Skipped, Elapsed: st.Elapsed}
 	if st.Best != nil {
-		if len(st.Best) != len(params) {
-			return fmt.Errorf("meta: SaveTraining: %d best tensors for %d meta-parameters", len(st.Best), len(params))
+		if len(st.Best) != len(like) {
+			return fmt.Errorf("meta: SaveTraining: %d best tensors for %d meta-parameters and carried tensors", len(st.Best), len(like))
 		}
 		ts = append(ts, checkpoint.BestTensors(st.Best)...)
 	}
@@ -85,16 +85,25 @@ func LoadTraining(path string) (*Built, *TrainState, map[string]string, error) {
 	st := &TrainState{Iteration: ss.Iteration, RNG: ss.RNG, BestIteration: ss.BestIteration, BestVal: ss.BestVal,
 		Curve: ss.Curve, Skipped: ss.Skipped, Elapsed: ss.Elapsed}
 	if ss.HasBest {
-		like := make([]*tensor.Tensor, len(params))
-		for i, p := range params {
-			like[i] = p.Value
-		}
-		if st.Best, err = checkpoint.BestState(ts, like, path); err != nil {
+		if st.Best, err = checkpoint.BestState(ts, b.bestLike(), path); err != nil {
 			return nil, nil, nil, err
 		}
 	}
 	st.Optimizer = checkpoint.OptimizerState(ts, ss.OptimizerMeta, len(params))
 	return b, st, md, nil
+}
+
+// bestLike lists tensors shaped like what Train's best snapshot holds: the
+// meta-parameters, then any carried state.
+func (b *Built) bestLike() []*tensor.Tensor {
+	var like []*tensor.Tensor
+	for _, p := range b.Algorithm.MetaParams() {
+		like = append(like, p.Value)
+	}
+	if c := carrier(b.Algorithm); c != nil {
+		like = append(like, c.CarriedState()...)
+	}
+	return like
 }
 
 func bytesReader(s string) *strings.Reader { return strings.NewReader(s) }

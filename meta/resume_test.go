@@ -4,7 +4,9 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"metalearn/data"
 	"metalearn/optim"
@@ -14,9 +16,13 @@ import (
 // checkpoint into a freshly built model and finishes; the final weights
 // must be bit-identical to an uninterrupted run's.
 func TestResumeEqualsUninterrupted(t *testing.T) {
-	for _, algo := range []string{"maml", "reptile", "metasgd"} {
-		t.Run(algo, func(t *testing.T) {
+	for _, name := range []string{"maml", "reptile", "metasgd", "reptile-carry-adam"} {
+		t.Run(name, func(t *testing.T) {
+			algo := strings.TrimSuffix(name, "-carry-adam")
 			spec := Spec{Algorithm: algo, Dataset: "sinusoid", Shots: 5, Hidden: 16, Seed: 7}
+			if algo != name { // the carried inner Adam state must survive the checkpoint too
+				spec.InnerAdam, spec.CarryAdam, spec.InnerLR = true, true, 0.01
+			}
 			const iters = 12
 			cfgFor := func() TrainConfig {
 				c := TrainConfig{Iterations: iters, MetaBatch: 3, OuterLR: 1e-3, Seed: 7, ValEvery: 4, Workers: 2,
@@ -113,5 +119,33 @@ func TestLoadTrainingRejectsFinalModel(t *testing.T) {
 	}
 	if _, _, _, err := LoadTraining(path); err == nil {
 		t.Fatal("a final model loaded as a training checkpoint")
+	}
+}
+
+// A time budget ends training after the iteration that crosses it, which
+// is validated and checkpointed like a last iteration.
+func TestTrainBudgetEndsEarly(t *testing.T) {
+	b, err := Build(Spec{Algorithm: "maml", Dataset: "sinusoid", Shots: 5, Hidden: 8, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := -1
+	cfg := TrainConfig{Iterations: 1000, MetaBatch: 2, OuterLR: 1e-3, ValEvery: 500, Budget: time.Nanosecond,
+		Val: data.EvalSet(data.Sinusoid{Support: 5, Query: 5}, 4, 99), CheckpointEvery: 500,
+		Checkpoint: func(st *TrainState) error { saved = st.Iteration; return nil }}
+	res, err := Train(b.Algorithm, data.Sinusoid{Support: 5, Query: 5}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Iterations != 1 || res.BestIteration != 0 || res.BestVal == nil || saved != 1 {
+		t.Errorf("budget run: %d iterations, best %d (val %v), checkpoint at %d; want 1, 0, validated, 1", res.Iterations, res.BestIteration, res.BestVal, saved)
+	}
+	cfg.Budget = -time.Second
+	if _, err := Train(b.Algorithm, data.Sinusoid{Support: 5, Query: 5}, cfg); err == nil || !strings.Contains(err.Error(), "budget") {
+		t.Errorf("negative budget: err = %v", err)
+	}
+	cfg.Budget, cfg.Iterations, cfg.ValEvery, cfg.CheckpointEvery = 0, 3, 0, 0
+	if res, err = Train(b.Algorithm, data.Sinusoid{Support: 5, Query: 5}, cfg); err != nil || res.Iterations != 3 {
+		t.Errorf("no budget: %d iterations, err %v; want 3", res.Iterations, err)
 	}
 }

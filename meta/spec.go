@@ -35,9 +35,17 @@ type Spec struct {
 	InnerLR    float64 `json:"inner_lr"`
 	// Hidden is the MLP width (sinusoid) or the number of conv filters.
 	Hidden int `json:"hidden"`
+	// Arch is the Omniglot network: "pool" (the default: nn.Conv4, 3x3
+	// convolutions with 2x2 max-pooling, as in Vinyals et al. and Snell et
+	// al.) or "strided" (nn.Conv4Strided, stride-2 convolutions and a mean
+	// over positions, as in the MAML and Reptile authors' Omniglot code).
+	Arch string `json:"arch,omitempty"`
 	// MultiStepLoss enables MAML++'s multi-step loss (with maml++).
 	MultiStepLoss bool `json:"multi_step_loss,omitempty"`
 	InnerAdam     bool `json:"inner_adam,omitempty"` // Reptile's inner optimizer
+	// CarryAdam keeps Reptile's inner Adam statistics across tasks (see
+	// ReptileConfig.CarryAdam).
+	CarryAdam bool `json:"carry_adam,omitempty"`
 	// TrainShots is the number of support examples per class in training
 	// episodes (0: Shots). The Reptile paper meta-trains its 1-shot
 	// Omniglot models on 10-shot tasks; evaluation always uses Shots.
@@ -129,6 +137,12 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("train shots = %d, want >= 1 (or 0: the same as shots)", s.TrainShots)
 	case s.InnerBatch < 0:
 		return fmt.Errorf("inner batch = %d, want >= 1 (or 0: the whole support set)", s.InnerBatch)
+	case s.Arch != "" && s.Arch != "pool" && s.Arch != "strided":
+		return fmt.Errorf("arch %q, want pool or strided", s.Arch)
+	case s.Arch == "strided" && s.Dataset == "sinusoid":
+		return errors.New("arch strided applies to omniglot's convolutional network, not the sinusoid MLP")
+	case s.CarryAdam && (s.Algorithm != "reptile" || !s.InnerAdam):
+		return fmt.Errorf("carry adam applies to reptile with inner adam, not %s (inner adam %v)", s.Algorithm, s.InnerAdam)
 	case s.InnerBatch > 0 && s.Algorithm != "reptile":
 		return fmt.Errorf("inner batch applies to reptile, not %s", s.Algorithm)
 	case s.InnerSteps < 1:
@@ -241,7 +255,7 @@ func Build(s Spec) (*Built, error) {
 		cfg.MultiStepLoss = s.MultiStepLoss
 		b.Algorithm, err = NewMAML(nil, head, cfg)
 	case "reptile":
-		b.Algorithm, err = NewReptile(head, ReptileConfig{InnerLR: s.InnerLR, InnerSteps: s.InnerSteps, EvalSteps: s.EvalSteps, InnerAdam: s.InnerAdam, InnerBatch: s.InnerBatch})
+		b.Algorithm, err = NewReptile(head, ReptileConfig{InnerLR: s.InnerLR, InnerSteps: s.InnerSteps, EvalSteps: s.EvalSteps, InnerAdam: s.InnerAdam, InnerBatch: s.InnerBatch, CarryAdam: s.CarryAdam})
 	case "protonet":
 		b.Algorithm, err = NewProtoNet(head, Prototypes)
 	case "r2d2":
@@ -263,6 +277,9 @@ func Build(s Spec) (*Built, error) {
 // for the spec's mode.
 func (s Spec) encoder(rng *rand.Rand) *nn.Sequential {
 	enc := nn.Conv4(rng, 1, s.Hidden)
+	if s.Arch == "strided" {
+		enc = nn.Conv4Strided(rng, 1, s.Hidden)
+	}
 	for _, l := range enc.Layers {
 		if bn, ok := l.(*nn.BatchNorm); ok {
 			// transductive: batch statistics at train and test time
@@ -280,6 +297,11 @@ func (b *Built) Tensors() []checkpoint.Named {
 	}
 	out = append(out, checkpoint.ModuleTensors("model", b.Model)...)
 	out = append(out, b.extraTensors()...)
+	if c := carrier(b.Algorithm); c != nil {
+		for i, t := range c.CarriedState() {
+			out = append(out, checkpoint.Named{Name: "carried." + strconv.Itoa(i), Tensor: t})
+		}
+	}
 	for i, sm := range b.stepModules() {
 		for _, buf := range nn.Buffers(sm) {
 			out = append(out, checkpoint.Named{Name: fmt.Sprintf("step%d.%s", i, buf.Name), Tensor: buf.V.Value})
@@ -384,6 +406,21 @@ func load(path string) (*Built, map[string]*tensor.Tensor, map[string]string, er
 			return nil, nil, nil, fmt.Errorf("checkpoint %s: tensor %q holds NaN or infinite values; refusing non-finite learning rates", path, "meta."+strconv.Itoa(i))
 		}
 		v.Value = t.AsType(v.Value.DType()).Clone()
+	}
+	if c := carrier(b.Algorithm); c != nil {
+		like := c.CarriedState()
+		got := make([]*tensor.Tensor, len(like))
+		for i := range like {
+			name := "carried." + strconv.Itoa(i)
+			t, ok := ts[name]
+			if !ok || !tensor.SameShape(t.Shape(), like[i].Shape()) {
+				return nil, nil, nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q (%s's carried state, shape %v)", path, name, s.Algorithm, like[i].Shape())
+			}
+			got[i] = t
+		}
+		if err := c.SetCarriedState(got); err != nil {
+			return nil, nil, nil, fmt.Errorf("checkpoint %s: %v", path, err)
+		}
 	}
 	for i, sm := range b.stepModules() {
 		for _, buf := range nn.Buffers(sm) {

@@ -56,6 +56,13 @@ type TrainConfig struct {
 	// Stop, when closed, ends training after the current iteration (and
 	// its checkpoint); Train then returns ErrStopped.
 	Stop <-chan struct{}
+	// Budget > 0 ends training after the first iteration that finishes
+	// with at least that much training time spent (counting the time
+	// before a resume): that iteration is validated and checkpointed like
+	// the last one, and Train returns normally with the best validated
+	// meta-parameters (TrainResult.Iterations says how many ran).
+	// Schedules still span Iterations. Not for distributed runs.
+	Budget time.Duration
 	// SkipNonFinite skips (and counts, TrainState.Skipped) an iteration
 	// whose loss or meta-gradient is NaN or infinite instead of stopping
 	// with a *NonFiniteError.
@@ -98,7 +105,7 @@ type TrainState struct {
 	Optimizer     *optim.State
 	BestIteration int
 	BestVal       *Summary
-	Best          []*tensor.Tensor // best validated meta-parameters; nil if none
+	Best          []*tensor.Tensor // best validated meta-parameters, then any carried state (Carrier); nil if none
 	Curve         []Progress
 	Skipped       int
 	Elapsed       time.Duration
@@ -127,6 +134,7 @@ type TrainResult struct {
 	Curve         []Progress // validation points
 	Elapsed       time.Duration
 	Skipped       int // iterations skipped as non-finite
+	Iterations    int // iterations completed (< TrainConfig.Iterations when the Budget ended training)
 }
 
 func (c *TrainConfig) validate() error {
@@ -143,6 +151,10 @@ func (c *TrainConfig) validate() error {
 		return fmt.Errorf("validation interval = %d, want >= 0", c.ValEvery)
 	case c.ValEvery > 0 && len(c.Val) == 0:
 		return errors.New("validation interval set but no validation tasks")
+	case c.Budget < 0:
+		return fmt.Errorf("time budget = %v, want >= 0 (0: none)", c.Budget)
+	case c.Budget > 0 && c.Comm != nil && c.Comm.Size() > 1:
+		return errors.New("a time budget is not supported for distributed training (the ranks' clocks would disagree on the last iteration)")
 	case c.CheckpointEvery < 0:
 		return fmt.Errorf("checkpoint interval = %d, want >= 0", c.CheckpointEvery)
 	case c.CheckpointEvery > 0 && c.Checkpoint == nil:
@@ -165,6 +177,23 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 	} else {
 		opt = optim.NewAdam(params, optim.AdamConfig{LR: cfg.OuterLR})
 	}
+	car := carrier(alg)
+	if car != nil && cfg.Comm != nil && cfg.Comm.Size() > 1 {
+		return nil, fmt.Errorf("meta: %s carries state from task to task (Reptile's carried inner Adam), so its tasks run in order in one process; distributed training is not supported for it", alg.Name())
+	}
+	workers := cfg.Workers
+	if car != nil {
+		workers = 1
+	}
+	// keep is what validation snapshots: the meta-parameters and any
+	// carried state.
+	keep := func() []*tensor.Tensor {
+		s := snapshot(params)
+		if car != nil {
+			s = append(s, car.CarriedState()...)
+		}
+		return s
+	}
 	pcg := rand.NewPCG(cfg.Seed, 0x6d657461)
 	rng := rand.New(pcg)
 	res := &TrainResult{BestIteration: -1}
@@ -180,10 +209,17 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 			}
 		}
 		if r.Best != nil {
-			if len(r.Best) != len(params) {
-				return nil, fmt.Errorf("meta: resume: %d best tensors for %d meta-parameters", len(r.Best), len(params))
+			like := keep()
+			if len(r.Best) != len(like) {
+				return nil, fmt.Errorf("meta: resume: %d best tensors for %d meta-parameters and carried tensors", len(r.Best), len(like))
 			}
 			for i, t := range r.Best {
+				if i >= len(params) {
+					if !tensor.SameShape(t.Shape(), like[i].Shape()) {
+						return nil, fmt.Errorf("meta: resume: best carried tensor %d has shape %v, want %v", i-len(params), t.Shape(), like[i].Shape())
+					}
+					continue
+				}
 				if !tensor.SameShape(t.Shape(), params[i].Value.Shape()) {
 					return nil, fmt.Errorf("meta: resume: best tensor %d has shape %v, parameter has %v", i, t.Shape(), params[i].Value.Shape())
 				}
@@ -193,6 +229,7 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 		res.BestIteration, res.BestVal, res.Skipped = r.BestIteration, r.BestVal, r.Skipped
 		res.Curve = append(res.Curve, r.Curve...)
 		first, prior = r.Iteration, r.Elapsed
+		res.Iterations = first
 	}
 	var dp *dataParallel
 	if cfg.Comm != nil && cfg.Comm.Size() > 1 {
@@ -236,7 +273,7 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 			stopAll      bool // dp: some rank's Stop fired before the exchange
 		)
 		if dp == nil {
-			grads, results := taskGradients(alg, tasks, it, cfg.Workers)
+			grads, results := taskGradients(alg, tasks, it, workers)
 			mean, loss, metric = AverageGrads(grads), meanLoss(results), meanMetric(results)
 		} else {
 			sr, err := dp.step(alg, tasks, it, cfg.Workers, stopFired(cfg.Stop))
@@ -264,7 +301,9 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 			opt.StepWith(mean)
 		}
 		p.Elapsed = time.Since(start)
-		if cfg.ValEvery > 0 && ((it+1)%cfg.ValEvery == 0 || it == cfg.Iterations-1) {
+		last := it == cfg.Iterations-1 || (cfg.Budget > 0 && time.Since(start) >= cfg.Budget)
+		res.Iterations = it + 1
+		if cfg.ValEvery > 0 && ((it+1)%cfg.ValEvery == 0 || last) {
 			var s Summary
 			if dp == nil {
 				s = Evaluate(alg, cfg.Val, cfg.ValSteps, cfg.Workers)
@@ -277,7 +316,7 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 			p.Val = &s
 			if res.BestVal == nil || (cfg.HigherIsBetter && s.Mean > res.BestVal.Mean) || (!cfg.HigherIsBetter && s.Mean < res.BestVal.Mean) {
 				res.BestVal, res.BestIteration, p.BestSoFar = &s, it, true
-				best = snapshot(params)
+				best = keep()
 			}
 			res.Curve = append(res.Curve, p)
 		}
@@ -294,7 +333,7 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 			default:
 			}
 		}
-		if cfg.CheckpointEvery > 0 && ((it+1)%cfg.CheckpointEvery == 0 || it == cfg.Iterations-1 || stopped) {
+		if cfg.CheckpointEvery > 0 && ((it+1)%cfg.CheckpointEvery == 0 || last || stopped) {
 			var err error
 			if rank0 {
 				err = save(it + 1)
@@ -310,6 +349,9 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 			res.Elapsed = time.Since(start)
 			return res, ErrStopped
 		}
+		if last {
+			break
+		}
 	}
 	if dp != nil {
 		if err := dp.sync(nil); err != nil {
@@ -319,6 +361,11 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 	if best != nil {
 		for i, p := range params {
 			p.Value = best[i].Clone()
+		}
+		if car != nil {
+			if err := car.SetCarriedState(best[len(params):]); err != nil {
+				return res, err
+			}
 		}
 	}
 	res.Elapsed = time.Since(start)

@@ -227,6 +227,11 @@ func GELU() Module { return &Func{"GELU", autodiff.GELU} }
 // Flatten reshapes [N, ...] to [N, prod(...)].
 func Flatten() Module { return &Func{"Flatten", autodiff.Flatten} }
 
+// GlobalAvgPool averages [N, C, H, W] over H and W to [N, C].
+func GlobalAvgPool() Module {
+	return &Func{"GlobalAvgPool", func(x *autodiff.Var) *autodiff.Var { return autodiff.Mean(x, false, 2, 3) }}
+}
+
 // MaxPool2d returns a k x k max-pooling module.
 func MaxPool2d(k, stride, pad int) Module {
 	return &Func{"MaxPool2d", func(x *autodiff.Var) *autodiff.Var { return autodiff.MaxPool2d(x, k, stride, pad) }}

@@ -43,6 +43,8 @@ func specFlags(cmd *cobra.Command, s *meta.Spec) {
 	f.BoolVar(&s.MultiStepLoss, "multi-step-loss", false, "MAML++ multi-step loss (with --algo maml++)")
 	f.BoolVar(&s.InnerAdam, "inner-adam", false, "Reptile: Adam (beta1 = 0) in the inner loop instead of SGD")
 	f.IntVar(&s.TrainShots, "train-shots", 0, "support examples per class in training episodes (default --shots; Reptile's paper trains 1-shot models on 10-shot tasks)")
+	f.StringVar(&s.Arch, "arch", "", "omniglot network: pool (3x3 conv + 2x2 max-pool blocks, the default) or strided (stride-2 convolutions, as in the MAML/Reptile authors' code)")
+	f.BoolVar(&s.CarryAdam, "carry-adam", false, "Reptile with --inner-adam: keep the inner Adam statistics from task to task (as the Reptile authors' code does)")
 	f.IntVar(&s.InnerBatch, "inner-batch", 0, "Reptile: inner minibatch size at training (default the whole support set)")
 	f.StringVar(&s.BatchNorm, "batchnorm", "", "BatchNorm mode: transductive (default), running, per-step (MAML family)")
 	f.BoolVar(&s.Recompute, "recompute", false, "second-order MAML: recompute the inner loop in the backward pass to save memory")

@@ -217,7 +217,7 @@ func trainMeta(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode r
 	}
 	tc := meta.TrainConfig{Iterations: m.Iterations, MetaBatch: m.MetaBatch, OuterLR: m.OuterLR, ClipNorm: m.Clip, Seed: cfg.Seed,
 		Workers: m.Workers, HigherIsBetter: spec.HigherIsBetter(), Resume: resume, CheckpointEvery: cfg.CheckpointEvery,
-		SkipNonFinite: cfg.OnNonFinite == "skip"}
+		SkipNonFinite: cfg.OnNonFinite == "skip", Budget: time.Duration(m.MaxMinutes * float64(time.Minute))}
 	if spec.Algorithm == "reptile" {
 		tc.Outer, tc.Schedule = "sgd", optim.Linear(m.OuterLR, 0, m.Iterations)
 	}
@@ -296,6 +296,9 @@ func trainMeta(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode r
 	if logErr != nil {
 		return logErr
 	}
+	if res.Iterations < m.Iterations {
+		prog.Println(fmt.Sprintf("meta.max_minutes: the %g-minute budget ended training after %d of %d iterations", m.MaxMinutes, res.Iterations, m.Iterations))
+	}
 	// final model: the best validated meta-parameters (Train restored them)
 	if err := b.Save(folder.ModelPath(), map[string]string{"config": string(resolved), "best_iteration": fmt.Sprint(res.BestIteration + 1)}); err != nil {
 		return err
@@ -307,13 +310,13 @@ func trainMeta(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode r
 	t0 := time.Now()
 	sum := meta.Evaluate(b.Algorithm, data.EvalSet(test, m.TestTasks, 12345), spec.EvalSteps, m.Workers)
 	evalSecs := time.Since(t0).Seconds()
-	folder.Log(m.Iterations, "test", metric, sum.Mean)
+	folder.Log(res.Iterations, "test", metric, sum.Mean)
 	plotsWritten, perr := folder.PlotCurves(cfg.Name)
 	if perr != nil {
 		return perr
 	}
 	summary := map[string]any{
-		"kind": "meta", "name": cfg.Name, "config": cfg, "iterations": m.Iterations, "best_iteration": res.BestIteration + 1,
+		"kind": "meta", "name": cfg.Name, "config": cfg, "iterations": res.Iterations, "best_iteration": res.BestIteration + 1,
 		"best_val": res.BestVal, "test": map[string]any{"metric": metric, "result": sum, "tasks": m.TestTasks, "eval_steps": spec.EvalSteps, "seconds": evalSecs},
 		"skipped_iterations": res.Skipped, "train_seconds": res.Elapsed.Seconds(), "wall_seconds": folder.Elapsed().Seconds(),
 		"peak_rss_mib": runfolder.PeakRSSMiB(), "model": folder.ModelPath(), "checkpoint": ckptPath, "plots": plotsWritten,

@@ -93,6 +93,34 @@ func LoadTraining(path string) (*Built, *TrainState, map[string]string, error) {
 	return b, st, md, nil
 }
 
+// UseBest replaces the meta-parameters (and any carried state) with the
+// best validated ones st holds, as Train does at the end of a run; an
+// interrupted run's checkpoint can so be evaluated like a finished one.
+func (b *Built) UseBest(st *TrainState) error {
+	if st == nil || st.Best == nil {
+		return errors.New("holds no validated weights yet (no validation ran before it was written)")
+	}
+	like := b.bestLike()
+	if len(st.Best) != len(like) {
+		return fmt.Errorf("holds %d best tensors, the model has %d", len(st.Best), len(like))
+	}
+	params := b.Algorithm.MetaParams()
+	for i, p := range params {
+		if !tensor.SameShape(st.Best[i].Shape(), p.Value.Shape()) {
+			return fmt.Errorf("best tensor %d has shape %v, parameter has %v", i, st.Best[i].Shape(), p.Value.Shape())
+		}
+	}
+	if c := carrier(b.Algorithm); c != nil {
+		if err := c.SetCarriedState(st.Best[len(params):]); err != nil {
+			return err
+		}
+	}
+	for i, p := range params {
+		p.Value = st.Best[i].AsType(p.Value.DType()).Clone()
+	}
+	return nil
+}
+
 // bestLike lists tensors shaped like what Train's best snapshot holds: the
 // meta-parameters, then any carried state.
 func (b *Built) bestLike() []*tensor.Tensor {

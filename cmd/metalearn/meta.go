@@ -309,6 +309,7 @@ func newMetaEvalCmd() *cobra.Command {
 		tasks, steps         int
 		queries, ways, shots int
 		asJSON, distributed  bool
+		best                 bool
 		seed                 uint64
 	)
 	cmd := &cobra.Command{
@@ -331,8 +332,18 @@ func newMetaEvalCmd() *cobra.Command {
 			if tasks < 1 {
 				return fmt.Errorf("--tasks = %d, want >= 1", tasks)
 			}
-			b, err := meta.Load(ckpt)
-			if err != nil {
+			var b *meta.Built
+			bestIter := 0
+			if best {
+				var st *meta.TrainState
+				if b, st, _, err = meta.LoadTraining(ckpt); err != nil {
+					return fmt.Errorf("--best: %w", err)
+				}
+				if err := b.UseBest(st); err != nil {
+					return fmt.Errorf("--best: checkpoint %s: %w", ckpt, err)
+				}
+				bestIter = st.BestIteration + 1
+			} else if b, err = meta.Load(ckpt); err != nil {
 				return err
 			}
 			s := b.Spec
@@ -379,11 +390,19 @@ func newMetaEvalCmd() *cobra.Command {
 			}
 			secs := time.Since(start).Seconds()
 			if asJSON {
-				line, _ := json.Marshal(map[string]any{"checkpoint": ckpt, "split": split, "steps": steps, "metric": metricName(s), "result": sum, "seconds": secs, "spec": s})
+				js := map[string]any{"checkpoint": ckpt, "split": split, "steps": steps, "metric": metricName(s), "result": sum, "seconds": secs, "spec": s}
+				if best {
+					js["best_iteration"] = bestIter
+				}
+				line, _ := json.Marshal(js)
 				fmt.Fprintln(out, string(line))
 				return nil
 			}
-			fmt.Fprintf(out, "%s on %s %s (%s): %s %s after %d steps, %.1fs\n", s.Algorithm, s.Dataset, split, describe(s), metricName(s), sum, steps, secs)
+			from := ""
+			if best {
+				from = fmt.Sprintf(" (best validated weights, iteration %d)", bestIter)
+			}
+			fmt.Fprintf(out, "%s%s on %s %s (%s): %s %s after %d steps, %.1fs\n", s.Algorithm, from, s.Dataset, split, describe(s), metricName(s), sum, steps, secs)
 			return nil
 		},
 	}
@@ -397,6 +416,7 @@ func newMetaEvalCmd() *cobra.Command {
 	f.IntVar(&shots, "shots", 0, "K at evaluation (protonet, r2d2; default: as trained)")
 	f.IntVar(&steps, "eval-steps", 0, "adaptation steps (default: as trained)")
 	f.Uint64Var(&seed, "seed", 12345, "seed of the fixed evaluation task set")
+	f.BoolVar(&best, "best", false, "evaluate the best validated weights a training checkpoint holds (e.g. checkpoints/latest.safetensors of an interrupted run) instead of its current weights")
 	f.BoolVar(&asJSON, "json", false, "print one JSON line")
 	f.BoolVar(&distributed, "distributed", false, "split the test tasks over the ranks of an MPI job (mpirun; needs a build with -tags mpi)")
 	return cmd

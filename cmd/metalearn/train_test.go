@@ -358,3 +358,40 @@ func TestTrainTransferKind(t *testing.T) {
 		t.Errorf("stdout %q", stdout)
 	}
 }
+
+// meta eval --best evaluates the best validated weights inside a training
+// checkpoint: for a finished run they are the weights of model.safetensors,
+// so both evaluations agree; a final model holds no training state.
+func TestMetaEvalBestFromCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "run")
+	if _, errs, code := cli(t, "train", "-c", writeConfig(t, dir, 60), "--out", out, "--quiet"); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errs)
+	}
+	eval := func(args ...string) map[string]any {
+		t.Helper()
+		o, errs, code := cli(t, append([]string{"meta", "eval", "--tasks", "30", "--json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("meta eval %v: exit %d: %s", args, code, errs)
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(o), &m); err != nil {
+			t.Fatalf("%v: %q", err, o)
+		}
+		return m
+	}
+	final := eval("--checkpoint", filepath.Join(out, "model.safetensors"))
+	best := eval("--best", "--checkpoint", filepath.Join(out, "checkpoints", "latest.safetensors"))
+	current := eval("--checkpoint", filepath.Join(out, "checkpoints", "latest.safetensors"))
+	fr, br := final["result"].(map[string]any), best["result"].(map[string]any)
+	if fr["Mean"] != br["Mean"] || best["best_iteration"] == nil {
+		t.Errorf("--best on the checkpoint: %v (best iteration %v); model.safetensors: %v", br, best["best_iteration"], fr)
+	}
+	if cr := current["result"].(map[string]any); cr["Mean"] == br["Mean"] {
+		t.Logf("the last weights happen to score like the best ones (%v)", cr["Mean"])
+	}
+	_, errs, code := cli(t, "meta", "eval", "--best", "--checkpoint", filepath.Join(out, "model.safetensors"))
+	if code == 0 || !strings.Contains(errs, "--best") || !strings.Contains(errs, "holds no training state") {
+		t.Errorf("--best on a final model: exit %d, %q", code, errs)
+	}
+}

@@ -74,6 +74,8 @@ func TestErrors(t *testing.T) {
 		{"override without =", good, []string{"meta.iterations"}, []string{"key=value"}},
 		{"mtl weighting", "kind: mtl\nmtl:\n  weighting: nash\n", nil, []string{"run.yaml:3: mtl.weighting", "nash"}},
 		{"inner lr inf", "kind: meta\nmeta:\n  inner_lr: .inf\n", nil, []string{"run.yaml:3: meta.inner_lr"}},
+		{"negative time budget", "kind: meta\nmeta:\n  max_minutes: -5\n", nil, []string{"run.yaml:3: meta.max_minutes", "-5", "minutes >= 0"}},
+		{"NaN time budget", "kind: meta\nmeta:\n  max_minutes: .nan\n", nil, []string{"run.yaml:3: meta.max_minutes", "NaN"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

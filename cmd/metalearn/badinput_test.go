@@ -40,6 +40,14 @@ func TestBadInputCLI(t *testing.T) {
 	if err := b.Save(good, nil); err != nil {
 		t.Fatal(err)
 	}
+	fixed := filepath.Join(dir, "omni-maml.safetensors") // a 5-way head
+	ob, err := meta.Build(meta.Spec{Algorithm: "maml", Dataset: "omniglot", Ways: 5, Hidden: 4, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Save(fixed, nil); err != nil {
+		t.Fatal(err)
+	}
 	raw, _ := os.ReadFile(good)
 	cut := filepath.Join(dir, "cut.safetensors")
 	os.WriteFile(cut, raw[:len(raw)/2], 0o644)
@@ -90,7 +98,11 @@ func TestBadInputCLI(t *testing.T) {
 		{"NaN/Inf", "NaN weight in checkpoint", []string{"meta", "eval", "--checkpoint", nan}, "element 0 is NaN; refusing non-finite weights"},
 		{"bad value", "eval tasks 0", []string{"meta", "eval", "--checkpoint", good, "--tasks", "0"}, "--tasks = 0, want >= 1"},
 		{"bad value", "eval negative steps", []string{"meta", "eval", "--checkpoint", good, "--eval-steps", "-2"}, "--eval-steps = -2, want >= 0"},
-		{"N-way too large", "eval --ways on a fixed head", []string{"meta", "eval", "--checkpoint", good, "--ways", "20"}, "--ways/--shots at evaluation apply to metric-based checkpoints"},
+		{"N-way too large", "eval --ways on a fixed head", []string{"meta", "eval", "--checkpoint", fixed, "--ways", "20"}, "--ways/--shots at evaluation apply to metric-based checkpoints (protonet, r2d2); maml has a fixed 5-way head"},
+		{"bad value", "eval --ways on a sinusoid model", []string{"meta", "eval", "--checkpoint", good, "--ways", "20"}, "--ways: sinusoid tasks are regressions and have no classes"},
+		{"bad value", "unknown --arch", []string{"meta", "train", "--dataset", "omniglot", "--arch", "resnet", "--out", out}, `arch "resnet", want pool or strided`},
+		{"bad value", "--carry-adam without --inner-adam", []string{"meta", "train", "--algo", "reptile", "--carry-adam", "--out", out}, "carry adam applies to reptile with inner adam, not reptile (inner adam false)"},
+		{"incompatible checkpoint", "eval --best on a final model", []string{"meta", "eval", "--best", "--checkpoint", good}, "--best: checkpoint " + good + ": holds no training state"},
 		{"unwritable path", "train --out in a missing folder", []string{"meta", "train", "--iterations", "1", "--hidden", "4", "--val-tasks", "1", "--out", filepath.Join(missing, "x.safetensors")}, "cannot write in " + missing},
 	}
 	for _, c := range cases {

@@ -351,7 +351,10 @@ func newMetaEvalCmd() *cobra.Command {
 				s.DataDir = dataDir
 			}
 			if cmd.Flags().Changed("ways") || cmd.Flags().Changed("shots") {
-				if s.Algorithm != "protonet" && s.Algorithm != "r2d2" {
+				switch {
+				case s.Dataset == "sinusoid" && cmd.Flags().Changed("ways"):
+					return errors.New("--ways: sinusoid tasks are regressions and have no classes (--shots sets the support points per task)")
+				case s.Dataset != "sinusoid" && s.Algorithm != "protonet" && s.Algorithm != "r2d2":
 					return fmt.Errorf("--ways/--shots at evaluation apply to metric-based checkpoints (protonet, r2d2); %s has a fixed %d-way head", s.Algorithm, s.Ways)
 				}
 				if cmd.Flags().Changed("ways") {
@@ -413,7 +416,7 @@ func newMetaEvalCmd() *cobra.Command {
 	f.IntVar(&tasks, "tasks", 600, "number of test tasks")
 	f.IntVar(&queries, "queries", 0, "query examples per class (sinusoid: points) at evaluation (default: as trained)")
 	f.IntVar(&ways, "ways", 0, "N at evaluation (protonet, r2d2; default: as trained)")
-	f.IntVar(&shots, "shots", 0, "K at evaluation (protonet, r2d2; default: as trained)")
+	f.IntVar(&shots, "shots", 0, "K at evaluation (protonet, r2d2, and any sinusoid model; default: as trained)")
 	f.IntVar(&steps, "eval-steps", 0, "adaptation steps (default: as trained)")
 	f.Uint64Var(&seed, "seed", 12345, "seed of the fixed evaluation task set")
 	f.BoolVar(&best, "best", false, "evaluate the best validated weights a training checkpoint holds (e.g. checkpoints/latest.safetensors of an interrupted run) instead of its current weights")

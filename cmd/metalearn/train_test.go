@@ -395,3 +395,24 @@ func TestMetaEvalBestFromCheckpoint(t *testing.T) {
 		t.Errorf("--best on a final model: exit %d, %q", code, errs)
 	}
 }
+
+// A sinusoid model may be evaluated with another K than it was trained
+// with (the MAML paper's K=5 model at K=10, say).
+func TestMetaEvalSinusoidOtherShots(t *testing.T) {
+	b, err := meta.Build(meta.Spec{Algorithm: "maml", Dataset: "sinusoid", Shots: 5, Hidden: 8, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "sine.safetensors")
+	if err := b.Save(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	o, errs, code := cli(t, "meta", "eval", "--checkpoint", path, "--shots", "10", "--tasks", "5", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var m struct{ Spec meta.Spec }
+	if err := json.Unmarshal([]byte(o), &m); err != nil || m.Spec.Shots != 10 {
+		t.Errorf("evaluated with shots %d (err %v), want 10: %s", m.Spec.Shots, err, o)
+	}
+}

@@ -2,6 +2,7 @@ package autodiff
 
 import (
 	"fmt"
+	"unsafe"
 
 	"metalearn/tensor"
 )
@@ -102,6 +103,10 @@ func topoOrder(roots []*Var) []*Var {
 // until its end.
 func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*Var]*Var {
 	grads := make(map[*Var]*Var)
+	rc := newRecycler(grads, !createGraph)
+	for _, sd := range seeds {
+		rc.pin(sd.Value)
+	}
 	for i, o := range outputs {
 		if !tensor.SameShape(o.Value.Shape(), seeds[i].Value.Shape()) {
 			panic(fmt.Sprintf("autodiff: Grad: seed shape %v for output shape %v", seeds[i].Value.Shape(), o.Value.Shape()))
@@ -113,9 +118,20 @@ func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*
 		if !createGraph {
 			s = s.Detach()
 		}
-		accumulate(grads, o, s)
+		rc.accumulate(o, s)
 	}
 	order := topoOrder(outputs)
+	if rc.on {
+		// forward values (and the inputs' values) are never gradients to recycle
+		for _, v := range order {
+			rc.pin(v.Value)
+			if v.node != nil {
+				for _, in := range v.node.inputs {
+					rc.pin(in.Value)
+				}
+			}
+		}
+	}
 	for i := len(order) - 1; i >= 0; i-- {
 		v := order[i]
 		g, ok := grads[v]
@@ -125,6 +141,7 @@ func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*
 		n := v.node
 		if !keep[v] {
 			delete(grads, v)
+			rc.release(g)
 		}
 		ins := n.inputs
 		out := v
@@ -135,6 +152,7 @@ func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*
 			any = any || needs[j]
 		}
 		if !any {
+			rc.sweep()
 			continue
 		}
 		if !createGraph {
@@ -156,16 +174,96 @@ func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*
 			if !tensor.SameShape(gs[j].Value.Shape(), in.Value.Shape()) {
 				panic(fmt.Sprintf("autodiff: backward of %s produced gradient shape %v for input %d of shape %v", n.op, gs[j].Value.Shape(), j, in.Value.Shape()))
 			}
-			accumulate(grads, in, gs[j])
+			rc.accumulate(in, gs[j])
 		}
+		for _, gj := range gs {
+			rc.candidate(gj)
+		}
+		rc.sweep()
 	}
 	return grads
 }
 
-func accumulate(grads map[*Var]*Var, v, g *Var) {
-	if old, ok := grads[v]; ok {
-		grads[v] = Add(old, g)
-	} else {
-		grads[v] = g
+// recycler hands the storage of intermediate gradients back to the tensor
+// package (tensor.Recycle) as soon as a backward sweep without createGraph
+// is done with them, so the next sweep reuses it instead of allocating.
+// A storage is recycled only when no entry of the gradient map refers to
+// it any more (gradients are counted by storage, so a Reshape view keeps
+// its base alive), when it is neither a forward value nor a seed (pinned),
+// and when tensor.Recyclable says the tensor package allocated it. With
+// createGraph nothing is recycled: gradients are then part of the graph.
+type recycler struct {
+	grads  map[*Var]*Var
+	on     bool
+	refs   map[unsafe.Pointer]int
+	pinned map[unsafe.Pointer]bool
+	cands  []*tensor.Tensor
+}
+
+func newRecycler(grads map[*Var]*Var, on bool) *recycler {
+	r := &recycler{grads: grads, on: on}
+	if on {
+		r.refs, r.pinned = map[unsafe.Pointer]int{}, map[unsafe.Pointer]bool{}
 	}
+	return r
+}
+
+func (r *recycler) pin(t *tensor.Tensor) {
+	if r.on {
+		if p := tensor.Storage(t); p != nil {
+			r.pinned[p] = true
+		}
+	}
+}
+
+func (r *recycler) ref(t *tensor.Tensor, d int) {
+	if p := tensor.Storage(t); p != nil {
+		r.refs[p] += d
+	}
+}
+
+// accumulate adds g to v's gradient.
+func (r *recycler) accumulate(v, g *Var) {
+	old, ok := r.grads[v]
+	if !ok {
+		r.grads[v] = g
+		if r.on {
+			r.ref(g.Value, 1)
+		}
+		return
+	}
+	sum := Add(old, g)
+	r.grads[v] = sum
+	if r.on {
+		r.ref(sum.Value, 1)
+		r.ref(old.Value, -1)
+		r.cands = append(r.cands, old.Value)
+	}
+}
+
+// release notes that the gradient map no longer holds g.
+func (r *recycler) release(g *Var) {
+	if r.on {
+		r.ref(g.Value, -1)
+		r.cands = append(r.cands, g.Value)
+	}
+}
+
+// candidate notes a gradient that may have died (checked by sweep).
+func (r *recycler) candidate(g *Var) {
+	if r.on && g != nil {
+		r.cands = append(r.cands, g.Value)
+	}
+}
+
+// sweep recycles the candidates nothing refers to any more.
+func (r *recycler) sweep() {
+	for _, t := range r.cands {
+		p := tensor.Storage(t)
+		if p == nil || r.pinned[p] || r.refs[p] > 0 || !tensor.Recyclable(t) {
+			continue
+		}
+		tensor.Recycle(t) // no longer Recyclable: a repeated candidate is skipped
+	}
+	r.cands = r.cands[:0]
 }

@@ -35,6 +35,7 @@ type Tensor struct {
 	f32   []float32
 	f64   []float64
 	dims  [4]int // holds shape for rank <= 4 (one allocation less per tensor)
+	owned bool   // the storage came from New/Clone and may be recycled (pool.go)
 }
 
 // NumElems returns the product of the dimensions in shape (1 for a scalar).
@@ -65,9 +66,9 @@ func New(dt DType, shape ...int) *Tensor {
 	}
 	switch dt {
 	case Float32:
-		t.f32 = make([]float32, n)
+		t.f32, t.owned = allocF32(n)
 	case Float64:
-		t.f64 = make([]float64, n)
+		t.f64, t.owned = allocF64(n)
 	default:
 		panic("tensor: unknown dtype " + dt.String())
 	}
@@ -257,9 +258,11 @@ func fill[T Float](x []T, v T) {
 func (t *Tensor) Clone() *Tensor {
 	c := &Tensor{dtype: t.dtype, shape: cloneShape(t.shape)}
 	if t.dtype == Float32 {
-		c.f32 = append([]float32(nil), t.f32...)
+		c.f32, c.owned = allocF32(len(t.f32))
+		copy(c.f32, t.f32)
 	} else {
-		c.f64 = append([]float64(nil), t.f64...)
+		c.f64, c.owned = allocF64(len(t.f64))
+		copy(c.f64, t.f64)
 	}
 	return c
 }

@@ -121,7 +121,9 @@ func (c *conv4) block(l int, x *tensor.Tensor, w []*tensor.Tensor, keep *blockCa
 			scale[k] = invstd[k] * gamma[k]
 			shift[k] = beta[k] - mean[k]*scale[k]
 		}
-		return tensor.AffineReLUMaxPool2(z, scale, shift)
+		out := tensor.AffineReLUMaxPool2(z, scale, shift)
+		tensor.Recycle(z) // dead: the next request's convolution reuses it
+		return out
 	}
 	oh, ow := h/2, wd/2
 	out := tensor.New(tensor.Float32, n, ch, oh, ow)
@@ -169,7 +171,11 @@ func (c *conv4) forward(w []*tensor.Tensor, x *tensor.Tensor) *tensor.Tensor {
 		w = c.own
 	}
 	for l := 0; l < 4; l++ {
-		x = c.block(l, x, w, nil)
+		y := c.block(l, x, w, nil)
+		if l > 0 {
+			tensor.Recycle(x) // the previous block's output, read only by this block
+		}
+		x = y
 	}
 	f := tensor.Reshape(x, x.Dim(0), -1)
 	if !c.linear {
@@ -222,7 +228,12 @@ func (c *conv4) adapt(w []*tensor.Tensor, s supportSet, steps int, lr func(step,
 		grads[16], grads[17] = gW, gb
 		g = tensor.Reshape(g, acts[4].Shape()...)
 		for l := 3; l >= 0; l-- {
-			g = c.blockBackward(l, acts[l], w, &caches[l], g, grads[4*l:4*l+4], l > 0)
+			gin := c.blockBackward(l, acts[l], w, &caches[l], g, grads[4*l:4*l+4], l > 0)
+			tensor.Recycle(g) // the output gradient (a no-op for the head's Reshape view)
+			g = gin
+			// the block's activations are dead once its backward is done
+			tensor.Recycle(caches[l].z)
+			tensor.Recycle(caches[l].out) // = acts[l+1]
 		}
 		nw := make([]*tensor.Tensor, len(w))
 		for i := range w {
@@ -298,8 +309,10 @@ func (c *conv4) blockBackward(l int, x *tensor.Tensor, w []*tensor.Tensor, kc *b
 	}
 	grads[0] = tensor.Conv2dWeightGrad(x, gz, w[4*l].Shape(), 1, 1)
 	grads[1], grads[2], grads[3] = gBias, gGamma, gBeta
-	if !needInput {
-		return nil
+	var gx *tensor.Tensor
+	if needInput {
+		gx = tensor.Conv2dInputGrad(gz, w[4*l], x.Shape(), 1, 1)
 	}
-	return tensor.Conv2dInputGrad(gz, w[4*l], x.Shape(), 1, 1)
+	tensor.Recycle(gz) // buffers a later step or request reuses
+	return gx
 }

@@ -108,6 +108,9 @@ func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*
 		rc.pin(sd.Value)
 	}
 	for i, o := range outputs {
+		if o.freed {
+			panic("autodiff: Grad/Backward of a Var whose graph was freed by autodiff.Free")
+		}
 		if !tensor.SameShape(o.Value.Shape(), seeds[i].Value.Shape()) {
 			panic(fmt.Sprintf("autodiff: Grad: seed shape %v for output shape %v", seeds[i].Value.Shape(), o.Value.Shape()))
 		}

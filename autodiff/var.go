@@ -19,6 +19,7 @@ type Var struct {
 
 	requiresGrad bool
 	node         *node
+	freed        bool // its graph was cut by Free: differentiating it is an error
 }
 
 // backwardFn receives the gradient of the output g, the inputs (detached

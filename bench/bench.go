@@ -105,7 +105,9 @@ func conv4FwdBwd() func() {
 	}
 	return func() {
 		nn.ZeroGrad(m)
-		nn.CrossEntropyLoss(nn.Forward(m, x), labels, 0).Backward()
+		loss := nn.CrossEntropyLoss(nn.Forward(m, x), labels, 0)
+		loss.Backward()
+		autodiff.Free(loss) // as a training loop does: the next step reuses the storage
 	}
 }
 

@@ -243,6 +243,7 @@ func (m *MAML) TaskGradient(t data.Task, iter int) ([]*tensor.Tensor, TaskResult
 	}
 	grads := autodiff.Grad([]*autodiff.Var{obj}, m.MetaParams(), false)
 	res := TaskResult{Loss: losses[len(losses)-1].Item(), Metric: TaskMetric(pred.Value, t, true)}
+	autodiff.Free(append(losses, obj, pred)...) // the next task reuses the activations' storage
 	return values(grads), res
 }
 
@@ -252,5 +253,7 @@ func (m *MAML) Evaluate(t data.Task, steps int) TaskResult {
 		steps = m.Cfg.EvalSteps
 	}
 	losses, pred := m.adapt(t, steps, false, false)
-	return TaskResult{Loss: losses[len(losses)-1].Item(), Metric: TaskMetric(pred.Value, t, true)}
+	res := TaskResult{Loss: losses[len(losses)-1].Item(), Metric: TaskMetric(pred.Value, t, true)}
+	autodiff.Free(append(losses, pred)...)
+	return res
 }

@@ -128,17 +128,22 @@ func (p *ProtoNet) TaskGradient(t data.Task, iter int) ([]*tensor.Tensor, TaskRe
 	logits := p.logits(t)
 	loss := nn.CrossEntropyLoss(logits, t.QueryLabels, 0)
 	g := autodiff.Grad([]*autodiff.Var{loss}, p.MetaParams(), false)
-	return values(g), TaskResult{Loss: loss.Item(), Metric: nn.Accuracy(logits.Value, t.QueryLabels)}
+	res := TaskResult{Loss: loss.Item(), Metric: nn.Accuracy(logits.Value, t.QueryLabels)}
+	autodiff.Free(loss) // the next task reuses the activations' storage
+	return values(g), res
 }
 
 // Evaluate classifies the queries; steps is ignored.
 func (p *ProtoNet) Evaluate(t data.Task, steps int) TaskResult {
 	logits := p.logits(t)
-	loss := nn.CrossEntropyLoss(logits, t.QueryLabels, 0).Item()
+	lv := nn.CrossEntropyLoss(logits, t.QueryLabels, 0)
+	loss := lv.Item()
 	if math.IsNaN(loss) {
 		loss = math.Inf(1)
 	}
-	return TaskResult{Loss: loss, Metric: nn.Accuracy(logits.Value, t.QueryLabels)}
+	res := TaskResult{Loss: loss, Metric: nn.Accuracy(logits.Value, t.QueryLabels)}
+	autodiff.Free(lv)
+	return res
 }
 
 // SetTraining switches the encoder between training and evaluation mode

@@ -179,6 +179,7 @@ func (r *Reptile) train(t data.Task, steps, batch int, keep bool) ([]*autodiff.V
 		}
 		g := autodiff.Grad([]*autodiff.Var{loss}, w, false)
 		opt.StepWith(values(g))
+		autodiff.Free(loss)
 	}
 	if keep && r.Cfg.CarryAdam {
 		st := opt.State()
@@ -200,7 +201,10 @@ func (r *Reptile) TaskGradient(t data.Task, iter int) ([]*tensor.Tensor, TaskRes
 	for i := range w {
 		g[i] = tensor.Sub(theta[i].Value, w[i].Value)
 	}
-	return g, TaskResult{Loss: TaskLoss(pred, t, true).Item(), Metric: TaskMetric(pred.Value, t, true)}
+	loss := TaskLoss(pred, t, true)
+	res := TaskResult{Loss: loss.Item(), Metric: TaskMetric(pred.Value, t, true)}
+	autodiff.Free(loss)
+	return g, res
 }
 
 // Evaluate fine-tunes a copy on the support set and reports on the query set.
@@ -209,7 +213,10 @@ func (r *Reptile) Evaluate(t data.Task, steps int) TaskResult {
 		steps = r.Cfg.EvalSteps
 	}
 	_, pred := r.train(t, steps, 0, false)
-	return TaskResult{Loss: TaskLoss(pred, t, true).Item(), Metric: TaskMetric(pred.Value, t, true)}
+	loss := TaskLoss(pred, t, true)
+	res := TaskResult{Loss: loss.Item(), Metric: TaskMetric(pred.Value, t, true)}
+	autodiff.Free(loss)
+	return res
 }
 
 // SetTraining switches the model between training and evaluation mode

@@ -495,6 +495,7 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 			spec = append(spec, specific[t]...)
 		}
 		gp := autodiff.Grad([]*autodiff.Var{plain}, spec, false)
+		autodiff.Free(total, plain) // the next step reuses the activations' storage
 		gvals := make([]*tensor.Tensor, 0, len(all))
 		for _, g := range append(gs, gp...) {
 			gvals = append(gvals, g.Value)

@@ -277,6 +277,7 @@ func (m *model) adaptMAML(s supportSet, steps int, lr float64) []*tensor.Tensor 
 		}
 		loss := meta.TaskLoss(m.maml.ModuleAt(step).Apply(vs, xs), t, false)
 		g := autodiff.Grad([]*autodiff.Var{loss}, vs, false)
+		autodiff.Free(loss)
 		lrs := m.maml.StepLRs(step)
 		for i := range w {
 			r := lrOverride
@@ -311,6 +312,7 @@ func (m *model) adaptReptile(s supportSet, steps int, lr float64) []*tensor.Tens
 	for step := 0; step < steps; step++ {
 		loss := meta.TaskLoss(m.head.Apply(w, xs), t, false)
 		g := autodiff.Grad([]*autodiff.Var{loss}, w, false)
+		autodiff.Free(loss)
 		gs := make([]*tensor.Tensor, len(g))
 		for i := range g {
 			gs[i] = g[i].Value

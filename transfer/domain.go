@@ -789,6 +789,7 @@ func trainMMD(source, target Data, cfg DomainConfig, seed uint64) (float64, erro
 				loss = autodiff.Add(loss, autodiff.Scale(MMD2(fs, ft, scales), cfg.MMDGamma))
 			}
 			gs := autodiff.Grad([]*autodiff.Var{loss}, params, false)
+			autodiff.Free(loss)
 			grads := make([]*tensor.Tensor, len(gs))
 			for i, g := range gs {
 				grads[i] = tensor.Add(g.Value, tensor.Scale(params[i].Value, wd))

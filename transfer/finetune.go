@@ -388,6 +388,7 @@ func FineTune(m *nn.Sequential, t Target, s Strategy, cfg Config) (*Result, erro
 			}
 			loss := nn.CrossEntropyLoss(logits, batch.Y, 0)
 			gs := autodiff.Grad([]*autodiff.Var{loss}, trainVars, false)
+			autodiff.Free(loss)
 			grads := make([]*tensor.Tensor, len(gs))
 			for i, g := range gs {
 				if g == nil {

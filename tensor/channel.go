@@ -275,7 +275,7 @@ func ChannelCombine(shape []int, xs, coefs []*Tensor, shift *Tensor) *Tensor {
 
 func channelCombine(shape []int, xs, coefs []*Tensor, shift *Tensor, dt DType, relu bool) *Tensor {
 	outer, c, inner := channelLayout("ChannelCombine", shape)
-	out := New(dt, shape...)
+	out := newDirty(dt, shape...) // every row is written
 	if dt == Float32 {
 		channelCombineRun(out.f32, xs, coefs, shift, outer, c, inner, relu, func(t *Tensor) []float32 { return t.f32 })
 	} else {

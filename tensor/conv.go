@@ -35,7 +35,7 @@ func convCheck(op string, x, w []int, stride, pad int) (n, c, h, wd, o, kh, kw, 
 func Conv2d(x, w *Tensor, stride, pad int) *Tensor {
 	mustSameDType("Conv2d", x, w)
 	n, c, h, wd, o, kh, kw, oh, ow := convCheck("Conv2d", x.shape, w.shape, stride, pad)
-	out := New(x.dtype, n, o, oh, ow)
+	out := newDirty(x.dtype, n, o, oh, ow) // the gemm overwrites every output
 	g := convGeom{c, h, wd, kh, kw, oh, ow, stride, pad}
 	if x.dtype == Float32 {
 		convForward(g, n, o, x.f32, w.f32, nil, out.f32)
@@ -56,7 +56,7 @@ func Conv2dBias(x, w, b *Tensor, stride, pad int) *Tensor {
 	if b.Len() != o {
 		panic(fmt.Sprintf("tensor: Conv2dBias: bias %v for %d output channels", b.shape, o))
 	}
-	out := New(x.dtype, n, o, oh, ow)
+	out := newDirty(x.dtype, n, o, oh, ow) // the gemm overwrites every output
 	g := convGeom{c, h, wd, kh, kw, oh, ow, stride, pad}
 	if x.dtype == Float32 {
 		convForward(g, n, o, x.f32, w.f32, b.f32, out.f32)

@@ -164,7 +164,7 @@ func binary(op binOp, a, b *Tensor) *Tensor {
 		}
 		shape = s
 	}
-	out := New(a.dtype, shape...)
+	out := newDirty(a.dtype, shape...) // binaryRun writes every element
 	p := planBroadcast(shape, a.shape, b.shape)
 	if a.dtype == Float32 {
 		binaryRun(op, p, a.f32, b.f32, out.f32)
@@ -440,7 +440,7 @@ const (
 )
 
 func unary(op unOp, t *Tensor) *Tensor {
-	out := New(t.dtype, t.shape...)
+	out := newDirty(t.dtype, t.shape...) // unaryRun writes every element
 	if t.dtype == Float32 {
 		unaryRun(op, t.f32, out.f32)
 	} else {

@@ -36,26 +36,31 @@ func poolFor(dt DType, n int) *sync.Pool {
 	return p.(*sync.Pool)
 }
 
-// allocF32 returns n zeroed float32s and whether they may be recycled.
-func allocF32(n int) ([]float32, bool) {
+// allocF32 returns n float32s (zeroed unless dirty: the caller then
+// writes every element) and whether they may be recycled.
+func allocF32(n int, dirty bool) ([]float32, bool) {
 	if n < minPooled {
 		return make([]float32, n), false
 	}
 	if p, ok := poolFor(Float32, n).Get().(*[]float32); ok {
 		s := *p
-		clear(s)
+		if !dirty {
+			clear(s)
+		}
 		return s, true
 	}
 	return make([]float32, n), true
 }
 
-func allocF64(n int) ([]float64, bool) {
+func allocF64(n int, dirty bool) ([]float64, bool) {
 	if n < minPooled {
 		return make([]float64, n), false
 	}
 	if p, ok := poolFor(Float64, n).Get().(*[]float64); ok {
 		s := *p
-		clear(s)
+		if !dirty {
+			clear(s)
+		}
 		return s, true
 	}
 	return make([]float64, n), true

@@ -53,7 +53,13 @@ func NumElems(shape []int) int {
 func cloneShape(s []int) []int { return append([]int(nil), s...) }
 
 // New returns a zero-filled tensor of the given dtype and shape.
-func New(dt DType, shape ...int) *Tensor {
+func New(dt DType, shape ...int) *Tensor { return alloc(dt, false, shape) }
+
+// newDirty is New for kernels that write every element of the result:
+// recycled storage is not zeroed first.
+func newDirty(dt DType, shape ...int) *Tensor { return alloc(dt, true, shape) }
+
+func alloc(dt DType, dirty bool, shape []int) *Tensor {
 	n := NumElems(shape)
 	t := &Tensor{dtype: dt}
 	if len(shape) <= len(t.dims) {
@@ -66,9 +72,9 @@ func New(dt DType, shape ...int) *Tensor {
 	}
 	switch dt {
 	case Float32:
-		t.f32, t.owned = allocF32(n)
+		t.f32, t.owned = allocF32(n, dirty)
 	case Float64:
-		t.f64, t.owned = allocF64(n)
+		t.f64, t.owned = allocF64(n, dirty)
 	default:
 		panic("tensor: unknown dtype " + dt.String())
 	}
@@ -258,10 +264,10 @@ func fill[T Float](x []T, v T) {
 func (t *Tensor) Clone() *Tensor {
 	c := &Tensor{dtype: t.dtype, shape: cloneShape(t.shape)}
 	if t.dtype == Float32 {
-		c.f32, c.owned = allocF32(len(t.f32))
+		c.f32, c.owned = allocF32(len(t.f32), true)
 		copy(c.f32, t.f32)
 	} else {
-		c.f64, c.owned = allocF64(len(t.f64))
+		c.f64, c.owned = allocF64(len(t.f64), true)
 		copy(c.f64, t.f64)
 	}
 	return c

@@ -1,0 +1,46 @@
+package tensor
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// Kernels that take recycled storage without zeroing it (newDirty) must
+// write every element: with the pools filled with NaN first, their
+// results must equal those computed into fresh memory.
+func TestDirtyOutputsAreFullyWritten(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	x := RandN(rng, Float32, 1, 3, 4, 30, 30) // 10,800: below the threshold per image, above in total
+	big := RandN(rng, Float32, 1, 6, 4, 30, 30)
+	w := RandN(rng, Float32, 1, 8, 4, 3, 3)
+	b := RandN(rng, Float32, 1, 8)
+	row := RandN(rng, Float32, 1, 1, 4, 1, 30)
+	scale, shift := RandN(rng, Float32, 1, 4), RandN(rng, Float32, 1, 4)
+	for _, dt := range []DType{Float32, Float64} {
+		ops := map[string]func() *Tensor{
+			"Conv2d":         func() *Tensor { return Conv2d(big.AsType(dt), w.AsType(dt), 1, 1) },
+			"Conv2dBias":     func() *Tensor { return Conv2dBias(big.AsType(dt), w.AsType(dt), b.AsType(dt), 1, 1) },
+			"Add same shape": func() *Tensor { return Add(big.AsType(dt), big.AsType(dt)) },
+			"Mul broadcast":  func() *Tensor { return Mul(big.AsType(dt), row.AsType(dt)) },
+			"Exp":            func() *Tensor { return Exp(big.AsType(dt)) },
+			"Relu":           func() *Tensor { return Relu(big.AsType(dt)) },
+			"ChannelCombine": func() *Tensor {
+				return ChannelCombine(big.Shape(), []*Tensor{big.AsType(dt), big.AsType(dt)}, []*Tensor{scale.AsType(dt), nil}, shift.AsType(dt))
+			},
+			"Add small": func() *Tensor { return Add(x.AsType(dt), x.AsType(dt)) },
+		}
+		for name, op := range ops {
+			want := op()
+			// poison the pool with buffers of every size the op allocates
+			for i := 0; i < 4; i++ {
+				p := Full(dt, math.NaN(), want.Shape()...)
+				Recycle(p)
+			}
+			got := op()
+			if got.HasNaNOrInf() || !AllClose(got, want, 0, 0) {
+				t.Errorf("%s %v: result into recycled storage differs from fresh (unwritten elements)", name, dt)
+			}
+		}
+	}
+}

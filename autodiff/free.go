@@ -23,10 +23,8 @@ import (
 func Free(outputs ...*Var) {
 	pinned := map[unsafe.Pointer]bool{}
 	pin := func(t *tensor.Tensor) {
-		if t != nil {
-			if p := tensor.Storage(t); p != nil {
-				pinned[p] = true
-			}
+		if tensor.Pooled(t) { // smaller storage is never recycled
+			pinned[tensor.Storage(t)] = true
 		}
 	}
 	for _, o := range outputs {
@@ -53,7 +51,7 @@ func Free(outputs ...*Var) {
 		v.node, v.freed = nil, true // cut first: nothing below can be differentiated again
 	}
 	for _, v := range inter {
-		if p := tensor.Storage(v.Value); p != nil && !pinned[p] {
+		if tensor.Recyclable(v.Value) && !pinned[tensor.Storage(v.Value)] {
 			tensor.Recycle(v.Value) // views and caller data are skipped by Recycle
 		}
 	}

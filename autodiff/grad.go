@@ -211,17 +211,18 @@ func newRecycler(grads map[*Var]*Var, on bool) *recycler {
 	return r
 }
 
+// Tensors too small to be pooled are never recycled, so they need no
+// bookkeeping (small graphs then pay nothing for recycling).
+
 func (r *recycler) pin(t *tensor.Tensor) {
-	if r.on {
-		if p := tensor.Storage(t); p != nil {
-			r.pinned[p] = true
-		}
+	if r.on && tensor.Pooled(t) {
+		r.pinned[tensor.Storage(t)] = true
 	}
 }
 
 func (r *recycler) ref(t *tensor.Tensor, d int) {
-	if p := tensor.Storage(t); p != nil {
-		r.refs[p] += d
+	if tensor.Pooled(t) {
+		r.refs[tensor.Storage(t)] += d
 	}
 }
 
@@ -240,13 +241,15 @@ func (r *recycler) accumulate(v, g *Var) {
 	if r.on {
 		r.ref(sum.Value, 1)
 		r.ref(old.Value, -1)
-		r.cands = append(r.cands, old.Value)
+		if tensor.Pooled(old.Value) {
+			r.cands = append(r.cands, old.Value)
+		}
 	}
 }
 
 // release notes that the gradient map no longer holds g.
 func (r *recycler) release(g *Var) {
-	if r.on {
+	if r.on && tensor.Pooled(g.Value) {
 		r.ref(g.Value, -1)
 		r.cands = append(r.cands, g.Value)
 	}
@@ -254,13 +257,16 @@ func (r *recycler) release(g *Var) {
 
 // candidate notes a gradient that may have died (checked by sweep).
 func (r *recycler) candidate(g *Var) {
-	if r.on && g != nil {
+	if r.on && g != nil && tensor.Recyclable(g.Value) && tensor.Pooled(g.Value) {
 		r.cands = append(r.cands, g.Value)
 	}
 }
 
 // sweep recycles the candidates nothing refers to any more.
 func (r *recycler) sweep() {
+	if len(r.cands) == 0 {
+		return
+	}
 	for _, t := range r.cands {
 		p := tensor.Storage(t)
 		if p == nil || r.pinned[p] || r.refs[p] > 0 || !tensor.Recyclable(t) {

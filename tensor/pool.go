@@ -106,5 +106,10 @@ func Storage(t *Tensor) unsafe.Pointer {
 	return unsafe.Pointer(unsafe.SliceData(t.f64))
 }
 
+// Pooled reports whether t is large enough for its storage to be pooled
+// (whether or not t itself owns it): smaller tensors are never recycled,
+// so bookkeeping about them can be skipped.
+func Pooled(t *Tensor) bool { return t != nil && len(t.f32)+len(t.f64) >= minPooled }
+
 // Recyclable reports whether Recycle would take t's storage.
 func Recyclable(t *Tensor) bool { return t != nil && t.owned }

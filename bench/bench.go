@@ -61,8 +61,10 @@ func seedStep() func() {
 	opt := optim.NewAdam(vs, optim.AdamConfig{LR: 1e-3})
 	return func() {
 		opt.ZeroGrad()
-		nn.BCELoss(autodiff.Sigmoid(m.Logits(0, xs)), ys).Backward()
+		loss := nn.BCELoss(autodiff.Sigmoid(m.Logits(0, xs)), ys)
+		loss.Backward()
 		opt.Step()
+		autodiff.Free(loss)
 	}
 }
 

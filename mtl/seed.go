@@ -164,6 +164,7 @@ func RunSeed(cfg SeedConfig, progress func(epoch int, losses []float64)) (*SeedR
 			l.Backward()
 			opt.Step()
 			losses[t] = l.Item()
+			autodiff.Free(l)
 		}
 		if progress != nil {
 			progress(epoch, losses)

@@ -34,6 +34,8 @@ var convCases = []convCase{
 	{1, 2, 6, 5, 3, 5, 3, 1, 1},     // output as wide as the input, not as tall
 	{1, 2, 5, 1, 2, 3, 3, 1, 1},     // one column wide
 	{2, 3, 4, 6, 2, 1, 5, 1, 2},     // 1x5 kernel, shifts of up to 2 columns
+	{25, 4, 7, 7, 8, 3, 3, 1, 1},    // conv4 layer 3 shape
+	{5, 8, 3, 3, 16, 3, 3, 1, 1},    // conv4 layer 4 shape: 9 outputs per image
 }
 
 // refConv2d is the direct 7-loop cross-correlation, with scale = sum |x w|.

@@ -438,12 +438,7 @@ func convWeightGrad[T Float](g convGeom, n, o int, x, gy, gw []T) {
 		partial[gr] = pacc
 		for i := gr * n / groups; i < (gr+1)*n/groups; i++ {
 			im2col(g, x[i*chw:(i+1)*chw], col)
-			gyi := gy[i*o*ohow : (i+1)*o*ohow]
-			for a := 0; a < o; a++ {
-				for b, v := range gyi[a*ohow : (a+1)*ohow] {
-					gyT[b*o+a] = v
-				}
-			}
+			transpose2D(gy[i*o*ohow:(i+1)*o*ohow], gyT, o, ohow) // gy_i^T [OH*OW, O]
 			gemmSerial(ckk, o, ohow, col, ohow, gyT, o, acc, o, true)
 		}
 		putScratch(buf)

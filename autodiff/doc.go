@@ -16,6 +16,15 @@
 // collected (nothing leaks across training steps). A graph may be
 // differentiated any number of times while its outputs are alive.
 //
+// Memory is reused rather than collected where lifetimes are known: a
+// sweep without createGraph hands each intermediate gradient's storage
+// back (tensor.Recycle) as soon as nothing refers to it, and Free ends a
+// finished step's graph, recycling its intermediate values (PyTorch's
+// retain_graph=False). A training loop that calls Free after its update
+// allocates almost nothing fresh per step: conv4 at batch 25 went from 33
+// MB to 3 MB per step, with the speed and peak-memory effects recorded in
+// BENCHMARKS.md.
+//
 // Each op's forward and backward live side by side in ops.go, conv.go and
 // friends; GradCheck and GradGradCheck verify them against central finite
 // differences in float64.

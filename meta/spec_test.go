@@ -46,20 +46,8 @@ func TestSpecBuildSaveLoadEveryAlgorithm(t *testing.T) {
 				t.Fatal(err)
 			}
 			tasks := data.EvalSet(dist, 3, 1)
-			want := Evaluate(b.Algorithm, tasks, -1, 1)
-			path := filepath.Join(t.TempDir(), "m.safetensors")
-			if err := b.Save(path, nil); err != nil {
-				t.Fatal(err)
-			}
-			c, err := Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if c.Algorithm.Name() != b.Algorithm.Name() {
+			if c := reloaded(t, b, tasks, algo); c.Algorithm.Name() != b.Algorithm.Name() {
 				t.Fatalf("reloaded %s as %s", b.Algorithm.Name(), c.Algorithm.Name())
-			}
-			if got := Evaluate(c.Algorithm, tasks, -1, 1); got != want {
-				t.Fatalf("evaluation after reload %v, before %v", got, want)
 			}
 		})
 	}
@@ -100,18 +88,7 @@ func TestSpecStridedArchAndCarriedState(t *testing.T) {
 		}
 		val, _ := b.Spec.Tasks("val")
 		tasks := data.EvalSet(val, 3, 1)
-		want := Evaluate(b.Algorithm, tasks, -1, 1)
-		path := filepath.Join(t.TempDir(), "m.safetensors")
-		if err := b.Save(path, nil); err != nil {
-			t.Fatal(err)
-		}
-		c, err := Load(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := Evaluate(c.Algorithm, tasks, -1, 1); got != want {
-			t.Fatalf("%s: evaluation after reload %v, before %v", s.Algorithm, got, want)
-		}
+		c := reloaded(t, b, tasks, s.Algorithm)
 		if s.CarryAdam {
 			st := c.Algorithm.(Carrier).CarriedState()
 			if step := st[len(st)-1].Values()[0]; step != 3*2*2 {
@@ -125,6 +102,7 @@ func TestSpecStridedArchAndCarriedState(t *testing.T) {
 					kept = append(kept, n)
 				}
 			}
+			path := filepath.Join(t.TempDir(), "no-carried.safetensors")
 			if err := b.saveTensors(path, kept, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -133,6 +111,25 @@ func TestSpecStridedArchAndCarriedState(t *testing.T) {
 			}
 		}
 	}
+}
+
+// reloaded saves b, loads it back and checks that the copy evaluates tasks
+// exactly as b does.
+func reloaded(t *testing.T, b *Built, tasks []data.Task, what string) *Built {
+	t.Helper()
+	want := Evaluate(b.Algorithm, tasks, -1, 1)
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := b.Save(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Evaluate(c.Algorithm, tasks, -1, 1); got != want {
+		t.Fatalf("%s: evaluation after reload %v, before %v", what, got, want)
+	}
+	return c
 }
 
 func TestSpecErrors(t *testing.T) {
@@ -215,18 +212,7 @@ func TestBatchNormModes(t *testing.T) {
 			t.Fatal(err)
 		}
 		tasks := data.EvalSet(dist, 4, 2)
-		want := Evaluate(b.Algorithm, tasks, -1, 1)
-		path := filepath.Join(t.TempDir(), "m.safetensors")
-		if err := b.Save(path, nil); err != nil {
-			t.Fatal(err)
-		}
-		c, err := Load(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := Evaluate(c.Algorithm, tasks, -1, 1); got != want {
-			t.Fatalf("%s: evaluation after reload %v, before %v", mode, got, want)
-		}
+		reloaded(t, b, tasks, mode)
 		if mode == "per-step" {
 			sm := b.stepModules()
 			if len(sm) != 3 {

@@ -41,32 +41,23 @@ func poolFor(dt DType, n int) *sync.Pool {
 
 // allocF32 returns n float32s (zeroed unless dirty: the caller then
 // writes every element) and whether they may be recycled.
-func allocF32(n int, dirty bool) ([]float32, bool) {
-	if 4*n < minPooledBytes {
-		return make([]float32, n), false
-	}
-	if p, ok := poolFor(Float32, n).Get().(*[]float32); ok {
-		s := *p
-		if !dirty {
-			clear(s)
-		}
-		return s, true
-	}
-	return make([]float32, n), true
-}
+func allocF32(n int, dirty bool) ([]float32, bool) { return allocSlice[float32](Float32, n, dirty) }
 
-func allocF64(n int, dirty bool) ([]float64, bool) {
-	if 8*n < minPooledBytes {
-		return make([]float64, n), false
+func allocF64(n int, dirty bool) ([]float64, bool) { return allocSlice[float64](Float64, n, dirty) }
+
+func allocSlice[T Float](dt DType, n int, dirty bool) ([]T, bool) {
+	var z T
+	if n*int(unsafe.Sizeof(z)) < minPooledBytes {
+		return make([]T, n), false
 	}
-	if p, ok := poolFor(Float64, n).Get().(*[]float64); ok {
+	if p, ok := poolFor(dt, n).Get().(*[]T); ok {
 		s := *p
 		if !dirty {
 			clear(s)
 		}
 		return s, true
 	}
-	return make([]float64, n), true
+	return make([]T, n), true
 }
 
 // Recycle hands t's storage back for reuse by later tensors of the same

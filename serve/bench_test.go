@@ -18,6 +18,8 @@ func BenchmarkAdaptPredict(b *testing.B) {
 		"proto":  {Algorithm: "protonet", Dataset: "omniglot"},
 		"fomaml": {Algorithm: "fomaml", Dataset: "omniglot", EvalSteps: 5},
 		"anil":   {Algorithm: "anil", Dataset: "omniglot", EvalSteps: 5},
+		// the MAML authors' Omniglot network (stride-2 convolutions)
+		"fomaml-strided": {Algorithm: "fomaml", Dataset: "omniglot", EvalSteps: 5, Arch: "strided"},
 	} {
 		bt, err := meta.Build(s)
 		if err != nil {
@@ -30,7 +32,7 @@ func BenchmarkAdaptPredict(b *testing.B) {
 	_, ts := newTest(b, Config{ModelDir: dir})
 	c := &Client{BaseURL: ts.URL}
 	e := randomEpisode(1, 5, 1, 1)
-	for _, name := range []string{"proto", "fomaml", "anil"} {
+	for _, name := range []string{"proto", "fomaml", "anil", "fomaml-strided"} {
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
 			for i := 0; i < b.N; i++ {

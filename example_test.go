@@ -34,6 +34,7 @@ func Example() {
 		}
 		loss.Backward() // accumulates into each parameter's Grad
 		opt.Step()
+		autodiff.Free(loss) // optional: the next step reuses this graph's memory
 	}
 	last := nn.MSELoss(nn.Forward(model, xs), ys).Item()
 	fmt.Printf("loss fell below 1%% of its start: %v\n", last < first/100)

@@ -405,7 +405,11 @@ func newMetaEvalCmd() *cobra.Command {
 			if best {
 				from = fmt.Sprintf(" (best validated weights, iteration %d)", bestIter)
 			}
-			fmt.Fprintf(out, "%s%s on %s %s (%s): %s %s after %d steps, %.1fs\n", s.Algorithm, from, s.Dataset, split, describe(s), metricName(s), sum, steps, secs)
+			adapt := fmt.Sprintf("after %d steps", steps)
+			if s.Algorithm == "protonet" || s.Algorithm == "r2d2" {
+				adapt = "(metric-based: no adaptation steps)"
+			}
+			fmt.Fprintf(out, "%s%s on %s %s (%s): %s %s %s, %.1fs\n", s.Algorithm, from, s.Dataset, split, describe(s), metricName(s), sum, adapt, secs)
 			return nil
 		},
 	}

@@ -53,7 +53,7 @@ func specFlags(cmd *cobra.Command, s *meta.Spec) {
 
 type trainFlags struct {
 	iterations, metaBatch, valEvery, valTasks, workers int
-	outerLR, clip                                      float64
+	outerLR, clip, maxMinutes                          float64
 	out                                                string
 	asJSON                                             bool
 	logEvery                                           int
@@ -91,6 +91,7 @@ func newMetaTrainCmd() *cobra.Command {
 	f.IntVar(&tf.metaBatch, "meta-batch", 0, "tasks per outer step (default 25 sinusoid, 4 MAML-family omniglot, 1 protonet/r2d2, 5 reptile)")
 	f.Float64Var(&tf.outerLR, "outer-lr", 0, "outer learning rate (default 1e-3; reptile: 1.0 annealed linearly to 0)")
 	f.Float64Var(&tf.clip, "clip", 0, "clip the meta-gradient's global norm (0: off)")
+	f.Float64Var(&tf.maxMinutes, "max-minutes", 0, "end training after this many minutes (the best validated weights are kept; 0: no limit)")
 	f.IntVar(&tf.valEvery, "val-every", 0, "validate every N iterations and keep the best checkpoint (0: iterations/10)")
 	f.IntVar(&tf.valTasks, "val-tasks", 100, "validation tasks (fixed seed)")
 	f.IntVar(&tf.workers, "workers", 0, "tasks processed in parallel (0: all cores)")
@@ -153,6 +154,9 @@ func metaTrain(out io.Writer, s meta.Spec, tf trainFlags, comm dist.Comm) error 
 	if tf.logEvery < 1 {
 		return fmt.Errorf("--log-every = %d, want >= 1", tf.logEvery)
 	}
+	if tf.maxMinutes < 0 || math.IsNaN(tf.maxMinutes) || tf.maxMinutes > 1e7 {
+		return fmt.Errorf("--max-minutes = %v, want minutes >= 0 (0: no limit)", tf.maxMinutes)
+	}
 	if tf.checkpointEvery < 0 {
 		return fmt.Errorf("--checkpoint-every = %d, want >= 0", tf.checkpointEvery)
 	}
@@ -189,7 +193,8 @@ func metaTrain(out io.Writer, s meta.Spec, tf trainFlags, comm dist.Comm) error 
 		return err
 	}
 	cfg := meta.TrainConfig{Iterations: tf.iterations, MetaBatch: tf.metaBatch, OuterLR: tf.outerLR, ClipNorm: tf.clip, Seed: s.Seed, Workers: tf.workers, HigherIsBetter: s.HigherIsBetter(),
-		Comm: comm, FastReduce: tf.fastReduce, Resume: resume, CheckpointEvery: tf.checkpointEvery}
+		Comm: comm, FastReduce: tf.fastReduce, Resume: resume, CheckpointEvery: tf.checkpointEvery,
+		Budget: time.Duration(tf.maxMinutes * float64(time.Minute))}
 	if tf.checkpointEvery > 0 {
 		cfg.Checkpoint = func(st *meta.TrainState) error { // rank 0 only
 			return b.SaveTraining(ckpt, st, map[string]string{"iterations": fmt.Sprint(tf.iterations)})
@@ -277,7 +282,7 @@ func metaTrain(out io.Writer, s meta.Spec, tf trainFlags, comm dist.Comm) error 
 	if err != nil {
 		return err
 	}
-	extra := map[string]string{"iterations": fmt.Sprint(tf.iterations), "best_iteration": fmt.Sprint(res.BestIteration + 1)}
+	extra := map[string]string{"iterations": fmt.Sprint(res.Iterations), "best_iteration": fmt.Sprint(res.BestIteration + 1)}
 	if rank0 {
 		err = b.Save(tf.out, extra)
 	}
@@ -288,10 +293,10 @@ func metaTrain(out io.Writer, s meta.Spec, tf trainFlags, comm dist.Comm) error 
 		return err
 	}
 	if tf.asJSON {
-		line, _ := json.Marshal(map[string]any{"checkpoint": tf.out, "best_iteration": res.BestIteration + 1, "best_val": res.BestVal, "seconds": time.Since(start).Seconds(), "spec": s})
+		line, _ := json.Marshal(map[string]any{"checkpoint": tf.out, "iterations": res.Iterations, "best_iteration": res.BestIteration + 1, "best_val": res.BestVal, "seconds": time.Since(start).Seconds(), "spec": s})
 		fmt.Fprintln(out, string(line))
 	} else {
-		fmt.Fprintf(out, "saved %s (best validation at iteration %d) in %.1fs\n", tf.out, res.BestIteration+1, time.Since(start).Seconds())
+		fmt.Fprintf(out, "saved %s (best validation at iteration %d of %d) in %.1fs\n", tf.out, res.BestIteration+1, res.Iterations, time.Since(start).Seconds())
 	}
 	return nil
 }

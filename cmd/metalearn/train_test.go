@@ -416,3 +416,24 @@ func TestMetaEvalSinusoidOtherShots(t *testing.T) {
 		t.Errorf("evaluated with shots %d (err %v), want 10: %s", m.Spec.Shots, err, o)
 	}
 }
+
+// meta train --max-minutes ends a long run early and keeps its best weights.
+func TestMetaTrainMaxMinutes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	o, errs, code := cli(t, "meta", "train", "--algo", "maml", "--dataset", "sinusoid", "--hidden", "4", "--iterations", "100000000",
+		"--max-minutes", "0.001", "--val-tasks", "2", "--out", path, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var m struct {
+		Iterations    int `json:"iterations"`
+		BestIteration int `json:"best_iteration"`
+	}
+	lines := strings.Split(strings.TrimSpace(o), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil {
+		t.Fatalf("%v: %q", err, o)
+	}
+	if m.Iterations < 1 || m.Iterations >= 100000000 || m.BestIteration != m.Iterations {
+		t.Errorf("iterations %d, best %d: want a budget-ended run validated at its last iteration", m.Iterations, m.BestIteration)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"metalearn/checkpoint"
-	"metalearn/tensor"
 )
 
 // A training checkpoint is an ordinary meta checkpoint (Built.Save: the
@@ -37,7 +36,7 @@ func (b *Built) SaveTraining(path string, st *TrainState, extra map[string]strin
 	if st == nil {
 		return errors.New("meta: SaveTraining: nil state")
 	}
-	like := b.bestLike()
+	like := bestSnapshot(b.Algorithm)
 	ts := b.Tensors()
 	ss := savedState{Iteration: st.Iteration, RNG: st.RNG, BestIteration: st.BestIteration, BestVal: st.BestVal,
 		HasBest: st.Best != nil, Curve: st.Curve, Skipped: st.Skipped, Elapsed: st.Elapsed}
@@ -85,7 +84,7 @@ func LoadTraining(path string) (*Built, *TrainState, map[string]string, error) {
 	st := &TrainState{Iteration: ss.Iteration, RNG: ss.RNG, BestIteration: ss.BestIteration, BestVal: ss.BestVal,
 		Curve: ss.Curve, Skipped: ss.Skipped, Elapsed: ss.Elapsed}
 	if ss.HasBest {
-		if st.Best, err = checkpoint.BestState(ts, b.bestLike(), path); err != nil {
+		if st.Best, err = checkpoint.BestState(ts, bestSnapshot(b.Algorithm), path); err != nil {
 			return nil, nil, nil, err
 		}
 	}
@@ -100,38 +99,7 @@ func (b *Built) UseBest(st *TrainState) error {
 	if st == nil || st.Best == nil {
 		return errors.New("holds no validated weights yet (no validation ran before it was written)")
 	}
-	like := b.bestLike()
-	if len(st.Best) != len(like) {
-		return fmt.Errorf("holds %d best tensors, the model has %d", len(st.Best), len(like))
-	}
-	params := b.Algorithm.MetaParams()
-	for i, p := range params {
-		if !tensor.SameShape(st.Best[i].Shape(), p.Value.Shape()) {
-			return fmt.Errorf("best tensor %d has shape %v, parameter has %v", i, st.Best[i].Shape(), p.Value.Shape())
-		}
-	}
-	if c := carrier(b.Algorithm); c != nil {
-		if err := c.SetCarriedState(st.Best[len(params):]); err != nil {
-			return err
-		}
-	}
-	for i, p := range params {
-		p.Value = st.Best[i].AsType(p.Value.DType()).Clone()
-	}
-	return nil
-}
-
-// bestLike lists tensors shaped like what Train's best snapshot holds: the
-// meta-parameters, then any carried state.
-func (b *Built) bestLike() []*tensor.Tensor {
-	var like []*tensor.Tensor
-	for _, p := range b.Algorithm.MetaParams() {
-		like = append(like, p.Value)
-	}
-	if c := carrier(b.Algorithm); c != nil {
-		like = append(like, c.CarriedState()...)
-	}
-	return like
+	return restoreBest(b.Algorithm, st.Best)
 }
 
 func bytesReader(s string) *strings.Reader { return strings.NewReader(s) }

@@ -185,15 +185,6 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 	if car != nil {
 		workers = 1
 	}
-	// keep is what validation snapshots: the meta-parameters and any
-	// carried state.
-	keep := func() []*tensor.Tensor {
-		s := snapshot(params)
-		if car != nil {
-			s = append(s, car.CarriedState()...)
-		}
-		return s
-	}
 	pcg := rand.NewPCG(cfg.Seed, 0x6d657461)
 	rng := rand.New(pcg)
 	res := &TrainResult{BestIteration: -1}
@@ -209,7 +200,7 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 			}
 		}
 		if r.Best != nil {
-			like := keep()
+			like := bestSnapshot(alg)
 			if len(r.Best) != len(like) {
 				return nil, fmt.Errorf("meta: resume: %d best tensors for %d meta-parameters and carried tensors", len(r.Best), len(like))
 			}
@@ -316,7 +307,7 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 			p.Val = &s
 			if res.BestVal == nil || (cfg.HigherIsBetter && s.Mean > res.BestVal.Mean) || (!cfg.HigherIsBetter && s.Mean < res.BestVal.Mean) {
 				res.BestVal, res.BestIteration, p.BestSoFar = &s, it, true
-				best = keep()
+				best = bestSnapshot(alg)
 			}
 			res.Curve = append(res.Curve, p)
 		}
@@ -359,13 +350,8 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 		}
 	}
 	if best != nil {
-		for i, p := range params {
-			p.Value = best[i].Clone()
-		}
-		if car != nil {
-			if err := car.SetCarriedState(best[len(params):]); err != nil {
-				return res, err
-			}
+		if err := restoreBest(alg, best); err != nil {
+			return res, fmt.Errorf("meta: %w", err)
 		}
 	}
 	res.Elapsed = time.Since(start)
@@ -392,6 +378,43 @@ func globalNorm(ts []*tensor.Tensor) float64 {
 		s += n * n
 	}
 	return math.Sqrt(s)
+}
+
+// bestSnapshot copies what validation keeps: alg's meta-parameters, then
+// any carried state (Carrier).
+func bestSnapshot(alg Algorithm) []*tensor.Tensor {
+	s := snapshot(alg.MetaParams())
+	if c := carrier(alg); c != nil {
+		s = append(s, c.CarriedState()...)
+	}
+	return s
+}
+
+// restoreBest puts a bestSnapshot back into alg, checking its layout.
+func restoreBest(alg Algorithm, best []*tensor.Tensor) error {
+	params := alg.MetaParams()
+	c := carrier(alg)
+	want := len(params)
+	if c != nil {
+		want += len(c.CarriedState())
+	}
+	if len(best) != want {
+		return fmt.Errorf("%d best tensors for a model of %d (meta-parameters and carried state)", len(best), want)
+	}
+	for i, p := range params {
+		if !tensor.SameShape(best[i].Shape(), p.Value.Shape()) {
+			return fmt.Errorf("best tensor %d has shape %v, parameter has %v", i, best[i].Shape(), p.Value.Shape())
+		}
+	}
+	if c != nil {
+		if err := c.SetCarriedState(best[len(params):]); err != nil {
+			return err
+		}
+	}
+	for i, p := range params {
+		p.Value = best[i].AsType(p.Value.DType()).Clone()
+	}
+	return nil
 }
 
 func snapshot(ps []*autodiff.Var) []*tensor.Tensor {

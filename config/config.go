@@ -338,7 +338,7 @@ func (c *Config) defaults() {
 			switch {
 			case m.Dataset == "sinusoid":
 				m.MetaBatch = 25
-			case m.Algorithm == "protonet" || m.Algorithm == "r2d2":
+			case meta.MetricBased(m.Algorithm):
 				m.MetaBatch = 1
 			case m.Algorithm == "reptile":
 				m.MetaBatch = 5

@@ -125,7 +125,7 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("dataset %q, want sinusoid or omniglot", s.Dataset)
 	case s.Dataset == "omniglot" && s.Algorithm == "pretrain":
 		return fmt.Errorf("algorithm pretrain is the sinusoid baseline; use transfer learning for classification")
-	case s.Dataset == "sinusoid" && (s.Algorithm == "protonet" || s.Algorithm == "r2d2"):
+	case s.Dataset == "sinusoid" && MetricBased(s.Algorithm):
 		return fmt.Errorf("algorithm %s needs a classification dataset (omniglot), not sinusoid", s.Algorithm)
 	case s.Dataset == "omniglot" && s.Ways < 2:
 		return fmt.Errorf("ways = %d, want >= 2", s.Ways)
@@ -194,6 +194,11 @@ func (s Spec) approxParams() float64 {
 	}
 	return n
 }
+
+// MetricBased reports whether algorithm a classifies by distances to (or a
+// closed-form head on) support embeddings, with no adaptation steps: its
+// checkpoints serve any number of ways and shots.
+func MetricBased(a string) bool { return a == "protonet" || a == "r2d2" }
 
 func isMAMLFamily(a string) bool {
 	switch a {

@@ -204,7 +204,7 @@ func metaTrain(out io.Writer, s meta.Spec, tf trainFlags, comm dist.Comm) error 
 		switch {
 		case s.Dataset == "sinusoid":
 			cfg.MetaBatch = 25
-		case s.Algorithm == "protonet" || s.Algorithm == "r2d2":
+		case meta.MetricBased(s.Algorithm):
 			cfg.MetaBatch = 1
 		case s.Algorithm == "reptile":
 			cfg.MetaBatch = 5
@@ -359,7 +359,7 @@ func newMetaEvalCmd() *cobra.Command {
 				switch {
 				case s.Dataset == "sinusoid" && cmd.Flags().Changed("ways"):
 					return errors.New("--ways: sinusoid tasks are regressions and have no classes (--shots sets the support points per task)")
-				case s.Dataset != "sinusoid" && s.Algorithm != "protonet" && s.Algorithm != "r2d2":
+				case s.Dataset != "sinusoid" && !meta.MetricBased(s.Algorithm):
 					return fmt.Errorf("--ways/--shots at evaluation apply to metric-based checkpoints (protonet, r2d2); %s has a fixed %d-way head", s.Algorithm, s.Ways)
 				}
 				if cmd.Flags().Changed("ways") {
@@ -411,7 +411,7 @@ func newMetaEvalCmd() *cobra.Command {
 				from = fmt.Sprintf(" (best validated weights, iteration %d)", bestIter)
 			}
 			adapt := fmt.Sprintf("after %d steps", steps)
-			if s.Algorithm == "protonet" || s.Algorithm == "r2d2" {
+			if meta.MetricBased(s.Algorithm) {
 				adapt = "(metric-based: no adaptation steps)"
 			}
 			fmt.Fprintf(out, "%s%s on %s %s (%s): %s %s %s, %.1fs\n", s.Algorithm, from, s.Dataset, split, describe(s), metricName(s), sum, adapt, secs)

@@ -204,11 +204,7 @@ type recycler struct {
 }
 
 func newRecycler(grads map[*Var]*Var, on bool) *recycler {
-	r := &recycler{grads: grads, on: on}
-	if on {
-		r.refs, r.pinned = map[unsafe.Pointer]int{}, map[unsafe.Pointer]bool{}
-	}
-	return r
+	return &recycler{grads: grads, on: on} // maps made on first use: small graphs never need them
 }
 
 // Tensors too small to be pooled are never recycled, so they need no
@@ -216,12 +212,18 @@ func newRecycler(grads map[*Var]*Var, on bool) *recycler {
 
 func (r *recycler) pin(t *tensor.Tensor) {
 	if r.on && tensor.Pooled(t) {
+		if r.pinned == nil {
+			r.pinned = map[unsafe.Pointer]bool{}
+		}
 		r.pinned[tensor.Storage(t)] = true
 	}
 }
 
 func (r *recycler) ref(t *tensor.Tensor, d int) {
 	if tensor.Pooled(t) {
+		if r.refs == nil {
+			r.refs = map[unsafe.Pointer]int{}
+		}
 		r.refs[tensor.Storage(t)] += d
 	}
 }

@@ -329,6 +329,10 @@ func gatherBatch[T Float](n, o, ohow int, y, yb []T, scatter bool) {
 }
 
 func convForward[T Float](g convGeom, n, o int, x, w, bias, out []T) {
+	if useImplicit(g, true) {
+		convForwardImplicit(g, n, o, x, w, bias, out)
+		return
+	}
 	ckk, ohow := g.ckk(), g.ohow()
 	chw := g.c * g.h * g.w
 	if ohow < batchedOHOW && n > 1 {
@@ -368,6 +372,10 @@ func convForward[T Float](g convGeom, n, o int, x, w, bias, out []T) {
 }
 
 func convInputGrad[T Float](g convGeom, n, o int, gy, w, gx []T) {
+	if useImplicit(g, false) {
+		convInputGradImplicit(g, n, o, gy, w, gx)
+		return
+	}
 	ckk, ohow := g.ckk(), g.ohow()
 	chw := g.c * g.h * g.w
 	pwt := getScratch[T](ckk * o)
@@ -411,6 +419,10 @@ func convInputGrad[T Float](g convGeom, n, o int, gy, w, gx []T) {
 func convWeightGradGroups(n int) int { return min(n, 8) }
 
 func convWeightGrad[T Float](g convGeom, n, o int, x, gy, gw []T) {
+	if useImplicit(g, false) {
+		convWeightGradImplicit(g, n, o, x, gy, gw)
+		return
+	}
 	ckk, ohow := g.ckk(), g.ohow()
 	chw := g.c * g.h * g.w
 	// The images are split into a fixed number of contiguous groups. Each

@@ -36,6 +36,15 @@ var convCases = []convCase{
 	{2, 3, 4, 6, 2, 1, 5, 1, 2},     // 1x5 kernel, shifts of up to 2 columns
 	{25, 4, 7, 7, 8, 3, 3, 1, 1},    // conv4 layer 3 shape
 	{5, 8, 3, 3, 16, 3, 3, 1, 1},    // conv4 layer 4 shape: 9 outputs per image
+	// implicit gemm (stride 1, >= 8 channels; forward from 7x7 outputs, gradients from 14x14)
+	{3, 8, 12, 14, 5, 3, 5, 1, 2},  // non-square kernel and padding 2
+	{1, 9, 16, 16, 3, 3, 3, 1, 0},  // no padding
+	{1, 8, 12, 12, 3, 3, 3, 1, 2},  // padding = kernel - 1
+	{2, 8, 14, 14, 2, 5, 5, 1, 2},  // 5x5 kernel
+	{2, 8, 14, 14, 4, 1, 1, 1, 0},  // 1x1 kernel
+	{2, 10, 16, 16, 7, 2, 4, 1, 1}, // even kernel sizes
+	{3, 8, 9, 8, 6, 3, 3, 1, 1},    // forward only
+	{1, 8, 14, 14, 3, 3, 3, 1, 3},  // padding >= kernel: im2col
 }
 
 // refConv2d is the direct 7-loop cross-correlation, with scale = sum |x w|.

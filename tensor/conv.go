@@ -441,23 +441,38 @@ func convWeightGrad[T Float](g convGeom, n, o int, x, gy, gw []T) {
 	}
 	groups := convWeightGradGroups(n)
 	partial := make([]*[]T, groups)
+	// The gemm needs one operand transposed: gy_i (O x OH*OW) or col (CKK
+	// x OH*OW), whichever is smaller. colT: gw [O, CKK] += gy_i * col^T;
+	// else gw^T [CKK, O] += col * gy_i^T.
+	colT := ckk < o
 	parallelTasks(groups, n*o*ckk*ohow, func(gr int) {
-		buf, bufT := getScratch[T](ckk*ohow), getScratch[T](ohow*o)
-		col, gyT := *buf, *bufT
+		buf, bufT := getScratch[T](ckk*ohow), getScratch[T](ohow*max(o, ckk))
+		col, tr := *buf, *bufT
 		pacc := getScratch[T](ckk * o)
 		acc := *pacc
 		clear(acc)
 		partial[gr] = pacc
 		for i := gr * n / groups; i < (gr+1)*n/groups; i++ {
 			im2col(g, x[i*chw:(i+1)*chw], col)
-			transpose2D(gy[i*o*ohow:(i+1)*o*ohow], gyT, o, ohow) // gy_i^T [OH*OW, O]
-			gemmSerial(ckk, o, ohow, col, ohow, gyT, o, acc, o, true)
+			gi := gy[i*o*ohow : (i+1)*o*ohow]
+			if colT {
+				transpose2D(col, tr, ckk, ohow) // col^T [OH*OW, CKK]
+				gemmSerial(o, ckk, ohow, gi, ohow, tr, ckk, acc, ckk, true)
+				continue
+			}
+			transpose2D(gi, tr, o, ohow) // gy_i^T [OH*OW, O]
+			gemmSerial(ckk, o, ohow, col, ohow, tr, o, acc, o, true)
 		}
 		putScratch(buf)
 		putScratch(bufT)
 	})
 	for _, pp := range partial {
 		p := *pp
+		if colT {
+			addTo(gw[:o*ckk], p)
+			putScratch(pp)
+			continue
+		}
 		for a := 0; a < o; a++ {
 			row := gw[a*ckk : (a+1)*ckk]
 			for b := range row {

@@ -36,6 +36,7 @@ var convCases = []convCase{
 	{2, 3, 4, 6, 2, 1, 5, 1, 2},     // 1x5 kernel, shifts of up to 2 columns
 	{25, 4, 7, 7, 8, 3, 3, 1, 1},    // conv4 layer 3 shape
 	{5, 8, 3, 3, 16, 3, 3, 1, 1},    // conv4 layer 4 shape: 9 outputs per image
+	{3, 1, 12, 12, 16, 3, 3, 1, 1},  // one input channel (conv4's first layer): im2col transposed for the weight gradient
 	// implicit gemm (stride 1, >= 8 channels; forward from 7x7 outputs, gradients from 14x14)
 	{3, 8, 12, 14, 5, 3, 5, 1, 2},  // non-square kernel and padding 2
 	{1, 9, 16, 16, 3, 3, 3, 1, 0},  // no padding

@@ -17,6 +17,7 @@ func TestDirtyOutputsAreFullyWritten(t *testing.T) {
 	b := RandN(rng, Float32, 1, 8)
 	row := RandN(rng, Float32, 1, 1, 4, 1, 30)
 	scale, shift := RandN(rng, Float32, 1, 4), RandN(rng, Float32, 1, 4)
+	x8, w8 := RandN(rng, Float32, 1, 4, 8, 16, 16), RandN(rng, Float32, 1, 8, 8, 3, 3)
 	for _, dt := range []DType{Float32, Float64} {
 		ops := map[string]func() *Tensor{
 			"Conv2d":         func() *Tensor { return Conv2d(big.AsType(dt), w.AsType(dt), 1, 1) },
@@ -28,7 +29,8 @@ func TestDirtyOutputsAreFullyWritten(t *testing.T) {
 			"ChannelCombine": func() *Tensor {
 				return ChannelCombine(big.Shape(), []*Tensor{big.AsType(dt), big.AsType(dt)}, []*Tensor{scale.AsType(dt), nil}, shift.AsType(dt))
 			},
-			"Add small": func() *Tensor { return Add(x.AsType(dt), x.AsType(dt)) },
+			"Add small":       func() *Tensor { return Add(x.AsType(dt), x.AsType(dt)) },
+			"Conv2d implicit": func() *Tensor { return Conv2d(x8.AsType(dt), w8.AsType(dt), 1, 1) },
 		}
 		for name, op := range ops {
 			want := op()

@@ -190,7 +190,10 @@ type Result struct {
 // RunGo times a workload: warm-up, then at least minRuns runs and minTime,
 // returning the median in milliseconds, the run count, the peak heap in
 // use seen by a sampler and the peak resident memory added (MiB, -1 if
-// unavailable).
+// unavailable). The heap sampler (runtime.ReadMemStats stops the world)
+// runs only during a few extra runs after the timed ones, so that it does
+// not interrupt the timed runs' parallel kernels; the peak resident set
+// covers the warm-up, timed and sampled runs.
 func RunGo(w Workload, minRuns int, minTime time.Duration) (ms float64, runs int, heapMB, rssMB float64) {
 	op := w.Setup()
 	runtime.GC()
@@ -200,6 +203,25 @@ func RunGo(w Workload, minRuns int, minTime time.Duration) (ms float64, runs int
 		op()
 	}
 	runtime.GC()
+	var times []float64
+	start := time.Now()
+	for len(times) < minRuns || time.Since(start) < minTime {
+		t0 := time.Now()
+		op()
+		times = append(times, float64(time.Since(t0).Nanoseconds())/1e6)
+	}
+	p := sampledHeap(op, 3)
+	rssMB = -1
+	if hwm, ok := peakRSS(); ok && rssOK {
+		rssMB = float64(hwm-base) / 1024
+	}
+	sort.Float64s(times)
+	return times[len(times)/2], len(times), float64(p) / (1 << 20), rssMB
+}
+
+// sampledHeap runs op n times while sampling the heap in use every 2 ms
+// and returns the peak seen.
+func sampledHeap(op func(), n int) uint64 {
 	stop := make(chan struct{})
 	peak := make(chan uint64)
 	go func() {
@@ -220,21 +242,11 @@ func RunGo(w Workload, minRuns int, minTime time.Duration) (ms float64, runs int
 			}
 		}
 	}()
-	var times []float64
-	start := time.Now()
-	for len(times) < minRuns || time.Since(start) < minTime {
-		t0 := time.Now()
+	for i := 0; i < n; i++ {
 		op()
-		times = append(times, float64(time.Since(t0).Nanoseconds())/1e6)
 	}
 	close(stop)
-	p := <-peak
-	rssMB = -1
-	if hwm, ok := peakRSS(); ok && rssOK {
-		rssMB = float64(hwm-base) / 1024
-	}
-	sort.Float64s(times)
-	return times[len(times)/2], len(times), float64(p) / (1 << 20), rssMB
+	return <-peak
 }
 
 // TorchAvailable reports whether python3 with torch can run.

@@ -416,7 +416,7 @@ func BatchNormReLUBackward(gy, y, x *Tensor, mean, rstd []float64, gamma *Tensor
 	}
 	outer, c, inner := channelLayout("BatchNormBackward", x.shape)
 	checkChannelVec("BatchNormBackward", gamma, c, x.dtype)
-	dx, dgamma, dbeta = New(x.dtype, x.shape...), New(x.dtype, c), New(x.dtype, c)
+	dx, dgamma, dbeta = newDirty(x.dtype, x.shape...), New(x.dtype, c), New(x.dtype, c) // every dx row is written
 	gam := make([]float64, c)
 	for ch := range gam {
 		gam[ch] = 1

@@ -519,7 +519,7 @@ func MaxPool2dInt32(x *Tensor, k, stride, pad int) (*Tensor, []int32) {
 	if x.Len() > math.MaxInt32 {
 		panic(fmt.Sprintf("tensor: MaxPool2dInt32: input %v too large for int32 indices", x.shape))
 	}
-	out := New(x.dtype, n, c, oh, ow)
+	out := newDirty(x.dtype, n, c, oh, ow) // every window writes its output
 	idx := make([]int32, out.Len())
 	if x.dtype == Float32 {
 		maxPool(x.f32, out.f32, idx, n*c, h, w, oh, ow, k, stride, pad)

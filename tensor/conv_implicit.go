@@ -58,18 +58,12 @@ func newImplicitGeom(g convGeom) implicitGeom {
 // padPlanes copies x [C, H, W] into xp [C, HP, WP] at row pt, column pl of
 // every plane, with zeros everywhere else.
 func padPlanes[T Float](x, xp []T, c, h, w, hp, wp, pt, pl int) {
+	clear(xp[:c*hp*wp])
 	for ci := 0; ci < c; ci++ {
 		src := x[ci*h*w : (ci+1)*h*w]
-		dst := xp[ci*hp*wp : (ci+1)*hp*wp]
-		clear(dst[:pt*wp+pl])
+		dst := xp[ci*hp*wp+pt*wp+pl:]
 		for i := 0; i < h; i++ {
-			base := (pt+i)*wp + pl
-			copy(dst[base:base+w], src[i*w:(i+1)*w])
-			next := base + wp // where the next row's values start
-			if i == h-1 {
-				next = len(dst)
-			}
-			clear(dst[base+w : next])
+			copy(dst[i*wp:i*wp+w], src[i*w:(i+1)*w])
 		}
 	}
 }

@@ -31,6 +31,18 @@ func TestDirtyOutputsAreFullyWritten(t *testing.T) {
 			},
 			"Add small":       func() *Tensor { return Add(x.AsType(dt), x.AsType(dt)) },
 			"Conv2d implicit": func() *Tensor { return Conv2d(x8.AsType(dt), w8.AsType(dt), 1, 1) },
+			"MaxPool2dInt32": func() *Tensor {
+				v, _ := MaxPool2dInt32(big.AsType(dt), 2, 2, 0)
+				return v
+			},
+			"MaxPool2dInt32 3x3": func() *Tensor {
+				v, _ := MaxPool2dInt32(big.AsType(dt), 3, 2, 1)
+				return v
+			},
+			"BatchNormReLUBackward": func() *Tensor {
+				v, _, _ := BatchNormReLUBackward(big.AsType(dt), Relu(big.AsType(dt)), big.AsType(dt), make([]float64, 4), []float64{1, 2, 3, 4}, nil)
+				return v
+			},
 		}
 		for name, op := range ops {
 			want := op()

@@ -53,7 +53,22 @@ func TestAffineReLUMaxPool2(t *testing.T) {
 // including ties (first maximum wins) and NaNs (a NaN wins).
 func TestMaxPool2x2SIMDMatchesScalar(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 12))
-	for _, s := range [][4]int{{2, 3, 6, 40}, {1, 2, 28, 28}, {1, 1, 4, 17}, {3, 2, 14, 14}} {
+	// row lengths (outputs) 20, 14, 8, 7, 33, 16, 1, 15: full AVX-512 and
+	// AVX2 blocks, masked and scalar tails
+	shapes := [][4]int{{2, 3, 6, 40}, {1, 2, 28, 28}, {1, 1, 4, 17}, {3, 2, 14, 14}, {1, 2, 6, 66}, {2, 2, 8, 32}, {1, 1, 4, 2}, {1, 1, 3, 31}}
+	avx512 := []bool{useAVX512Pool}
+	if useAVX512Pool {
+		avx512 = append(avx512, false) // the AVX2 kernel too
+	}
+	defer func(v bool) { useAVX512Pool = v }(useAVX512Pool)
+	for _, on := range avx512 {
+		useAVX512Pool = on
+		testMaxPool2x2Int32(t, rng, shapes)
+	}
+}
+
+func testMaxPool2x2Int32(t *testing.T, rng *rand.Rand, shapes [][4]int) {
+	for _, s := range shapes {
 		x := New(Float32, s[:]...)
 		for i := range x.f32 {
 			switch r := rng.IntN(20); {
@@ -68,7 +83,7 @@ func TestMaxPool2x2SIMDMatchesScalar(t *testing.T) {
 		for k := range i1 {
 			a, b := v1.f32[k], v2.f32[k]
 			if int(i2[k]) != i1[k] || (a != b && !(a != a && b != b)) {
-				t.Fatalf("%v: output %d: int32 path (%v at %d), int path (%v at %d)", s, k, b, i2[k], a, i1[k])
+				t.Fatalf("%v (AVX-512 %v): output %d: int32 path (%v at %d), int path (%v at %d)", s, useAVX512Pool, k, b, i2[k], a, i1[k])
 			}
 		}
 	}

@@ -40,3 +40,9 @@ func pool2AffineReluAVX2(o, r0, r1 *float32, n int, a, b float32)
 
 //go:noescape
 func maxPool2x2RowAVX2(x, out *float32, idx *int32, n, w int, a0 int32)
+
+// useAVX512Pool enables maxPool2x2RowAVX512 (any row length, masked tail).
+var useAVX512Pool = cpu.X86.HasAVX512F && cpu.X86.HasBMI2
+
+//go:noescape
+func maxPool2x2RowAVX512(x, out *float32, idx *int32, n, w int, a0 int32)

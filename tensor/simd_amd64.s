@@ -369,3 +369,104 @@ mploop:
 	JNE mploop
 	VZEROUPPER
 	RET
+
+DATA ramp32<>+0(SB)/4, $0
+DATA ramp32<>+4(SB)/4, $2
+DATA ramp32<>+8(SB)/4, $4
+DATA ramp32<>+12(SB)/4, $6
+DATA ramp32<>+16(SB)/4, $8
+DATA ramp32<>+20(SB)/4, $10
+DATA ramp32<>+24(SB)/4, $12
+DATA ramp32<>+28(SB)/4, $14
+DATA ramp32<>+32(SB)/4, $16
+DATA ramp32<>+36(SB)/4, $18
+DATA ramp32<>+40(SB)/4, $20
+DATA ramp32<>+44(SB)/4, $22
+DATA ramp32<>+48(SB)/4, $24
+DATA ramp32<>+52(SB)/4, $26
+DATA ramp32<>+56(SB)/4, $28
+DATA ramp32<>+60(SB)/4, $30
+GLOBL ramp32<>(SB), RODATA|NOPTR, $64
+
+// func maxPool2x2RowAVX512(x, out *float32, idx *int32, n, w int, a0 int32)   (any n >= 0)
+// maxPool2x2RowAVX2 for 16 windows per step, the last step masked: no
+// element past the row's 2n inputs (or n outputs) is read or written.
+TEXT ·maxPool2x2RowAVX512(SB), NOSPLIT, $0-44
+	MOVQ x+0(FP), SI
+	MOVQ out+8(FP), DI
+	MOVQ idx+16(FP), BX
+	MOVQ n+24(FP), CX
+	MOVQ w+32(FP), AX
+	LEAQ (SI)(AX*4), DX
+	VPBROADCASTD AX, Z11          // w
+	INCQ AX
+	VPBROADCASTD AX, Z10          // w+1
+	MOVL $1, AX
+	VPBROADCASTD AX, Z12          // 1
+	MOVL $32, AX
+	VPBROADCASTD AX, Z13          // index step per 16 windows
+	MOVL a0+40(FP), AX
+	VPBROADCASTD AX, Z15          // a0 of the current step
+	VMOVDQU32 ramp32<>(SB), Z14   // 0, 2, ..., 30: even lanes
+	VPADDD Z12, Z14, Z16          // 1, 3, ..., 31: odd lanes
+
+mp5loop:
+	TESTQ CX, CX
+	JLE mp5done
+	MOVQ CX, R8
+	CMPQ R8, $16
+	JLE mp5mask
+	MOVQ $16, R8
+
+mp5mask:
+	MOVQ $1, AX
+	SHLXQ R8, AX, R9
+	DECQ R9
+	KMOVW R9, K3                  // outputs of this step
+	ADDQ R8, R8
+	SHLXQ R8, AX, R9
+	DECQ R9
+	KMOVW R9, K4                  // inputs 0..15 of each row
+	SHRQ $16, R9
+	KMOVW R9, K5                  // inputs 16..31
+	VMOVUPS.Z 0(SI), K4, Z0
+	VMOVUPS.Z 64(SI), K5, Z1
+	VMOVAPS Z0, Z2
+	VPERMT2PS Z1, Z14, Z2         // x[2j]
+	VPERMT2PS Z1, Z16, Z0         // x[2j+1]
+	VMOVUPS.Z 0(DX), K4, Z4
+	VMOVUPS.Z 64(DX), K5, Z1
+	VMOVAPS Z4, Z5
+	VPERMT2PS Z1, Z14, Z4         // x[w+2j]
+	VPERMT2PS Z1, Z16, Z5         // x[w+2j+1]
+	VPXORD Z6, Z6, Z6             // offset of the maximum
+	VCMPPS $0x1E, Z2, Z0, K1      // later value greater
+	VCMPPS $0x03, Z0, Z0, K2      // or NaN
+	KORW K1, K2, K1
+	VMOVAPS Z0, K1, Z2
+	VMOVDQA32 Z12, K1, Z6
+	VCMPPS $0x1E, Z2, Z4, K1
+	VCMPPS $0x03, Z4, Z4, K2
+	KORW K1, K2, K1
+	VMOVAPS Z4, K1, Z2
+	VMOVDQA32 Z11, K1, Z6
+	VCMPPS $0x1E, Z2, Z5, K1
+	VCMPPS $0x03, Z5, Z5, K2
+	KORW K1, K2, K1
+	VMOVAPS Z5, K1, Z2
+	VMOVDQA32 Z10, K1, Z6
+	VMOVUPS Z2, K3, 0(DI)
+	VPADDD Z14, Z15, Z9
+	VPADDD Z6, Z9, Z9
+	VMOVDQU32 Z9, K3, 0(BX)
+	VPADDD Z13, Z15, Z15
+	ADDQ $128, SI
+	ADDQ $128, DX
+	ADDQ $64, DI
+	ADDQ $64, BX
+	SUBQ $16, CX
+	JMP mp5loop
+
+mp5done:
+	VZEROUPPER
+	RET

@@ -531,6 +531,10 @@ func AffineReLUMaxPool2(x *Tensor, scale, shift []float32) *Tensor {
 
 // pool2Row writes o[j] = max(0, a*z+b over r0[2j], r0[2j+1], r1[2j], r1[2j+1]).
 func pool2Row(o, r0, r1 []float32, a, b float32) {
+	if useAVX512Pool && len(o) > 0 {
+		pool2AffineReluAVX512(&o[0], &r0[0], &r1[0], len(o), a, b)
+		return
+	}
 	if useSIMD && len(o) >= 8 {
 		n := len(o) &^ 7
 		pool2AffineReluAVX2(&o[0], &r0[0], &r1[0], n, a, b)

@@ -7,21 +7,22 @@ import (
 )
 
 // AffineReLUMaxPool2 equals max-pooling relu(scale*x + shift) computed
-// naively, with and without the AVX2 kernel, for even and odd sizes and
+// naively, with the portable, AVX2 and AVX-512 kernels, for even and odd sizes and
 // negative scales (where the window's minimum of x wins).
 func TestAffineReLUMaxPool2(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 11))
-	for _, s := range [][4]int{{2, 3, 28, 28}, {1, 2, 14, 14}, {3, 2, 7, 7}, {1, 1, 3, 35}, {2, 2, 5, 17}, {1, 1, 1, 4}} {
+	defer func(s, p bool) { useSIMD, useAVX512Pool = s, p }(useSIMD, useAVX512Pool)
+	simd0, avx5120 := useSIMD, useAVX512Pool
+	for _, s := range [][4]int{{2, 3, 28, 28}, {1, 2, 14, 14}, {3, 2, 7, 7}, {1, 1, 3, 35}, {2, 2, 5, 17}, {1, 1, 1, 4}, {1, 2, 4, 66}, {1, 1, 2, 32}} {
 		x := RandN(rng, Float32, 1, s[:]...)
 		scale, shift := make([]float32, s[1]), make([]float32, s[1])
 		for i := range scale {
 			scale[i], shift[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
 		}
-		for _, simd := range []bool{false, true} {
-			old := useSIMD
-			useSIMD = simd && old
+		// kernel 0: portable, 1: AVX2, 2: AVX-512 (where the CPU has them)
+		for simd := 0; simd < 3; simd++ {
+			useSIMD, useAVX512Pool = simd >= 1 && simd0, simd == 2 && avx5120
 			got := AffineReLUMaxPool2(x, scale, shift)
-			useSIMD = old
 			oh, ow := s[2]/2, s[3]/2
 			if g := got.Shape(); g[2] != oh || g[3] != ow {
 				t.Fatalf("%v: shape %v", s, g)

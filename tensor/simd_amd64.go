@@ -46,3 +46,6 @@ var useAVX512Pool = cpu.X86.HasAVX512F && cpu.X86.HasBMI2
 
 //go:noescape
 func maxPool2x2RowAVX512(x, out *float32, idx *int32, n, w int, a0 int32)
+
+//go:noescape
+func pool2AffineReluAVX512(o, r0, r1 *float32, n int, a, b float32)

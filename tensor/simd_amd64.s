@@ -470,3 +470,63 @@ mp5mask:
 mp5done:
 	VZEROUPPER
 	RET
+
+// func pool2AffineReluAVX512(o, r0, r1 *float32, n int, a, b float32)   (any n >= 0)
+// pool2AffineReluAVX2 for 16 outputs per step, the last step masked.
+TEXT ·pool2AffineReluAVX512(SB), NOSPLIT, $0-40
+	MOVQ o+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS a+32(FP), Z15
+	VBROADCASTSS b+36(FP), Z14
+	VPXORD Z13, Z13, Z13
+	VMOVDQU32 ramp32<>(SB), Z12   // even lanes
+	MOVL $1, AX
+	VPBROADCASTD AX, Z11
+	VPADDD Z11, Z12, Z11          // odd lanes
+
+p5loop:
+	TESTQ CX, CX
+	JLE p5done
+	MOVQ CX, R8
+	CMPQ R8, $16
+	JLE p5mask
+	MOVQ $16, R8
+
+p5mask:
+	MOVQ $1, AX
+	SHLXQ R8, AX, R9
+	DECQ R9
+	KMOVW R9, K3                  // outputs of this step
+	ADDQ R8, R8
+	SHLXQ R8, AX, R9
+	DECQ R9
+	KMOVW R9, K4                  // inputs 0..15 of each row
+	SHRQ $16, R9
+	KMOVW R9, K5                  // inputs 16..31
+	VMOVUPS.Z 0(SI), K4, Z0
+	VMOVUPS.Z 64(SI), K5, Z1
+	VMOVUPS.Z 0(DX), K4, Z2
+	VMOVUPS.Z 64(DX), K5, Z3
+	VFMADD213PS Z14, Z15, Z0
+	VFMADD213PS Z14, Z15, Z1
+	VFMADD213PS Z14, Z15, Z2
+	VFMADD213PS Z14, Z15, Z3
+	VMAXPS Z2, Z0, Z0
+	VMAXPS Z3, Z1, Z1
+	VMOVAPS Z0, Z4
+	VPERMT2PS Z1, Z12, Z4
+	VPERMT2PS Z1, Z11, Z0
+	VMAXPS Z0, Z4, Z4
+	VMAXPS Z13, Z4, Z4
+	VMOVUPS Z4, K3, 0(DI)
+	ADDQ $128, SI
+	ADDQ $128, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP p5loop
+
+p5done:
+	VZEROUPPER
+	RET

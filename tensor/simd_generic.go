@@ -22,3 +22,4 @@ func maskPosF32AVX2(o, gr, y *float32, n int)                             { pani
 func pool2AffineReluAVX2(o, r0, r1 *float32, n int, a, b float32)         { panic("unreachable") }
 func maxPool2x2RowAVX2(x, out *float32, idx *int32, n, w int, a0 int32)   { panic("unreachable") }
 func maxPool2x2RowAVX512(x, out *float32, idx *int32, n, w int, a0 int32) { panic("unreachable") }
+func pool2AffineReluAVX512(o, r0, r1 *float32, n int, a, b float32)       { panic("unreachable") }

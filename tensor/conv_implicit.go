@@ -72,15 +72,23 @@ func padPlanes[T Float](x, xp []T, c, h, w, hp, wp, pt, pl int) {
 // [KH*KW, O, C] (trans false) or [KH*KW, C, O] (trans true).
 func tapWeights[T Float](g convGeom, o int, w, taps []T, trans bool) {
 	kk := g.kh * g.kw
-	for a := 0; a < o; a++ {
-		for ci := 0; ci < g.c; ci++ {
-			src := w[(a*g.c+ci)*kk : (a*g.c+ci+1)*kk]
-			for t, v := range src {
-				if trans {
+	if trans {
+		for a := 0; a < o; a++ {
+			for ci := 0; ci < g.c; ci++ {
+				for t, v := range w[(a*g.c+ci)*kk : (a*g.c+ci+1)*kk] {
 					taps[(t*g.c+ci)*o+a] = v
-				} else {
-					taps[(t*o+a)*g.c+ci] = v
 				}
+			}
+		}
+		return
+	}
+	// sequential writes: row (t, a) of taps gathers w[a, :, t]
+	for t := 0; t < kk; t++ {
+		for a := 0; a < o; a++ {
+			row := taps[(t*o+a)*g.c : (t*o+a+1)*g.c]
+			src := w[a*g.c*kk+t:]
+			for ci := range row {
+				row[ci] = src[ci*kk]
 			}
 		}
 	}

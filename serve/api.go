@@ -34,6 +34,8 @@ type Support struct {
 	Inputs  []Input   `json:"inputs"`
 	Labels  []int     `json:"labels,omitempty"`
 	Targets []float64 `json:"targets,omitempty"`
+
+	parsed [][]float32 // Inputs as numbers, when the fast decoder read them
 }
 
 // AdaptRequest is the body of POST /v1/adapt.
@@ -70,6 +72,8 @@ type PredictRequest struct {
 	Steps        *int     `json:"steps,omitempty"`
 	LearningRate *float64 `json:"learning_rate,omitempty"`
 	Inputs       []Input  `json:"inputs"`
+
+	parsed [][]float32 // Inputs as numbers, when the fast decoder read them
 }
 
 // PredictResponse is the answer to POST /v1/predict. Classifiers fill
@@ -131,7 +135,7 @@ func (s *Server) parseSupport(m *model, sup *Support, field string) (supportSet,
 	if n > s.cfg.Limits.MaxSupport {
 		return out, &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("%s has %d examples, the limit is %d", field, n, s.cfg.Limits.MaxSupport)}
 	}
-	x, err := s.parseInputs(m, sup.Inputs, field+".inputs")
+	x, err := s.parseInputs(m, sup.Inputs, sup.parsed, field+".inputs")
 	if err != nil {
 		return out, err
 	}
@@ -191,10 +195,22 @@ func (s *Server) parseSupport(m *model, sup *Support, field string) (supportSet,
 }
 
 // parseInputs decodes inputs into a tensor [n, inShape...].
-func (s *Server) parseInputs(m *model, in []Input, field string) (*tensor.Tensor, error) {
+// parsed, when set, holds the inputs already read as numbers (the fast
+// decoder); one of the wrong length goes through parseInput for its error.
+func (s *Server) parseInputs(m *model, in []Input, parsed [][]float32, field string) (*tensor.Tensor, error) {
 	size := m.inputLen()
 	x := tensor.New(m.dt, append([]int{len(in)}, m.inShape...)...)
 	for i, raw := range in {
+		if i < len(parsed) && len(parsed[i]) == size {
+			if m.dt == tensor.Float32 {
+				copy(x.F32()[i*size:(i+1)*size], parsed[i])
+				continue
+			}
+			for j, v := range parsed[i] {
+				x.SetFlat(i*size+j, float64(v))
+			}
+			continue
+		}
 		vals, err := s.parseInput(m, raw)
 		if err != nil {
 			return nil, badRequest("%s[%d]: %v", field, i, err)

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -298,27 +299,53 @@ func (s *Server) writeMetrics(w http.ResponseWriter) {
 	s.met.write(w, g)
 }
 
-// decode reads one JSON value into v: size-bounded, unknown fields and
-// trailing data refused.
+// decode reads one JSON value into v (*AdaptRequest or *PredictRequest):
+// size-bounded, unknown fields and trailing data refused. The common
+// request shape takes the one-pass fast decoder (fastjson.go); anything
+// else, and every malformed body, the general one.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
-	body := http.MaxBytesReader(w, r.Body, s.cfg.Limits.MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	limit := s.cfg.Limits.MaxBodyBytes
+	var buf bytes.Buffer
+	if n := r.ContentLength; n > 0 && n <= limit {
+		buf.Grow(int(n) + 1)
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
 		}
+		return badRequest("reading the request body: %v", err)
+	}
+	data := buf.Bytes()
+	switch req := v.(type) {
+	case *AdaptRequest:
+		var fast AdaptRequest
+		if fastDecodeAdapt(data, &fast) {
+			*req = fast
+			return nil
+		}
+	case *PredictRequest:
+		var fast PredictRequest
+		if fastDecodePredict(data, &fast) {
+			*req = fast
+			return nil
+		}
+	}
+	return decodeGeneral(data, v)
+}
+
+// decodeGeneral is the general decoder: encoding/json, unknown fields and
+// trailing data refused, errors worded for the client.
+func decodeGeneral(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
 			return badRequest("empty request body: want a JSON object")
 		}
 		return badRequest("malformed JSON: %s", jsonMsg(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
-		}
 		return badRequest("malformed JSON: data after the object")
 	}
 	return nil
@@ -480,7 +507,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("give id (from /v1/adapt) or model with support")
 	}
 	err = s.compute(r, func() error {
-		xq, err := s.parseInputs(m, req.Inputs, "inputs")
+		xq, err := s.parseInputs(m, req.Inputs, req.parsed, "inputs")
 		if err != nil {
 			return err
 		}

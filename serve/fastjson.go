@@ -1,0 +1,297 @@
+package serve
+
+import (
+	"strconv"
+)
+
+// A one-pass decoder for the common shape of adapt and predict requests:
+// an object with the documented lower-case keys, plain strings, integer
+// steps and labels, and inputs given as flat arrays of numbers, which it
+// parses into float32 values on the way (the general path scans such a
+// body three times: for the value's end, into the struct, and per input).
+// It accepts only what encoding/json accepts and gives the same result;
+// on anything else — another key spelling, a duplicate key, null, escapes
+// or non-ASCII in strings, a PNG or nested input, a number out of range,
+// invalid JSON — it reports false, and the general decoder (with its
+// error messages) takes the body. FuzzFastDecode checks the agreement.
+
+// fastParser scans one request body.
+type fastParser struct {
+	b []byte
+	i int
+}
+
+func (p *fastParser) ws() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the next non-space byte (0 at the end).
+func (p *fastParser) peek() byte {
+	p.ws()
+	if p.i >= len(p.b) {
+		return 0
+	}
+	return p.b[p.i]
+}
+
+func (p *fastParser) eat(c byte) bool {
+	if p.peek() != c {
+		return false
+	}
+	p.i++
+	return true
+}
+
+// str reads a string of printable ASCII without escapes.
+func (p *fastParser) str() (string, bool) {
+	if !p.eat('"') {
+		return "", false
+	}
+	start := p.i
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			s := string(p.b[start:p.i])
+			p.i++
+			return s, true
+		case c < 0x20 || c >= 0x80 || c == '\\':
+			return "", false
+		}
+		p.i++
+	}
+	return "", false
+}
+
+// number returns the next JSON number's text (strict JSON grammar) and
+// whether it is an integer (no fraction or exponent).
+func (p *fastParser) number() (text []byte, integer bool, ok bool) {
+	p.ws()
+	b, i := p.b, p.i
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return nil, false, false
+	}
+	integer = true
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return nil, false, false
+		}
+		integer = false
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return nil, false, false
+		}
+		integer = false
+	}
+	text, p.i = b[p.i:i], i
+	return text, integer, true
+}
+
+func (p *fastParser) int() (int, bool) {
+	t, integer, ok := p.number()
+	if !ok || !integer || len(t) > 18 {
+		return 0, false
+	}
+	v, err := strconv.Atoi(unsafeString(t))
+	return v, err == nil
+}
+
+func (p *fastParser) float(bits int) (float64, bool) {
+	t, _, ok := p.number()
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(unsafeString(t), bits)
+	return v, err == nil
+}
+
+// array calls elem for each element of a JSON array.
+func (p *fastParser) array(elem func() bool) bool {
+	if !p.eat('[') {
+		return false
+	}
+	if p.eat(']') {
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		if p.eat(']') {
+			return true
+		}
+		if !p.eat(',') {
+			return false
+		}
+	}
+}
+
+// object calls field for each key of a JSON object, refusing duplicates.
+func (p *fastParser) object(field func(key string) bool) bool {
+	if !p.eat('{') {
+		return false
+	}
+	if p.eat('}') {
+		return true
+	}
+	var seen []string
+	for {
+		key, ok := p.str()
+		if !ok || !p.eat(':') {
+			return false
+		}
+		for _, k := range seen {
+			if k == key {
+				return false
+			}
+		}
+		seen = append(seen, key)
+		if !field(key) {
+			return false
+		}
+		if p.eat('}') {
+			return true
+		}
+		if !p.eat(',') {
+			return false
+		}
+	}
+}
+
+// inputs reads an array of flat number arrays: the raw text of each (as
+// the general decoder would keep it) and its float32 values.
+func (p *fastParser) inputs() (raw []Input, vals [][]float32, ok bool) {
+	raw = []Input{}
+	ok = p.array(func() bool {
+		p.ws()
+		start := p.i
+		var v []float32
+		if p.peek() != '[' {
+			return false
+		}
+		if !p.array(func() bool {
+			f, ok := p.float(32)
+			v = append(v, float32(f))
+			return ok
+		}) || len(v) == 0 {
+			return false
+		}
+		raw = append(raw, Input(p.b[start:p.i]))
+		vals = append(vals, v)
+		return true
+	})
+	return raw, vals, ok
+}
+
+func (p *fastParser) support(s *Support) bool {
+	return p.object(func(key string) bool {
+		ok := true
+		switch key {
+		case "inputs":
+			s.Inputs, s.parsed, ok = p.inputs()
+		case "labels":
+			s.Labels = []int{}
+			ok = p.array(func() bool {
+				v, ok := p.int()
+				s.Labels = append(s.Labels, v)
+				return ok
+			})
+		case "targets":
+			s.Targets = []float64{}
+			ok = p.array(func() bool {
+				v, ok := p.float(64)
+				s.Targets = append(s.Targets, v)
+				return ok
+			})
+		default:
+			return false
+		}
+		return ok
+	})
+}
+
+// common reads the keys both requests share.
+func (p *fastParser) common(key string, model *string, sup **Support, steps **int, lr **float64) (handled, ok bool) {
+	switch key {
+	case "model":
+		*model, ok = p.str()
+	case "support":
+		*sup = new(Support)
+		ok = p.support(*sup)
+	case "steps":
+		v, good := p.int()
+		*steps, ok = &v, good
+	case "learning_rate":
+		v, good := p.float(64)
+		*lr, ok = &v, good
+	default:
+		return false, false
+	}
+	return true, ok
+}
+
+func (p *fastParser) end() bool {
+	p.ws()
+	return p.i == len(p.b)
+}
+
+// fastDecodeAdapt decodes body into req on the fast path.
+func fastDecodeAdapt(body []byte, req *AdaptRequest) bool {
+	p := &fastParser{b: body}
+	var sup *Support
+	ok := p.object(func(key string) bool {
+		_, ok := p.common(key, &req.Model, &sup, &req.Steps, &req.LearningRate)
+		return ok
+	})
+	if sup != nil {
+		req.Support = *sup
+	}
+	return ok && p.end()
+}
+
+// fastDecodePredict decodes body into req on the fast path.
+func fastDecodePredict(body []byte, req *PredictRequest) bool {
+	p := &fastParser{b: body}
+	ok := p.object(func(key string) bool {
+		switch key {
+		case "id":
+			var ok bool
+			req.ID, ok = p.str()
+			return ok
+		case "inputs":
+			var ok bool
+			req.Inputs, req.parsed, ok = p.inputs()
+			return ok
+		}
+		_, ok := p.common(key, &req.Model, &req.Support, &req.Steps, &req.LearningRate)
+		return ok
+	})
+	return ok && p.end()
+}

@@ -72,13 +72,19 @@ func gemmSmall[T Float](kern *gemmKernel, m, n, k int, a []T, lda int, b []T, ld
 	gemmSmallRows(kern, 0, m, n, k, a, lda, b, ldb, c, ldc, acc)
 }
 
-// gemmSmallRows runs gemmSmall's tiles for rows [i0, i1) of C (i0 a
-// multiple of the tile height). The k loop is split into the kernel's kc
-// blocks exactly as in the packed path, so both paths round identically.
+// gemmSmallRows runs gemmSmall's tiles for rows [i0, i1) of C. The rows
+// are split into as few tiles as the tallest kernel allows, of nearly
+// equal height (64 rows: 11, 11, 11, 11, 10, 10 rather than five of 12 and
+// a slow one of 4). The k loop is split into the kernel's kc blocks
+// exactly as in the packed path, so both paths round identically.
 func gemmSmallRows[T Float](kern *gemmKernel, i0, i1, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {
 	mr, nr, kc := len(kern.direct), kern.nr, kern.kc
-	for ; i0 < i1; i0 += mr {
-		rows := min(mr, i1-i0)
+	tiles := (i1 - i0 + mr - 1) / mr
+	for t := 0; t < tiles; t++ {
+		rows := (i1 - i0) / (tiles - t) // the remaining rows over the remaining tiles
+		if (i1-i0)%(tiles-t) != 0 {
+			rows++
+		}
 		fn := kern.direct[rows-1]
 		for j0 := 0; j0 < n; j0 += nr {
 			cols := min(nr, n-j0)
@@ -90,6 +96,7 @@ func gemmSmallRows[T Float](kern *gemmKernel, i0, i1, n, k int, a []T, lda int, 
 				fn(kcq, unsafe.Pointer(&as[0]), lda, unsafe.Pointer(&bs[0]), ldb, unsafe.Pointer(&cs[0]), ldc, 1<<cols-1, acc || p0 > 0)
 			}
 		}
+		i0 += rows
 	}
 }
 

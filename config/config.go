@@ -70,7 +70,11 @@ type Meta struct {
 	Iterations int     `yaml:"iterations" json:"iterations"`
 	MetaBatch  int     `yaml:"meta_batch" json:"meta_batch"`
 	OuterLR    float64 `yaml:"outer_lr" json:"outer_lr"`
-	Clip       float64 `yaml:"clip" json:"clip"`
+	// OuterSchedule anneals the outer learning rate: constant, linear or
+	// cosine (to 0 over Iterations; default linear for reptile, else
+	// constant).
+	OuterSchedule string  `yaml:"outer_schedule" json:"outer_schedule"`
+	Clip          float64 `yaml:"clip" json:"clip"`
 	// MaxMinutes > 0 ends training after that many minutes of training
 	// time (the iteration that crosses it is validated and checkpointed;
 	// the best validated weights are then tested as usual).
@@ -352,6 +356,9 @@ func (c *Config) defaults() {
 				m.OuterLR = 1
 			}
 		}
+		if m.OuterSchedule == "" {
+			m.OuterSchedule = meta.DefaultOuterSchedule(m.Algorithm)
+		}
 		if m.ValEvery == 0 {
 			m.ValEvery = max(m.Iterations/10, 1)
 		}
@@ -470,6 +477,7 @@ func (c *Config) validateMeta() error {
 		{"meta.iterations", m.Iterations < 1, fmt.Sprintf("%d, want >= 1", m.Iterations)},
 		{"meta.meta_batch", m.MetaBatch < 1, fmt.Sprintf("%d, want >= 1", m.MetaBatch)},
 		{"meta.outer_lr", !finitePos(m.OuterLR), fmt.Sprintf("%v, want a finite value > 0", m.OuterLR)},
+		{"meta.outer_schedule", !slices.Contains(meta.OuterSchedules, m.OuterSchedule), fmt.Sprintf("%q, want one of %s", m.OuterSchedule, strings.Join(meta.OuterSchedules, ", "))},
 		{"meta.clip", m.Clip < 0 || math.IsNaN(m.Clip) || math.IsInf(m.Clip, 0), fmt.Sprintf("%v, want >= 0 (0: off)", m.Clip)},
 		{"meta.max_minutes", m.MaxMinutes < 0 || math.IsNaN(m.MaxMinutes) || m.MaxMinutes > 1e7, fmt.Sprintf("%v, want minutes >= 0 (0: no limit)", m.MaxMinutes)},
 		{"meta.val_every", m.ValEvery < 1, fmt.Sprintf("%d, want >= 1", m.ValEvery)},

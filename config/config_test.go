@@ -75,6 +75,7 @@ func TestErrors(t *testing.T) {
 		{"mtl weighting", "kind: mtl\nmtl:\n  weighting: nash\n", nil, []string{"run.yaml:3: mtl.weighting", "nash"}},
 		{"inner lr inf", "kind: meta\nmeta:\n  inner_lr: .inf\n", nil, []string{"run.yaml:3: meta.inner_lr"}},
 		{"negative time budget", "kind: meta\nmeta:\n  max_minutes: -5\n", nil, []string{"run.yaml:3: meta.max_minutes", "-5", "minutes >= 0"}},
+		{"unknown outer schedule", "kind: meta\nmeta:\n  outer_schedule: step\n", nil, []string{"run.yaml:3: meta.outer_schedule", `"step"`, "constant, linear, cosine"}},
 		{"NaN time budget", "kind: meta\nmeta:\n  max_minutes: .nan\n", nil, []string{"run.yaml:3: meta.max_minutes", "NaN"}},
 	}
 	for _, tc := range cases {

@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,5 +242,40 @@ func TestANILOnSinusoidAdaptsOnlyTheHead(t *testing.T) {
 	m := b.Algorithm.(*MAML)
 	if m.Name() != "anil" || m.Body == nil || len(m.Head.Params()) != 2 {
 		t.Fatalf("ANIL built as %s with head params %d", m.Name(), len(m.Head.Params()))
+	}
+}
+
+// OuterSchedule: the named schedules start at lr and anneal to 0 over the
+// run; "" is the algorithm's default (linear for Reptile); unknown names
+// are errors naming the choices.
+func TestOuterSchedule(t *testing.T) {
+	for _, c := range []struct {
+		name, algo string
+		at         []float64 // lr at iterations 0, 50, 100 of 100
+	}{
+		{"constant", "maml", nil},
+		{"", "fomaml", nil},
+		{"linear", "maml", []float64{2, 1, 0}},
+		{"", "reptile", []float64{2, 1, 0}},
+		{"cosine", "fomaml", []float64{2, 1, 0}},
+	} {
+		s, err := OuterSchedule(c.name, c.algo, 2, 100)
+		if err != nil {
+			t.Fatalf("%q %s: %v", c.name, c.algo, err)
+		}
+		if (s == nil) != (c.at == nil) {
+			t.Fatalf("%q %s: schedule %v, want constant %v", c.name, c.algo, s != nil, c.at == nil)
+		}
+		for i, it := range []int{0, 50, 100} {
+			if s != nil && math.Abs(s(it)-c.at[i]) > 1e-12 {
+				t.Errorf("%q %s: lr at %d = %v, want %v", c.name, c.algo, it, s(it), c.at[i])
+			}
+		}
+	}
+	if s, _ := OuterSchedule("cosine", "maml", 2, 100); !(s(25) > 1.5 && s(75) < 0.5) {
+		t.Errorf("cosine: lr at 25, 75 = %v, %v: want the half-cosine shape", s(25), s(75))
+	}
+	if _, err := OuterSchedule("step", "maml", 2, 100); err == nil || !strings.Contains(err.Error(), `"step", want one of constant, linear, cosine`) {
+		t.Errorf("unknown schedule: %v", err)
 	}
 }

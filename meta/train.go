@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -423,6 +424,39 @@ func snapshot(ps []*autodiff.Var) []*tensor.Tensor {
 		out[i] = p.Value.Clone()
 	}
 	return out
+}
+
+// OuterSchedules are the outer learning-rate schedules a run may use:
+// constant, linear (annealed to 0 over the run's iterations: Reptile's
+// outer step size, Nichol et al. 2018) and cosine (annealed to 0 along a
+// half cosine, as MAML++ anneals its meta-optimizer, Antoniou et al. 2019).
+var OuterSchedules = []string{"constant", "linear", "cosine"}
+
+// DefaultOuterSchedule is the schedule an algorithm uses unless told:
+// linear for Reptile, constant for the rest.
+func DefaultOuterSchedule(algorithm string) string {
+	if algorithm == "reptile" {
+		return "linear"
+	}
+	return "constant"
+}
+
+// OuterSchedule returns the outer learning rate per iteration for the
+// named schedule starting at lr over iterations ("": the algorithm's
+// default); nil for constant (TrainConfig.OuterLR applies).
+func OuterSchedule(name, algorithm string, lr float64, iterations int) (optim.Schedule, error) {
+	if name == "" {
+		name = DefaultOuterSchedule(algorithm)
+	}
+	switch name {
+	case "constant":
+		return nil, nil
+	case "linear":
+		return optim.Linear(lr, 0, iterations), nil
+	case "cosine":
+		return optim.Cosine(lr, 0, iterations, 0), nil
+	}
+	return nil, fmt.Errorf("outer schedule %q, want one of %s", name, strings.Join(OuterSchedules, ", "))
 }
 
 // taskGradients runs TaskGradient over tasks with up to workers goroutines.

@@ -101,6 +101,7 @@ func TestBadInputCLI(t *testing.T) {
 		{"N-way too large", "eval --ways on a fixed head", []string{"meta", "eval", "--checkpoint", fixed, "--ways", "20"}, "--ways/--shots at evaluation apply to metric-based checkpoints (protonet, r2d2); maml has a fixed 5-way head"},
 		{"bad value", "eval --ways on a sinusoid model", []string{"meta", "eval", "--checkpoint", good, "--ways", "20"}, "--ways: sinusoid tasks are regressions and have no classes"},
 		{"bad value", "negative --max-minutes", []string{"meta", "train", "--max-minutes", "-1", "--out", out}, "--max-minutes = -1, want minutes >= 0 (0: no limit)"},
+		{"bad value", "unknown --outer-schedule", []string{"meta", "train", "--outer-schedule", "exp", "--iterations", "1", "--out", out}, `--outer-schedule: outer schedule "exp", want one of constant, linear, cosine`},
 		{"bad value", "unknown --arch", []string{"meta", "train", "--dataset", "omniglot", "--arch", "resnet", "--out", out}, `arch "resnet", want pool or strided`},
 		{"bad value", "--carry-adam without --inner-adam", []string{"meta", "train", "--algo", "reptile", "--carry-adam", "--out", out}, "carry adam applies to reptile with inner adam, not reptile (inner adam false)"},
 		{"incompatible checkpoint", "eval --best on a final model", []string{"meta", "eval", "--best", "--checkpoint", good}, "--best: checkpoint " + good + ": holds no training state"},

@@ -14,7 +14,6 @@ import (
 	"metalearn/data"
 	"metalearn/dist"
 	"metalearn/meta"
-	"metalearn/optim"
 )
 
 func newMetaCmd() *cobra.Command {
@@ -54,7 +53,7 @@ func specFlags(cmd *cobra.Command, s *meta.Spec) {
 type trainFlags struct {
 	iterations, metaBatch, valEvery, valTasks, workers int
 	outerLR, clip, maxMinutes                          float64
-	out                                                string
+	out, outerSchedule                                 string
 	asJSON                                             bool
 	logEvery                                           int
 	// data-parallel training and resumable checkpoints
@@ -90,6 +89,7 @@ func newMetaTrainCmd() *cobra.Command {
 	f.IntVar(&tf.iterations, "iterations", 1000, "outer iterations")
 	f.IntVar(&tf.metaBatch, "meta-batch", 0, "tasks per outer step (default 25 sinusoid, 4 MAML-family omniglot, 1 protonet/r2d2, 5 reptile)")
 	f.Float64Var(&tf.outerLR, "outer-lr", 0, "outer learning rate (default 1e-3; reptile: 1.0 annealed linearly to 0)")
+	f.StringVar(&tf.outerSchedule, "outer-schedule", "", "outer learning-rate schedule: constant, linear or cosine (to 0 over --iterations; default: linear for reptile, else constant)")
 	f.Float64Var(&tf.clip, "clip", 0, "clip the meta-gradient's global norm (0: off)")
 	f.Float64Var(&tf.maxMinutes, "max-minutes", 0, "end training after this many minutes (the best validated weights are kept; 0: no limit)")
 	f.IntVar(&tf.valEvery, "val-every", 0, "validate every N iterations and keep the best checkpoint (0: iterations/10)")
@@ -214,13 +214,14 @@ func metaTrain(out io.Writer, s meta.Spec, tf trainFlags, comm dist.Comm) error 
 	}
 	if s.Algorithm == "reptile" {
 		cfg.Outer = "sgd"
-		lr := tf.outerLR
-		if lr == 0 {
-			lr = 1
+		if cfg.OuterLR == 0 {
+			cfg.OuterLR = 1
 		}
-		cfg.Schedule = optim.Linear(lr, 0, tf.iterations)
 	} else if cfg.OuterLR == 0 {
 		cfg.OuterLR = 1e-3
+	}
+	if cfg.Schedule, err = meta.OuterSchedule(tf.outerSchedule, s.Algorithm, cfg.OuterLR, tf.iterations); err != nil {
+		return fmt.Errorf("--outer-schedule: %w", err)
 	}
 	valEvery := tf.valEvery
 	if valEvery == 0 {

@@ -24,7 +24,6 @@ import (
 	"metalearn/data"
 	"metalearn/meta"
 	"metalearn/mtl"
-	"metalearn/optim"
 	"metalearn/runfolder"
 )
 
@@ -219,7 +218,10 @@ func trainMeta(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode r
 		Workers: m.Workers, HigherIsBetter: spec.HigherIsBetter(), Resume: resume, CheckpointEvery: cfg.CheckpointEvery,
 		SkipNonFinite: cfg.OnNonFinite == "skip", Budget: time.Duration(m.MaxMinutes * float64(time.Minute))}
 	if spec.Algorithm == "reptile" {
-		tc.Outer, tc.Schedule = "sgd", optim.Linear(m.OuterLR, 0, m.Iterations)
+		tc.Outer = "sgd"
+	}
+	if tc.Schedule, err = meta.OuterSchedule(m.OuterSchedule, spec.Algorithm, m.OuterLR, m.Iterations); err != nil {
+		return fmt.Errorf("%s: meta.outer_schedule: %w", cfg.File(), err)
 	}
 	if spec.Algorithm == "pretrain" {
 		return errors.New("meta.algorithm pretrain is a baseline for `metalearn meta train`; train -c covers the meta-learning algorithms")

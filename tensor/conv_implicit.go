@@ -106,30 +106,8 @@ func convForwardImplicit[T Float](g convGeom, n, o int, x, w, bias, out []T) {
 		px, py := getScratch[T](g.c*plane), getScratch[T](o*ig.cols)
 		xp, yt := *px, *py
 		padPlanes(x[i*chw:(i+1)*chw], xp, g.c, g.h, g.w, ig.hp, ig.wp, g.pad, g.pad)
-		for t := 0; t < kk; t++ {
-			off := (t/g.kw)*ig.wp + t%g.kw
-			gemmSerial(o, ig.cols, g.c, taps[t*o*g.c:(t+1)*o*g.c], g.c, xp[off:], plane, yt, ig.cols, t > 0)
-		}
-		oi := out[i*o*ohow : (i+1)*o*ohow]
-		for a := 0; a < o; a++ {
-			var bv T
-			if bias != nil {
-				bv = bias[a]
-			}
-			src := yt[a*ig.cols:]
-			dst := oi[a*ohow : (a+1)*ohow]
-			for r := 0; r < g.oh; r++ {
-				s := src[r*ig.wp : r*ig.wp+g.ow]
-				d := dst[r*g.ow : (r+1)*g.ow]
-				if bias == nil {
-					copy(d, s)
-					continue
-				}
-				for j, v := range s {
-					d[j] = v + bv
-				}
-			}
-		}
+		tapGemms(o, ig.cols, g.c, kk, taps, xp, plane, yt, func(t int) int { return (t/g.kw)*ig.wp + t%g.kw })
+		cropGrid(out[i*o*ohow:(i+1)*o*ohow], yt, o, g.oh, g.ow, ig.wp, ig.cols, bias)
 		putScratch(px)
 		putScratch(py)
 	})
@@ -148,19 +126,10 @@ func convInputGradImplicit[T Float](g convGeom, n, o int, gy, w, gx []T) {
 		gp, xt := *pg, *pt
 		padPlanes(gy[i*o*ohow:(i+1)*o*ohow], gp, o, g.oh, g.ow, ig.gh, ig.gw, g.kh-1-g.pad, g.kw-1-g.pad)
 		// gx[c][i][j] = sum_tap W_tap^T[c][:] . gp[:][i+KH-1-ki][j+KW-1-kj]
-		for t := 0; t < kk; t++ {
-			ki, kj := t/g.kw, t%g.kw
-			off := (g.kh-1-ki)*ig.gw + g.kw - 1 - kj
-			gemmSerial(g.c, ig.gcols, o, taps[t*o*g.c:(t+1)*o*g.c], o, gp[off:], gplane, xt, ig.gcols, t > 0)
-		}
-		gi := gx[i*chw : (i+1)*chw]
-		for ci := 0; ci < g.c; ci++ {
-			src := xt[ci*ig.gcols:]
-			dst := gi[ci*g.h*g.w : (ci+1)*g.h*g.w]
-			for r := 0; r < g.h; r++ {
-				copy(dst[r*g.w:(r+1)*g.w], src[r*ig.gw:r*ig.gw+g.w])
-			}
-		}
+		tapGemms(g.c, ig.gcols, o, kk, taps, gp, gplane, xt, func(t int) int {
+			return (g.kh-1-t/g.kw)*ig.gw + g.kw - 1 - t%g.kw
+		})
+		cropGrid(gx[i*chw:(i+1)*chw], xt, g.c, g.h, g.w, ig.gw, ig.gcols, nil)
 		putScratch(pg)
 		putScratch(pt)
 	})
@@ -209,6 +178,34 @@ func convWeightGradImplicit[T Float](g convGeom, n, o int, x, gy, gw []T) {
 			}
 		}
 		putScratch(pp)
+	}
+}
+
+// tapGemms sets dst [m, cols] to the sum over the kk taps t of
+// taps_t [m, k] times the k x cols matrix at src[off(t):] (leading
+// dimension ld): one gemm per tap, accumulating from the second.
+func tapGemms[T Float](m, cols, k, kk int, taps, src []T, ld int, dst []T, off func(t int) int) {
+	for t := 0; t < kk; t++ {
+		gemmSerial(m, cols, k, taps[t*m*k:(t+1)*m*k], k, src[off(t):], ld, dst, cols, t > 0)
+	}
+}
+
+// cropGrid copies planes of rows x cols values, stored in src with rows
+// ld apart and planes stride apart, densely into dst, adding bias[p] to
+// plane p when bias is set.
+func cropGrid[T Float](dst, src []T, planes, rows, cols, ld, stride int, bias []T) {
+	for p := 0; p < planes; p++ {
+		sp, dp := src[p*stride:], dst[p*rows*cols:(p+1)*rows*cols]
+		for r := 0; r < rows; r++ {
+			s, d := sp[r*ld:r*ld+cols], dp[r*cols:(r+1)*cols]
+			if bias == nil {
+				copy(d, s)
+				continue
+			}
+			for j, v := range s {
+				d[j] = v + bias[p]
+			}
+		}
 	}
 }
 

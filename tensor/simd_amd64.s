@@ -2,6 +2,24 @@
 
 #include "textflag.h"
 
+// TAILMASKS16 sets K3 to the first min(CX, 16) of 16 output lanes and K4,
+// K5 to the first 2*min(CX, 16) of 32 input lanes (a row's two halves), for
+// the AVX-512 pooling kernels; clobbers AX, R8, R9.
+#define TAILMASKS16 \
+	MOVQ $16, R8; \
+	CMPQ CX, R8; \
+	CMOVQLT CX, R8; \
+	MOVQ $1, AX; \
+	SHLXQ R8, AX, R9; \
+	DECQ R9; \
+	KMOVW R9, K3; \
+	ADDQ R8, R8; \
+	SHLXQ R8, AX, R9; \
+	DECQ R9; \
+	KMOVW R9, K4; \
+	SHRQ $16, R9; \
+	KMOVW R9, K5
+
 // AVX2/FMA float32 kernels for the per-channel and ReLU loops (see
 // simd_amd64.go). Every length argument is a positive multiple of the
 // stated block; the Go wrappers handle the rest.
@@ -413,22 +431,7 @@ TEXT ·maxPool2x2RowAVX512(SB), NOSPLIT, $0-44
 mp5loop:
 	TESTQ CX, CX
 	JLE mp5done
-	MOVQ CX, R8
-	CMPQ R8, $16
-	JLE mp5mask
-	MOVQ $16, R8
-
-mp5mask:
-	MOVQ $1, AX
-	SHLXQ R8, AX, R9
-	DECQ R9
-	KMOVW R9, K3                  // outputs of this step
-	ADDQ R8, R8
-	SHLXQ R8, AX, R9
-	DECQ R9
-	KMOVW R9, K4                  // inputs 0..15 of each row
-	SHRQ $16, R9
-	KMOVW R9, K5                  // inputs 16..31
+	TAILMASKS16
 	VMOVUPS.Z 0(SI), K4, Z0
 	VMOVUPS.Z 64(SI), K5, Z1
 	VMOVAPS Z0, Z2
@@ -489,22 +492,7 @@ TEXT ·pool2AffineReluAVX512(SB), NOSPLIT, $0-40
 p5loop:
 	TESTQ CX, CX
 	JLE p5done
-	MOVQ CX, R8
-	CMPQ R8, $16
-	JLE p5mask
-	MOVQ $16, R8
-
-p5mask:
-	MOVQ $1, AX
-	SHLXQ R8, AX, R9
-	DECQ R9
-	KMOVW R9, K3                  // outputs of this step
-	ADDQ R8, R8
-	SHLXQ R8, AX, R9
-	DECQ R9
-	KMOVW R9, K4                  // inputs 0..15 of each row
-	SHRQ $16, R9
-	KMOVW R9, K5                  // inputs 16..31
+	TAILMASKS16
 	VMOVUPS.Z 0(SI), K4, Z0
 	VMOVUPS.Z 64(SI), K5, Z1
 	VMOVUPS.Z 0(DX), K4, Z2

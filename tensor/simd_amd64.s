@@ -308,15 +308,6 @@ p2loop:
 	VZEROUPPER
 	RET
 
-DATA ramp2<>+0(SB)/4, $0
-DATA ramp2<>+4(SB)/4, $2
-DATA ramp2<>+8(SB)/4, $4
-DATA ramp2<>+12(SB)/4, $6
-DATA ramp2<>+16(SB)/4, $8
-DATA ramp2<>+20(SB)/4, $10
-DATA ramp2<>+24(SB)/4, $12
-DATA ramp2<>+28(SB)/4, $14
-GLOBL ramp2<>(SB), RODATA|NOPTR, $32
 
 // func maxPool2x2RowAVX2(x, out *float32, idx *int32, n, w int, a0 int32)   (n % 8 == 0)
 // For j < n, the 2x2 window at x[2j], x[2j+1], x[w+2j], x[w+2j+1]: out[j]
@@ -344,7 +335,7 @@ TEXT ·maxPool2x2RowAVX2(SB), NOSPLIT, $0-44
 	MOVL a0+40(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
-	VMOVDQU ramp2<>(SB), Y14
+	VMOVDQU ramp32<>(SB), Y14 // 0, 2, ..., 14
 mploop:
 	VMOVUPS 0(SI), Y0
 	VMOVUPS 32(SI), Y1

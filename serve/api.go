@@ -10,7 +10,6 @@ import (
 	"image/png"
 	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"unsafe"
 
@@ -284,51 +283,14 @@ func (s *Server) parseInput(m *model, raw json.RawMessage) ([]float32, error) {
 
 // parseFlat is the fast path for the common input, a flat array of size
 // JSON numbers, giving exactly what json.Unmarshal into []float32 gives
-// (both use strconv.ParseFloat with 32 bits). raw is already known to be
-// valid JSON (the request body was decoded), so every token starting with
-// '-' or a digit is a JSON number. Anything else — a nested array, a
+// (both use strconv.ParseFloat with 32 bits; the scanner is the fast
+// request decoder's, fastjson.go). Anything else — a nested array, a
 // string, null, a number out of float32's range, another length — returns
 // false, and the general path (with its error messages) takes over.
 func parseFlat(raw []byte, size int) ([]float32, bool) {
-	out := make([]float32, 0, size)
-	i := 1 // after '['
-	skip := func() {
-		for i < len(raw) && (raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\t' || raw[i] == '\r') {
-			i++
-		}
-	}
-	skip()
-	if i < len(raw) && raw[i] == ']' {
-		return nil, false
-	}
-	for {
-		skip()
-		if i >= len(raw) || !(raw[i] == '-' || (raw[i] >= '0' && raw[i] <= '9')) || len(out) == size {
-			return nil, false
-		}
-		j := i
-		for j < len(raw) && (raw[j] == '-' || raw[j] == '+' || raw[j] == '.' || raw[j] == 'e' || raw[j] == 'E' || (raw[j] >= '0' && raw[j] <= '9')) {
-			j++
-		}
-		v, err := strconv.ParseFloat(unsafeString(raw[i:j]), 32)
-		if err != nil {
-			return nil, false
-		}
-		out = append(out, float32(v))
-		i = j
-		skip()
-		if i >= len(raw) {
-			return nil, false
-		}
-		switch raw[i] {
-		case ',':
-			i++
-		case ']':
-			return out, len(out) == size && len(bytes.TrimSpace(raw[i+1:])) == 0
-		default:
-			return nil, false
-		}
-	}
+	p := &fastParser{b: raw}
+	v, ok := p.flat(size)
+	return v, ok && len(v) == size && p.end()
 }
 
 // unsafeString views b as a string without copying (b is not modified

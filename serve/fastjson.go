@@ -185,6 +185,18 @@ func (p *fastParser) object(field func(key string) bool) bool {
 	}
 }
 
+// flat reads a non-empty array of numbers as float32 values (sizeHint:
+// the expected count, for the allocation).
+func (p *fastParser) flat(sizeHint int) ([]float32, bool) {
+	v := make([]float32, 0, sizeHint)
+	ok := p.array(func() bool {
+		f, ok := p.float(32)
+		v = append(v, float32(f))
+		return ok
+	})
+	return v, ok && len(v) > 0
+}
+
 // inputs reads an array of flat number arrays: the raw text of each (as
 // the general decoder would keep it) and its float32 values.
 func (p *fastParser) inputs() (raw []Input, vals [][]float32, ok bool) {
@@ -192,15 +204,11 @@ func (p *fastParser) inputs() (raw []Input, vals [][]float32, ok bool) {
 	ok = p.array(func() bool {
 		p.ws()
 		start := p.i
-		var v []float32
 		if p.peek() != '[' {
 			return false
 		}
-		if !p.array(func() bool {
-			f, ok := p.float(32)
-			v = append(v, float32(f))
-			return ok
-		}) || len(v) == 0 {
+		v, ok := p.flat(0)
+		if !ok {
 			return false
 		}
 		raw = append(raw, Input(p.b[start:p.i]))

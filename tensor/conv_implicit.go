@@ -55,6 +55,10 @@ func newImplicitGeom(g convGeom) implicitGeom {
 	return implicitGeom{hp: hp, wp: wp, cols: (g.oh-1)*wp + g.ow, gh: gh, gw: gw, gcols: (g.h-1)*gw + g.w}
 }
 
+// tap is the offset of kernel tap t = ki*KW + kj in the padded input
+// from an output's grid index: ki*WP + kj.
+func (ig implicitGeom) tap(g convGeom, t int) int { return (t/g.kw)*ig.wp + t%g.kw }
+
 // padPlanes copies x [C, H, W] into xp [C, HP, WP] at row pt, column pl of
 // every plane, with zeros everywhere else.
 func padPlanes[T Float](x, xp []T, c, h, w, hp, wp, pt, pl int) {
@@ -106,7 +110,7 @@ func convForwardImplicit[T Float](g convGeom, n, o int, x, w, bias, out []T) {
 		px, py := getScratch[T](g.c*plane), getScratch[T](o*ig.cols)
 		xp, yt := *px, *py
 		padPlanes(x[i*chw:(i+1)*chw], xp, g.c, g.h, g.w, ig.hp, ig.wp, g.pad, g.pad)
-		tapGemms(o, ig.cols, g.c, kk, taps, xp, plane, yt, func(t int) int { return (t/g.kw)*ig.wp + t%g.kw })
+		tapGemms(o, ig.cols, g.c, kk, taps, xp, plane, yt, func(t int) int { return ig.tap(g, t) })
 		cropGrid(out[i*o*ohow:(i+1)*o*ohow], yt, o, g.oh, g.ow, ig.wp, ig.cols, bias)
 		putScratch(px)
 		putScratch(py)
@@ -150,18 +154,17 @@ func convWeightGradImplicit[T Float](g convGeom, n, o int, x, gy, gw []T) {
 		partial[gr] = pacc
 		for i := gr * n / groups; i < (gr+1)*n/groups; i++ {
 			padPlanes(x[i*chw:(i+1)*chw], xp, g.c, g.h, g.w, ig.hp, ig.wp, g.pad, g.pad)
-			// gyT [cols, O]: gy_i on the output grid, transposed, junk rows zero
-			gi := gy[i*o*ohow : (i+1)*o*ohow]
-			for r := 0; r < g.oh; r++ {
-				transpose2DStride(gi[r*g.ow:], gyT[r*ig.wp*o:], o, g.ow, ohow)
-				if r < g.oh-1 {
-					clear(gyT[(r*ig.wp+g.ow)*o : (r+1)*ig.wp*o])
-				}
+			// gyT [cols, O]: gy_i transposed, then its rows spread onto the
+			// output grid (last row first: each moves right) with the junk
+			// rows zeroed
+			transpose2D(gy[i*o*ohow:(i+1)*o*ohow], gyT, o, ohow)
+			for r := g.oh - 1; r > 0; r-- {
+				copy(gyT[r*ig.wp*o:(r*ig.wp+g.ow)*o], gyT[r*g.ow*o:(r+1)*g.ow*o])
+				clear(gyT[((r-1)*ig.wp+g.ow)*o : r*ig.wp*o])
 			}
 			// acc_tap [C, O] += Xpad[C, q + off] * gyT[q, O]
 			for t := 0; t < kk; t++ {
-				off := (t/g.kw)*ig.wp + t%g.kw
-				gemmSerial(g.c, o, ig.cols, xp[off:], plane, gyT, o, acc[t*g.c*o:(t+1)*g.c*o], o, true)
+				gemmSerial(g.c, o, ig.cols, xp[ig.tap(g, t):], plane, gyT, o, acc[t*g.c*o:(t+1)*g.c*o], o, true)
 			}
 		}
 		putScratch(px)
@@ -205,16 +208,6 @@ func cropGrid[T Float](dst, src []T, planes, rows, cols, ld, stride int, bias []
 			for j, v := range s {
 				d[j] = v + bias[p]
 			}
-		}
-	}
-}
-
-// transpose2DStride writes dst[j*rows+i] = src[i*ld+j] for i < rows, j < cols.
-func transpose2DStride[T Float](src, dst []T, rows, cols, ld int) {
-	for i := 0; i < rows; i++ {
-		s := src[i*ld : i*ld+cols]
-		for j, v := range s {
-			dst[j*rows+i] = v
 		}
 	}
 }

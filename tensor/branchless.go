@@ -82,14 +82,12 @@ func maxPool2x2[T Float, I int | int32](x, out []T, idx []I, plane0, plane1, h, 
 			o := (p*oh + oi) * ow
 			orow, irow := out[o:o+ow], idx[o:o+ow]
 			start := 0
-			if useAVX512Pool {
-				if xf, of, ii := asF32(x), asF32(orow), asI32(irow); xf != nil && ii != nil && r0 < 1<<31-2*w {
+			if xf, of, ii := asF32(x), asF32(orow), asI32(irow); xf != nil && ii != nil && r0 < 1<<31-2*w {
+				if useAVX512Pool {
 					maxPool2x2RowAVX512(&xf[r0], &of[0], &ii[0], ow, w, int32(r0))
 					continue
 				}
-			}
-			if n := ow &^ 7; n > 0 && useSIMD {
-				if xf, of, ii := asF32(x), asF32(orow), asI32(irow); xf != nil && ii != nil && r0 < 1<<31-2*w {
+				if n := ow &^ 7; n > 0 {
 					maxPool2x2RowAVX2(&xf[r0], &of[0], &ii[0], n, w, int32(r0))
 					start = n
 				}

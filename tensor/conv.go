@@ -425,10 +425,6 @@ func convWeightGrad[T Float](g convGeom, n, o int, x, gy, gw []T) {
 	}
 	ckk, ohow := g.ckk(), g.ohow()
 	chw := g.c * g.h * g.w
-	// The images are split into a fixed number of contiguous groups. Each
-	// group accumulates gw^T [CKK, O] += col [CKK, OH*OW] * gy_i^T over its
-	// images (transposing gy_i is much cheaper than transposing col); the
-	// partials are then added into gw in group order.
 	if ohow < batchedOHOW && n > 1 {
 		// gw [O, CKK] += gy [O, N*OHOW] * cols^T [N*OHOW, CKK]: one gemm
 		pg, pc := getScratch[T](o*n*ohow), getScratch[T](n*ohow*ckk)
@@ -439,11 +435,13 @@ func convWeightGrad[T Float](g convGeom, n, o int, x, gy, gw []T) {
 		putScratch(pc)
 		return
 	}
+	// The images are split into a fixed number of contiguous groups; each
+	// group accumulates its images' products and the partials are then
+	// added into gw in group order. The gemm needs one operand transposed:
+	// gy_i (O x OH*OW) or col (CKK x OH*OW), whichever is smaller. colT:
+	// gw [O, CKK] += gy_i * col^T; else gw^T [CKK, O] += col * gy_i^T.
 	groups := convWeightGradGroups(n)
 	partial := make([]*[]T, groups)
-	// The gemm needs one operand transposed: gy_i (O x OH*OW) or col (CKK
-	// x OH*OW), whichever is smaller. colT: gw [O, CKK] += gy_i * col^T;
-	// else gw^T [CKK, O] += col * gy_i^T.
 	colT := ckk < o
 	parallelTasks(groups, n*o*ckk*ohow, func(gr int) {
 		buf, bufT := getScratch[T](ckk*ohow), getScratch[T](ohow*max(o, ckk))

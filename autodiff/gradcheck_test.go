@@ -58,6 +58,13 @@ func opCases() []opCase {
 		{name: "Abs", shapes: [][]int{{3, 4}}, f: func(x []*Var) *Var { return Mul(Abs(x[0]), x[0]) }},
 		{name: "Tanh", shapes: [][]int{{3, 4}}, f: func(x []*Var) *Var { return Tanh(x[0]) }},
 		{name: "Sigmoid", shapes: [][]int{{3, 4}}, f: func(x []*Var) *Var { return Sigmoid(x[0]) }},
+		{name: "BinaryCrossEntropy", shapes: [][]int{{3, 4}, {3, 4}}, f: func(x []*Var) *Var {
+			return BinaryCrossEntropy(Sigmoid(x[0]), Sigmoid(x[1]))
+		}},
+		{name: "BinaryCrossEntropy/hard-targets", shapes: [][]int{{2, 3}}, f: func(x []*Var) *Var {
+			t := Const(tensor.FromFloat64([]float64{0, 1, 1, 0, 0, 1}, 2, 3))
+			return BinaryCrossEntropy(Sigmoid(x[0]), t)
+		}},
 		{name: "Softplus", shapes: [][]int{{3, 4}}, f: func(x []*Var) *Var { return Softplus(Scale(x[0], 3)) }},
 		{name: "Relu", shapes: [][]int{{3, 4}}, f: func(x []*Var) *Var { return Mul(Relu(x[0]), x[0]) }},
 		{name: "LeakyRelu", shapes: [][]int{{3, 4}}, f: func(x []*Var) *Var { return Mul(LeakyRelu(x[0], 0.1), x[0]) }},

@@ -226,18 +226,46 @@ func Abs(x *Var) *Var {
 // Tanh returns the hyperbolic tangent.
 func Tanh(x *Var) *Var {
 	return record("Tanh", tensor.Tanh(x.Value), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
-		// 1 - tanh^2
-		one := Scalar(out.DType(), 1)
-		return []*Var{Mul(g, Sub(one, Square(out)))}
+		return []*Var{tanhGrad(g, out)}
 	}, x)
+}
+
+// tanhGrad returns g*(1-y^2), the gradient through a tanh with output y, in
+// one fused pass.
+func tanhGrad(g, y *Var) *Var {
+	return record("TanhBackward", tensor.TanhBackward(g.Value, y.Value), func(gg *Var, in []*Var, out *Var, needs []bool) []*Var {
+		r := make([]*Var, 2)
+		if needs[0] { // linear in g
+			r[0] = tanhGrad(gg, in[1])
+		}
+		if needs[1] { // d/dy = -2 g y
+			r[1] = Mul(Scale(gg, -2), Mul(in[0], in[1]))
+		}
+		return r
+	}, g, y)
 }
 
 // Sigmoid returns 1/(1+e**-x), computed without overflow.
 func Sigmoid(x *Var) *Var {
 	return record("Sigmoid", tensor.Sigmoid(x.Value), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
-		one := Scalar(out.DType(), 1)
-		return []*Var{Mul(g, Mul(out, Sub(one, out)))}
+		return []*Var{sigmoidGrad(g, out)}
 	}, x)
+}
+
+// sigmoidGrad returns g*y*(1-y), the gradient through a sigmoid with output
+// y, in one fused pass.
+func sigmoidGrad(g, y *Var) *Var {
+	return record("SigmoidBackward", tensor.SigmoidBackward(g.Value, y.Value), func(gg *Var, in []*Var, out *Var, needs []bool) []*Var {
+		r := make([]*Var, 2)
+		if needs[0] { // linear in g
+			r[0] = sigmoidGrad(gg, in[1])
+		}
+		if needs[1] { // d/dy = g (1 - 2y)
+			one := Scalar(gg.DType(), 1)
+			r[1] = Mul(Mul(gg, in[0]), Sub(one, Scale(in[1], 2)))
+		}
+		return r
+	}, g, y)
 }
 
 // Softplus returns log(1+e**x), computed stably.

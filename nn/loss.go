@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math"
 
 	"metalearn/autodiff"
 	"metalearn/tensor"
@@ -16,18 +15,12 @@ func MSELoss(pred, target *autodiff.Var) *autodiff.Var {
 
 // BCELoss returns the mean binary cross-entropy of probabilities p against
 // targets in [0, 1]. As in PyTorch the logs are clamped at -100 so p = 0 or
-// 1 gives a finite loss; prefer BCEWithLogitsLoss for numerical stability.
+// 1 gives a finite loss (a clamped term passes no gradient); prefer
+// BCEWithLogitsLoss for numerical stability. It is one fused operation
+// (autodiff.BinaryCrossEntropy).
 func BCELoss(p, target *autodiff.Var) *autodiff.Var {
 	mustSameShape("BCELoss", p, target)
-	dt := p.DType()
-	// Clamping the argument (not the log) keeps the gradient finite at
-	// p = 0 or 1: the clamped branch passes no gradient.
-	tiny := autodiff.Scalar(dt, math.Exp(-100))
-	one := autodiff.Scalar(dt, 1)
-	logp := autodiff.Log(autodiff.Maximum(p, tiny))
-	log1mp := autodiff.Log(autodiff.Maximum(autodiff.Sub(one, p), tiny))
-	l := autodiff.Add(autodiff.Mul(target, logp), autodiff.Mul(autodiff.Sub(one, target), log1mp))
-	return autodiff.Neg(autodiff.Mean(l, false))
+	return autodiff.BinaryCrossEntropy(p, target)
 }
 
 // BCEWithLogitsLoss returns the mean binary cross-entropy of sigmoid(x)

@@ -339,3 +339,48 @@ func mustPanic(t *testing.T, want string, f func()) {
 	}()
 	f()
 }
+
+// The fused BCE agrees with the composite expression it replaced (clamped
+// logs through Maximum, Log, Mul, Add, Mean), in value and in gradients
+// with respect to both arguments, at soft and hard targets, p at the
+// clamps included, in both dtypes.
+func TestBCELossMatchesComposite(t *testing.T) {
+	composite := func(p, tg *autodiff.Var) *autodiff.Var {
+		dt := p.DType()
+		tiny := autodiff.Scalar(dt, math.Exp(-100))
+		one := autodiff.Scalar(dt, 1)
+		logp := autodiff.Log(autodiff.Maximum(p, tiny))
+		log1mp := autodiff.Log(autodiff.Maximum(autodiff.Sub(one, p), tiny))
+		l := autodiff.Add(autodiff.Mul(tg, logp), autodiff.Mul(autodiff.Sub(one, tg), log1mp))
+		return autodiff.Neg(autodiff.Mean(l, false))
+	}
+	ps := []float64{0, 1, 0.5, 1e-7, 1 - 1e-7, 0.3, 0.9, 0.01}
+	targets := [][]float64{
+		{1, 0, 1, 0, 1, 0, 1, 1},            // hard targets, clamps active at p = 0 and 1
+		{0.2, 0.7, 0.5, 0, 1, 0.3, 0.95, 1}, // soft
+	}
+	for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32} {
+		for ti, tv := range targets {
+			pv := autodiff.Param(tensor.FromFloat64(ps, 2, 4).AsType(dt))
+			tg := autodiff.Param(tensor.FromFloat64(tv, 2, 4).AsType(dt))
+			got, want := BCELoss(pv, tg), composite(pv, tg)
+			tol := 1e-12
+			if dt == tensor.Float32 {
+				tol = 1e-5
+			}
+			if math.Abs(got.Item()-want.Item()) > tol*math.Max(1, math.Abs(want.Item())) {
+				t.Errorf("%v targets %d: BCE = %v, composite %v", dt, ti, got.Item(), want.Item())
+			}
+			gg := autodiff.Grad([]*autodiff.Var{got}, []*autodiff.Var{pv, tg}, false)
+			gw := autodiff.Grad([]*autodiff.Var{want}, []*autodiff.Var{pv, tg}, false)
+			for k, name := range []string{"p", "t"} {
+				a, b := gg[k].Value.Values(), gw[k].Value.Values()
+				for i := range a {
+					if d := math.Abs(a[i] - b[i]); d > tol*math.Max(1, math.Abs(b[i])) {
+						t.Errorf("%v targets %d: dBCE/d%s[%d] = %v, composite %v", dt, ti, name, i, a[i], b[i])
+					}
+				}
+			}
+		}
+	}
+}

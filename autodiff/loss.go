@@ -1,0 +1,56 @@
+package autodiff
+
+import (
+	"math"
+
+	"metalearn/tensor"
+)
+
+// BinaryCrossEntropy returns the mean over all elements of
+// -(t log p + (1-t) log(1-p)) for probabilities p and targets t of the
+// same shape, as a rank-0 Var. As in PyTorch each logarithm's argument is
+// clamped below at e^-100, so p = 0 or 1 gives a finite loss; a clamped
+// term passes no gradient. The forward pass is one fused kernel and the
+// backward one more, whose own backward is written with differentiable
+// operations, so gradients of any order are available.
+func BinaryCrossEntropy(p, t *Var) *Var {
+	n := float64(p.Value.Len())
+	return record("BinaryCrossEntropy", tensor.BCE(p.Value, t.Value), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		s := Scale(g, 1/n)
+		r := make([]*Var, 2)
+		if needs[0] {
+			r[0] = Mul(s, bceGrad(in[0], in[1]))
+		}
+		if needs[1] { // d/dt = log(1-p) - log(p), clamped as in the forward pass
+			tiny := Scalar(in[0].DType(), math.Exp(-100))
+			one := Scalar(in[0].DType(), 1)
+			r[1] = Mul(s, Sub(Log(Maximum(Sub(one, in[0]), tiny)), Log(Maximum(in[0], tiny))))
+		}
+		return r
+	}, p, t)
+}
+
+// bceGrad is the derivative of the summed cross-entropy with respect to p,
+// -t/p + (1-t)/(1-p) with clamped terms zero (tensor.BCEGrad).
+func bceGrad(p, t *Var) *Var {
+	return record("BCEGrad", tensor.BCEGrad(p.Value, t.Value), func(gg *Var, in []*Var, out *Var, needs []bool) []*Var {
+		p, t := in[0], in[1]
+		dt := p.DType()
+		tiny, one := Scalar(dt, math.Exp(-100)), Scalar(dt, 1)
+		q := Sub(one, p)
+		// the masks of the unclamped terms; the clamped denominators keep
+		// the masked-out quotients finite
+		mp := Const(tensor.Greater(p.Value, tiny.Value))
+		mq := Const(tensor.Greater(q.Value, tiny.Value))
+		pc, qc := Maximum(p, tiny), Maximum(q, tiny)
+		r := make([]*Var, 2)
+		if needs[0] { // t/p^2 + (1-t)/(1-p)^2
+			d := Add(Div(Mul(mp, t), Square(pc)), Div(Mul(mq, Sub(one, t)), Square(qc)))
+			r[0] = Mul(gg, d)
+		}
+		if needs[1] { // -1/p - 1/(1-p)
+			r[1] = Neg(Mul(gg, Add(Div(mp, pc), Div(mq, qc))))
+		}
+		return r
+	}, p, t)
+}

@@ -359,10 +359,25 @@ func TestBCELossMatchesComposite(t *testing.T) {
 		{1, 0, 1, 0, 1, 0, 1, 1},            // hard targets, clamps active at p = 0 and 1
 		{0.2, 0.7, 0.5, 0, 1, 0.3, 0.95, 1}, // soft
 	}
+	// 4,000 probabilities, many tiny (the product of the hard targets'
+	// probabilities must be renormalised), mixed hard and soft targets
+	rng := rand.New(rand.NewPCG(3, 3))
+	bigP, bigT := make([]float64, 4000), make([]float64, 4000)
+	for i := range bigP {
+		bigP[i] = math.Pow(rng.Float64(), 6)
+		bigT[i] = float64(rng.IntN(2))
+		if i%7 == 0 {
+			bigT[i] = rng.Float64()
+		}
+	}
 	for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32} {
-		for ti, tv := range targets {
-			pv := autodiff.Param(tensor.FromFloat64(ps, 2, 4).AsType(dt))
-			tg := autodiff.Param(tensor.FromFloat64(tv, 2, 4).AsType(dt))
+		for ti, tv := range append(targets, bigT) {
+			pp := ps
+			if len(tv) == len(bigP) {
+				pp = bigP
+			}
+			pv := autodiff.Param(tensor.FromFloat64(pp, 2, len(pp)/2).AsType(dt))
+			tg := autodiff.Param(tensor.FromFloat64(tv, 2, len(pp)/2).AsType(dt))
 			got, want := BCELoss(pv, tg), composite(pv, tg)
 			tol := 1e-12
 			if dt == tensor.Float32 {

@@ -189,6 +189,16 @@ func binaryRun[T Float](op binOp, p bcastPlan, a, b, out []T) {
 		})
 		return
 	}
+	if len(p.shape) == 1 && p.ia == 1 && p.ib == 1 && p.inner < rowRepeatMax {
+		switch {
+		case p.sa[0] == p.inner && p.sb[0] == 0: // b is one row, repeated
+			binaryRowRepeat(op, rows, p.inner, a, b, out, false)
+			return
+		case p.sa[0] == 0 && p.sb[0] == p.inner: // a is one row, repeated
+			binaryRowRepeat(op, rows, p.inner, b, a, out, true)
+			return
+		}
+	}
 	parallelFor(rows, p.n, func(lo, hi int) {
 		idx := make([]int, len(p.shape))
 		// initialise the multi-index for row lo
@@ -224,6 +234,37 @@ func b2f[T Float](c bool) T {
 }
 
 // binaryInner applies op on a contiguous run; ia/ib are 0 (scalar operand) or 1.
+// rowRepeatMax is the longest row binaryRowRepeat takes: longer rows are
+// cheap to run one at a time.
+const rowRepeatMax = 256
+
+// binaryRowRepeat computes out = m op row (or row op m when swapped) for m
+// [rows, inner] and a row of inner values repeated down m — a bias added
+// to a batch. Short rows one call at a time would spend more on the calls
+// than on the arithmetic, so the row is first repeated into a block of
+// about 1024 values and the matrix is processed a block at a time with the
+// same-shape loop (identical arithmetic, element by element).
+func binaryRowRepeat[T Float](op binOp, rows, inner int, m, row, out []T, swapped bool) {
+	per := max(1, 1024/inner) // rows per block
+	bp := getScratch[T](per * inner)
+	defer putScratch(bp)
+	blk := *bp
+	copy(blk, row[:inner])
+	for f := inner; f < len(blk); f *= 2 {
+		copy(blk[f:], blk[:f])
+	}
+	parallelFor((rows+per-1)/per, rows*inner, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			r0, r1 := c*per*inner, min((c+1)*per, rows)*inner
+			if swapped {
+				binaryInner(op, out[r0:r1], blk, m[r0:r1], 1, 1)
+			} else {
+				binaryInner(op, out[r0:r1], m[r0:r1], blk, 1, 1)
+			}
+		}
+	})
+}
+
 func binaryInner[T Float](op binOp, o, a, b []T, ia, ib int) {
 	n := len(o)
 	if op == opLeft {
@@ -505,14 +546,15 @@ func unaryInner[T Float](op unOp, x, o []T) {
 			o[i] = T(math.Tanh(float64(v)))
 		}
 	case uSigmoid:
+		// 1/(1+e^-f) for f >= 0 and e^f/(1+e^f) below: with e = e^-|f|
+		// the two differ only in the numerator (1 or e), selected by a bit
+		// mask — a branch on the sign would mispredict half the time
 		for i, v := range x {
 			f := float64(v)
-			if f >= 0 {
-				o[i] = T(1 / (1 + math.Exp(-f)))
-			} else {
-				e := math.Exp(f)
-				o[i] = T(e / (1 + e))
-			}
+			e := math.Exp(-math.Abs(f))
+			m := -b2u(f >= 0)
+			num := math.Float64frombits(math.Float64bits(e)&^m | math.Float64bits(1)&m)
+			o[i] = T(num / (1 + e))
 		}
 	case uRelu:
 		reluInto(x, o)

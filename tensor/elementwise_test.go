@@ -97,6 +97,13 @@ var bcastPairs = [][2][]int{
 	// large enough for the parallel path
 	{{64, 1, 128}, {1, 32, 128}},
 	{{300, 200}, {200}},
+	// a short row repeated down a matrix (binaryRowRepeat), either side,
+	// with a partial last block
+	{{800, 10}, {10}},
+	{{10}, {700, 10}},
+	{{2, 400, 3}, {3}},
+	{{1, 1}, {1025, 1}},
+	{{3000, 255}, {255}},
 	{{300, 1}, {300, 200}},
 	{{40000}, {40000}},
 	{{}, {50000}},

@@ -40,19 +40,31 @@ func BCE(p, t *Tensor) *Tensor {
 func bceSum[T Float](p, t []T) float64 {
 	tiny := bceTiny[T]()
 	t = t[:len(p)]
-	var s float64
+	// A hard target (0 or 1) contributes -log of one clamped probability:
+	// the sum of those logarithms is taken as the logarithm of their
+	// product, carried as prod * 2^exp (renormalised before it can
+	// underflow: each factor is >= e^-100 > 2^-145), so it costs one
+	// multiplication per element and one logarithm in all. Soft targets
+	// take both logarithms.
+	prod, exp := 1.0, 0
+	var soft float64
 	for i, pv := range p {
-		tv := float64(t[i])
-		// a zero weight skips its logarithm: the clamped log is finite,
-		// so 0 * log is exactly 0 either way
-		if tv != 0 {
-			s -= tv * math.Log(max(float64(pv), tiny))
+		tv, x := float64(t[i]), float64(pv)
+		if tv != 0 && tv != 1 {
+			soft -= tv*math.Log(max(x, tiny)) + (1-tv)*math.Log(max(1-x, tiny))
+			continue
 		}
-		if tv != 1 {
-			s -= (1 - tv) * math.Log(max(float64(1-pv), tiny))
+		x = tv*x + (1-tv)*(1-x) // p or 1-p, exactly, without a branch
+		if !(x >= tiny) && x == x {
+			x = tiny // the clamp (NaN passes through)
+		}
+		prod *= x
+		if prod < 0x1p-500 {
+			f, e := math.Frexp(prod)
+			prod, exp = f, exp+e
 		}
 	}
-	return s
+	return soft - (math.Log(prod) + float64(exp)*math.Ln2)
 }
 
 // BCEGrad returns the derivative of the summed binary cross-entropy with

@@ -73,7 +73,21 @@ func MatMulTN(a, b *Tensor) *Tensor {
 	return out
 }
 
+// matMulTN transposes whichever operand is cheaper: a (k*m values), or b
+// and the result (k*n + m*n values: C^T = b^T a, transposed back). Either
+// way every element of C is the same dot product in the same order.
 func matMulTN[T Float](batch, m, n, k int, a, b, c []T) {
+	if k*n+m*n < k*m {
+		bt := getScratch[T](n*k + n*m)
+		defer putScratch(bt)
+		btk, ct := (*bt)[:n*k], (*bt)[n*k:]
+		for i := 0; i < batch; i++ {
+			transpose2D(b[i*k*n:(i+1)*k*n], btk, k, n)
+			gemmRun(n, m, k, btk, k, a[i*k*m:(i+1)*k*m], m, ct, m, false)
+			transpose2D(ct, c[i*m*n:(i+1)*m*n], n, m)
+		}
+		return
+	}
 	at := getScratch[T](m * k)
 	defer putScratch(at)
 	for i := 0; i < batch; i++ {

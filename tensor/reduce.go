@@ -181,7 +181,11 @@ func sumKernel[T Float](x, o []T, outer, red, inner int) {
 				dst[0] = (s0 + s1) + (s2 + s3)
 				continue
 			}
-			for r := 0; r < red; r++ {
+			r := 0
+			if per := sumBlockRows(inner); per > 0 && red >= 2*per {
+				r = sumRowBlocks(base, dst, red, inner, per)
+			}
+			for ; r < red; r++ {
 				row := base[r*inner : (r+1)*inner]
 				for i, v := range row {
 					dst[i] += v
@@ -189,6 +193,40 @@ func sumKernel[T Float](x, o []T, outer, red, inner int) {
 			}
 		}
 	})
+}
+
+// sumBlockRows is how many rows of length inner sumRowBlocks adds at a
+// time (0: rows that long are summed one by one).
+func sumBlockRows(inner int) int {
+	if inner < 1 || inner >= 64 {
+		return 0
+	}
+	return 512 / inner
+}
+
+// sumRowBlocks adds the rows of x [red, inner] into dst a block of per rows
+// at a time: block b is added to an accumulator block by the vector add,
+// and the accumulator's rows are summed into dst at the end. (Adding short
+// rows one by one spends its time on the loop, not the additions.) It
+// returns the number of rows consumed, a multiple of per; the order of the
+// additions depends only on the shape.
+func sumRowBlocks[T Float](x, dst []T, red, inner, per int) int {
+	blk := per * inner
+	ap := getScratch[T](blk)
+	defer putScratch(ap)
+	acc := *ap
+	nb := red / per
+	copy(acc, x[:blk])
+	for b := 1; b < nb; b++ {
+		addTo(acc, x[b*blk:(b+1)*blk])
+	}
+	for q := 0; q < per; q++ {
+		row := acc[q*inner : (q+1)*inner]
+		for i, v := range row {
+			dst[i] += v
+		}
+	}
+	return nb * per
 }
 
 // Mean averages over axes (all when none given).

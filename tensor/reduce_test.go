@@ -145,6 +145,11 @@ func TestSumLarge(t *testing.T) {
 		{[]int{256, 256}, []int{0}},      // outer == 1
 		{[]int{32, 40, 50}, []int{0, 2}}, // non-contiguous axes
 		{[]int{100000}, nil},
+		// short rows summed a block at a time (sumRowBlocks), with rows
+		// left over after the last whole block
+		{[]int{800, 10}, []int{0}},
+		{[]int{3, 1001, 7}, []int{1}},
+		{[]int{130, 63}, []int{0}},
 	}
 	for _, dt := range dtypes {
 		rng := newRNG()

@@ -25,6 +25,14 @@ func NewLinear(rng *rand.Rand, in, out int) *Linear {
 	}
 }
 
+func (l *Linear) AppendVars(dst []*autodiff.Var) []*autodiff.Var {
+	dst = append(dst, l.Weight)
+	if l.Bias != nil {
+		dst = append(dst, l.Bias)
+	}
+	return dst
+}
+
 func (l *Linear) Params() []Param {
 	ps := []Param{{"weight", l.Weight}}
 	if l.Bias != nil {
@@ -59,6 +67,14 @@ func NewConv2d(rng *rand.Rand, in, out, k, stride, pad int) *Conv2d {
 	}
 }
 
+func (c *Conv2d) AppendVars(dst []*autodiff.Var) []*autodiff.Var {
+	dst = append(dst, c.Weight)
+	if c.Bias != nil {
+		dst = append(dst, c.Bias)
+	}
+	return dst
+}
+
 func (c *Conv2d) Params() []Param {
 	ps := []Param{{"weight", c.Weight}}
 	if c.Bias != nil {
@@ -68,7 +84,7 @@ func (c *Conv2d) Params() []Param {
 }
 
 func (c *Conv2d) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
-	checkWeights("Conv2d", w, len(c.Params()))
+	checkWeights("Conv2d", w, paramCount(c))
 	if s := x.Shape(); len(s) != 4 || s[1] != w[0].Shape()[1] {
 		panic(fmt.Sprintf("nn: Conv2d: input %v does not match weight %v (want [N,%d,H,W])", s, w[0].Shape(), w[0].Shape()[1]))
 	}
@@ -108,6 +124,10 @@ func NewBatchNorm(c int) *BatchNorm {
 }
 
 func (b *BatchNorm) Params() []Param { return []Param{{"weight", b.Weight}, {"bias", b.Bias}} }
+
+func (b *BatchNorm) AppendVars(dst []*autodiff.Var) []*autodiff.Var {
+	return append(dst, b.Weight, b.Bias)
+}
 
 func (b *BatchNorm) Buffers() []Buffer {
 	return []Buffer{{"running_mean", b.RunningMean}, {"running_var", b.RunningVar}}

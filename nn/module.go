@@ -45,13 +45,23 @@ type Trainable interface {
 func Forward(m Module, x *autodiff.Var) *autodiff.Var { return m.Apply(Vars(m), x) }
 
 // Vars returns the parameter Vars of m in order.
-func Vars(m Module) []*autodiff.Var {
-	ps := m.Params()
-	vs := make([]*autodiff.Var, len(ps))
-	for i, p := range ps {
-		vs[i] = p.V
+func Vars(m Module) []*autodiff.Var { return appendVars(nil, m) }
+
+// VarAppender is implemented by modules that can list their parameter
+// Vars, in Params order, without building the names: Vars (and so every
+// Forward) uses it when present.
+type VarAppender interface {
+	AppendVars(dst []*autodiff.Var) []*autodiff.Var
+}
+
+func appendVars(dst []*autodiff.Var, m Module) []*autodiff.Var {
+	if a, ok := m.(VarAppender); ok {
+		return a.AppendVars(dst)
 	}
-	return vs
+	for _, p := range m.Params() {
+		dst = append(dst, p.V)
+	}
+	return dst
 }
 
 // Buffers returns m's buffers (none when m is not Stateful).
@@ -113,6 +123,13 @@ func paramCount(m Module) int {
 			return 1
 		}
 		return 2
+	case *Conv2d:
+		if l.Bias == nil {
+			return 1
+		}
+		return 2
+	case *BatchNorm:
+		return 2
 	case *Func:
 		return 0
 	case *Sequential:
@@ -145,6 +162,13 @@ func (s *Sequential) Params() []Param {
 		ps = append(ps, Prefixed(strconv.Itoa(i), l.Params())...)
 	}
 	return ps
+}
+
+func (s *Sequential) AppendVars(dst []*autodiff.Var) []*autodiff.Var {
+	for _, l := range s.Layers {
+		dst = appendVars(dst, l)
+	}
+	return dst
 }
 
 func (s *Sequential) Buffers() []Buffer {
@@ -194,6 +218,8 @@ type Func struct {
 }
 
 func (f *Func) Params() []Param { return nil }
+
+func (f *Func) AppendVars(dst []*autodiff.Var) []*autodiff.Var { return dst }
 
 func (f *Func) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 	checkWeights(f.Name, w, 0)

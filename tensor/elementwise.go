@@ -546,6 +546,11 @@ func unaryInner[T Float](op unOp, x, o []T) {
 			o[i] = T(math.Tanh(float64(v)))
 		}
 	case uSigmoid:
+		if f, g := asF32(x), asF32(o); f != nil && useAVX512Exp && len(f) >= 16 {
+			n := len(f) &^ 15
+			sigmoidF32AVX512(&g[0], &f[0], n)
+			x, o = x[n:], o[n:]
+		}
 		// 1/(1+e^-f) for f >= 0 and e^f/(1+e^f) below: with e = e^-|f|
 		// the two differ only in the numerator (1 or e), selected by a bit
 		// mask — a branch on the sign would mispredict half the time

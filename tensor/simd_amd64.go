@@ -49,3 +49,9 @@ func maxPool2x2RowAVX512(x, out *float32, idx *int32, n, w int, a0 int32)
 
 //go:noescape
 func pool2AffineReluAVX512(o, r0, r1 *float32, n int, a, b float32)
+
+// useAVX512Exp enables sigmoidF32AVX512.
+var useAVX512Exp = cpu.X86.HasAVX512F
+
+//go:noescape
+func sigmoidF32AVX512(o, x *float32, n int)

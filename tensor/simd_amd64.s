@@ -509,3 +509,68 @@ p5loop:
 p5done:
 	VZEROUPPER
 	RET
+
+// func sigmoidF32AVX512(o, x *float32, n int)   (n % 16 == 0, n > 0)
+// o = 1/(1+e^-x) as num/(1+e) with e = e^-|x| and num = 1 where x >= 0,
+// e elsewhere. e^a (a = -|x| clamped at -104): a = k ln2 + r with k =
+// round(a log2 e), ln2 in two parts; e^r by its Taylor polynomial of
+// degree 7 in float32 (truncation < 1e-8 relative); times 2^k (VSCALEFPS,
+// subnormal results included). NaN stays NaN.
+TEXT ·sigmoidF32AVX512(SB), NOSPLIT, $0-24
+	MOVQ o+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL $0x80000000, AX
+	VPBROADCASTD AX, Z20 // sign bit
+	MOVL $0x3fb8aa3b, AX
+	VPBROADCASTD AX, Z21 // log2(e)
+	MOVL $0x3f318000, AX
+	VPBROADCASTD AX, Z22 // ln2, high part (0.693359375)
+	MOVL $0xb95e8083, AX
+	VPBROADCASTD AX, Z23 // ln2, low part (-2.12194440e-4)
+	MOVL $0x39500d01, AX
+	VPBROADCASTD AX, Z24 // 1/7!
+	MOVL $0x3ab60b61, AX
+	VPBROADCASTD AX, Z25 // 1/6!
+	MOVL $0x3c088889, AX
+	VPBROADCASTD AX, Z26 // 1/5!
+	MOVL $0x3d2aaaab, AX
+	VPBROADCASTD AX, Z27 // 1/4!
+	MOVL $0x3e2aaaab, AX
+	VPBROADCASTD AX, Z28 // 1/3!
+	MOVL $0x3f000000, AX
+	VPBROADCASTD AX, Z29 // 1/2
+	MOVL $0x3f800000, AX
+	VPBROADCASTD AX, Z30 // 1
+	MOVL $0xc2d00000, AX
+	VPBROADCASTD AX, Z31 // -104
+	VPXORD Z19, Z19, Z19 // 0
+sigloop:
+	VMOVUPS 0(SI), Z0
+	VORPS Z20, Z0, Z1          // a = -|x|
+	VMAXPS Z1, Z31, Z1         // a = max(a, -104); NaN stays (second source)
+	VMULPS Z21, Z1, Z2
+	VRNDSCALEPS $0, Z2, Z2     // k = round(a log2 e)
+	VMOVAPS Z1, Z3
+	VFNMADD231PS Z22, Z2, Z3   // r = a - k ln2hi
+	VFNMADD231PS Z23, Z2, Z3   // r -= k ln2lo
+	VMOVAPS Z24, Z4
+	VFMADD213PS Z25, Z3, Z4    // Horner: p = p r + c
+	VFMADD213PS Z26, Z3, Z4
+	VFMADD213PS Z27, Z3, Z4
+	VFMADD213PS Z28, Z3, Z4
+	VFMADD213PS Z29, Z3, Z4
+	VFMADD213PS Z30, Z3, Z4
+	VFMADD213PS Z30, Z3, Z4    // p = e^r
+	VSCALEFPS Z2, Z4, Z4       // e = p 2^k
+	VADDPS Z30, Z4, Z5         // 1 + e
+	VCMPPS $0x1D, Z19, Z0, K1  // x >= 0
+	VMOVAPS Z30, K1, Z4        // numerator 1 there
+	VDIVPS Z5, Z4, Z6
+	VMOVUPS Z6, 0(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNE sigloop
+	VZEROUPPER
+	RET

@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -57,4 +58,50 @@ func TestRowKernelsSIMDMatchPortable(t *testing.T) {
 			t.Fatalf("n=%d: relu(NaN), relu(-0) = %v, %v", n, so[2][0], so[2][1])
 		}
 	}
+}
+
+// The AVX-512 sigmoid agrees with the float64 formula to a few float32
+// ulps over the whole range (subnormal results included), keeps NaN, and
+// the scalar tail takes the elements after the last 16.
+func TestSigmoidF32Vector(t *testing.T) {
+	if !useAVX512Exp {
+		t.Skip("no AVX-512 on this CPU: the portable loop is covered by TestUnary")
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	xs := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 20, -20, 87, -87, 88, -88, 89, -89,
+		103, -103, 104, -104, 150, -150, float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), 1e-8, -1e-8}
+	for len(xs) < 100_003 { // not a multiple of 16: a scalar tail
+		v := float32(rng.NormFloat64() * 8)
+		if len(xs)%5 == 0 {
+			v = float32(-110 * rng.Float64())
+		}
+		xs = append(xs, v)
+	}
+	got := Sigmoid(FromFloat32(xs, len(xs))).F32()
+	worst := 0.0
+	for i, x := range xs {
+		f := float64(x)
+		want := 1 / (1 + math.Exp(-f))
+		if f < 0 {
+			want = math.Exp(f) / (1 + math.Exp(f))
+		}
+		g := float64(got[i])
+		switch {
+		case math.IsNaN(f):
+			if !math.IsNaN(g) {
+				t.Errorf("sigmoid(NaN) = %v", g)
+			}
+		case want < 0x1p-126: // subnormal float32: absolute error
+			if math.Abs(g-want) > 0x1p-148 {
+				t.Errorf("sigmoid(%v) = %v, want %v", x, g, want)
+			}
+		default:
+			rel := math.Abs(g-want) / want
+			worst = max(worst, rel)
+			if rel > 3e-7 {
+				t.Errorf("sigmoid(%v) = %v, want %v (relative error %.2g)", x, g, want, rel)
+			}
+		}
+	}
+	t.Logf("largest relative error %.3g", worst)
 }

@@ -47,7 +47,14 @@ type gemmKernel struct {
 	// direct, if set, holds unpacked kernels for small products (see
 	// gemmSmall): direct[r-1] computes an r x nr tile.
 	direct []gemmDirectFunc
+	// narrow, if set, computes all rows of a product at most 16 columns
+	// wide and at most kc deep in one call, with the direct kernels'
+	// arithmetic (tall, skinny products: per-tile calls would cost more
+	// than the multiplications).
+	narrow gemmNarrowFunc
 }
+
+type gemmNarrowFunc func(m, k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, mask int, acc bool)
 
 // gemmDirectFunc computes the rows x nr tile C (+)= A*B over kc steps
 // reading A (leading dimension lda) and B (ldb) in place; bit j of mask
@@ -79,6 +86,13 @@ func gemmSmall[T Float](kern *gemmKernel, m, n, k int, a []T, lda int, b []T, ld
 // exactly as in the packed path, so both paths round identically.
 func gemmSmallRows[T Float](kern *gemmKernel, i0, i1, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {
 	mr, nr, kc := len(kern.direct), kern.nr, kern.kc
+	if kern.narrow != nil && n <= 16 && k <= kc && i1-i0 >= mr {
+		as := a[i0*lda : (i1-1)*lda+k] // bounds checks for the assembly
+		bs := b[:(k-1)*ldb+n]
+		cs := c[i0*ldc : (i1-1)*ldc+n]
+		kern.narrow(i1-i0, k, unsafe.Pointer(&as[0]), lda, unsafe.Pointer(&bs[0]), ldb, unsafe.Pointer(&cs[0]), ldc, 1<<n-1, acc)
+		return
+	}
 	tiles := (i1 - i0 + mr - 1) / mr
 	for t := 0; t < tiles; t++ {
 		rows := (i1 - i0) / (tiles - t) // the remaining rows over the remaining tiles

@@ -114,11 +114,15 @@ func addToF32(dst, src unsafe.Pointer, n int)
 //go:noescape
 func addToF64(dst, src unsafe.Pointer, n int)
 
+//go:noescape
+func sgemmNarrowAVX512(m, k int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c unsafe.Pointer, ldc int, mask int, acc bool)
+
 var (
 	sgemmAVX512 = &gemmKernel{name: "avx512", mr: 12, nr: 32, kc: 384, mc: 960, nc: 512, fn: sgemmKernelAVX512, packA: packA12F32,
 		direct: []gemmDirectFunc{sgemmDirectAVX512R1, sgemmDirectAVX512R2, sgemmDirectAVX512R3, sgemmDirectAVX512R4,
 			sgemmDirectAVX512R5, sgemmDirectAVX512R6, sgemmDirectAVX512R7, sgemmDirectAVX512R8,
-			sgemmDirectAVX512R9, sgemmDirectAVX512R10, sgemmDirectAVX512R11, sgemmDirectAVX512R12}}
+			sgemmDirectAVX512R9, sgemmDirectAVX512R10, sgemmDirectAVX512R11, sgemmDirectAVX512R12},
+		narrow: sgemmNarrowAVX512}
 	dgemmAVX512 = &gemmKernel{name: "avx512", mr: 12, nr: 16, kc: 256, mc: 960, nc: 512, fn: dgemmKernelAVX512, packA: packA12F64,
 		direct: []gemmDirectFunc{dgemmDirectAVX512R1, dgemmDirectAVX512R2, dgemmDirectAVX512R3, dgemmDirectAVX512R4,
 			dgemmDirectAVX512R5, dgemmDirectAVX512R6, dgemmDirectAVX512R7, dgemmDirectAVX512R8,

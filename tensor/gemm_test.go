@@ -225,7 +225,7 @@ func TestGemmSmallKernels(t *testing.T) {
 func testGemmSmall[T Float](t *testing.T, kern *gemmKernel) {
 	rng := newRNG()
 	mr, nr := len(kern.direct), kern.nr
-	ms := []int{1, 2, 3, mr - 1, mr, mr + 1, 2*mr + 5}
+	ms := []int{1, 2, 3, mr - 1, mr, mr + 1, 2*mr + 5, 4*mr + 3}
 	for r := 4; r < mr-1; r++ {
 		ms = append(ms, r)
 	}

@@ -99,6 +99,20 @@ func matMulTN[T Float](batch, m, n, k int, a, b, c []T) {
 // transpose2D writes the transpose of src [r,c] into dst [c,r], in tiles
 // of 32 x 32 so that both sides stay in cache.
 func transpose2D[T Float](src, dst []T, r, c int) {
+	if r == 1 || c == 1 {
+		copy(dst[:r*c], src[:r*c])
+		return
+	}
+	if c <= 8 { // a few long columns: one strided pass each
+		src = src[:r*c]
+		for j := 0; j < c; j++ {
+			col := dst[j*r : (j+1)*r]
+			for i := range col {
+				col[i] = src[i*c+j]
+			}
+		}
+		return
+	}
 	const tile = 32
 	for i0 := 0; i0 < r; i0 += tile {
 		i1 := min(i0+tile, r)

@@ -45,3 +45,22 @@ func TestMatMulTransposed(t *testing.T) {
 		}()
 	}
 }
+
+// transpose2D matches the definition on every path: a single row or
+// column, a few long columns, and the tiled loop with ragged tiles.
+func TestTranspose2D(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	for _, s := range [][2]int{{1, 5}, {5, 1}, {800, 2}, {3, 8}, {7, 9}, {40, 33}, {65, 100}} {
+		r, c := s[0], s[1]
+		src := RandN(rng, Float32, 1, r, c).F32()
+		dst := make([]float32, r*c)
+		transpose2D(src, dst, r, c)
+		for i := 0; i < r; i++ {
+			for j := 0; j < c; j++ {
+				if dst[j*r+i] != src[i*c+j] {
+					t.Fatalf("%dx%d: dst[%d][%d] = %v, want %v", r, c, j, i, dst[j*r+i], src[i*c+j])
+				}
+			}
+		}
+	}
+}

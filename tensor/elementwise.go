@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // BroadcastShapes returns the shape two operands broadcast to (NumPy rules),
@@ -280,6 +281,17 @@ func binaryInner[T Float](op binOp, o, a, b []T, ia, ib int) {
 		a, b = a[:n], b[:n]
 		switch op {
 		case opAdd:
+			if n >= 32 && vecAdd[unsafe.Sizeof(T(0))/8] != nil {
+				// the assembly vector add, in place: o = a, then o += b
+				// (or o += a when o is b)
+				if &o[0] == &b[0] {
+					addTo(o, a)
+				} else {
+					copy(o, a)
+					addTo(o, b)
+				}
+				break
+			}
 			for i := range o {
 				o[i] = a[i] + b[i]
 			}

@@ -48,7 +48,12 @@ func Free(outputs ...*Var) {
 		stack = append(stack, v.node.inputs...)
 	}
 	for _, v := range inter {
-		v.node, v.freed = nil, true // cut first: nothing below can be differentiated again
+		// cut first: nothing below can be differentiated again. The node
+		// shares its Var's allocation, so its references are cleared too
+		// (a Var kept afterwards must not keep the graph reachable).
+		n := v.node
+		n.inputs, n.backward, n.inline = nil, nil, [2]*Var{}
+		v.node, v.freed = nil, true
 	}
 	for _, v := range inter {
 		if tensor.Recyclable(v.Value) && !pinned[tensor.Storage(v.Value)] {

@@ -32,6 +32,7 @@ type node struct {
 	op       string
 	inputs   []*Var
 	backward backwardFn
+	inline   [2]*Var // inputs' storage for ops of one or two inputs
 }
 
 // Param returns a leaf Var that requires gradients (a trainable parameter).
@@ -110,10 +111,18 @@ func record(op string, value *tensor.Tensor, bw backwardFn, inputs ...*Var) *Var
 	if noGradDepth.Load() == 0 {
 		for _, in := range inputs {
 			if in.requiresGrad {
-				// the Var and its node in one allocation (the node lives
-				// exactly as long as the Var)
+				// the Var, its node and (up to two) inputs in one
+				// allocation: the node lives exactly as long as the Var.
+				// inputs itself is never kept, so the caller's variadic
+				// array stays on its stack.
 				vn := &varNode{}
-				vn.n = node{op: op, inputs: inputs, backward: bw}
+				var ins []*Var
+				if len(inputs) <= len(vn.n.inline) {
+					ins = vn.n.inline[:copy(vn.n.inline[:], inputs)]
+				} else {
+					ins = append([]*Var(nil), inputs...)
+				}
+				vn.n.op, vn.n.inputs, vn.n.backward = op, ins, bw
 				vn.v = Var{Value: value, requiresGrad: true, node: &vn.n}
 				return &vn.v
 			}

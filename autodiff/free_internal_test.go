@@ -1,6 +1,7 @@
 package autodiff
 
 import (
+	"math"
 	"runtime"
 	"testing"
 	"time"
@@ -31,4 +32,27 @@ func TestFreeReleasesGraph(t *testing.T) {
 		}
 	}
 	t.Fatal("an intermediate Var is still reachable from the kept output after Free")
+}
+
+// A backward function may return one of its (detached) inputs as a
+// gradient; the sweep reuses those detached Vars for the next node, so it
+// must give such a gradient a Var of its own first.
+func TestBackwardMayReturnItsInput(t *testing.T) {
+	// passIn's "gradient" is its input's value (not a real derivative:
+	// the test only follows the Var it returns)
+	passIn := func(x *Var) *Var {
+		return record("PassIn", x.Value.Clone(), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+			return []*Var{in[0]}
+		}, x)
+	}
+	x := Param(tensor.FromFloat64([]float64{0.5, -1, 2}, 3))
+	e := Exp(x)
+	y := Sum(passIn(e), false)
+	g := Grad([]*Var{y}, []*Var{x}, false)[0]
+	for i, xv := range []float64{0.5, -1, 2} {
+		// d/dx of Exp with upstream gradient exp(x): exp(x) * exp(x)
+		if want := math.Exp(xv) * math.Exp(xv); math.Abs(g.Value.Flat(i)-want) > 1e-12 {
+			t.Fatalf("gradient[%d] = %v, want %v", i, g.Value.Flat(i), want)
+		}
+	}
 }

@@ -103,6 +103,7 @@ func topoOrder(roots []*Var) []*Var {
 // until its end.
 func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*Var]*Var {
 	grads := make(map[*Var]*Var)
+	var scratch sweepScratch
 	rc := newRecycler(grads, !createGraph)
 	for _, sd := range seeds {
 		rc.pin(sd.Value)
@@ -148,7 +149,7 @@ func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*
 		}
 		ins := n.inputs
 		out := v
-		needs := make([]bool, len(ins))
+		needs := scratch.needs(len(ins))
 		any := false
 		for j, in := range ins {
 			needs[j] = in.requiresGrad
@@ -159,17 +160,14 @@ func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*
 			continue
 		}
 		if !createGraph {
-			// detached copies of the inputs and the output, in two allocations
-			vs := make([]Var, len(ins)+1)
-			d := make([]*Var, len(ins))
-			for j, in := range ins {
-				vs[j] = Var{Value: in.Value}
-				d[j] = &vs[j]
-			}
-			vs[len(ins)] = Var{Value: v.Value}
-			ins, out = d, &vs[len(ins)]
+			// detached copies of the inputs and the output, in storage
+			// reused from node to node
+			ins, out = scratch.detached(ins, v)
 		}
 		gs := n.backward(g, ins, out, needs)
+		if !createGraph {
+			scratch.own(gs)
+		}
 		for j, in := range n.inputs {
 			if !needs[j] || gs[j] == nil {
 				continue
@@ -277,4 +275,50 @@ func (r *recycler) sweep() {
 		tensor.Recycle(t) // no longer Recyclable: a repeated candidate is skipped
 	}
 	r.cands = r.cands[:0]
+}
+
+// sweepScratch holds the per-node arguments of backward functions, reused
+// from node to node of one sweep (a backward function does not keep them).
+type sweepScratch struct {
+	flags []bool
+	vars  []Var
+	ptrs  []*Var
+}
+
+func (s *sweepScratch) needs(n int) []bool {
+	if cap(s.flags) < n {
+		s.flags = make([]bool, n)
+	}
+	return s.flags[:n]
+}
+
+// detached returns Vars holding the values of ins and out, cut from the
+// graph.
+func (s *sweepScratch) detached(ins []*Var, out *Var) ([]*Var, *Var) {
+	n := len(ins)
+	if cap(s.vars) < n+1 {
+		s.vars = make([]Var, n+1)
+		s.ptrs = make([]*Var, n+1)
+	}
+	vs, d := s.vars[:n+1], s.ptrs[:n]
+	for j, in := range ins {
+		vs[j] = Var{Value: in.Value}
+		d[j] = &vs[j]
+	}
+	vs[n] = Var{Value: out.Value}
+	return d, &vs[n]
+}
+
+// own replaces any gradient that is one of the reused detached Vars (a
+// backward function may return an input or the output as it is) by a Var
+// of its own.
+func (s *sweepScratch) own(gs []*Var) {
+	for j, g := range gs {
+		for k := range s.vars {
+			if g == &s.vars[k] {
+				gs[j] = &Var{Value: g.Value}
+				break
+			}
+		}
+	}
 }

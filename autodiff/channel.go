@@ -150,6 +150,71 @@ func BatchNormReLU(x, gamma, beta *Var, eps float64) (y *Var, mean, variance *te
 	return bnApply(x, gamma, beta, st, true), mean, variance
 }
 
+// BatchNormReLUPool is MaxPool2d(BatchNormReLU(x, gamma, beta, eps), 2, 2, 0)
+// fused for x [N,C,H,W]: the normalised tensor is never stored (each plane
+// is normalised into scratch and pooled from there), and the backward pass
+// touches the chosen elements and makes one affine pass over x, instead of
+// scattering into and masking a tensor the size of x. Values equal the
+// composite's. When a graph of the gradient is being built (MAML's inner
+// loop), the backward is the composite's, recomputed from the inputs, so
+// gradients of any order are those of the composite.
+func BatchNormReLUPool(x, gamma, beta *Var, eps float64) (y *Var, mean, variance *tensor.Tensor) {
+	st, mean, variance := batchStats(x, gamma, beta, eps)
+	value, idx := tensor.BatchNormReLUMaxPool2(x.Value, st.mean, st.rstd, valueOrNil(gamma), valueOrNil(beta))
+	inputs := []*Var{x}
+	gi, bi := -1, -1
+	if gamma != nil {
+		gi = len(inputs)
+		inputs = append(inputs, gamma)
+	}
+	if beta != nil {
+		bi = len(inputs)
+		inputs = append(inputs, beta)
+	}
+	y = record("BatchNormReLUPool", value, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		var gam, bet *Var
+		if gi >= 0 {
+			gam = in[gi]
+		}
+		if bi >= 0 {
+			bet = in[bi]
+		}
+		r := make([]*Var, len(in))
+		building := g.requiresGrad
+		for _, v := range in {
+			building = building || v.requiresGrad // the inputs are detached unless a graph is built
+		}
+		if building {
+			yc := MaxPool2d(bnApply(in[0], gam, bet, st, true), 2, 2, 0)
+			var wrt []*Var
+			for j, v := range in {
+				if needs[j] {
+					wrt = append(wrt, v)
+				}
+			}
+			gs := gradTo([]*Var{yc}, []*Var{g}, wrt, true, true)
+			for j := range in {
+				if needs[j] {
+					r[j], gs = gs[0], gs[1:]
+				}
+			}
+			return r
+		}
+		dx, dgamma, dbeta := tensor.BatchNormReLUMaxPool2Backward(g.Value, out.Value, idx, in[0].Value, st.mean, st.rstd, valueOrNil(gam))
+		if needs[0] {
+			r[0] = Const(dx)
+		}
+		if gi >= 0 && needs[gi] {
+			r[gi] = Const(tensor.Reshape(dgamma, gam.Shape()...))
+		}
+		if bi >= 0 && needs[bi] {
+			r[bi] = Const(tensor.Reshape(dbeta, bet.Shape()...))
+		}
+		return r
+	}, inputs...)
+	return y, mean, variance
+}
+
 func batchStats(x, gamma, beta *Var, eps float64) (*bnStats, *tensor.Tensor, *tensor.Tensor) {
 	c := channelsOf("BatchNorm", x.Shape())
 	checkVec("BatchNorm", gamma, c)

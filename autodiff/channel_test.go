@@ -28,6 +28,13 @@ func channelCases() []opCase {
 			z, _, _ := BatchNormReLU(Tanh(y), x[1], nil, 1e-3)
 			return Square(z)
 		}},
+		{name: "BatchNormReLUPool", shapes: [][]int{{3, 2, 4, 4}, {2}, {2}}, f: func(x []*Var) *Var { y, _, _ := BatchNormReLUPool(x[0], x[1], x[2], 1e-5); return Square(y) }},
+		{name: "BatchNormReLUPool/odd", shapes: [][]int{{2, 2, 5, 3}, {2}, {2}}, f: func(x []*Var) *Var { y, _, _ := BatchNormReLUPool(x[0], x[1], x[2], 1e-5); return Mul(y, y) }},
+		{name: "BatchNormReLUPool/no-affine", shapes: [][]int{{3, 2, 2, 2}}, f: func(x []*Var) *Var { y, _, _ := BatchNormReLUPool(x[0], nil, nil, 1e-5); return Square(y) }},
+		{name: "Conv-BNReLUPool", shapes: [][]int{{3, 1, 4, 4}, {2, 1, 3, 3}, {2}, {2}, {2}}, f: func(x []*Var) *Var {
+			y, _, _ := BatchNormReLUPool(Tanh(Conv2dBias(x[0], x[1], x[2], 1, 1)), x[3], x[4], 1e-5)
+			return Square(y)
+		}},
 		{name: "ChannelAffine", shapes: [][]int{{2, 3, 2, 2}, {3}, {3}}, f: func(x []*Var) *Var { return Square(ChannelAffine(x[0], x[1], x[2])) }},
 		{name: "ChannelAffine/scale-only", shapes: [][]int{{4, 3}, {3}}, f: func(x []*Var) *Var { return Mul(ChannelAffine(x[0], x[1], nil), x[0]) }},
 		{name: "ChannelSum", shapes: [][]int{{2, 3, 2, 2}}, f: func(x []*Var) *Var { return Square(ChannelSum(Square(x[0]))) }},

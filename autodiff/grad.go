@@ -30,11 +30,22 @@ func GradWithSeeds(outputs, seeds, wrt []*Var, createGraph bool) []*Var {
 	if len(seeds) != len(outputs) {
 		panic(fmt.Sprintf("autodiff: Grad: %d seeds for %d outputs", len(seeds), len(outputs)))
 	}
+	return gradTo(outputs, seeds, wrt, createGraph, false)
+}
+
+// gradTo is GradWithSeeds; with local set, the sweep stops at the wrt Vars
+// (their own inputs are not visited), for a gradient taken inside another
+// backward pass whose wrt are the op's inputs.
+func gradTo(outputs, seeds, wrt []*Var, createGraph, local bool) []*Var {
 	keep := make(map[*Var]bool, len(wrt))
 	for _, w := range wrt {
 		keep[w] = true
 	}
-	grads := backprop(outputs, seeds, createGraph, keep)
+	var stop map[*Var]bool
+	if local {
+		stop = keep
+	}
+	grads := backprop(outputs, seeds, createGraph, keep, stop)
 	res := make([]*Var, len(wrt))
 	for i, w := range wrt {
 		if g, ok := grads[w]; ok {
@@ -49,7 +60,7 @@ func GradWithSeeds(outputs, seeds, wrt []*Var, createGraph bool) []*Var {
 // Backward computes the gradient of v (summed when not scalar) with respect
 // to every leaf that requires gradients and adds it to the leaf's Grad.
 func (v *Var) Backward() {
-	grads := backprop([]*Var{v}, []*Var{Const(tensor.OnesLike(v.Value))}, false, nil)
+	grads := backprop([]*Var{v}, []*Var{Const(tensor.OnesLike(v.Value))}, false, nil, nil)
 	for w, g := range grads {
 		if w.node != nil || !w.requiresGrad {
 			continue
@@ -64,7 +75,7 @@ func (v *Var) Backward() {
 
 // topoOrder returns the Vars requiring gradients reachable from roots, with
 // every Var after all Vars that consume it... i.e. inputs before outputs.
-func topoOrder(roots []*Var) []*Var {
+func topoOrder(roots []*Var, stop map[*Var]bool) []*Var {
 	var order []*Var
 	visited := make(map[*Var]bool)
 	type frame struct {
@@ -80,7 +91,7 @@ func topoOrder(roots []*Var) []*Var {
 		stack = append(stack, frame{r, 0})
 		for len(stack) > 0 {
 			top := &stack[len(stack)-1]
-			if top.v.node != nil && top.i < len(top.v.node.inputs) {
+			if top.v.node != nil && !stop[top.v] && top.i < len(top.v.node.inputs) {
 				in := top.v.node.inputs[top.i]
 				top.i++
 				if in.requiresGrad && !visited[in] {
@@ -101,7 +112,7 @@ func topoOrder(roots []*Var) []*Var {
 // propagated to the Var's inputs, so that (without createGraph) each
 // intermediate gradient can be freed during the sweep instead of living
 // until its end.
-func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*Var]*Var {
+func backprop(outputs, seeds []*Var, createGraph bool, keep, stop map[*Var]bool) map[*Var]*Var {
 	grads := make(map[*Var]*Var)
 	var scratch sweepScratch
 	rc := newRecycler(grads, !createGraph)
@@ -124,7 +135,7 @@ func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*
 		}
 		rc.accumulate(o, s)
 	}
-	order := topoOrder(outputs)
+	order := topoOrder(outputs, stop)
 	if rc.on {
 		// forward values (and the inputs' values) are never gradients to recycle
 		for _, v := range order {
@@ -139,7 +150,7 @@ func backprop(outputs, seeds []*Var, createGraph bool, keep map[*Var]bool) map[*
 	for i := len(order) - 1; i >= 0; i-- {
 		v := order[i]
 		g, ok := grads[v]
-		if !ok || v.node == nil {
+		if !ok || v.node == nil || stop[v] {
 			continue
 		}
 		n := v.node

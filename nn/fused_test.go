@@ -8,8 +8,10 @@ import (
 	"metalearn/tensor"
 )
 
-// Sequential fuses BatchNorm followed by ReLU; the result, the gradients
-// and the running statistics match running the layers one by one.
+// Sequential fuses BatchNorm followed by ReLU and 2x2 max-pooling; the
+// result, the gradients (first order by the fused kernels and as a graph,
+// and second order) and the running statistics match running the layers
+// one by one.
 func TestSequentialFusedBatchNormReLU(t *testing.T) {
 	for _, train := range []bool{true, false} {
 		r := rand.New(rand.NewPCG(9, 9))
@@ -24,6 +26,9 @@ func TestSequentialFusedBatchNormReLU(t *testing.T) {
 			var y *autodiff.Var
 			if fused {
 				y = seq.Apply(w, x)
+				if op := y.Op(); train && op != "BatchNormReLUPool" {
+					t.Fatalf("the fused block ends in %s, want BatchNormReLUPool", op)
+				}
 			} else {
 				y = conv.Apply(w[:2], x)
 				y = bn.Apply(w[2:], y)
@@ -31,19 +36,20 @@ func TestSequentialFusedBatchNormReLU(t *testing.T) {
 				y = autodiff.MaxPool2d(y, 2, 2, 0)
 			}
 			l := autodiff.Sum(autodiff.Square(y), false)
-			gs := autodiff.Grad([]*autodiff.Var{l}, w, true)
+			g1 := autodiff.Grad([]*autodiff.Var{l}, w, false) // the fused kernels' backward
+			gs := autodiff.Grad([]*autodiff.Var{l}, w, true)  // the composite's, kept as a graph
 			h := autodiff.Sum(autodiff.Square(gs[0]), false)
 			gg := autodiff.Grad([]*autodiff.Var{h}, w, false)
 			out := []*tensor.Tensor{y.Value}
 			for i := range gs {
-				out = append(out, gs[i].Value, gg[i].Value)
+				out = append(out, g1[i].Value, gs[i].Value, gg[i].Value)
 			}
 			return out, bn.RunningMean.Value, bn.RunningVar.Value
 		}
 		want, wm, wv := run(false)
 		got, gm, gv := run(true)
 		for i := range want {
-			if !tensor.AllClose(got[i], want[i], 1e-10, 1e-12) {
+			if !tensor.AllClose(got[i], want[i], 1e-10, 1e-10) {
 				t.Fatalf("train=%v: output %d differs by %g", train, i, tensor.MaxAbsDiff(got[i], want[i]))
 			}
 		}

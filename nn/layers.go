@@ -145,6 +145,26 @@ func (b *BatchNorm) ApplyReLU(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var 
 	return b.apply(w, x, true)
 }
 
+// ApplyReLUPool is MaxPool2d(ReLU(BatchNorm(x)), 2, 2, 0) for x [N,C,H,W];
+// with batch statistics it runs as one fused operation
+// (autodiff.BatchNormReLUPool).
+func (b *BatchNorm) ApplyReLUPool(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
+	checkWeights("BatchNorm", w, 2)
+	s := x.Shape()
+	c := w[0].Shape()[0]
+	if len(s) != 4 || s[1] != c {
+		panic(fmt.Sprintf("nn: BatchNorm over %d channels then pooling: input %v, want [N,%d,H,W]", c, s, c))
+	}
+	if b.Training || !b.TrackRunningStats {
+		y, mean, variance := autodiff.BatchNormReLUPool(x, w[0], w[1], b.Eps)
+		if b.Training && b.TrackRunningStats {
+			b.updateRunning(mean, variance, x.Value.Len()/c)
+		}
+		return y
+	}
+	return autodiff.MaxPool2d(b.apply(w, x, true), 2, 2, 0)
+}
+
 func (b *BatchNorm) apply(w []*autodiff.Var, x *autodiff.Var, relu bool) *autodiff.Var {
 	checkWeights("BatchNorm", w, 2)
 	s := x.Shape()

@@ -130,7 +130,7 @@ func paramCount(m Module) int {
 		return 2
 	case *BatchNorm:
 		return 2
-	case *Func:
+	case *Func, *MaxPool:
 		return 0
 	case *Sequential:
 		n := 0
@@ -195,7 +195,14 @@ func (s *Sequential) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 		if off+n > len(w) {
 			panic(fmt.Sprintf("nn: Sequential.Apply: got %d weights, want %d", len(w), len(s.Params())))
 		}
-		// BatchNorm followed by ReLU runs as one fused operation.
+		// BatchNorm followed by ReLU (and 2x2 max-pooling) runs as one fused
+		// operation.
+		if bn, ok := l.(*BatchNorm); ok && i+2 < len(s.Layers) && isReLU(s.Layers[i+1]) && is2x2(s.Layers[i+2]) && len(x.Shape()) == 4 {
+			x = bn.ApplyReLUPool(w[off:off+n], x)
+			off += n
+			i += 2
+			continue
+		}
 		if bn, ok := l.(*BatchNorm); ok && i+1 < len(s.Layers) && isReLU(s.Layers[i+1]) {
 			x = bn.ApplyReLU(w[off:off+n], x)
 			off += n
@@ -259,8 +266,25 @@ func GlobalAvgPool() Module {
 }
 
 // MaxPool2d returns a k x k max-pooling module.
-func MaxPool2d(k, stride, pad int) Module {
-	return &Func{"MaxPool2d", func(x *autodiff.Var) *autodiff.Var { return autodiff.MaxPool2d(x, k, stride, pad) }}
+func MaxPool2d(k, stride, pad int) Module { return &MaxPool{K: k, Stride: stride, Pad: pad} }
+
+// MaxPool is max-pooling over K x K windows of [N,C,H,W] inputs, a
+// parameter-free module (made by MaxPool2d).
+type MaxPool struct{ K, Stride, Pad int }
+
+func (p *MaxPool) Params() []Param { return nil }
+
+func (p *MaxPool) AppendVars(dst []*autodiff.Var) []*autodiff.Var { return dst }
+
+func (p *MaxPool) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
+	checkWeights("MaxPool2d", w, 0)
+	return autodiff.MaxPool2d(x, p.K, p.Stride, p.Pad)
+}
+
+// is2x2 reports whether m pools 2x2 windows with stride 2 and no padding.
+func is2x2(m Module) bool {
+	p, ok := m.(*MaxPool)
+	return ok && p.K == 2 && p.Stride == 2 && p.Pad == 0
 }
 
 // AvgPool2d returns a k x k average-pooling module.

@@ -46,8 +46,8 @@ func newConv4(m nn.Module, transductive bool) *conv4 {
 		conv, ok1 := layers[i].(*nn.Conv2d)
 		bn, ok2 := layers[i+1].(*nn.BatchNorm)
 		relu, ok3 := layers[i+2].(*nn.Func)
-		pool, ok4 := layers[i+3].(*nn.Func)
-		if !ok1 || !ok2 || !ok3 || !ok4 || relu.Name != "ReLU" || pool.Name != "MaxPool2d" ||
+		pool, ok4 := layers[i+3].(*nn.MaxPool)
+		if !ok1 || !ok2 || !ok3 || !ok4 || relu.Name != "ReLU" || pool.K != 2 || pool.Stride != 2 || pool.Pad != 0 ||
 			conv.Bias == nil || conv.Stride != 1 || conv.Pad != 1 || conv.Weight.DType() != tensor.Float32 {
 			return nil
 		}

@@ -80,26 +80,32 @@ func maxPool2x2[T Float, I int | int32](x, out []T, idx []I, plane0, plane1, h, 
 		for oi := 0; oi < oh; oi++ {
 			r0 := base + 2*oi*w
 			o := (p*oh + oi) * ow
-			orow, irow := out[o:o+ow], idx[o:o+ow]
-			start := 0
-			if xf, of, ii := asF32(x), asF32(orow), asI32(irow); xf != nil && ii != nil && r0 < 1<<31-2*w {
-				if useAVX512Pool {
-					maxPool2x2RowAVX512(&xf[r0], &of[0], &ii[0], ow, w, int32(r0))
-					continue
-				}
-				if n := ow &^ 7; n > 0 {
-					maxPool2x2RowAVX2(&xf[r0], &of[0], &ii[0], n, w, int32(r0))
-					start = n
-				}
-			}
-			for oj := start; oj < len(orow); oj++ {
-				a := r0 + 2*oj
-				b := pick(x, a, a+1)
-				b = pick(x, b, a+w)
-				b = pick(x, b, a+w+1)
-				orow[oj], irow[oj] = x[b], I(b)
-			}
+			maxPool2x2Row(x[r0:], w, out[o:o+ow], idx[o:o+ow], r0)
 		}
+	}
+}
+
+// maxPool2x2Row pools one pair of rows: src holds the upper row at 0 and
+// the lower at w, orow and irow get one window each (the first maximum
+// wins, NaN wins), and the indices are offsets into src plus a0.
+func maxPool2x2Row[T Float, I int | int32](src []T, w int, orow []T, irow []I, a0 int) {
+	start := 0
+	if xf, of, ii := asF32(src), asF32(orow), asI32(irow); xf != nil && ii != nil && a0 < 1<<31-2*w {
+		if useAVX512Pool {
+			maxPool2x2RowAVX512(&xf[0], &of[0], &ii[0], len(orow), w, int32(a0))
+			return
+		}
+		if n := len(orow) &^ 7; n > 0 {
+			maxPool2x2RowAVX2(&xf[0], &of[0], &ii[0], n, w, int32(a0))
+			start = n
+		}
+	}
+	for oj := start; oj < len(orow); oj++ {
+		a := 2 * oj
+		b := pick(src, a, a+1)
+		b = pick(src, b, a+w)
+		b = pick(src, b, a+w+1)
+		orow[oj], irow[oj] = src[b], I(a0+b)
 	}
 }
 

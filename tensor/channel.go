@@ -549,3 +549,128 @@ func pool2Row(o, r0, r1 []float32, a, b float32) {
 		o[j] = max(v, 0)
 	}
 }
+
+// BatchNormReLUMaxPool2 returns the 2x2, stride-2 max-pool of
+// BatchNormApplyReLU(x, mean, rstd, gamma, beta) for x [N,C,H,W] (odd
+// trailing rows and columns dropped, as MaxPool2d does) and the flat
+// indices into x of the chosen elements, as MaxPool2dInt32 gives them —
+// without storing the normalised tensor: each plane is normalised into a
+// scratch plane (the same arithmetic as BatchNormApplyReLU) and pooled
+// from there (the same as MaxPool2dInt32), so values and indices equal
+// the two operations'.
+func BatchNormReLUMaxPool2(x *Tensor, mean, rstd []float64, gamma, beta *Tensor) (*Tensor, []int32) {
+	n, c, h, w, oh, ow := poolCheck("BatchNormReLUMaxPool2", x.shape, 2, 2, 0)
+	if len(mean) != c || len(rstd) != c {
+		panic(fmt.Sprintf("tensor: BatchNormReLUMaxPool2: %d/%d statistics for %d channels", len(mean), len(rstd), c))
+	}
+	if x.Len() > math.MaxInt32 {
+		panic(fmt.Sprintf("tensor: BatchNormReLUMaxPool2: input %v too large for int32 indices", x.shape))
+	}
+	checkChannelVec("BatchNormReLUMaxPool2", gamma, c, x.dtype)
+	checkChannelVec("BatchNormReLUMaxPool2", beta, c, x.dtype)
+	scale, shift := make([]float64, c), make([]float64, c)
+	for ch := 0; ch < c; ch++ { // as batchNormApply
+		s := rstd[ch]
+		if gamma != nil {
+			s *= gamma.Flat(ch)
+		}
+		t := -mean[ch] * s
+		if beta != nil {
+			t += beta.Flat(ch)
+		}
+		scale[ch], shift[ch] = s, t
+	}
+	out := newDirty(x.dtype, n, c, oh, ow) // every window writes its output
+	idx := make([]int32, out.Len())
+	if x.dtype == Float32 {
+		bnReLUPoolRun(x.f32, out.f32, idx, scale, shift, n*c, c, h, w, oh, ow)
+	} else {
+		bnReLUPoolRun(x.f64, out.f64, idx, scale, shift, n*c, c, h, w, oh, ow)
+	}
+	return out, idx
+}
+
+func bnReLUPoolRun[T Float](x, out []T, idx []int32, scale, shift []float64, planes, c, h, w, oh, ow int) {
+	parallelFor(planes, planes*h*w*2, func(lo, hi int) {
+		bp := getScratch[T](h * w)
+		defer putScratch(bp)
+		buf := *bp
+		for p := lo; p < hi; p++ {
+			ch := p % c
+			base := p * h * w
+			rowAffineRelu(buf, x[base:base+h*w], T(scale[ch]), T(shift[ch]))
+			for oi := 0; oi < oh; oi++ {
+				o := (p*oh + oi) * ow
+				maxPool2x2Row(buf[2*oi*w:], w, out[o:o+ow], idx[o:o+ow], base+2*oi*w)
+			}
+		}
+	})
+}
+
+// BatchNormReLUMaxPool2Backward returns the gradients dx, dgamma [C] and
+// dbeta [C] of out, idx = BatchNormReLUMaxPool2(x, mean, rstd, gamma, beta)
+// (mean, rstd: x's batch statistics) given g, the gradient of out: what
+// BatchNormReLUBackward gives for MaxPool2dBackward(g, idx), without that
+// tensor. Only the chosen elements carry a gradient into the normalisation
+// (masked where out <= 0, the ReLU), so the channel sums run over the
+// pooled positions; the input gradient is then one affine pass over x plus
+// the chosen elements' share.
+func BatchNormReLUMaxPool2Backward(g, out *Tensor, idx []int32, x *Tensor, mean, rstd []float64, gamma *Tensor) (dx, dgamma, dbeta *Tensor) {
+	mustSameDType("BatchNormReLUMaxPool2Backward", g, x)
+	n, c, h, w, oh, ow := poolCheck("BatchNormReLUMaxPool2Backward", x.shape, 2, 2, 0)
+	if !SameShape(g.shape, []int{n, c, oh, ow}) || !SameShape(out.shape, g.shape) || out.dtype != g.dtype || len(idx) != g.Len() {
+		panic(fmt.Sprintf("tensor: BatchNormReLUMaxPool2Backward: gradient %v, output %v and %d indices for input %v", g.shape, out.shape, len(idx), x.shape))
+	}
+	checkChannelVec("BatchNormReLUMaxPool2Backward", gamma, c, x.dtype)
+	gam := make([]float64, c)
+	for ch := range gam {
+		gam[ch] = 1
+		if gamma != nil {
+			gam[ch] = gamma.Flat(ch)
+		}
+	}
+	dx, dgamma, dbeta = newDirty(x.dtype, x.shape...), New(x.dtype, c), New(x.dtype, c) // every dx plane is written
+	if x.dtype == Float32 {
+		bnReLUPoolBackward(g.f32, out.f32, idx, x.f32, dx.f32, dgamma.f32, dbeta.f32, mean, rstd, gam, n, c, h*w, oh*ow)
+	} else {
+		bnReLUPoolBackward(g.f64, out.f64, idx, x.f64, dx.f64, dgamma.f64, dbeta.f64, mean, rstd, gam, n, c, h*w, oh*ow)
+	}
+	return dx, dgamma, dbeta
+}
+
+func bnReLUPoolBackward[T Float](g, out []T, idx []int32, x, dx, dgamma, dbeta []T, mean, rstd, gam []float64, n, c, plane, pooled int) {
+	m := float64(n * plane)
+	channelReduce(c, 2*n*c*plane, func(ch int) {
+		bp := getScratch[T](pooled)
+		defer putScratch(bp)
+		gm := *bp // this plane's gradient, masked where out <= 0
+		mu := T(mean[ch])
+		d := float64(mu) - mean[ch] // rounding of the mean, as in bnBackwardKernel
+		sg, sgx := 0.0, 0.0
+		for i := 0; i < n; i++ {
+			o := (i*c + ch) * pooled
+			maskPositive(g[o:o+pooled], out[o:o+pooled], gm)
+			for j, gv := range gm {
+				sg += float64(gv)
+				sgx += float64(gv) * float64(x[idx[o+j]]-mu)
+			}
+		}
+		r := rstd[ch]
+		sgxhat := (sgx + d*sg) * r // sum(g * xhat)
+		dbeta[ch], dgamma[ch] = T(sg), T(sgxhat)
+		// dx = gam*r*(g - sg/m - xhat*sgxhat/m) with xhat = (x-mean)*r:
+		// b*x + cst everywhere, plus a*g at the chosen elements
+		a := gam[ch] * r
+		b := -a * r * sgxhat / m
+		cst := -a*sg/m - b*mean[ch]
+		for i := 0; i < n; i++ {
+			base := (i*c + ch) * plane
+			rowAffine(dx[base:base+plane], x[base:], T(b), T(cst))
+			o := (i*c + ch) * pooled
+			maskPositive(g[o:o+pooled], out[o:o+pooled], gm)
+			for j, gv := range gm {
+				dx[idx[o+j]] += T(a) * gv
+			}
+		}
+	})
+}

@@ -1,6 +1,12 @@
 package tensor
 
-import "testing"
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
 
 // Naive float64 references for the per-channel kernels.
 
@@ -165,4 +171,53 @@ func containsInt(s []int, v int) bool {
 		}
 	}
 	return false
+}
+
+// The fused BatchNorm+ReLU+2x2 max-pool equals BatchNormApplyReLU followed
+// by MaxPool2dInt32 exactly (values and indices), and its backward equals
+// MaxPool2dBackward followed by BatchNormReLUBackward up to rounding, for
+// both dtypes, odd sizes (a dropped row and column) and planes long enough
+// for the SIMD paths.
+func TestBatchNormReLUMaxPool2(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	for _, dt := range []DType{Float32, Float64} {
+		for _, s := range [][]int{{2, 3, 4, 4}, {2, 3, 7, 7}, {3, 5, 28, 28}, {1, 2, 3, 2}} {
+			c := s[1]
+			x := RandN(rng, dt, 1, s...)
+			mean, variance := BatchNormStats(x)
+			rstd := InvStd(variance, 1e-5)
+			gamma := RandN(rng, dt, 1, c) // negative scales too
+			beta := RandN(rng, dt, 0.5, c)
+			y := BatchNormApplyReLU(x, mean, rstd, gamma, beta)
+			want, wantIdx := MaxPool2dInt32(y, 2, 2, 0)
+			got, idx := BatchNormReLUMaxPool2(x, mean, rstd, gamma, beta)
+			name := fmt.Sprintf("%v %v", dt, s)
+			checkExact(t, name+" values", got, want.Shape(), want.Values())
+			if !slices.Equal(idx, wantIdx) {
+				t.Fatalf("%s: indices differ", name)
+			}
+			g := RandN(rng, dt, 1, got.Shape()...)
+			dx, dgamma, dbeta := BatchNormReLUMaxPool2Backward(g, got, idx, x, mean, rstd, gamma)
+			wdx, wdgamma, wdbeta := BatchNormReLUBackward(MaxPool2dBackward(g, idx, x.Shape()), y, x, mean, rstd, gamma)
+			tol := 1e-12
+			if dt == Float32 {
+				tol = 2e-5
+			}
+			for _, p := range []struct {
+				name      string
+				got, want *Tensor
+			}{{"dx", dx, wdx}, {"dgamma", dgamma, wdgamma}, {"dbeta", dbeta, wdbeta}} {
+				a, b := p.got.Values(), p.want.Values()
+				scale := 0.0
+				for _, v := range b {
+					scale = max(scale, math.Abs(v))
+				}
+				for i := range a {
+					if math.Abs(a[i]-b[i]) > tol*max(scale, 1) {
+						t.Fatalf("%s: %s[%d] = %v, composite %v", name, p.name, i, a[i], b[i])
+					}
+				}
+			}
+		}
+	}
 }

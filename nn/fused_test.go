@@ -49,7 +49,7 @@ func TestSequentialFusedBatchNormReLU(t *testing.T) {
 		want, wm, wv := run(false)
 		got, gm, gv := run(true)
 		for i := range want {
-			if !tensor.AllClose(got[i], want[i], 1e-10, 1e-10) {
+			if !tensor.AllClose(got[i], want[i], 1e-10, 1e-12) {
 				t.Fatalf("train=%v: output %d differs by %g", train, i, tensor.MaxAbsDiff(got[i], want[i]))
 			}
 		}

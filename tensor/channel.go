@@ -641,36 +641,42 @@ func BatchNormReLUMaxPool2Backward(g, out *Tensor, idx []int32, x *Tensor, mean,
 func bnReLUPoolBackward[T Float](g, out []T, idx []int32, x, dx, dgamma, dbeta []T, mean, rstd, gam []float64, n, c, plane, pooled int) {
 	m := float64(n * plane)
 	channelReduce(c, 2*n*c*plane, func(ch int) {
-		bp := getScratch[T](pooled)
+		bp := getScratch[T](pooled + plane)
 		defer putScratch(bp)
-		gm := *bp // this plane's gradient, masked where out <= 0
+		gm, dy := (*bp)[:pooled], (*bp)[pooled:]
+		// dy: this plane's gradient of the normalised values, as
+		// MaxPool2dBackward then the ReLU mask give it: the pooled gradient
+		// (masked where out <= 0) at the chosen elements, zero elsewhere.
+		// Built in a scratch plane, so the sums and the input gradient run
+		// the same row kernels on the same numbers as BatchNormReLUBackward.
+		planeGrad := func(i int) int {
+			o, base := (i*c+ch)*pooled, (i*c+ch)*plane
+			clear(dy)
+			maskPositive(g[o:o+pooled], out[o:o+pooled], gm)
+			for j, v := range gm {
+				dy[int(idx[o+j])-base] = 0 + v // 0 + v: a scattered -0 is +0
+			}
+			return base
+		}
 		mu := T(mean[ch])
-		d := float64(mu) - mean[ch] // rounding of the mean, as in bnBackwardKernel
+		d := float64(mu) - mean[ch] // rounding of the mean
 		sg, sgx := 0.0, 0.0
 		for i := 0; i < n; i++ {
-			o := (i*c + ch) * pooled
-			maskPositive(g[o:o+pooled], out[o:o+pooled], gm)
-			for j, gv := range gm {
-				sg += float64(gv)
-				sgx += float64(gv) * float64(x[idx[o+j]]-mu)
-			}
+			base := planeGrad(i)
+			a, b := rowSumDot(dy, x[base:base+plane], mu)
+			sg += a
+			sgx += b
 		}
 		r := rstd[ch]
 		sgxhat := (sgx + d*sg) * r // sum(g * xhat)
 		dbeta[ch], dgamma[ch] = T(sg), T(sgxhat)
-		// dx = gam*r*(g - sg/m - xhat*sgxhat/m) with xhat = (x-mean)*r:
-		// b*x + cst everywhere, plus a*g at the chosen elements
+		// dx = gam*r*(g - sg/m - xhat*sgxhat/m), xhat = (x-mean)*r
 		a := gam[ch] * r
 		b := -a * r * sgxhat / m
 		cst := -a*sg/m - b*mean[ch]
 		for i := 0; i < n; i++ {
-			base := (i*c + ch) * plane
-			rowAffine(dx[base:base+plane], x[base:], T(b), T(cst))
-			o := (i*c + ch) * pooled
-			maskPositive(g[o:o+pooled], out[o:o+pooled], gm)
-			for j, gv := range gm {
-				dx[idx[o+j]] += T(a) * gv
-			}
+			base := planeGrad(i)
+			rowAffine2(dx[base:base+plane], dy, x[base:], T(a), T(b), T(cst))
 		}
 	})
 }

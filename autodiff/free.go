@@ -52,7 +52,7 @@ func Free(outputs ...*Var) {
 		// shares its Var's allocation, so its references are cleared too
 		// (a Var kept afterwards must not keep the graph reachable).
 		n := v.node
-		n.inputs, n.backward, n.inline = nil, nil, [2]*Var{}
+		n.inputs, n.backward, n.inline = nil, nil, [3]*Var{}
 		v.node, v.freed = nil, true
 	}
 	for _, v := range inter {

@@ -76,11 +76,25 @@ func Linear(x, w, b *Var) *Var {
 	if len(w.Shape()) != 2 || x.Shape()[len(x.Shape())-1] != w.Shape()[1] {
 		panic(fmt.Sprintf("autodiff: Linear: input %v does not match weight %v", x.Shape(), w.Shape()))
 	}
-	y := MatMulNT(x, w)
-	if b != nil {
-		y = Add(y, b)
+	if b == nil {
+		return MatMulNT(x, w)
 	}
-	return y
+	// one operation: the bias is added in place, and the backward is
+	// MatMulNT's plus the bias gradient (the same numbers as
+	// Add(MatMulNT(x, w), b))
+	return record("Linear", tensor.Linear(x.Value, w.Value, b.Value), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		r := make([]*Var, 3)
+		if needs[0] {
+			r[0] = MatMul(g, in[1])
+		}
+		if needs[1] {
+			r[1] = MatMulTN(flattenBatch(g, in[1]), flattenBatch(in[0], in[1]))
+		}
+		if needs[2] {
+			r[2] = SumTo(g, in[2].Shape())
+		}
+		return r
+	}, x, w, b)
 }
 
 // Conv2d is the cross-correlation of x [N,C,H,W] with w [O,C,KH,KW].

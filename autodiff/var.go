@@ -32,7 +32,7 @@ type node struct {
 	op       string
 	inputs   []*Var
 	backward backwardFn
-	inline   [2]*Var // inputs' storage for ops of one or two inputs
+	inline   [3]*Var // inputs' storage for ops of up to three inputs
 }
 
 // Param returns a leaf Var that requires gradients (a trainable parameter).
@@ -111,7 +111,7 @@ func record(op string, value *tensor.Tensor, bw backwardFn, inputs ...*Var) *Var
 	if noGradDepth.Load() == 0 {
 		for _, in := range inputs {
 			if in.requiresGrad {
-				// the Var, its node and (up to two) inputs in one
+				// the Var, its node and (up to three) inputs in one
 				// allocation: the node lives exactly as long as the Var.
 				// inputs itself is never kept, so the caller's variadic
 				// array stays on its stack.

@@ -46,7 +46,11 @@ func bceSum[T Float](p, t []T) float64 {
 	// underflow: each factor is >= e^-100 > 2^-145), so it costs one
 	// multiplication per element and one logarithm in all. Soft targets
 	// take both logarithms.
-	prod, exp := 1.0, 0
+	// four running products, so consecutive multiplications do not wait
+	// for each other
+	var prod [4]float64
+	var exp [4]int
+	prod = [4]float64{1, 1, 1, 1}
 	var soft float64
 	for i, pv := range p {
 		tv, x := float64(t[i]), float64(pv)
@@ -58,13 +62,18 @@ func bceSum[T Float](p, t []T) float64 {
 		if !(x >= tiny) && x == x {
 			x = tiny // the clamp (NaN passes through)
 		}
-		prod *= x
-		if prod < 0x1p-500 {
-			f, e := math.Frexp(prod)
-			prod, exp = f, exp+e
+		k := i & 3
+		prod[k] *= x
+		if prod[k] < 0x1p-500 {
+			f, e := math.Frexp(prod[k])
+			prod[k], exp[k] = f, exp[k]+e
 		}
 	}
-	return soft - (math.Log(prod) + float64(exp)*math.Ln2)
+	logs := float64(exp[0]+exp[1]+exp[2]+exp[3]) * math.Ln2
+	for _, q := range prod {
+		logs += math.Log(q)
+	}
+	return soft - logs
 }
 
 // BCEGrad returns the derivative of the summed binary cross-entropy with
@@ -89,12 +98,17 @@ func bceGradRun[T Float](p, t, o []T) {
 	tiny := T(bceTiny[T]())
 	t, o = t[:len(p)], o[:len(p)]
 	for i, pv := range p {
-		tv := t[i]
+		tv, q := t[i], 1-pv
+		if pv > tiny && q > tiny {
+			// -t/p + (1-t)/(1-p) over one denominator: one division
+			o[i] = (pv - tv) / (pv * q)
+			continue
+		}
 		var g T
 		if pv > tiny {
 			g = -tv / pv
 		}
-		if q := 1 - pv; q > tiny {
+		if q > tiny {
 			g += (1 - tv) / q
 		}
 		o[i] = g

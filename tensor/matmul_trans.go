@@ -127,3 +127,24 @@ func transpose2D[T Float](src, dst []T, r, c int) {
 		}
 	}
 }
+
+// Linear returns x @ w^T + b for x [..., in], w [out, in] and b [out] (nil:
+// no bias): MatMulNT with the bias added in place, the same numbers as
+// Add(MatMulNT(x, w), b) without a second output tensor.
+func Linear(x, w, b *Tensor) *Tensor {
+	out := MatMulNT(x, w)
+	if b == nil {
+		return out
+	}
+	mustSameDType("Linear", out, b)
+	if b.Dims() != 1 || b.Len() != w.Dim(-2) {
+		panic(fmt.Sprintf("tensor: Linear: bias %v for weight %v", b.shape, w.shape))
+	}
+	p := planBroadcast(out.shape, out.shape, b.shape)
+	if out.dtype == Float32 {
+		binaryRun(opAdd, p, out.f32, b.f32, out.f32)
+	} else {
+		binaryRun(opAdd, p, out.f64, b.f64, out.f64)
+	}
+	return out
+}

@@ -64,3 +64,30 @@ func TestTranspose2D(t *testing.T) {
 		}
 	}
 }
+
+// Linear equals Add(MatMulNT(x, w), b) bit for bit, batched or not, in
+// both dtypes, and rejects a bias of the wrong length.
+func TestLinear(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, dt := range []DType{Float32, Float64} {
+		for _, xs := range [][]int{{800, 2}, {3, 5, 7}, {1, 40}} {
+			in := xs[len(xs)-1]
+			x := RandN(rng, dt, 1, xs...)
+			w := RandN(rng, dt, 1, 10, in)
+			b := RandN(rng, dt, 1, 10)
+			got, want := Linear(x, w, b), Add(MatMulNT(x, w), b)
+			if !slices.Equal(got.Values(), want.Values()) || !SameShape(got.Shape(), want.Shape()) {
+				t.Fatalf("%v %v: Linear differs from Add(MatMulNT)", dt, xs)
+			}
+			if got := Linear(x, w, nil); !slices.Equal(got.Values(), MatMulNT(x, w).Values()) {
+				t.Fatalf("%v %v: Linear without bias differs from MatMulNT", dt, xs)
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a bias of the wrong length was accepted")
+		}
+	}()
+	Linear(New(Float32, 2, 3), New(Float32, 4, 3), New(Float32, 5))
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ func newBenchCmd() *cobra.Command {
 		threads         int
 		asJSON, noTorch bool
 		python, script  string
-		only            string
+		only, profile   string
 		minTime         time.Duration
 	)
 	cmd := &cobra.Command{
@@ -54,6 +55,19 @@ for the gemm workloads and the Go peak heap.`,
 					return err
 				}
 				torch = t
+			}
+			if profile != "" {
+				// the Go side only (PyTorch ran before): its timed runs and
+				// the three heap-sampled runs after them
+				f, err := os.Create(profile)
+				if err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return fmt.Errorf("--cpuprofile %s: %w", profile, err)
+				}
+				defer pprof.StopCPUProfile()
 			}
 			var results []bench.Result
 			for _, w := range bench.Workloads() {
@@ -111,6 +125,7 @@ for the gemm workloads and the Go peak heap.`,
 	f.StringVar(&python, "python", "/usr/bin/python3", "python with torch")
 	f.StringVar(&script, "torch-script", filepath.Join("reference", "bench_torch.py"), "PyTorch reference script")
 	f.StringVar(&only, "only", "", "run only workloads whose name contains this")
+	f.StringVar(&profile, "cpuprofile", "", "write a CPU profile of the Go side to this file (go tool pprof)")
 	f.DurationVar(&minTime, "min-time", time.Second, "minimum timing per Go workload")
 	return cmd
 }

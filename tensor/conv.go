@@ -123,6 +123,10 @@ func convRange(out, in, stride, pad, k int) (lo, hi int) {
 
 // im2col fills col [C*KH*KW, OH*OW] from one image x [C,H,W].
 func im2col[T Float](g convGeom, x, col []T) {
+	if smallSame(g) {
+		im2colSmall(g, x, col)
+		return
+	}
 	ohow := g.ohow()
 	for ci := 0; ci < g.c; ci++ {
 		img := x[ci*g.h*g.w : (ci+1)*g.h*g.w]
@@ -193,8 +197,93 @@ func im2colSame[T Float](g convGeom, img, row []T, ki, kj int) {
 	}
 }
 
+// smallSame reports whether im2col and col2im take the small-plane path:
+// stride 1, output as large as the input, at most 64 outputs per plane.
+// On such planes (conv4's 7x7 and 3x3 layers) the row-run copies of
+// im2colSame are a few elements long and their calls cost more than the
+// copying; the small path pads each plane into scratch once and moves
+// elements in plain loops.
+func smallSame(g convGeom) bool {
+	return !noSmallPlanes && g.stride == 1 && g.ow == g.w && g.oh*g.ow <= 64
+}
+
+// noSmallPlanes turns the small-plane path off (tests compare).
+var noSmallPlanes bool
+
+// im2colSmall is im2col for smallSame geometries (the same values).
+func im2colSmall[T Float](g convGeom, x, col []T) {
+	ph, pw := g.h+2*g.pad, g.w+2*g.pad
+	bp := getScratch[T](ph * pw)
+	defer putScratch(bp)
+	pad := *bp
+	clear(pad)
+	ohow := g.ohow()
+	for ci := 0; ci < g.c; ci++ {
+		img := x[ci*g.h*g.w : (ci+1)*g.h*g.w]
+		for i := 0; i < g.h; i++ { // the interior; the border stays zero
+			d, s := pad[(i+g.pad)*pw+g.pad:][:g.w], img[i*g.w:][:g.w]
+			for j, v := range s {
+				d[j] = v
+			}
+		}
+		for ki := 0; ki < g.kh; ki++ {
+			for kj := 0; kj < g.kw; kj++ {
+				row := col[((ci*g.kh+ki)*g.kw+kj)*ohow:][:ohow]
+				for oi := 0; oi < g.oh; oi++ {
+					d, s := row[oi*g.ow:][:g.ow], pad[(oi+ki)*pw+kj:][:g.ow]
+					for j, v := range s {
+						d[j] = v
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2imSmall is col2im for smallSame geometries: each plane is added up in
+// padded scratch that starts as the image (so every element receives its
+// terms in the same order as in col2im) and the interior is copied back.
+func col2imSmall[T Float](g convGeom, col, x []T) {
+	ph, pw := g.h+2*g.pad, g.w+2*g.pad
+	bp := getScratch[T](ph * pw)
+	defer putScratch(bp)
+	pad := *bp
+	ohow := g.ohow()
+	for ci := 0; ci < g.c; ci++ {
+		img := x[ci*g.h*g.w : (ci+1)*g.h*g.w]
+		clear(pad)
+		for i := 0; i < g.h; i++ {
+			d, s := pad[(i+g.pad)*pw+g.pad:][:g.w], img[i*g.w:][:g.w]
+			for j, v := range s {
+				d[j] = v
+			}
+		}
+		for ki := 0; ki < g.kh; ki++ {
+			for kj := 0; kj < g.kw; kj++ {
+				row := col[((ci*g.kh+ki)*g.kw+kj)*ohow:][:ohow]
+				for oi := 0; oi < g.oh; oi++ {
+					d, s := pad[(oi+ki)*pw+kj:][:g.ow], row[oi*g.ow:][:g.ow]
+					for j, v := range s {
+						d[j] += v
+					}
+				}
+			}
+		}
+		for i := 0; i < g.h; i++ {
+			d, s := img[i*g.w:][:g.w], pad[(i+g.pad)*pw+g.pad:][:g.w]
+			for j, v := range s {
+				d[j] = v
+			}
+		}
+	}
+}
+
 // col2im accumulates col [C*KH*KW, OH*OW] into image x [C,H,W].
 func col2im[T Float](g convGeom, col, x []T) {
+	if smallSame(g) {
+		col2imSmall(g, col, x)
+		return
+	}
 	ohow := g.ohow()
 	for ci := 0; ci < g.c; ci++ {
 		img := x[ci*g.h*g.w : (ci+1)*g.h*g.w]

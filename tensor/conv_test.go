@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -313,5 +315,31 @@ func TestAvgPool2d(t *testing.T) {
 		checkExact(t, "AvgPool2d padded", AvgPool2d(x, 2, 2, 1), []int{1, 1, 2, 2}, []float64{0.25, 0.5, 0.75, 1})
 		mustPanic(t, "AvgPool2d rank", func() { AvgPool2d(New(dt, 4, 4), 2, 2, 0) }, "AvgPool2d")
 		mustPanic(t, "AvgPool2dGrad shape", func() { AvgPool2dGrad(New(dt, 1, 1, 3, 3), []int{1, 1, 4, 4}, 2, 2, 0) }, "AvgPool2dGrad", "[1 1 3 3]")
+	}
+}
+
+// The small-plane im2col/col2im give the same convolution, input gradient
+// and weight gradient, bit for bit, as the row-run path, for the
+// geometries they take (stride 1, same-size output, <= 64 outputs).
+func TestConvSmallPlanesExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 12))
+	for _, dt := range []DType{Float32, Float64} {
+		for _, c := range []struct{ h, w, k, pad int }{{3, 3, 3, 1}, {7, 7, 3, 1}, {5, 4, 5, 2}, {1, 1, 3, 1}, {8, 8, 3, 1}} {
+			x := RandN(rng, dt, 1, 2, 3, c.h, c.w)
+			w := RandN(rng, dt, 1, 4, 3, c.k, c.k)
+			run := func(off bool) []*Tensor {
+				defer func(v, n bool) { noSmallPlanes, noImplicit = v, n }(noSmallPlanes, noImplicit)
+				noSmallPlanes, noImplicit = off, true
+				y := Conv2d(x, w, 1, c.pad)
+				gy := RandN(rand.New(rand.NewPCG(1, 2)), dt, 1, y.Shape()...)
+				return []*Tensor{y, Conv2dInputGrad(gy, w, x.Shape(), 1, c.pad), Conv2dWeightGrad(x, gy, w.Shape(), 1, c.pad)}
+			}
+			want, got := run(true), run(false)
+			for i := range want {
+				if !slices.Equal(got[i].Values(), want[i].Values()) {
+					t.Fatalf("%v %+v: output %d differs from the row-run path", dt, c, i)
+				}
+			}
+		}
 	}
 }

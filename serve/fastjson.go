@@ -128,8 +128,101 @@ func (p *fastParser) float(bits int) (float64, bool) {
 	if !ok {
 		return 0, false
 	}
+	if v, ok := shortFloat(t, bits); ok {
+		return v, true
+	}
 	v, err := strconv.ParseFloat(unsafeString(t), bits)
 	return v, err == nil
+}
+
+// pow10s are the powers of ten exact in float32 (to 1e10) and float64 (to
+// 1e22).
+var (
+	pow10f32 = [...]float32{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10}
+	pow10f64 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+		1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+)
+
+// shortFloat converts a JSON number token exactly as strconv.ParseFloat(t,
+// bits) does when that is easy: the decimal significand m fits the
+// float's mantissa (2^24 or 2^53) and 10^|e| is exact in it (e <= 10 or
+// 22), so m*10^e or m/10^e is one correctly rounded operation (Clinger's
+// fast path). Integers such as "0" (most pixels) take it. Anything else
+// reports false and goes to strconv.
+func shortFloat(t []byte, bits int) (float64, bool) {
+	i, neg := 0, false
+	if i < len(t) && t[i] == '-' {
+		neg, i = true, i+1
+	}
+	var m uint64
+	exp, digits := 0, 0
+	for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
+		if m == 0 && t[i] == '0' {
+			continue
+		}
+		m, digits = m*10+uint64(t[i]-'0'), digits+1
+		if digits > 16 {
+			return 0, false
+		}
+	}
+	if i < len(t) && t[i] == '.' {
+		for i++; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
+			exp--
+			if m == 0 && t[i] == '0' {
+				continue
+			}
+			m, digits = m*10+uint64(t[i]-'0'), digits+1
+			if digits > 16 {
+				return 0, false
+			}
+		}
+	}
+	if i < len(t) && (t[i] == 'e' || t[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(t) && (t[i] == '+' || t[i] == '-') {
+			eneg, i = t[i] == '-', i+1
+		}
+		e := 0
+		for ; i < len(t) && t[i] >= '0' && t[i] <= '9'; i++ {
+			if e = e*10 + int(t[i]-'0'); e > 1000 {
+				return 0, false
+			}
+		}
+		if eneg {
+			e = -e
+		}
+		exp += e
+	}
+	if i != len(t) {
+		return 0, false
+	}
+	var v float64
+	switch {
+	case m == 0:
+		v = 0
+	case bits == 32 && m < 1<<24 && exp >= -10 && exp <= 10:
+		f := float32(m)
+		if exp < 0 {
+			f /= pow10f32[-exp]
+		} else {
+			f *= pow10f32[exp]
+		}
+		v = float64(f)
+	case bits == 64 && m < 1<<53 && exp >= -22 && exp <= 22:
+		v = float64(m)
+		if exp < 0 {
+			v /= pow10f64[-exp]
+		} else {
+			v *= pow10f64[exp]
+		}
+	default:
+		return 0, false
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // array calls elem for each element of a JSON array.

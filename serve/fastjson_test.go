@@ -2,7 +2,10 @@ package serve
 
 import (
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -127,5 +130,50 @@ func TestFastDecodeTakesCommonShapes(t *testing.T) {
 	body, _ = json.Marshal(PredictRequest{ID: "x", Inputs: ep.qIn})
 	if !checkFastPredict(t, body) {
 		t.Errorf("a client's predict request was not taken by the fast decoder")
+	}
+}
+
+// shortFloat gives exactly strconv.ParseFloat's value (both sizes, signed
+// zeros included) whenever it takes a token, and takes the common ones.
+func TestShortFloatMatchesStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 1))
+	tokens := []string{"0", "-0", "1", "-1", "0.5", "0.83245367", "12345678", "16777215", "16777217",
+		"9007199254740993", "1e10", "1e11", "1.5e-10", "123e-12", "0.000001", "-0.0", "0e5", "7E+3",
+		"0.1", "0.2", "0.3", "3.4028235e38", "1e-45", "4.9e-324", "1e23", "123456789012345678"}
+	for i := 0; i < 200000; i++ {
+		var s string
+		switch i % 4 {
+		case 0: // how json.Marshal writes a float32
+			s = strconv.FormatFloat(float64(float32(rng.Float64())), 'g', -1, 32)
+		case 1:
+			s = strconv.FormatFloat(rng.NormFloat64()*math.Pow(10, float64(rng.IntN(40)-20)), 'g', -1, 64)
+		case 2:
+			s = strconv.FormatFloat(float64(rng.IntN(1<<26))/math.Pow(10, float64(rng.IntN(12))), 'f', -1, 64)
+		default:
+			s = strconv.Itoa(rng.IntN(1 << 30))
+		}
+		tokens = append(tokens, s)
+	}
+	taken := 0
+	for _, s := range tokens {
+		for _, bits := range []int{32, 64} {
+			want, err := strconv.ParseFloat(s, bits)
+			got, ok := shortFloat([]byte(s), bits)
+			if !ok {
+				continue
+			}
+			taken++
+			if err != nil || math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("shortFloat(%q, %d) = %v, strconv %v (%v)", s, bits, got, want, err)
+			}
+		}
+	}
+	for _, s := range []string{"0", "-0", "0.5", "255"} {
+		if _, ok := shortFloat([]byte(s), 32); !ok {
+			t.Errorf("shortFloat(%q) not taken", s)
+		}
+	}
+	if taken < len(tokens)/2 {
+		t.Errorf("only %d of %d conversions taken", taken, 2*len(tokens))
 	}
 }

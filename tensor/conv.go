@@ -197,14 +197,15 @@ func im2colSame[T Float](g convGeom, img, row []T, ki, kj int) {
 	}
 }
 
-// smallSame reports whether im2col and col2im take the small-plane path:
-// stride 1, output as large as the input, at most 64 outputs per plane.
-// On such planes (conv4's 7x7 and 3x3 layers) the row-run copies of
-// im2colSame are a few elements long and their calls cost more than the
-// copying; the small path pads each plane into scratch once and moves
+// smallSame reports whether im2col and col2im take the padded-plane path:
+// strided convolutions, and stride-1 ones with an output as large as the
+// input and at most 64 outputs per plane. On such planes (conv4's 7x7 and
+// 3x3 layers, the strided network's layers) the per-row copies of the
+// general path are a few elements long and their bookkeeping costs more
+// than the copying; this path pads each plane into scratch once and moves
 // elements in plain loops.
 func smallSame(g convGeom) bool {
-	return !noSmallPlanes && g.stride == 1 && g.ow == g.w && g.oh*g.ow <= 64
+	return !noSmallPlanes && (g.stride > 1 || (g.ow == g.w && g.oh*g.ow <= 64))
 }
 
 // noSmallPlanes turns the small-plane path off (tests compare).
@@ -212,7 +213,7 @@ var noSmallPlanes bool
 
 // im2colSmall is im2col for smallSame geometries (the same values).
 func im2colSmall[T Float](g convGeom, x, col []T) {
-	ph, pw := g.h+2*g.pad, g.w+2*g.pad
+	ph, pw, st := g.h+2*g.pad, g.w+2*g.pad, g.stride
 	bp := getScratch[T](ph * pw)
 	defer putScratch(bp)
 	pad := *bp
@@ -230,9 +231,17 @@ func im2colSmall[T Float](g convGeom, x, col []T) {
 			for kj := 0; kj < g.kw; kj++ {
 				row := col[((ci*g.kh+ki)*g.kw+kj)*ohow:][:ohow]
 				for oi := 0; oi < g.oh; oi++ {
-					d, s := row[oi*g.ow:][:g.ow], pad[(oi+ki)*pw+kj:][:g.ow]
-					for j, v := range s {
-						d[j] = v
+					d, s := row[oi*g.ow:][:g.ow], pad[(oi*st+ki)*pw+kj:]
+					if st == 1 {
+						s = s[:g.ow]
+						for j, v := range s {
+							d[j] = v
+						}
+						continue
+					}
+					s = s[:(g.ow-1)*st+1]
+					for j := range d {
+						d[j] = s[j*st]
 					}
 				}
 			}
@@ -244,7 +253,7 @@ func im2colSmall[T Float](g convGeom, x, col []T) {
 // padded scratch that starts as the image (so every element receives its
 // terms in the same order as in col2im) and the interior is copied back.
 func col2imSmall[T Float](g convGeom, col, x []T) {
-	ph, pw := g.h+2*g.pad, g.w+2*g.pad
+	ph, pw, st := g.h+2*g.pad, g.w+2*g.pad, g.stride
 	bp := getScratch[T](ph * pw)
 	defer putScratch(bp)
 	pad := *bp
@@ -262,9 +271,17 @@ func col2imSmall[T Float](g convGeom, col, x []T) {
 			for kj := 0; kj < g.kw; kj++ {
 				row := col[((ci*g.kh+ki)*g.kw+kj)*ohow:][:ohow]
 				for oi := 0; oi < g.oh; oi++ {
-					d, s := pad[(oi+ki)*pw+kj:][:g.ow], row[oi*g.ow:][:g.ow]
+					d, s := pad[(oi*st+ki)*pw+kj:], row[oi*g.ow:][:g.ow]
+					if st == 1 {
+						d = d[:g.ow]
+						for j, v := range s {
+							d[j] += v
+						}
+						continue
+					}
+					d = d[:(g.ow-1)*st+1]
 					for j, v := range s {
-						d[j] += v
+						d[j*st] += v
 					}
 				}
 			}
@@ -553,19 +570,18 @@ func convWeightGrad[T Float](g convGeom, n, o int, x, gy, gw []T) {
 		putScratch(buf)
 		putScratch(bufT)
 	})
+	var tp *[]T
+	if !colT {
+		tp = getScratch[T](o * ckk)
+		defer putScratch(tp)
+	}
 	for _, pp := range partial {
 		p := *pp
-		if colT {
-			addTo(gw[:o*ckk], p)
-			putScratch(pp)
-			continue
+		if !colT { // a partial of gw^T [CKK, O]: transposed first (tiled)
+			transpose2D(p, *tp, ckk, o)
+			p = *tp
 		}
-		for a := 0; a < o; a++ {
-			row := gw[a*ckk : (a+1)*ckk]
-			for b := range row {
-				row[b] += p[b*o+a]
-			}
-		}
+		addTo(gw[:o*ckk], p)
 		putScratch(pp)
 	}
 }

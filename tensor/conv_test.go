@@ -318,21 +318,23 @@ func TestAvgPool2d(t *testing.T) {
 	}
 }
 
-// The small-plane im2col/col2im give the same convolution, input gradient
-// and weight gradient, bit for bit, as the row-run path, for the
-// geometries they take (stride 1, same-size output, <= 64 outputs).
+// The padded-plane im2col/col2im give the same convolution, input gradient
+// and weight gradient, bit for bit, as the general path, for the
+// geometries they take (strided, or stride 1 with a same-size output of
+// <= 64 elements).
 func TestConvSmallPlanesExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 12))
 	for _, dt := range []DType{Float32, Float64} {
-		for _, c := range []struct{ h, w, k, pad int }{{3, 3, 3, 1}, {7, 7, 3, 1}, {5, 4, 5, 2}, {1, 1, 3, 1}, {8, 8, 3, 1}} {
+		for _, c := range []struct{ h, w, k, pad, stride int }{{3, 3, 3, 1, 1}, {7, 7, 3, 1, 1}, {5, 4, 5, 2, 1}, {1, 1, 3, 1, 1}, {8, 8, 3, 1, 1},
+			{28, 28, 3, 1, 2}, {7, 7, 3, 1, 2}, {2, 2, 3, 1, 2}, {9, 6, 3, 0, 3}, {10, 11, 4, 2, 2}} {
 			x := RandN(rng, dt, 1, 2, 3, c.h, c.w)
 			w := RandN(rng, dt, 1, 4, 3, c.k, c.k)
 			run := func(off bool) []*Tensor {
 				defer func(v, n bool) { noSmallPlanes, noImplicit = v, n }(noSmallPlanes, noImplicit)
 				noSmallPlanes, noImplicit = off, true
-				y := Conv2d(x, w, 1, c.pad)
+				y := Conv2d(x, w, c.stride, c.pad)
 				gy := RandN(rand.New(rand.NewPCG(1, 2)), dt, 1, y.Shape()...)
-				return []*Tensor{y, Conv2dInputGrad(gy, w, x.Shape(), 1, c.pad), Conv2dWeightGrad(x, gy, w.Shape(), 1, c.pad)}
+				return []*Tensor{y, Conv2dInputGrad(gy, w, x.Shape(), c.stride, c.pad), Conv2dWeightGrad(x, gy, w.Shape(), c.stride, c.pad)}
 			}
 			want, got := run(true), run(false)
 			for i := range want {

@@ -65,6 +65,9 @@ func opCases() []opCase {
 			t := Const(tensor.FromFloat64([]float64{0, 1, 1, 0, 0, 1}, 2, 3))
 			return BinaryCrossEntropy(Sigmoid(x[0]), t)
 		}},
+		{name: "BCEGrad/scaled", shapes: [][]int{{}, {2, 3}, {2, 3}}, f: func(x []*Var) *Var {
+			return Square(bceGrad(x[0], Sigmoid(x[1]), Sigmoid(x[2])))
+		}},
 		{name: "Softplus", shapes: [][]int{{3, 4}}, f: func(x []*Var) *Var { return Softplus(Scale(x[0], 3)) }},
 		{name: "Relu", shapes: [][]int{{3, 4}}, f: func(x []*Var) *Var { return Mul(Relu(x[0]), x[0]) }},
 		{name: "LeakyRelu", shapes: [][]int{{3, 4}}, f: func(x []*Var) *Var { return Mul(LeakyRelu(x[0], 0.1), x[0]) }},

@@ -19,7 +19,7 @@ func BinaryCrossEntropy(p, t *Var) *Var {
 		s := Scale(g, 1/n)
 		r := make([]*Var, 2)
 		if needs[0] {
-			r[0] = Mul(s, bceGrad(in[0], in[1]))
+			r[0] = bceGrad(s, in[0], in[1])
 		}
 		if needs[1] { // d/dt = log(1-p) - log(p), clamped as in the forward pass
 			tiny := Scalar(in[0].DType(), math.Exp(-100))
@@ -30,11 +30,21 @@ func BinaryCrossEntropy(p, t *Var) *Var {
 	}, p, t)
 }
 
-// bceGrad is the derivative of the summed cross-entropy with respect to p,
-// -t/p + (1-t)/(1-p) with clamped terms zero (tensor.BCEGrad).
-func bceGrad(p, t *Var) *Var {
-	return record("BCEGrad", tensor.BCEGrad(p.Value, t.Value), func(gg *Var, in []*Var, out *Var, needs []bool) []*Var {
-		p, t := in[0], in[1]
+// bceGrad is s times the derivative of the summed cross-entropy with
+// respect to p, s*(-t/p + (1-t)/(1-p)) with clamped terms zero, for a
+// rank-0 s (tensor.BCEGrad; the same numbers as Mul(s, BCEGrad(p, t))).
+func bceGrad(s, p, t *Var) *Var {
+	return record("BCEGrad", tensor.BCEGrad(p.Value, t.Value, s.Value.Item()), func(gg *Var, in []*Var, out *Var, needs []bool) []*Var {
+		s, p, t := in[0], in[1], in[2]
+		r := make([]*Var, 3)
+		if needs[0] { // linear in s
+			one := Scalar(s.DType(), 1)
+			r[0] = Reshape(Sum(Mul(gg, bceGrad(one, p, t)), false), s.Shape()...)
+		}
+		if !needs[1] && !needs[2] {
+			return r
+		}
+		gs := Mul(gg, s)
 		dt := p.DType()
 		tiny, one := Scalar(dt, math.Exp(-100)), Scalar(dt, 1)
 		q := Sub(one, p)
@@ -43,14 +53,13 @@ func bceGrad(p, t *Var) *Var {
 		mp := Const(tensor.Greater(p.Value, tiny.Value))
 		mq := Const(tensor.Greater(q.Value, tiny.Value))
 		pc, qc := Maximum(p, tiny), Maximum(q, tiny)
-		r := make([]*Var, 2)
-		if needs[0] { // t/p^2 + (1-t)/(1-p)^2
+		if needs[1] { // t/p^2 + (1-t)/(1-p)^2
 			d := Add(Div(Mul(mp, t), Square(pc)), Div(Mul(mq, Sub(one, t)), Square(qc)))
-			r[0] = Mul(gg, d)
+			r[1] = Mul(gs, d)
 		}
-		if needs[1] { // -1/p - 1/(1-p)
-			r[1] = Neg(Mul(gg, Add(Div(mp, pc), Div(mq, qc))))
+		if needs[2] { // -1/p - 1/(1-p)
+			r[2] = Neg(Mul(gs, Add(Div(mp, pc), Div(mq, qc))))
 		}
 		return r
-	}, p, t)
+	}, s, p, t)
 }

@@ -76,32 +76,35 @@ func bceSum[T Float](p, t []T) float64 {
 	return soft - logs
 }
 
-// BCEGrad returns the derivative of the summed binary cross-entropy with
-// respect to p, elementwise: -t/p + (1-t)/(1-p), where each term is zero
-// while its logarithm's clamp is active (p <= e^-100, resp. 1-p <= e^-100,
-// as in BCE), the gradient a clamp passes.
-func BCEGrad(p, t *Tensor) *Tensor {
+// BCEGrad returns scale times the derivative of the summed binary
+// cross-entropy with respect to p, elementwise: scale*(-t/p + (1-t)/(1-p)),
+// where each term is zero while its logarithm's clamp is active (p <=
+// e^-100, resp. 1-p <= e^-100, as in BCE), the gradient a clamp passes.
+// The derivative is rounded to the dtype before the scaling (as
+// Mul(Scalar(scale), BCEGrad(p, t, 1)) would).
+func BCEGrad(p, t *Tensor, scale float64) *Tensor {
 	mustSameDType("BCEGrad", p, t)
 	if !SameShape(p.shape, t.shape) {
 		panic(fmt.Sprintf("tensor: BCEGrad: probabilities %v and targets %v differ in shape", p.shape, t.shape))
 	}
 	out := newDirty(p.dtype, p.shape...)
 	if p.dtype == Float32 {
-		bceGradRun(p.f32, t.f32, out.f32)
+		bceGradRun(p.f32, t.f32, out.f32, float32(scale))
 	} else {
-		bceGradRun(p.f64, t.f64, out.f64)
+		bceGradRun(p.f64, t.f64, out.f64, scale)
 	}
 	return out
 }
 
-func bceGradRun[T Float](p, t, o []T) {
+func bceGradRun[T Float](p, t, o []T, scale T) {
 	tiny := T(bceTiny[T]())
 	t, o = t[:len(p)], o[:len(p)]
 	for i, pv := range p {
 		tv, q := t[i], 1-pv
 		if pv > tiny && q > tiny {
 			// -t/p + (1-t)/(1-p) over one denominator: one division
-			o[i] = (pv - tv) / (pv * q)
+			g := (pv - tv) / (pv * q)
+			o[i] = scale * g
 			continue
 		}
 		var g T
@@ -111,7 +114,7 @@ func bceGradRun[T Float](p, t, o []T) {
 		if q > tiny {
 			g += (1 - tv) / q
 		}
-		o[i] = g
+		o[i] = scale * g
 	}
 }
 

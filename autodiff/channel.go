@@ -161,16 +161,7 @@ func BatchNormReLU(x, gamma, beta *Var, eps float64) (y *Var, mean, variance *te
 func BatchNormReLUPool(x, gamma, beta *Var, eps float64) (y *Var, mean, variance *tensor.Tensor) {
 	st, mean, variance := batchStats(x, gamma, beta, eps)
 	value, idx := tensor.BatchNormReLUMaxPool2(x.Value, st.mean, st.rstd, valueOrNil(gamma), valueOrNil(beta))
-	inputs := []*Var{x}
-	gi, bi := -1, -1
-	if gamma != nil {
-		gi = len(inputs)
-		inputs = append(inputs, gamma)
-	}
-	if beta != nil {
-		bi = len(inputs)
-		inputs = append(inputs, beta)
-	}
+	inputs, gi, bi := bnInputs(x, gamma, beta)
 	y = record("BatchNormReLUPool", value, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
 		var gam, bet *Var
 		if gi >= 0 {
@@ -215,6 +206,21 @@ func BatchNormReLUPool(x, gamma, beta *Var, eps float64) (y *Var, mean, variance
 	return y, mean, variance
 }
 
+// bnInputs lists a BatchNorm's inputs, x then gamma and beta when present,
+// and the positions of gamma and beta (-1 when absent).
+func bnInputs(x, gamma, beta *Var) (inputs []*Var, gi, bi int) {
+	inputs, gi, bi = []*Var{x}, -1, -1
+	if gamma != nil {
+		gi = len(inputs)
+		inputs = append(inputs, gamma)
+	}
+	if beta != nil {
+		bi = len(inputs)
+		inputs = append(inputs, beta)
+	}
+	return inputs, gi, bi
+}
+
 func batchStats(x, gamma, beta *Var, eps float64) (*bnStats, *tensor.Tensor, *tensor.Tensor) {
 	c := channelsOf("BatchNorm", x.Shape())
 	checkVec("BatchNorm", gamma, c)
@@ -248,16 +254,7 @@ func bnApply(x, gamma, beta *Var, st *bnStats, relu bool) *Var {
 		apply, op = tensor.BatchNormApplyReLU, "BatchNormReLU"
 	}
 	value := apply(x.Value, st.mean, st.rstd, valueOrNil(gamma), valueOrNil(beta))
-	inputs := []*Var{x}
-	gi, bi := -1, -1
-	if gamma != nil {
-		gi = len(inputs)
-		inputs = append(inputs, gamma)
-	}
-	if beta != nil {
-		bi = len(inputs)
-		inputs = append(inputs, beta)
-	}
+	inputs, gi, bi := bnInputs(x, gamma, beta)
 	return record(op, value, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
 		var gam *Var
 		if gi >= 0 {

@@ -385,8 +385,16 @@ func batchNormApply(x *Tensor, mean, rstd []float64, gamma, beta *Tensor, relu b
 	}
 	checkChannelVec("BatchNormApply", gamma, c, x.dtype)
 	checkChannelVec("BatchNormApply", beta, c, x.dtype)
-	scale, shift := New(Float64, c), New(Float64, c)
-	for ch := 0; ch < c; ch++ {
+	sc, sh := bnScaleShift(mean, rstd, gamma, beta)
+	scale, shift := FromFloat64(sc, c), FromFloat64(sh, c)
+	return channelCombine(x.shape, []*Tensor{x}, []*Tensor{scale.AsType(x.dtype)}, shift.AsType(x.dtype), x.dtype, relu)
+}
+
+// bnScaleShift folds batch statistics and the affine parameters into one
+// scale and shift per channel: y = scale*x + shift.
+func bnScaleShift(mean, rstd []float64, gamma, beta *Tensor) (scale, shift []float64) {
+	scale, shift = make([]float64, len(mean)), make([]float64, len(mean))
+	for ch := range mean {
 		s := rstd[ch]
 		if gamma != nil {
 			s *= gamma.Flat(ch)
@@ -395,9 +403,9 @@ func batchNormApply(x *Tensor, mean, rstd []float64, gamma, beta *Tensor, relu b
 		if beta != nil {
 			t += beta.Flat(ch)
 		}
-		scale.f64[ch], shift.f64[ch] = s, t
+		scale[ch], shift[ch] = s, t
 	}
-	return channelCombine(x.shape, []*Tensor{x}, []*Tensor{scale.AsType(x.dtype)}, shift.AsType(x.dtype), x.dtype, relu)
+	return scale, shift
 }
 
 // BatchNormBackward returns, for y = BatchNormApply(x, mean, rstd, gamma,
@@ -445,40 +453,46 @@ func bnBackwardKernel[T Float](g, y, x, dx, dgamma, dbeta []T, mean, rstd, gam [
 	channelReduce(c, 4*outer*c*inner, func(ch int) {
 		// With a mask, the masked gradient is first written into dx (which
 		// the last pass then overwrites in place).
-		grow := func(o int) []T {
+		grad := func(n int, again bool) []T {
+			o := (n*c + ch) * inner
 			if y == nil {
 				return g[o : o+inner]
 			}
-			maskPositive(g[o:o+inner], y[o:o+inner], dx[o:o+inner])
-			return dx[o : o+inner]
-		}
-		growAgain := func(o int) []T {
-			if y == nil {
-				return g[o : o+inner]
+			if !again {
+				maskPositive(g[o:o+inner], y[o:o+inner], dx[o:o+inner])
 			}
 			return dx[o : o+inner]
 		}
-		mu := T(mean[ch])
-		d := float64(mu) - mean[ch] // rounding of the mean
-		sg, sgx := 0.0, 0.0
-		for n := 0; n < outer; n++ {
-			o := (n*c + ch) * inner
-			a, b := rowSumDot(grow(o), x[o:o+inner], mu)
-			sg += a
-			sgx += b
-		}
-		r := rstd[ch]
-		sgxhat := (sgx + d*sg) * r // sum(g * xhat)
-		dbeta[ch], dgamma[ch] = T(sg), T(sgxhat)
-		// dx = gam*r*(g - sg/m - xhat*sgxhat/m), xhat = (x-mean)*r
-		a := gam[ch] * r
-		b := -a * r * sgxhat / m
-		cst := -a*sg/m - b*mean[ch]
-		for n := 0; n < outer; n++ {
-			o := (n*c + ch) * inner
-			rowAffine2(dx[o:o+inner], growAgain(o), x[o:], T(a), T(b), T(cst))
-		}
+		bnBackwardChannel(ch, outer, c, inner, m, grad, x, dx, dgamma, dbeta, mean, rstd, gam)
 	})
+}
+
+// bnBackwardChannel computes channel ch's dbeta, dgamma and input gradient
+// dx = gam*r*(g - sum(g)/m - xhat*sum(g*xhat)/m), xhat = (x-mean)*r, from
+// its n planes of the given length in x [N,C,plane] (row kernels: the sums
+// by rowSumDot, dx by rowAffine2). grad(i, again) returns plane i's output
+// gradient: once for the sums, then again (the same values) for dx, which
+// may be written over it.
+func bnBackwardChannel[T Float](ch, n, c, plane int, m float64, grad func(i int, again bool) []T, x, dx, dgamma, dbeta []T, mean, rstd, gam []float64) {
+	mu := T(mean[ch])
+	d := float64(mu) - mean[ch] // rounding of the mean
+	sg, sgx := 0.0, 0.0
+	for i := 0; i < n; i++ {
+		o := (i*c + ch) * plane
+		a, b := rowSumDot(grad(i, false), x[o:o+plane], mu)
+		sg += a
+		sgx += b
+	}
+	r := rstd[ch]
+	sgxhat := (sgx + d*sg) * r // sum(g * xhat)
+	dbeta[ch], dgamma[ch] = T(sg), T(sgxhat)
+	a := gam[ch] * r
+	b := -a * r * sgxhat / m
+	cst := -a*sg/m - b*mean[ch]
+	for i := 0; i < n; i++ {
+		o := (i*c + ch) * plane
+		rowAffine2(dx[o:o+plane], grad(i, true), x[o:], T(a), T(b), T(cst))
+	}
 }
 
 // InvStd returns 1/sqrt(v+eps) for each variance.
@@ -568,19 +582,8 @@ func BatchNormReLUMaxPool2(x *Tensor, mean, rstd []float64, gamma, beta *Tensor)
 	}
 	checkChannelVec("BatchNormReLUMaxPool2", gamma, c, x.dtype)
 	checkChannelVec("BatchNormReLUMaxPool2", beta, c, x.dtype)
-	scale, shift := make([]float64, c), make([]float64, c)
-	for ch := 0; ch < c; ch++ { // as batchNormApply
-		s := rstd[ch]
-		if gamma != nil {
-			s *= gamma.Flat(ch)
-		}
-		t := -mean[ch] * s
-		if beta != nil {
-			t += beta.Flat(ch)
-		}
-		scale[ch], shift[ch] = s, t
-	}
-	out := newDirty(x.dtype, n, c, oh, ow) // every window writes its output
+	scale, shift := bnScaleShift(mean, rstd, gamma, beta) // as batchNormApply
+	out := newDirty(x.dtype, n, c, oh, ow)                // every window writes its output
 	idx := make([]int32, out.Len())
 	if x.dtype == Float32 {
 		bnReLUPoolRun(x.f32, out.f32, idx, scale, shift, n*c, c, h, w, oh, ow)
@@ -644,39 +647,20 @@ func bnReLUPoolBackward[T Float](g, out []T, idx []int32, x, dx, dgamma, dbeta [
 		bp := getScratch[T](pooled + plane)
 		defer putScratch(bp)
 		gm, dy := (*bp)[:pooled], (*bp)[pooled:]
-		// dy: this plane's gradient of the normalised values, as
+		// dy: plane i's gradient of the normalised values, as
 		// MaxPool2dBackward then the ReLU mask give it: the pooled gradient
 		// (masked where out <= 0) at the chosen elements, zero elsewhere.
 		// Built in a scratch plane, so the sums and the input gradient run
 		// the same row kernels on the same numbers as BatchNormReLUBackward.
-		planeGrad := func(i int) int {
+		grad := func(i int, again bool) []T {
 			o, base := (i*c+ch)*pooled, (i*c+ch)*plane
 			clear(dy)
 			maskPositive(g[o:o+pooled], out[o:o+pooled], gm)
 			for j, v := range gm {
 				dy[int(idx[o+j])-base] = 0 + v // 0 + v: a scattered -0 is +0
 			}
-			return base
+			return dy
 		}
-		mu := T(mean[ch])
-		d := float64(mu) - mean[ch] // rounding of the mean
-		sg, sgx := 0.0, 0.0
-		for i := 0; i < n; i++ {
-			base := planeGrad(i)
-			a, b := rowSumDot(dy, x[base:base+plane], mu)
-			sg += a
-			sgx += b
-		}
-		r := rstd[ch]
-		sgxhat := (sgx + d*sg) * r // sum(g * xhat)
-		dbeta[ch], dgamma[ch] = T(sg), T(sgxhat)
-		// dx = gam*r*(g - sg/m - xhat*sgxhat/m), xhat = (x-mean)*r
-		a := gam[ch] * r
-		b := -a * r * sgxhat / m
-		cst := -a*sg/m - b*mean[ch]
-		for i := 0; i < n; i++ {
-			base := planeGrad(i)
-			rowAffine2(dx[base:base+plane], dy, x[base:], T(a), T(b), T(cst))
-		}
+		bnBackwardChannel(ch, n, c, plane, m, grad, x, dx, dgamma, dbeta, mean, rstd, gam)
 	})
 }

@@ -221,12 +221,7 @@ func im2colSmall[T Float](g convGeom, x, col []T) {
 	ohow := g.ohow()
 	for ci := 0; ci < g.c; ci++ {
 		img := x[ci*g.h*g.w : (ci+1)*g.h*g.w]
-		for i := 0; i < g.h; i++ { // the interior; the border stays zero
-			d, s := pad[(i+g.pad)*pw+g.pad:][:g.w], img[i*g.w:][:g.w]
-			for j, v := range s {
-				d[j] = v
-			}
-		}
+		planeInterior(g, pad, img, true) // the border stays zero
 		for ki := 0; ki < g.kh; ki++ {
 			for kj := 0; kj < g.kw; kj++ {
 				row := col[((ci*g.kh+ki)*g.kw+kj)*ohow:][:ohow]
@@ -261,12 +256,7 @@ func col2imSmall[T Float](g convGeom, col, x []T) {
 	for ci := 0; ci < g.c; ci++ {
 		img := x[ci*g.h*g.w : (ci+1)*g.h*g.w]
 		clear(pad)
-		for i := 0; i < g.h; i++ {
-			d, s := pad[(i+g.pad)*pw+g.pad:][:g.w], img[i*g.w:][:g.w]
-			for j, v := range s {
-				d[j] = v
-			}
-		}
+		planeInterior(g, pad, img, true)
 		for ki := 0; ki < g.kh; ki++ {
 			for kj := 0; kj < g.kw; kj++ {
 				row := col[((ci*g.kh+ki)*g.kw+kj)*ohow:][:ohow]
@@ -286,11 +276,21 @@ func col2imSmall[T Float](g convGeom, col, x []T) {
 				}
 			}
 		}
-		for i := 0; i < g.h; i++ {
-			d, s := img[i*g.w:][:g.w], pad[(i+g.pad)*pw+g.pad:][:g.w]
-			for j, v := range s {
-				d[j] = v
-			}
+		planeInterior(g, pad, img, false)
+	}
+}
+
+// planeInterior copies image plane img [H,W] into the interior of padded
+// plane pad [H+2p, W+2p] (toPad), or back (!toPad).
+func planeInterior[T Float](g convGeom, pad, img []T, toPad bool) {
+	pw := g.w + 2*g.pad
+	for i := 0; i < g.h; i++ {
+		in, out := pad[(i+g.pad)*pw+g.pad:][:g.w], img[i*g.w:][:g.w]
+		if toPad {
+			in, out = out, in
+		}
+		for j, v := range in {
+			out[j] = v
 		}
 	}
 }

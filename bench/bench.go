@@ -260,9 +260,14 @@ type TorchResult struct {
 	RSSMB float64 // peak resident memory added, MiB (0 if not reported)
 }
 
-// RunTorch runs the PyTorch reference script and returns its numbers by workload.
-func RunTorch(python, script string, threads int) (map[string]TorchResult, error) {
-	cmd := exec.Command(python, script, "--threads", fmt.Sprint(threads))
+// RunTorch runs the PyTorch reference script (only the workloads whose name
+// contains only, when it is not empty) and returns its numbers by workload.
+func RunTorch(python, script string, threads int, only string) (map[string]TorchResult, error) {
+	args := []string{script, "--threads", fmt.Sprint(threads)}
+	if only != "" {
+		args = append(args, "--only", only)
+	}
+	cmd := exec.Command(python, args...)
 	cmd.Env = append(os.Environ(), "OPENBLAS_CORETYPE=SkylakeX", fmt.Sprintf("OMP_NUM_THREADS=%d", threads))
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

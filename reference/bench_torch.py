@@ -1,5 +1,5 @@
 # PyTorch side of metalearn's benchmark workloads (torch 1.13 CPU).
-# Run: OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 reference/bench_torch.py [--threads 2]
+# Run: OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 reference/bench_torch.py [--threads 2] [--only SUBSTRING]
 # Prints one JSON object per workload: {"workload", "median_ms", "runs",
 # "peak_rss_mb"}. peak_rss_mb is the peak resident memory added while the
 # workload ran (warm-up and timed runs): VmHWM is reset through
@@ -13,6 +13,9 @@ threads = 2
 if "--threads" in sys.argv:
     threads = int(sys.argv[sys.argv.index("--threads") + 1])
 torch.set_num_threads(threads)
+only = ""  # run only the workloads whose name contains this
+if "--only" in sys.argv:
+    only = sys.argv[sys.argv.index("--only") + 1]
 torch.manual_seed(0)
 
 def status_kb(field):
@@ -33,6 +36,8 @@ def reset_peak_rss():
         return None
 
 def bench(name, fn, warmup=3, min_runs=10, min_seconds=1.0):
+    if only not in name:
+        return
     base = reset_peak_rss()
     for _ in range(warmup):
         fn()

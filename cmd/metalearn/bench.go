@@ -50,7 +50,7 @@ for the gemm workloads and the Go peak heap.`,
 				if _, err := os.Stat(script); err != nil {
 					return fmt.Errorf("--torch-script: %w", err)
 				}
-				t, err := bench.RunTorch(python, script, threads)
+				t, err := bench.RunTorch(python, script, threads, only)
 				if err != nil {
 					return err
 				}

@@ -320,13 +320,11 @@ func TestAvgPool2d(t *testing.T) {
 
 // The padded-plane im2col/col2im give the same convolution, input gradient
 // and weight gradient, bit for bit, as the general path, for the
-// geometries they take (strided, or stride 1 with a same-size output of
-// <= 64 elements).
+// geometries they take (stride 1, a same-size output of < 16 elements).
 func TestConvSmallPlanesExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 12))
 	for _, dt := range []DType{Float32, Float64} {
-		for _, c := range []struct{ h, w, k, pad, stride int }{{3, 3, 3, 1, 1}, {7, 7, 3, 1, 1}, {5, 4, 5, 2, 1}, {1, 1, 3, 1, 1}, {8, 8, 3, 1, 1},
-			{28, 28, 3, 1, 2}, {7, 7, 3, 1, 2}, {2, 2, 3, 1, 2}, {9, 6, 3, 0, 3}, {10, 11, 4, 2, 2}} {
+		for _, c := range []struct{ h, w, k, pad, stride int }{{3, 3, 3, 1, 1}, {3, 5, 3, 1, 1}, {3, 3, 5, 2, 1}, {1, 1, 3, 1, 1}, {2, 7, 3, 1, 1}} {
 			x := RandN(rng, dt, 1, 2, 3, c.h, c.w)
 			w := RandN(rng, dt, 1, 4, 3, c.k, c.k)
 			run := func(off bool) []*Tensor {

@@ -170,21 +170,15 @@ func convWeightGradImplicit[T Float](g convGeom, n, o int, x, gy, gw []T) {
 		putScratch(px)
 		putScratch(pg)
 	})
-	// each partial is [kk][C][O]; gw is [O][C][kk]: transpose to [O][kk*C]
-	// (tiled), then each output channel's [kk][C] block to [C][kk], and add
-	// with the vector add, partials in group order
-	tp, tq := getScratch[T](kk*g.c*o), getScratch[T](kk*g.c)
-	defer putScratch(tp)
-	defer putScratch(tq)
 	for _, pp := range partial {
-		transpose2D(*pp, *tp, kk*g.c, o)
+		p := *pp
 		for a := 0; a < o; a++ {
-			blk := (*tp)[a*kk*g.c : (a+1)*kk*g.c]
-			if kk > 1 && g.c > 1 {
-				transpose2D(blk, *tq, kk, g.c)
-				blk = *tq
+			for ci := 0; ci < g.c; ci++ {
+				dst := gw[(a*g.c+ci)*kk : (a*g.c+ci+1)*kk]
+				for t := range dst {
+					dst[t] += p[(t*g.c+ci)*o+a]
+				}
 			}
-			addTo(gw[a*g.c*kk:(a+1)*g.c*kk], blk)
 		}
 		putScratch(pp)
 	}

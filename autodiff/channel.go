@@ -171,11 +171,7 @@ func BatchNormReLUPool(x, gamma, beta *Var, eps float64) (y *Var, mean, variance
 			bet = in[bi]
 		}
 		r := make([]*Var, len(in))
-		building := g.requiresGrad
-		for _, v := range in {
-			building = building || v.requiresGrad // the inputs are detached unless a graph is built
-		}
-		if building {
+		if graphBuilt(g, in) {
 			yc := MaxPool2d(bnApply(in[0], gam, bet, st, true), 2, 2, 0)
 			var wrt []*Var
 			for j, v := range in {

@@ -288,6 +288,23 @@ func (r *recycler) sweep() {
 	r.cands = r.cands[:0]
 }
 
+// graphBuilt tells a backward function whether its sweep builds a graph
+// of the gradient (createGraph): without one, backprop hands it detached
+// copies of its inputs and the gradient, none of which requires gradients;
+// with one, it gets the graph's own Vars, of which at least one does (the
+// op was recorded because of it).
+func graphBuilt(g *Var, in []*Var) bool {
+	if g.requiresGrad {
+		return true
+	}
+	for _, v := range in {
+		if v.requiresGrad {
+			return true
+		}
+	}
+	return false
+}
+
 // sweepScratch holds the per-node arguments of backward functions, reused
 // from node to node of one sweep (a backward function does not keep them).
 type sweepScratch struct {

@@ -44,13 +44,11 @@ func bceSum[T Float](p, t []T) float64 {
 	// the sum of those logarithms is taken as the logarithm of their
 	// product, carried as prod * 2^exp (renormalised before it can
 	// underflow: each factor is >= e^-100 > 2^-145), so it costs one
-	// multiplication per element and one logarithm in all. Soft targets
-	// take both logarithms.
-	// four running products, so consecutive multiplications do not wait
-	// for each other
-	var prod [4]float64
+	// multiplication per element and four logarithms in all (four running
+	// products, so consecutive multiplications do not wait for each
+	// other). Soft targets take both logarithms.
+	prod := [4]float64{1, 1, 1, 1}
 	var exp [4]int
-	prod = [4]float64{1, 1, 1, 1}
 	var soft float64
 	for i, pv := range p {
 		tv, x := float64(t[i]), float64(pv)

@@ -423,6 +423,10 @@ func gatherBatch[T Float](n, o, ohow int, y, yb []T, scatter bool) {
 }
 
 func convForward[T Float](g convGeom, n, o int, x, w, bias, out []T) {
+	if winoUse[T](g, o) {
+		convForwardWino(g, n, o, x, w, bias, out)
+		return
+	}
 	if useImplicit(g, true) {
 		convForwardImplicit(g, n, o, x, w, bias, out)
 		return
@@ -466,6 +470,10 @@ func convForward[T Float](g convGeom, n, o int, x, w, bias, out []T) {
 }
 
 func convInputGrad[T Float](g convGeom, n, o int, gy, w, gx []T) {
+	if winoUse[T](g, o) {
+		convInputGradWino(g, n, o, gy, w, gx)
+		return
+	}
 	if useImplicit(g, false) {
 		convInputGradImplicit(g, n, o, gy, w, gx)
 		return

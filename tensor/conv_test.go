@@ -48,6 +48,13 @@ var convCases = []convCase{
 	{2, 10, 16, 16, 7, 2, 4, 1, 1}, // even kernel sizes
 	{3, 8, 9, 8, 6, 3, 3, 1, 1},    // forward only
 	{1, 8, 14, 14, 3, 3, 3, 1, 3},  // padding >= kernel: im2col
+	// Winograd F(2x2, 3x3) (float32 on AVX-512: 3x3, stride 1, padding 1,
+	// >= 16 channels both sides, planes 6-14 wide, >= 6 high)
+	{3, 16, 14, 14, 16, 3, 3, 1, 1}, // conv4 layer 2 shape, small
+	{2, 17, 7, 9, 20, 3, 3, 1, 1},   // odd sides: a half tile in each direction
+	{3, 16, 20, 6, 18, 3, 3, 1, 1},  // taller than wide, the narrowest plane
+	{40, 16, 7, 7, 16, 3, 3, 1, 1},  // 13 images per tile group: a short last group
+	{2, 16, 13, 14, 16, 3, 3, 1, 2}, // padding 2: not Winograd
 }
 
 // refConv2d is the direct 7-loop cross-correlation, with scale = sum |x w|.

@@ -55,3 +55,13 @@ var useAVX512Exp = cpu.X86.HasAVX512F
 
 //go:noescape
 func sigmoidF32AVX512(o, x *float32, n int)
+
+// useWinograd enables the Winograd convolution (winograd.go), whose
+// transforms are winoInputAVX512 and winoOutputAVX512 (AVX-512F, BMI2).
+var useWinograd = cpu.X86.HasAVX512F && cpu.X86.HasBMI2
+
+//go:noescape
+func winoInputAVX512(x *float32, h, w int, v *float32, vstride int)
+
+//go:noescape
+func winoOutputAVX512(m *float32, mstride int, y *float32, h, w int, bias float32)

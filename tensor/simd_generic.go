@@ -10,6 +10,8 @@ var useAVX512Pool = false
 
 var useAVX512Exp = false
 
+var useWinograd = false
+
 func sumF32AVX2(x *float32, n int) float32              { panic("unreachable") }
 func dotF32AVX2(a, b *float32, n int) float32           { panic("unreachable") }
 func sqDevF32AVX2(x *float32, n int, m float32) float32 { panic("unreachable") }
@@ -26,3 +28,7 @@ func maxPool2x2RowAVX2(x, out *float32, idx *int32, n, w int, a0 int32)   { pani
 func maxPool2x2RowAVX512(x, out *float32, idx *int32, n, w int, a0 int32) { panic("unreachable") }
 func pool2AffineReluAVX512(o, r0, r1 *float32, n int, a, b float32)       { panic("unreachable") }
 func sigmoidF32AVX512(o, x *float32, n int)                               { panic("unreachable") }
+func winoInputAVX512(x *float32, h, w int, v *float32, vstride int)       { panic("unreachable") }
+func winoOutputAVX512(m *float32, mstride int, y *float32, h, w int, bias float32) {
+	panic("unreachable")
+}

@@ -1,0 +1,254 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Winograd F(2x2, 3x3) transforms for planes at most 14 wide (one padded
+// row of 16 lanes); see winograd.go for the layout and the arithmetic.
+
+// even | odd columns of the padded row: padded column p is lane p-1 of a
+// row loaded as is, padded column 0 is lane 15 (zero: w <= 14)
+DATA winoA<>+0(SB)/4, $15
+DATA winoA<>+4(SB)/4, $1
+DATA winoA<>+8(SB)/4, $3
+DATA winoA<>+12(SB)/4, $5
+DATA winoA<>+16(SB)/4, $7
+DATA winoA<>+20(SB)/4, $9
+DATA winoA<>+24(SB)/4, $11
+DATA winoA<>+28(SB)/4, $13
+DATA winoA<>+32(SB)/4, $0
+DATA winoA<>+36(SB)/4, $2
+DATA winoA<>+40(SB)/4, $4
+DATA winoA<>+44(SB)/4, $6
+DATA winoA<>+48(SB)/4, $8
+DATA winoA<>+52(SB)/4, $10
+DATA winoA<>+56(SB)/4, $12
+DATA winoA<>+60(SB)/4, $14
+GLOBL winoA<>(SB), RODATA|NOPTR, $64
+
+// the padded columns two to the right: even | odd (lanes 7, 15 unused)
+DATA winoB<>+0(SB)/4, $1
+DATA winoB<>+4(SB)/4, $3
+DATA winoB<>+8(SB)/4, $5
+DATA winoB<>+12(SB)/4, $7
+DATA winoB<>+16(SB)/4, $9
+DATA winoB<>+20(SB)/4, $11
+DATA winoB<>+24(SB)/4, $13
+DATA winoB<>+28(SB)/4, $0
+DATA winoB<>+32(SB)/4, $2
+DATA winoB<>+36(SB)/4, $4
+DATA winoB<>+40(SB)/4, $6
+DATA winoB<>+44(SB)/4, $8
+DATA winoB<>+48(SB)/4, $10
+DATA winoB<>+52(SB)/4, $12
+DATA winoB<>+56(SB)/4, $14
+DATA winoB<>+60(SB)/4, $0
+GLOBL winoB<>(SB), RODATA|NOPTR, $64
+
+// interleave the low halves of two registers: a0 b0 a1 b1 ...
+DATA winoI<>+0(SB)/4, $0
+DATA winoI<>+4(SB)/4, $16
+DATA winoI<>+8(SB)/4, $1
+DATA winoI<>+12(SB)/4, $17
+DATA winoI<>+16(SB)/4, $2
+DATA winoI<>+20(SB)/4, $18
+DATA winoI<>+24(SB)/4, $3
+DATA winoI<>+28(SB)/4, $19
+DATA winoI<>+32(SB)/4, $4
+DATA winoI<>+36(SB)/4, $20
+DATA winoI<>+40(SB)/4, $5
+DATA winoI<>+44(SB)/4, $21
+DATA winoI<>+48(SB)/4, $6
+DATA winoI<>+52(SB)/4, $22
+DATA winoI<>+56(SB)/4, $7
+DATA winoI<>+60(SB)/4, $23
+GLOBL winoI<>(SB), RODATA|NOPTR, $64
+
+// WINOCOLS applies B^T to the columns of row-transformed register t and
+// stores its four results (8 lanes each, tw of them tiles: the rest land
+// on the next tile row's place, written later, or on the padding at the
+// end of the matrix row) at DX, DX+R8, DX+2*R8, DX+3*R8, leaving DX four
+// matrices on. Z8, Z9: winoA, winoB; clobbers
+// Z10-Z14.
+#define WINOCOLS(t) \
+	VPERMPS t, Z8, Z10; \
+	VPERMPS t, Z9, Z11; \
+	VSHUFF32X4 $0x4E, Z10, Z10, Z12; \
+	VSUBPS Z11, Z10, Z13; \
+	VMOVUPS Y13, (DX); \
+	ADDQ R8, DX; \
+	VADDPS Z11, Z12, Z14; \
+	VMOVUPS Y14, (DX); \
+	ADDQ R8, DX; \
+	VSUBPS Z12, Z11, Z14; \
+	VMOVUPS Y14, (DX); \
+	ADDQ R8, DX; \
+	VSHUFF32X4 $0x4E, Z13, Z13, Z14; \
+	VMOVUPS Y14, (DX); \
+	ADDQ R8, DX
+
+// func winoInputAVX512(x *float32, h, w int, v *float32, vstride int)
+// Input tiles of one plane x [h, w] (1 <= w <= 14, h >= 1), zero-padded by
+// one on every side: tile (tr, tc) of transform element xi = 4k+l goes to
+// v[xi*vstride + tr*tw + tc], tw = (w+1)/2; each tile row writes 8 values
+// (8 - tw past its end).
+TEXT ·winoInputAVX512(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ h+8(FP), R10
+	MOVQ w+16(FP), CX
+	MOVQ v+24(FP), DI
+	MOVQ vstride+32(FP), R8
+	SHLQ $2, R8
+	MOVQ $1, AX
+	SHLXQ CX, AX, R9
+	DECQ R9
+	KMOVW R9, K2                  // w columns
+	MOVQ CX, R11
+	INCQ R11
+	SHRQ $1, R11                  // tw
+	SHLQ $2, R11                  // bytes per tile row in v
+	MOVQ CX, R12
+	SHLQ $2, R12                  // bytes per input row
+	VMOVDQU32 winoA<>(SB), Z8
+	VMOVDQU32 winoB<>(SB), Z9
+	VPXORD Z0, Z0, Z0             // row -1 (padding)
+	VMOVUPS.Z (SI), K2, Z1      // row 0
+	ADDQ R12, SI
+	MOVQ $1, R13                  // next row to load
+wiloop:
+	CMPQ R13, R10
+	JGE wizero2
+	VMOVUPS.Z (SI), K2, Z2
+	ADDQ R12, SI
+	JMP wigot2
+wizero2:
+	VPXORD Z2, Z2, Z2
+wigot2:
+	INCQ R13
+	CMPQ R13, R10
+	JGE wizero3
+	VMOVUPS.Z (SI), K2, Z3
+	ADDQ R12, SI
+	JMP wigot3
+wizero3:
+	VPXORD Z3, Z3, Z3
+wigot3:
+	INCQ R13
+	VSUBPS Z2, Z0, Z4             // d0 - d2
+	VADDPS Z2, Z1, Z5             // d1 + d2
+	VSUBPS Z1, Z2, Z6             // d2 - d1
+	VSUBPS Z3, Z1, Z7             // d1 - d3
+	MOVQ DI, DX
+	WINOCOLS(Z4)
+	WINOCOLS(Z5)
+	WINOCOLS(Z6)
+	WINOCOLS(Z7)
+	ADDQ R11, DI
+	VMOVAPS Z2, Z0
+	VMOVAPS Z3, Z1
+	CMPQ R13, R10
+	JLE wiloop
+	VZEROUPPER
+	RET
+
+// func winoOutputAVX512(m *float32, mstride int, y *float32, h, w int, bias float32)
+// Output plane y [h, w] (1 <= w <= 14) from the transformed products: tile
+// (tr, tc) of element xi at m[xi*mstride + tr*tw + tc]; bias added last.
+TEXT ·winoOutputAVX512(SB), NOSPLIT, $0-44
+	MOVQ m+0(FP), SI
+	MOVQ mstride+8(FP), R8
+	SHLQ $2, R8
+	MOVQ y+16(FP), DI
+	MOVQ h+24(FP), R10
+	MOVQ w+32(FP), CX
+	VBROADCASTSS bias+40(FP), Z15
+	MOVQ $1, AX
+	SHLXQ CX, AX, R9
+	DECQ R9
+	KMOVW R9, K2                  // w output columns
+	MOVQ CX, R11
+	INCQ R11
+	SHRQ $1, R11                  // tw
+	SHLXQ R11, AX, R9
+	DECQ R9
+	KMOVW R9, K1                  // tw tiles
+	SHLQ $2, R11
+	MOVQ CX, R12
+	SHLQ $2, R12
+	VMOVDQU32 winoI<>(SB), Z9
+	MOVQ $0, R13                  // output row 2*tr
+woloop:
+	MOVQ SI, DX
+	VMOVUPS.Z (DX), K1, Z16
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z17
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z18
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z19
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z20
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z21
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z22
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z23
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z24
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z25
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z26
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z27
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z28
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z29
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z30
+	ADDQ R8, DX
+	VMOVUPS.Z (DX), K1, Z31
+	// rows: s0 = m0 + (m1 + m2), s1 = (m1 - m2) - m3, per column l
+	VADDPS Z24, Z20, Z0
+	VADDPS Z25, Z21, Z1
+	VADDPS Z26, Z22, Z2
+	VADDPS Z27, Z23, Z3
+	VSUBPS Z24, Z20, Z4
+	VSUBPS Z25, Z21, Z5
+	VSUBPS Z26, Z22, Z6
+	VSUBPS Z27, Z23, Z7
+	VADDPS Z0, Z16, Z0
+	VADDPS Z1, Z17, Z1
+	VADDPS Z2, Z18, Z2
+	VADDPS Z3, Z19, Z3
+	VSUBPS Z28, Z4, Z4
+	VSUBPS Z29, Z5, Z5
+	VSUBPS Z30, Z6, Z6
+	VSUBPS Z31, Z7, Z7
+	// columns: y0 = s_0 + (s_1 + s_2), y1 = (s_1 - s_2) - s_3
+	VADDPS Z2, Z1, Z10
+	VSUBPS Z2, Z1, Z11
+	VADDPS Z10, Z0, Z12
+	VSUBPS Z3, Z11, Z13
+	VADDPS Z6, Z5, Z10
+	VSUBPS Z6, Z5, Z11
+	VADDPS Z10, Z4, Z14
+	VSUBPS Z7, Z11, Z11
+	VPERMT2PS Z13, Z9, Z12
+	VADDPS Z15, Z12, Z12
+	VMOVUPS Z12, K2, (DI)
+	INCQ R13
+	CMPQ R13, R10
+	JGE wodone
+	VPERMT2PS Z11, Z9, Z14
+	VADDPS Z15, Z14, Z14
+	VMOVUPS Z14, K2, (DI)(R12*1)
+	INCQ R13
+	LEAQ (DI)(R12*2), DI
+	ADDQ R11, SI
+	CMPQ R13, R10
+	JLT woloop
+wodone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,162 @@
+package tensor
+
+import "unsafe"
+
+// Winograd convolution F(2x2, 3x3) for 3x3 kernels, stride 1, padding 1
+// (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+// CVPR 2016, section 4.1 and eq. 8). Each 2x2 block of outputs is
+//
+//	Y = A^T [ sum_c (G g_c G^T) ⊙ (B^T d_c B) ] A
+//
+// with d_c the 4x4 input tile (overlapping its neighbours by two) and g_c
+// the 3x3 filter of input channel c, and
+//
+//	B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//	G   = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+//	A^T = [1 1 1 0; 0 1 -1 -1].
+//
+// Written per transform element xi = 4k+l (k, l in 0..3), the sum over
+// channels is one matrix product per element over all tiles at once:
+//
+//	M_xi [O, tiles] = U_xi [O, C] * V_xi [C, tiles],
+//
+// U_xi = (G g G^T)[k][l] for every filter, V_xi = (B^T d B)[k][l] for
+// every tile: 16 products of 16 multiplications per 2x2 outputs instead
+// of 36, i.e. 2.25 times fewer flops than the direct convolution. The
+// transforms themselves are additions only, run by AVX-512 kernels that
+// hold a whole padded row (<= 16 lanes) in one register, which limits the
+// path to planes at most 14 wide; the input gradient of such a layer is
+// the same convolution of the output gradient with the flipped,
+// transposed filters. The results differ from the direct products by
+// rounding only (the transforms' additions; tests compare against a
+// float64 reference).
+
+// winoMaxW is the widest plane the AVX-512 transforms take.
+const winoMaxW = 14
+
+// winoTiles is the number of tiles per batch product the images are
+// grouped to: enough columns for the gemm micro-kernels, few enough that
+// the transformed tiles stay in the L2 cache. The grouping depends only on
+// the batch, never on the thread count.
+const winoTiles = 196
+
+// winoUse reports whether g runs as a Winograd convolution: float32 on
+// AVX-512, a 3x3 kernel with stride 1 and padding 1 on planes 6 to 14 wide
+// and at least 6 high, and 16 or more channels on both sides (below, the
+// tile products are too shallow). Measured (BenchmarkConvWinograd) on
+// conv4's 64-channel 14x14 and 7x7 layers: faster for the forward and the
+// input-gradient passes.
+func winoUse[T Float](g convGeom, o int) bool {
+	var z T
+	_, f32 := any(z).(float32)
+	return f32 && useWinograd && !noWinograd && g.kh == 3 && g.kw == 3 && g.stride == 1 && g.pad == 1 &&
+		g.w >= 6 && g.w <= winoMaxW && g.h >= 6 && g.c >= 16 && o >= 16
+}
+
+// noWinograd turns the Winograd path off (tests and benchmarks compare).
+var noWinograd bool
+
+// winoWeights writes U [16, a, b] (element xi's a x b matrix at xi*a*b)
+// for the filters w [O, C, 3, 3]: U_xi[o][c] = (G w[o][c] G^T)[xi] for the
+// forward pass (a = O, b = C), or, for the input gradient (flip), the
+// transform of the flipped filter w[o][c][2-i][2-j] at U_xi[c][o].
+func winoWeights(w, u []float32, o, c int, flip bool) {
+	ab := o * c
+	for a := 0; a < o; a++ {
+		for b := 0; b < c; b++ {
+			f := w[(a*c+b)*9 : (a*c+b+1)*9]
+			var g [9]float32
+			if flip {
+				for t := range g {
+					g[t] = f[8-t]
+				}
+			} else {
+				copy(g[:], f)
+			}
+			// Gg [4x3], then (Gg) G^T [4x4]
+			var gg [12]float32
+			for j := 0; j < 3; j++ {
+				g0, g1, g2 := g[j], g[3+j], g[6+j]
+				gg[j] = g0
+				gg[3+j] = (g0 + g1 + g2) * 0.5
+				gg[6+j] = (g0 - g1 + g2) * 0.5
+				gg[9+j] = g2
+			}
+			pos := a*c + b
+			if flip {
+				pos = b*o + a
+			}
+			for k := 0; k < 4; k++ {
+				r0, r1, r2 := gg[3*k], gg[3*k+1], gg[3*k+2]
+				u[(4*k)*ab+pos] = r0
+				u[(4*k+1)*ab+pos] = (r0 + r1 + r2) * 0.5
+				u[(4*k+2)*ab+pos] = (r0 - r1 + r2) * 0.5
+				u[(4*k+3)*ab+pos] = r2
+			}
+		}
+	}
+}
+
+// winoConv sets y [N, cout, H, W] to the 3x3, stride-1, padding-1
+// convolution of x [N, cin, H, W] with the transformed filters u [16,
+// cout, cin] (winoWeights), plus bias [cout] when set.
+func winoConv(n, cin, cout, h, w int, x, u, bias, y []float32) {
+	th, tw := (h+1)/2, (w+1)/2
+	tiles := th * tw
+	per := max(1, min(n, (winoTiles+tiles-1)/tiles)) // images per group
+	groups := (n + per - 1) / per
+	plane := h * w
+	parallelTasks(groups, n*cout*cin*9*plane, func(gr int) {
+		lo, hi := gr*per, min(n, (gr+1)*per)
+		cols := (hi - lo) * tiles
+		ld := cols + 8 // the input transform writes up to 7 values past a row's tiles
+		pv, pm := getScratch[float32](16*cin*ld), getScratch[float32](16*cout*cols)
+		v, m := *pv, *pm
+		// images in order: a tile row's overhang lands where a later one
+		// writes, or on the padding
+		for i := lo; i < hi; i++ {
+			for c := 0; c < cin; c++ {
+				winoInputAVX512(&x[(i*cin+c)*plane], h, w, &v[c*ld+(i-lo)*tiles], cin*ld)
+			}
+		}
+		for xi := 0; xi < 16; xi++ {
+			gemmSerial(cout, cols, cin, u[xi*cout*cin:(xi+1)*cout*cin], cin, v[xi*cin*ld:(xi+1)*cin*ld], ld,
+				m[xi*cout*cols:(xi+1)*cout*cols], cols, false)
+		}
+		for i := lo; i < hi; i++ {
+			for a := 0; a < cout; a++ {
+				var b float32
+				if bias != nil {
+					b = bias[a]
+				}
+				winoOutputAVX512(&m[a*cols+(i-lo)*tiles], cout*cols, &y[(i*cout+a)*plane], h, w, b)
+			}
+		}
+		putScratch(pv)
+		putScratch(pm)
+	})
+}
+
+// winoF32 is x as []float32 (T is float32 wherever winoUse holds).
+func winoF32[T Float](x []T) []float32 {
+	if len(x) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
+}
+
+// convForwardWino and convInputGradWino are convForward and convInputGrad
+// for geometries winoUse accepts (T is float32 there).
+func convForwardWino[T Float](g convGeom, n, o int, x, w, bias, out []T) {
+	pu := getScratch[float32](16 * o * g.c)
+	defer putScratch(pu)
+	winoWeights(winoF32(w), *pu, o, g.c, false)
+	winoConv(n, g.c, o, g.h, g.w, winoF32(x), *pu, winoF32(bias), winoF32(out))
+}
+
+func convInputGradWino[T Float](g convGeom, n, o int, gy, w, gx []T) {
+	pu := getScratch[float32](16 * o * g.c)
+	defer putScratch(pu)
+	winoWeights(winoF32(w), *pu, o, g.c, true)
+	winoConv(n, o, g.c, g.h, g.w, winoF32(gy), *pu, nil, winoF32(gx))
+}

@@ -1,0 +1,162 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// winoInputRef is B^T d B for every tile of a plane, by the definition:
+// rows first, then columns, in the kernels' order of additions.
+func winoInputRef(x []float32, h, w int, v []float32, vstride int) {
+	th, tw := (h+1)/2, (w+1)/2
+	at := func(i, j int) float32 {
+		if i < 0 || i >= h || j < 0 || j >= w {
+			return 0
+		}
+		return x[i*w+j]
+	}
+	bt := func(a, b, c, d float32) [4]float32 { return [4]float32{a - c, b + c, c - b, b - d} }
+	for tr := 0; tr < th; tr++ {
+		for tc := 0; tc < tw; tc++ {
+			var rows [4][4]float32 // rows[k][col]: B^T applied down each column
+			for j := 0; j < 4; j++ {
+				r := bt(at(2*tr-1, 2*tc-1+j), at(2*tr, 2*tc-1+j), at(2*tr+1, 2*tc-1+j), at(2*tr+2, 2*tc-1+j))
+				for k := range r {
+					rows[k][j] = r[k]
+				}
+			}
+			for k := 0; k < 4; k++ {
+				c := bt(rows[k][0], rows[k][1], rows[k][2], rows[k][3])
+				for l := range c {
+					v[(4*k+l)*vstride+tr*tw+tc] = c[l]
+				}
+			}
+		}
+	}
+}
+
+// winoOutputRef is A^T m A + bias for every tile.
+func winoOutputRef(m []float32, mstride int, y []float32, h, w int, bias float32) {
+	th, tw := (h+1)/2, (w+1)/2
+	at := func(a, b, c, d float32) [2]float32 { return [2]float32{a + (b + c), (b - c) - d} }
+	for tr := 0; tr < th; tr++ {
+		for tc := 0; tc < tw; tc++ {
+			var s [2][4]float32
+			for l := 0; l < 4; l++ {
+				e := func(k int) float32 { return m[(4*k+l)*mstride+tr*tw+tc] }
+				r := at(e(0), e(1), e(2), e(3))
+				s[0][l], s[1][l] = r[0], r[1]
+			}
+			for k := 0; k < 2; k++ {
+				r := at(s[k][0], s[k][1], s[k][2], s[k][3])
+				for l := 0; l < 2; l++ {
+					i, j := 2*tr+k, 2*tc+l
+					if i < h && j < w {
+						y[i*w+j] = r[l] + bias
+					}
+				}
+			}
+		}
+	}
+}
+
+func nanSlice(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(math.NaN())
+	}
+	return s
+}
+
+// The AVX-512 transforms equal the definitions bit for bit, for every
+// plane width they take and odd and even heights, and write nothing
+// outside their tiles (the input transform: at most 8-tw values past the
+// last tile row) or their plane.
+func TestWinogradTransforms(t *testing.T) {
+	if !useWinograd {
+		t.Skip("no AVX-512: the Winograd path is off and its kernels are not called")
+	}
+	rng := rand.New(rand.NewPCG(7, 7))
+	for w := 1; w <= winoMaxW; w++ {
+		for h := 1; h <= 9; h++ {
+			name := fmt.Sprintf("%dx%d", h, w)
+			tiles := ((h + 1) / 2) * ((w + 1) / 2)
+			tw := (w + 1) / 2
+			stride := tiles + 16 // room after each matrix: 8-tw values may land there, no more
+			x := make([]float32, h*w)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			got, want := nanSlice(16*stride), nanSlice(16*stride)
+			winoInputAVX512(&x[0], h, w, &got[0], stride)
+			winoInputRef(x, h, w, want, stride)
+			for i := range got {
+				if tile := i % stride; tile >= tiles && tile < tiles+8-tw {
+					continue // scratch past the last tile row
+				}
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("input %s: element %d (matrix %d, tile %d) = %v, want %v", name, i, i/stride, i%stride, got[i], want[i])
+				}
+			}
+			m := make([]float32, 16*stride)
+			for i := range m {
+				m[i] = float32(rng.NormFloat64())
+			}
+			yg, yw := nanSlice(h*w+3), nanSlice(h*w+3)
+			winoOutputAVX512(&m[0], stride, &yg[0], h, w, 0.25)
+			winoOutputRef(m, stride, yw, h, w, 0.25)
+			for i := range yg {
+				if math.Float32bits(yg[i]) != math.Float32bits(yw[i]) {
+					t.Fatalf("output %s: element %d = %v, want %v", name, i, yg[i], yw[i])
+				}
+			}
+		}
+	}
+}
+
+// The Winograd path is taken for conv4's middle layers and agrees with the
+// implicit/im2col paths up to rounding (the exact comparison against a
+// float64 reference is TestConv2d's).
+func TestWinogradMatchesDirect(t *testing.T) {
+	if !useWinograd {
+		t.Skip("no AVX-512: the Winograd path is off")
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, hw := range []int{14, 7} {
+		x := RandN(rng, Float32, 1, 9, 64, hw, hw)
+		w := RandN(rng, Float32, 0.05, 64, 64, 3, 3)
+		b := RandN(rng, Float32, 1, 64)
+		gy := RandN(rng, Float32, 1, 9, 64, hw, hw)
+		if !winoUse[float32](convGeom{c: 64, h: hw, w: hw, kh: 3, kw: 3, stride: 1, pad: 1, oh: hw, ow: hw}, 64) {
+			t.Fatalf("%dx%d: the Winograd path is not taken", hw, hw)
+		}
+		run := func(off bool) (y, gx *Tensor) {
+			defer func(v bool) { noWinograd = v }(noWinograd)
+			noWinograd = off
+			return Conv2dBias(x, w, b, 1, 1), Conv2dInputGrad(gy, w, x.Shape(), 1, 1)
+		}
+		y, gx := run(false)
+		yd, gxd := run(true)
+		for _, c := range []struct {
+			name      string
+			got, want *Tensor
+		}{{"forward", y, yd}, {"input gradient", gx, gxd}} {
+			differ, worst := 0, 0.0
+			for i, v := range c.got.Values() {
+				d := c.want.Flat(i)
+				if v != d {
+					differ++
+				}
+				worst = max(worst, math.Abs(v-d)/(1+math.Abs(d)))
+			}
+			if differ == 0 {
+				t.Errorf("%dx%d %s: bit-identical to the direct path: Winograd not run?", hw, hw, c.name)
+			}
+			if worst > 2e-5 {
+				t.Errorf("%dx%d %s: differs from the direct path by %.3g (relative)", hw, hw, c.name, worst)
+			}
+		}
+	}
+}

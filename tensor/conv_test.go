@@ -49,7 +49,7 @@ var convCases = []convCase{
 	{3, 8, 9, 8, 6, 3, 3, 1, 1},    // forward only
 	{1, 8, 14, 14, 3, 3, 3, 1, 3},  // padding >= kernel: im2col
 	// Winograd F(2x2, 3x3) (float32 on AVX-512: 3x3, stride 1, padding 1,
-	// >= 16 channels both sides, planes 6-14 wide, >= 6 high)
+	// >= 16 channels both sides, planes 3-14 wide, >= 3 high)
 	{3, 16, 14, 14, 16, 3, 3, 1, 1}, // conv4 layer 2 shape, small
 	{2, 17, 7, 9, 20, 3, 3, 1, 1},   // odd sides: a half tile in each direction
 	{3, 16, 20, 6, 18, 3, 3, 1, 1},  // taller than wide, the narrowest plane

@@ -65,3 +65,6 @@ func winoInputAVX512(x *float32, h, w int, v *float32, vstride int)
 
 //go:noescape
 func winoOutputAVX512(m *float32, mstride int, y *float32, h, w int, bias float32)
+
+//go:noescape
+func winoWeightsAVX512(w *float32, fstride int, flip bool, u *float32, ustride int)

@@ -32,3 +32,6 @@ func winoInputAVX512(x *float32, h, w int, v *float32, vstride int)       { pani
 func winoOutputAVX512(m *float32, mstride int, y *float32, h, w int, bias float32) {
 	panic("unreachable")
 }
+func winoWeightsAVX512(w *float32, fstride int, flip bool, u *float32, ustride int) {
+	panic("unreachable")
+}

@@ -44,6 +44,25 @@ DATA winoB<>+56(SB)/4, $14
 DATA winoB<>+60(SB)/4, $0
 GLOBL winoB<>(SB), RODATA|NOPTR, $64
 
+// 0, 1, ..., 15
+DATA ramp16<>+0(SB)/4, $0
+DATA ramp16<>+4(SB)/4, $1
+DATA ramp16<>+8(SB)/4, $2
+DATA ramp16<>+12(SB)/4, $3
+DATA ramp16<>+16(SB)/4, $4
+DATA ramp16<>+20(SB)/4, $5
+DATA ramp16<>+24(SB)/4, $6
+DATA ramp16<>+28(SB)/4, $7
+DATA ramp16<>+32(SB)/4, $8
+DATA ramp16<>+36(SB)/4, $9
+DATA ramp16<>+40(SB)/4, $10
+DATA ramp16<>+44(SB)/4, $11
+DATA ramp16<>+48(SB)/4, $12
+DATA ramp16<>+52(SB)/4, $13
+DATA ramp16<>+56(SB)/4, $14
+DATA ramp16<>+60(SB)/4, $15
+GLOBL ramp16<>(SB), RODATA|NOPTR, $64
+
 // interleave the low halves of two registers: a0 b0 a1 b1 ...
 DATA winoI<>+0(SB)/4, $0
 DATA winoI<>+4(SB)/4, $16
@@ -85,6 +104,25 @@ GLOBL winoI<>(SB), RODATA|NOPTR, $64
 	VSHUFF32X4 $0x4E, Z13, Z13, Z14; \
 	VMOVUPS Y14, (DX); \
 	ADDQ R8, DX
+
+// WINOGT stores row (r0, r1, r2) of Gg times G^T: r0, ((r0+r1)+r2)/2,
+// ((r0-r1)+r2)/2, r2 at DI, DI+R8, ..., leaving DI four matrices on.
+// Z15: 0.5; clobbers Z17, Z18.
+#define WINOGT(r0, r1, r2) \
+	VMOVUPS r0, (DI); \
+	ADDQ R8, DI; \
+	VADDPS r1, r0, Z17; \
+	VADDPS r2, Z17, Z17; \
+	VMULPS Z15, Z17, Z17; \
+	VMOVUPS Z17, (DI); \
+	ADDQ R8, DI; \
+	VSUBPS r1, r0, Z18; \
+	VADDPS r2, Z18, Z18; \
+	VMULPS Z15, Z18, Z18; \
+	VMOVUPS Z18, (DI); \
+	ADDQ R8, DI; \
+	VMOVUPS r2, (DI); \
+	ADDQ R8, DI
 
 // func winoInputAVX512(x *float32, h, w int, v *float32, vstride int)
 // Input tiles of one plane x [h, w] (1 <= w <= 14, h >= 1), zero-padded by
@@ -250,5 +288,88 @@ woloop:
 	CMPQ R13, R10
 	JLT woloop
 wodone:
+	VZEROUPPER
+	RET
+
+// func winoWeightsAVX512(w *float32, fstride int, flip bool, u *float32, ustride int)
+// Transformed filters G g G^T of 16 filters, filter f at w[f*fstride]
+// (flip: its taps in reverse order), element xi of filter f to
+// u[xi*ustride + f]; winoFilter's arithmetic, lane by lane.
+TEXT ·winoWeightsAVX512(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), SI
+	MOVQ fstride+8(FP), AX
+	MOVBLZX flip+16(FP), BX
+	MOVQ u+24(FP), DI
+	MOVQ ustride+32(FP), R8
+	SHLQ $2, R8
+	VPBROADCASTD AX, Z16
+	VPMULLD ramp16<>(SB), Z16, Z16   // f*fstride
+	MOVL $0x3f000000, AX
+	VPBROADCASTD AX, Z15             // 0.5
+	TESTQ BX, BX
+	JNZ wwflip
+	KXNORW K1, K1, K1
+	VGATHERDPS 0(SI)(Z16*4), K1, Z0
+	KXNORW K1, K1, K1
+	VGATHERDPS 4(SI)(Z16*4), K1, Z1
+	KXNORW K1, K1, K1
+	VGATHERDPS 8(SI)(Z16*4), K1, Z2
+	KXNORW K1, K1, K1
+	VGATHERDPS 12(SI)(Z16*4), K1, Z3
+	KXNORW K1, K1, K1
+	VGATHERDPS 16(SI)(Z16*4), K1, Z4
+	KXNORW K1, K1, K1
+	VGATHERDPS 20(SI)(Z16*4), K1, Z5
+	KXNORW K1, K1, K1
+	VGATHERDPS 24(SI)(Z16*4), K1, Z6
+	KXNORW K1, K1, K1
+	VGATHERDPS 28(SI)(Z16*4), K1, Z7
+	KXNORW K1, K1, K1
+	VGATHERDPS 32(SI)(Z16*4), K1, Z8
+	JMP wwgot
+wwflip:
+	ADDQ $32, SI
+	KXNORW K1, K1, K1
+	VGATHERDPS 0(SI)(Z16*4), K1, Z0
+	KXNORW K1, K1, K1
+	VGATHERDPS -4(SI)(Z16*4), K1, Z1
+	KXNORW K1, K1, K1
+	VGATHERDPS -8(SI)(Z16*4), K1, Z2
+	KXNORW K1, K1, K1
+	VGATHERDPS -12(SI)(Z16*4), K1, Z3
+	KXNORW K1, K1, K1
+	VGATHERDPS -16(SI)(Z16*4), K1, Z4
+	KXNORW K1, K1, K1
+	VGATHERDPS -20(SI)(Z16*4), K1, Z5
+	KXNORW K1, K1, K1
+	VGATHERDPS -24(SI)(Z16*4), K1, Z6
+	KXNORW K1, K1, K1
+	VGATHERDPS -28(SI)(Z16*4), K1, Z7
+	KXNORW K1, K1, K1
+	VGATHERDPS -32(SI)(Z16*4), K1, Z8
+wwgot:
+	// Gg: row 1 = ((g0+g1)+g2)/2, row 2 = ((g0-g1)+g2)/2 per column j
+	VADDPS Z3, Z0, Z9
+	VADDPS Z6, Z9, Z9
+	VMULPS Z15, Z9, Z9
+	VADDPS Z4, Z1, Z10
+	VADDPS Z7, Z10, Z10
+	VMULPS Z15, Z10, Z10
+	VADDPS Z5, Z2, Z11
+	VADDPS Z8, Z11, Z11
+	VMULPS Z15, Z11, Z11
+	VSUBPS Z3, Z0, Z12
+	VADDPS Z6, Z12, Z12
+	VMULPS Z15, Z12, Z12
+	VSUBPS Z4, Z1, Z13
+	VADDPS Z7, Z13, Z13
+	VMULPS Z15, Z13, Z13
+	VSUBPS Z5, Z2, Z14
+	VADDPS Z8, Z14, Z14
+	VMULPS Z15, Z14, Z14
+	WINOGT(Z0, Z1, Z2)
+	WINOGT(Z9, Z10, Z11)
+	WINOGT(Z12, Z13, Z14)
+	WINOGT(Z6, Z7, Z8)
 	VZEROUPPER
 	RET

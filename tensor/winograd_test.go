@@ -116,6 +116,36 @@ func TestWinogradTransforms(t *testing.T) {
 	}
 }
 
+// The AVX-512 filter transform equals winoFilter bit for bit, both ways
+// round, with and without whole blocks of 16.
+func TestWinogradWeights(t *testing.T) {
+	if !useWinograd {
+		t.Skip("no AVX-512: the Winograd path is off")
+	}
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, s := range []struct{ o, c int }{{16, 16}, {32, 48}, {17, 35}, {20, 16}, {3, 5}} {
+		w := RandN(rng, Float32, 1, s.o, s.c, 3, 3).f32
+		for _, flip := range []bool{false, true} {
+			got, want := nanSlice(16*s.o*s.c), nanSlice(16*s.o*s.c)
+			winoWeights(w, got, s.o, s.c, flip)
+			for a := 0; a < s.o; a++ {
+				for b := 0; b < s.c; b++ {
+					pos := a*s.c + b
+					if flip {
+						pos = b*s.o + a
+					}
+					winoFilter(w[(a*s.c+b)*9:(a*s.c+b+1)*9], flip, want, pos, s.o*s.c)
+				}
+			}
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("O%d C%d flip %v: element %d = %v, want %v", s.o, s.c, flip, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 // The Winograd path is taken for conv4's middle layers and agrees with the
 // implicit/im2col paths up to rounding (the exact comparison against a
 // float64 reference is TestConv2d's).

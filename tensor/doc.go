@@ -15,4 +15,10 @@
 // Kernels are written once, generically over float32 and float64, with the
 // dtype switch done once per call (never per element). Large operations are
 // split across all available cores.
+//
+// A convolution runs as im2col + gemm, as an implicit gemm over padded
+// planes (stride 1, conv_implicit.go) or, for float32 3x3 layers with
+// stride 1 and padding 1 on AVX-512 machines, as a Winograd F(2x2, 3x3)
+// convolution (winograd.go), chosen by shape; the paths agree up to
+// rounding, and each is tested against a float64 reference.
 package tensor

@@ -105,6 +105,13 @@ GLOBL winoI<>(SB), RODATA|NOPTR, $64
 	VMOVUPS Y14, (DX); \
 	ADDQ R8, DX
 
+// WINOTAP gathers the next tap of 16 filters (indices Z16, stepped by Z17
+// after) into z.
+#define WINOTAP(z) \
+	KXNORW K1, K1, K1; \
+	VGATHERDPS (SI)(Z16*4), K1, z; \
+	VPADDD Z17, Z16, Z16
+
 // WINOGT stores row (r0, r1, r2) of Gg times G^T: r0, ((r0+r1)+r2)/2,
 // ((r0-r1)+r2)/2, r2 at DI, DI+R8, ..., leaving DI four matrices on.
 // Z15: 0.5; clobbers Z17, Z18.
@@ -306,48 +313,24 @@ TEXT ·winoWeightsAVX512(SB), NOSPLIT, $0-40
 	VPMULLD ramp16<>(SB), Z16, Z16   // f*fstride
 	MOVL $0x3f000000, AX
 	VPBROADCASTD AX, Z15             // 0.5
+	// tap t of filter f at f*fstride + t, or + 8-t when flipped: the
+	// index vector steps by +1 or -1 from tap to tap
+	MOVL $1, AX
 	TESTQ BX, BX
-	JNZ wwflip
-	KXNORW K1, K1, K1
-	VGATHERDPS 0(SI)(Z16*4), K1, Z0
-	KXNORW K1, K1, K1
-	VGATHERDPS 4(SI)(Z16*4), K1, Z1
-	KXNORW K1, K1, K1
-	VGATHERDPS 8(SI)(Z16*4), K1, Z2
-	KXNORW K1, K1, K1
-	VGATHERDPS 12(SI)(Z16*4), K1, Z3
-	KXNORW K1, K1, K1
-	VGATHERDPS 16(SI)(Z16*4), K1, Z4
-	KXNORW K1, K1, K1
-	VGATHERDPS 20(SI)(Z16*4), K1, Z5
-	KXNORW K1, K1, K1
-	VGATHERDPS 24(SI)(Z16*4), K1, Z6
-	KXNORW K1, K1, K1
-	VGATHERDPS 28(SI)(Z16*4), K1, Z7
-	KXNORW K1, K1, K1
-	VGATHERDPS 32(SI)(Z16*4), K1, Z8
-	JMP wwgot
-wwflip:
+	JZ wwstep
 	ADDQ $32, SI
-	KXNORW K1, K1, K1
-	VGATHERDPS 0(SI)(Z16*4), K1, Z0
-	KXNORW K1, K1, K1
-	VGATHERDPS -4(SI)(Z16*4), K1, Z1
-	KXNORW K1, K1, K1
-	VGATHERDPS -8(SI)(Z16*4), K1, Z2
-	KXNORW K1, K1, K1
-	VGATHERDPS -12(SI)(Z16*4), K1, Z3
-	KXNORW K1, K1, K1
-	VGATHERDPS -16(SI)(Z16*4), K1, Z4
-	KXNORW K1, K1, K1
-	VGATHERDPS -20(SI)(Z16*4), K1, Z5
-	KXNORW K1, K1, K1
-	VGATHERDPS -24(SI)(Z16*4), K1, Z6
-	KXNORW K1, K1, K1
-	VGATHERDPS -28(SI)(Z16*4), K1, Z7
-	KXNORW K1, K1, K1
-	VGATHERDPS -32(SI)(Z16*4), K1, Z8
-wwgot:
+	NEGL AX
+wwstep:
+	VPBROADCASTD AX, Z17
+	WINOTAP(Z0)
+	WINOTAP(Z1)
+	WINOTAP(Z2)
+	WINOTAP(Z3)
+	WINOTAP(Z4)
+	WINOTAP(Z5)
+	WINOTAP(Z6)
+	WINOTAP(Z7)
+	WINOTAP(Z8)
 	// Gg: row 1 = ((g0+g1)+g2)/2, row 2 = ((g0-g1)+g2)/2 per column j
 	VADDPS Z3, Z0, Z9
 	VADDPS Z6, Z9, Z9

@@ -96,8 +96,7 @@ func matMulTN[T Float](batch, m, n, k int, a, b, c []T) {
 	}
 }
 
-// transpose2D writes the transpose of src [r,c] into dst [c,r], in tiles
-// of 32 x 32 so that both sides stay in cache.
+// transpose2D writes the transpose of src [r,c] into dst [c,r].
 func transpose2D[T Float](src, dst []T, r, c int) {
 	if r == 1 || c == 1 {
 		copy(dst[:r*c], src[:r*c])
@@ -113,11 +112,30 @@ func transpose2D[T Float](src, dst []T, r, c int) {
 		}
 		return
 	}
+	if s, d := asF32(src), asF32(dst); s != nil && useAVX512Transpose && r >= 16 && c >= 16 {
+		// 16 x 16 blocks in registers, the ragged edges by the loop below
+		r16, c16 := r&^15, c&^15
+		for i := 0; i < r16; i += 16 {
+			for j := 0; j < c16; j += 16 {
+				transpose16x16AVX512(&s[i*c+j], c, &d[j*r+i], r)
+			}
+		}
+		transposeTiles(src, dst, r, c, r16, r, 0, c)
+		transposeTiles(src, dst, r, c, 0, r16, c16, c)
+		return
+	}
+	transposeTiles(src, dst, r, c, 0, r, 0, c)
+}
+
+// transposeTiles transposes rows [ilo, ihi) x columns [jlo, jhi) of src
+// [r,c] into dst [c,r], in tiles of 32 x 32 so that both sides stay in
+// cache.
+func transposeTiles[T Float](src, dst []T, r, c, ilo, ihi, jlo, jhi int) {
 	const tile = 32
-	for i0 := 0; i0 < r; i0 += tile {
-		i1 := min(i0+tile, r)
-		for j0 := 0; j0 < c; j0 += tile {
-			j1 := min(j0+tile, c)
+	for i0 := ilo; i0 < ihi; i0 += tile {
+		i1 := min(i0+tile, ihi)
+		for j0 := jlo; j0 < jhi; j0 += tile {
+			j1 := min(j0+tile, jhi)
 			for i := i0; i < i1; i++ {
 				row := src[i*c : i*c+c]
 				for j := j0; j < j1; j++ {

@@ -47,19 +47,28 @@ func TestMatMulTransposed(t *testing.T) {
 }
 
 // transpose2D matches the definition on every path: a single row or
-// column, a few long columns, and the tiled loop with ragged tiles.
+// column, a few long columns, the tiled loop with ragged tiles, and the
+// AVX-512 16 x 16 blocks with the loop's edges.
 func TestTranspose2D(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 6))
-	for _, s := range [][2]int{{1, 5}, {5, 1}, {800, 2}, {3, 8}, {7, 9}, {40, 33}, {65, 100}} {
-		r, c := s[0], s[1]
-		src := RandN(rng, Float32, 1, r, c).F32()
-		dst := make([]float32, r*c)
-		transpose2D(src, dst, r, c)
-		for i := 0; i < r; i++ {
-			for j := 0; j < c; j++ {
-				if dst[j*r+i] != src[i*c+j] {
-					t.Fatalf("%dx%d: dst[%d][%d] = %v, want %v", r, c, j, i, dst[j*r+i], src[i*c+j])
+	defer func(v bool) { useAVX512Transpose = v }(useAVX512Transpose)
+	for _, vec := range []bool{false, useAVX512Transpose} {
+		useAVX512Transpose = vec
+		for _, s := range [][2]int{{1, 5}, {5, 1}, {800, 2}, {3, 8}, {7, 9}, {40, 33}, {65, 100}, {16, 16}, {64, 196}, {17, 47}} {
+			r, c := s[0], s[1]
+			src := RandN(rng, Float32, 1, r, c).F32()
+			dst := make([]float32, r*c+1)
+			dst[r*c] = 42 // nothing past the end
+			transpose2D(src, dst, r, c)
+			for i := 0; i < r; i++ {
+				for j := 0; j < c; j++ {
+					if dst[j*r+i] != src[i*c+j] {
+						t.Fatalf("%dx%d (AVX-512 %v): dst[%d][%d] = %v, want %v", r, c, vec, j, i, dst[j*r+i], src[i*c+j])
+					}
 				}
+			}
+			if dst[r*c] != 42 {
+				t.Fatalf("%dx%d (AVX-512 %v): wrote past the end", r, c, vec)
 			}
 		}
 	}

@@ -68,3 +68,9 @@ func winoOutputAVX512(m *float32, mstride int, y *float32, h, w int, bias float3
 
 //go:noescape
 func winoWeightsAVX512(w *float32, fstride int, flip bool, u *float32, ustride int)
+
+// useAVX512Transpose enables transpose16x16AVX512 in transpose2D.
+var useAVX512Transpose = cpu.X86.HasAVX512F
+
+//go:noescape
+func transpose16x16AVX512(src *float32, lds int, dst *float32, ldd int)

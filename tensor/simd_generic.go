@@ -12,6 +12,8 @@ var useAVX512Exp = false
 
 var useWinograd = false
 
+var useAVX512Transpose = false
+
 func sumF32AVX2(x *float32, n int) float32              { panic("unreachable") }
 func dotF32AVX2(a, b *float32, n int) float32           { panic("unreachable") }
 func sqDevF32AVX2(x *float32, n int, m float32) float32 { panic("unreachable") }
@@ -35,3 +37,4 @@ func winoOutputAVX512(m *float32, mstride int, y *float32, h, w int, bias float3
 func winoWeightsAVX512(w *float32, fstride int, flip bool, u *float32, ustride int) {
 	panic("unreachable")
 }
+func transpose16x16AVX512(src *float32, lds int, dst *float32, ldd int) { panic("unreachable") }

@@ -521,6 +521,10 @@ func convInputGrad[T Float](g convGeom, n, o int, gy, w, gx []T) {
 func convWeightGradGroups(n int) int { return min(n, 8) }
 
 func convWeightGrad[T Float](g convGeom, n, o int, x, gy, gw []T) {
+	if winoUse[T](g, o) {
+		convWeightGradWino(g, n, o, x, gy, gw)
+		return
+	}
 	if useImplicit(g, false) {
 		convWeightGradImplicit(g, n, o, x, gy, gw)
 		return

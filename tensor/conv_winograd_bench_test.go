@@ -7,7 +7,7 @@ import (
 
 // BenchmarkConvWinograd compares the Winograd path with the implicit and
 // im2col paths on conv4's 64-channel 3x3 layers (14x14, 7x7, 3x3 planes),
-// one goroutine: the forward pass and the input gradient, batch 5 (an
+// one goroutine: the forward pass and both gradients, batch 5 (an
 // inner step on the support set, serving) and 75 (a MAML query set).
 // GFLOP/s counts the direct convolution's flops on both paths.
 //
@@ -23,10 +23,11 @@ func BenchmarkConvWinograd(b *testing.B) {
 			w := randT(rng, Float32, 64, 64, 3, 3)
 			gy := randT(rng, Float32, n, 64, hw, hw)
 			passes := map[string]func(){
-				"forward":   func() { Recycle(Conv2d(x, w, 1, 1)) },
-				"inputgrad": func() { Recycle(Conv2dInputGrad(gy, w, x.Shape(), 1, 1)) },
+				"forward":    func() { Recycle(Conv2d(x, w, 1, 1)) },
+				"inputgrad":  func() { Recycle(Conv2dInputGrad(gy, w, x.Shape(), 1, 1)) },
+				"weightgrad": func() { Recycle(Conv2dWeightGrad(x, gy, w.Shape(), 1, 1)) },
 			}
-			for _, pass := range []string{"forward", "inputgrad"} {
+			for _, pass := range []string{"forward", "inputgrad", "weightgrad"} {
 				for _, off := range []bool{false, true} {
 					b.Run(fmt.Sprintf("%dx%d/n%d/%s/winograd=%v", hw, hw, n, pass, !off), func(b *testing.B) {
 						defer func(v bool) { noWinograd = v }(noWinograd)

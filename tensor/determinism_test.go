@@ -49,8 +49,13 @@ func TestParallelReductionsDeterministic(t *testing.T) {
 		b := RandN(rng, dt, 1, 130, 140)
 		gam := RandU(rng, dt, 0.5, 1.5, 8)
 		bet := RandN(rng, dt, 1, 8)
+		// 16 channels: the Winograd path where it runs (float32, AVX-512)
+		xw := RandN(rng, dt, 1, 25, 16, 14, 14)
+		ww := RandN(rng, dt, 0.2, 16, 16, 3, 3)
+		gw := RandN(rng, dt, 1, 25, 16, 14, 14)
 		run := func() []*Tensor {
 			var out []*Tensor
+			out = append(out, Conv2dWeightGrad(xw, gw, ww.shape, 1, 1), Conv2d(xw, ww, 1, 1), Conv2dInputGrad(gw, ww, xw.shape, 1, 1))
 			out = append(out, Conv2dWeightGrad(x, gy, w.shape, 1, 1))
 			out = append(out, Conv2dWeightGrad(Slice(x, 0, 0, 7), Slice(gy, 0, 0, 7), w.shape, 1, 1))
 			out = append(out, Conv2d(x, w, 1, 1), Conv2dInputGrad(gy, w, x.shape, 1, 1))

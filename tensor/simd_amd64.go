@@ -74,3 +74,9 @@ var useAVX512Transpose = cpu.X86.HasAVX512F
 
 //go:noescape
 func transpose16x16AVX512(src *float32, lds int, dst *float32, ldd int)
+
+//go:noescape
+func winoGradAVX512(dy *float32, h, w int, v *float32, vstride int)
+
+//go:noescape
+func winoGradWeightsAVX512(du *float32, stride int, out *float32)

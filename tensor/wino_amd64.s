@@ -63,6 +63,25 @@ DATA ramp16<>+56(SB)/4, $14
 DATA ramp16<>+60(SB)/4, $15
 GLOBL ramp16<>(SB), RODATA|NOPTR, $64
 
+// even | odd columns of an unpadded row
+DATA winoEO<>+0(SB)/4, $0
+DATA winoEO<>+4(SB)/4, $2
+DATA winoEO<>+8(SB)/4, $4
+DATA winoEO<>+12(SB)/4, $6
+DATA winoEO<>+16(SB)/4, $8
+DATA winoEO<>+20(SB)/4, $10
+DATA winoEO<>+24(SB)/4, $12
+DATA winoEO<>+28(SB)/4, $14
+DATA winoEO<>+32(SB)/4, $1
+DATA winoEO<>+36(SB)/4, $3
+DATA winoEO<>+40(SB)/4, $5
+DATA winoEO<>+44(SB)/4, $7
+DATA winoEO<>+48(SB)/4, $9
+DATA winoEO<>+52(SB)/4, $11
+DATA winoEO<>+56(SB)/4, $13
+DATA winoEO<>+60(SB)/4, $15
+GLOBL winoEO<>(SB), RODATA|NOPTR, $64
+
 // interleave the low halves of two registers: a0 b0 a1 b1 ...
 DATA winoI<>+0(SB)/4, $0
 DATA winoI<>+4(SB)/4, $16
@@ -354,5 +373,172 @@ wwstep:
 	WINOGT(Z9, Z10, Z11)
 	WINOGT(Z12, Z13, Z14)
 	WINOGT(Z6, Z7, Z8)
+	VZEROUPPER
+	RET
+
+// WINOGCOLS applies A to the columns of row-combined register t (A dY
+// A^T's second factor): per tile, e, e+o, e-o, -o of its even and odd
+// columns, stored like WINOCOLS (8 lanes each) at DX, DX+R8, ..., leaving
+// DX four matrices on. Z8: winoEO, Z9: zero; clobbers Z10-Z14.
+#define WINOGCOLS(t) \
+	VPERMPS t, Z8, Z10; \
+	VSHUFF32X4 $0x4E, Z10, Z10, Z11; \
+	VMOVUPS Y10, (DX); \
+	ADDQ R8, DX; \
+	VADDPS Z11, Z10, Z12; \
+	VMOVUPS Y12, (DX); \
+	ADDQ R8, DX; \
+	VSUBPS Z11, Z10, Z13; \
+	VMOVUPS Y13, (DX); \
+	ADDQ R8, DX; \
+	VSUBPS Z11, Z9, Z14; \
+	VMOVUPS Y14, (DX); \
+	ADDQ R8, DX
+
+// func winoGradAVX512(dy *float32, h, w int, v *float32, vstride int)
+// The output-gradient tiles of one plane dy [h, w] (1 <= w <= 14), for the
+// Winograd weight gradient: A dY A^T per 2x2 block (values past the plane
+// count as 0), element xi = 4k+l of tile (tr, tc) to v[xi*vstride +
+// tr*tw + tc], 8 values per tile row as winoInputAVX512 writes them.
+// A = [1 0; 1 1; 1 -1; 0 -1].
+TEXT ·winoGradAVX512(SB), NOSPLIT, $0-40
+	MOVQ dy+0(FP), SI
+	MOVQ h+8(FP), R10
+	MOVQ w+16(FP), CX
+	MOVQ v+24(FP), DI
+	MOVQ vstride+32(FP), R8
+	SHLQ $2, R8
+	MOVQ $1, AX
+	SHLXQ CX, AX, R9
+	DECQ R9
+	KMOVW R9, K2                  // w columns
+	MOVQ CX, R11
+	INCQ R11
+	SHRQ $1, R11
+	SHLQ $2, R11                  // bytes per tile row in v
+	MOVQ CX, R12
+	SHLQ $2, R12                  // bytes per row of dy
+	VMOVDQU32 winoEO<>(SB), Z8
+	VPXORD Z9, Z9, Z9
+	MOVQ $0, R13                  // row 2*tr
+wgloop:
+	VMOVUPS.Z (SI), K2, Z0        // row 2tr
+	INCQ R13
+	CMPQ R13, R10
+	JGE wgzero
+	VMOVUPS.Z (SI)(R12*1), K2, Z1 // row 2tr+1
+	JMP wggot
+wgzero:
+	VPXORD Z1, Z1, Z1
+wggot:
+	INCQ R13
+	VADDPS Z1, Z0, Z5             // y0 + y1
+	VSUBPS Z1, Z0, Z6             // y0 - y1
+	VSUBPS Z1, Z9, Z7             // -y1
+	MOVQ DI, DX
+	WINOGCOLS(Z0)
+	WINOGCOLS(Z5)
+	WINOGCOLS(Z6)
+	WINOGCOLS(Z7)
+	ADDQ R11, DI
+	LEAQ (SI)(R12*2), SI
+	CMPQ R13, R10
+	JLT wgloop
+	VZEROUPPER
+	RET
+
+// func winoGradWeightsAVX512(du *float32, stride int, out *float32)
+// G^T dU G for 16 filters: element xi of filter f at du[xi*stride + f],
+// tap t of filter f to out[t*16 + f]; winoGradWeights' arithmetic, lane
+// by lane.
+TEXT ·winoGradWeightsAVX512(SB), NOSPLIT, $0-24
+	MOVQ du+0(FP), SI
+	MOVQ stride+8(FP), AX
+	SHLQ $2, AX
+	MOVQ out+16(FP), DI
+	MOVL $0x3f000000, BX
+	VPBROADCASTD BX, Z31          // 0.5
+	VMOVUPS (SI), Z0
+	ADDQ AX, SI
+	VMOVUPS (SI), Z1
+	ADDQ AX, SI
+	VMOVUPS (SI), Z2
+	ADDQ AX, SI
+	VMOVUPS (SI), Z3
+	ADDQ AX, SI
+	VMOVUPS (SI), Z4
+	ADDQ AX, SI
+	VMOVUPS (SI), Z5
+	ADDQ AX, SI
+	VMOVUPS (SI), Z6
+	ADDQ AX, SI
+	VMOVUPS (SI), Z7
+	ADDQ AX, SI
+	VMOVUPS (SI), Z8
+	ADDQ AX, SI
+	VMOVUPS (SI), Z9
+	ADDQ AX, SI
+	VMOVUPS (SI), Z10
+	ADDQ AX, SI
+	VMOVUPS (SI), Z11
+	ADDQ AX, SI
+	VMOVUPS (SI), Z12
+	ADDQ AX, SI
+	VMOVUPS (SI), Z13
+	ADDQ AX, SI
+	VMOVUPS (SI), Z14
+	ADDQ AX, SI
+	VMOVUPS (SI), Z15
+	VADDPS Z8, Z4, Z28
+	VMULPS Z31, Z28, Z28      // s
+	VSUBPS Z8, Z4, Z29
+	VMULPS Z31, Z29, Z20  // t
+	VADDPS Z28, Z0, Z16
+	VADDPS Z12, Z28, Z24
+	VADDPS Z9, Z5, Z28
+	VMULPS Z31, Z28, Z28      // s
+	VSUBPS Z9, Z5, Z29
+	VMULPS Z31, Z29, Z21  // t
+	VADDPS Z28, Z1, Z17
+	VADDPS Z13, Z28, Z25
+	VADDPS Z10, Z6, Z28
+	VMULPS Z31, Z28, Z28      // s
+	VSUBPS Z10, Z6, Z29
+	VMULPS Z31, Z29, Z22  // t
+	VADDPS Z28, Z2, Z18
+	VADDPS Z14, Z28, Z26
+	VADDPS Z11, Z7, Z28
+	VMULPS Z31, Z28, Z28      // s
+	VSUBPS Z11, Z7, Z29
+	VMULPS Z31, Z29, Z23  // t
+	VADDPS Z28, Z3, Z19
+	VADDPS Z15, Z28, Z27
+	VADDPS Z18, Z17, Z28
+	VMULPS Z31, Z28, Z28
+	VSUBPS Z18, Z17, Z29
+	VMULPS Z31, Z29, Z29
+	VADDPS Z28, Z16, Z30
+	VMOVUPS Z30, 0(DI)
+	VMOVUPS Z29, 64(DI)
+	VADDPS Z19, Z28, Z30
+	VMOVUPS Z30, 128(DI)
+	VADDPS Z22, Z21, Z28
+	VMULPS Z31, Z28, Z28
+	VSUBPS Z22, Z21, Z29
+	VMULPS Z31, Z29, Z29
+	VADDPS Z28, Z20, Z30
+	VMOVUPS Z30, 192(DI)
+	VMOVUPS Z29, 256(DI)
+	VADDPS Z23, Z28, Z30
+	VMOVUPS Z30, 320(DI)
+	VADDPS Z26, Z25, Z28
+	VMULPS Z31, Z28, Z28
+	VSUBPS Z26, Z25, Z29
+	VMULPS Z31, Z29, Z29
+	VADDPS Z28, Z24, Z30
+	VMOVUPS Z30, 384(DI)
+	VMOVUPS Z29, 448(DI)
+	VADDPS Z27, Z28, Z30
+	VMOVUPS Z30, 512(DI)
 	VZEROUPPER
 	RET

@@ -37,6 +37,31 @@ func winoInputRef(x []float32, h, w int, v []float32, vstride int) {
 	}
 }
 
+// winoGradRef is A dY A^T for every 2x2 block of dy (0 past the plane),
+// rows first, then columns, in the kernel's order of operations.
+func winoGradRef(dy []float32, h, w int, v []float32, vstride int) {
+	th, tw := (h+1)/2, (w+1)/2
+	at := func(i, j int) float32 {
+		if i >= h || j >= w {
+			return 0
+		}
+		return dy[i*w+j]
+	}
+	a := func(p, q float32) [4]float32 { return [4]float32{p, p + q, p - q, 0 - q} }
+	for tr := 0; tr < th; tr++ {
+		for tc := 0; tc < tw; tc++ {
+			c0 := a(at(2*tr, 2*tc), at(2*tr+1, 2*tc))
+			c1 := a(at(2*tr, 2*tc+1), at(2*tr+1, 2*tc+1))
+			for k := 0; k < 4; k++ {
+				r := a(c0[k], c1[k])
+				for l := range r {
+					v[(4*k+l)*vstride+tr*tw+tc] = r[l]
+				}
+			}
+		}
+	}
+}
+
 // winoOutputRef is A^T m A + bias for every tile.
 func winoOutputRef(m []float32, mstride int, y []float32, h, w int, bias float32) {
 	th, tw := (h+1)/2, (w+1)/2
@@ -70,7 +95,8 @@ func nanSlice(n int) []float32 {
 	return s
 }
 
-// The AVX-512 transforms equal the definitions bit for bit, for every
+// The AVX-512 transforms (input, output gradient, output) equal the
+// definitions bit for bit, for every
 // plane width they take and odd and even heights, and write nothing
 // outside their tiles (the input transform: at most 8-tw values past the
 // last tile row) or their plane.
@@ -98,6 +124,17 @@ func TestWinogradTransforms(t *testing.T) {
 				}
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 					t.Fatalf("input %s: element %d (matrix %d, tile %d) = %v, want %v", name, i, i/stride, i%stride, got[i], want[i])
+				}
+			}
+			got, want = nanSlice(16*stride), nanSlice(16*stride)
+			winoGradAVX512(&x[0], h, w, &got[0], stride)
+			winoGradRef(x, h, w, want, stride)
+			for i := range got {
+				if tile := i % stride; tile >= tiles && tile < tiles+8-tw {
+					continue
+				}
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("gradient %s: element %d (matrix %d, tile %d) = %v, want %v", name, i, i/stride, i%stride, got[i], want[i])
 				}
 			}
 			m := make([]float32, 16*stride)
@@ -146,9 +183,33 @@ func TestWinogradWeights(t *testing.T) {
 	}
 }
 
+// The AVX-512 back-transform of the weight gradient equals winoGradFilter
+// bit for bit, with and without whole blocks of 16 filters.
+func TestWinogradGradWeights(t *testing.T) {
+	if !useWinograd {
+		t.Skip("no AVX-512: the Winograd path is off")
+	}
+	rng := rand.New(rand.NewPCG(10, 10))
+	for _, s := range []struct{ o, c int }{{16, 16}, {17, 35}, {3, 5}} {
+		oc := s.o * s.c
+		du := RandN(rng, Float32, 1, 16*oc).f32
+		got := RandN(rng, Float32, 1, oc*9).f32 // added to, not overwritten
+		want := append([]float32(nil), got...)
+		winoGradWeights(du, got, s.o, s.c)
+		for p := 0; p < oc; p++ {
+			winoGradFilter(du, oc, p, want[p*9:p*9+9])
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("O%d C%d: element %d = %v, want %v", s.o, s.c, i, got[i], want[i])
+			}
+		}
+	}
+}
+
 // The Winograd path is taken for conv4's middle layers and agrees with the
-// implicit/im2col paths up to rounding (the exact comparison against a
-// float64 reference is TestConv2d's).
+// implicit/im2col paths up to rounding, in all three passes (the
+// comparison against a float64 reference is TestConv2d's).
 func TestWinogradMatchesDirect(t *testing.T) {
 	if !useWinograd {
 		t.Skip("no AVX-512: the Winograd path is off")
@@ -162,30 +223,32 @@ func TestWinogradMatchesDirect(t *testing.T) {
 		if !winoUse[float32](convGeom{c: 64, h: hw, w: hw, kh: 3, kw: 3, stride: 1, pad: 1, oh: hw, ow: hw}, 64) {
 			t.Fatalf("%dx%d: the Winograd path is not taken", hw, hw)
 		}
-		run := func(off bool) (y, gx *Tensor) {
+		run := func(off bool) (y, gx, gw *Tensor) {
 			defer func(v bool) { noWinograd = v }(noWinograd)
 			noWinograd = off
-			return Conv2dBias(x, w, b, 1, 1), Conv2dInputGrad(gy, w, x.Shape(), 1, 1)
+			return Conv2dBias(x, w, b, 1, 1), Conv2dInputGrad(gy, w, x.Shape(), 1, 1), Conv2dWeightGrad(x, gy, w.Shape(), 1, 1)
 		}
-		y, gx := run(false)
-		yd, gxd := run(true)
+		y, gx, gw := run(false)
+		yd, gxd, gwd := run(true)
 		for _, c := range []struct {
 			name      string
 			got, want *Tensor
-		}{{"forward", y, yd}, {"input gradient", gx, gxd}} {
-			differ, worst := 0, 0.0
+		}{{"forward", y, yd}, {"input gradient", gx, gxd}, {"weight gradient", gw, gwd}} {
+			// both paths are ~2e-7 (relative RMS) from a float64 reference
+			differ, num, den := 0, 0.0, 0.0
 			for i, v := range c.got.Values() {
 				d := c.want.Flat(i)
 				if v != d {
 					differ++
 				}
-				worst = max(worst, math.Abs(v-d)/(1+math.Abs(d)))
+				num += (v - d) * (v - d)
+				den += d * d
 			}
 			if differ == 0 {
 				t.Errorf("%dx%d %s: bit-identical to the direct path: Winograd not run?", hw, hw, c.name)
 			}
-			if worst > 2e-5 {
-				t.Errorf("%dx%d %s: differs from the direct path by %.3g (relative)", hw, hw, c.name, worst)
+			if rel := math.Sqrt(num / den); rel > 1e-6 {
+				t.Errorf("%dx%d %s: differs from the direct path by %.3g (relative RMS)", hw, hw, c.name, rel)
 			}
 		}
 	}

@@ -105,8 +105,7 @@ GLOBL winoI<>(SB), RODATA|NOPTR, $64
 // stores its four results (8 lanes each, tw of them tiles: the rest land
 // on the next tile row's place, written later, or on the padding at the
 // end of the matrix row) at DX, DX+R8, DX+2*R8, DX+3*R8, leaving DX four
-// matrices on. Z8, Z9: winoA, winoB; clobbers
-// Z10-Z14.
+// matrices on. Z8, Z9: winoA, winoB; clobbers Z10-Z14.
 #define WINOCOLS(t) \
 	VPERMPS t, Z8, Z10; \
 	VPERMPS t, Z9, Z11; \
@@ -175,7 +174,7 @@ TEXT ·winoInputAVX512(SB), NOSPLIT, $0-40
 	VMOVDQU32 winoA<>(SB), Z8
 	VMOVDQU32 winoB<>(SB), Z9
 	VPXORD Z0, Z0, Z0             // row -1 (padding)
-	VMOVUPS.Z (SI), K2, Z1      // row 0
+	VMOVUPS.Z (SI), K2, Z1        // row 0
 	ADDQ R12, SI
 	MOVQ $1, R13                  // next row to load
 wiloop:

@@ -202,6 +202,74 @@ func BatchNormReLUPool(x, gamma, beta *Var, eps float64) (y *Var, mean, variance
 	return y, mean, variance
 }
 
+// ConvBatchNormReLUPool is BatchNormReLUPool(Conv2dBias(x, w, b, stride,
+// pad), gamma, beta, eps) (b, gamma, beta may be nil) without storing the
+// convolution's output, for the convolutions tensor.ConvRecompute accepts
+// (few input channels: each pass recomputes it image by image); any other
+// convolution runs as the two operations. The values, the statistics and
+// the gradients are bit-identical to the two operations'; when a graph of
+// the gradient is being built, the backward is theirs, recomputed and
+// differentiated locally.
+func ConvBatchNormReLUPool(x, w, b, gamma, beta *Var, stride, pad int, eps float64) (y *Var, mean, variance *tensor.Tensor) {
+	if !tensor.ConvRecompute(x.Shape(), w.Shape(), stride, pad) {
+		return BatchNormReLUPool(Conv2dBias(x, w, b, stride, pad), gamma, beta, eps)
+	}
+	o := w.Shape()[0]
+	checkVec("BatchNorm", gamma, o)
+	checkVec("BatchNorm", beta, o)
+	mu, v := tensor.ConvBatchNormStats(x.Value, w.Value, valueOrNil(b), stride, pad)
+	s := x.Shape()
+	oh, ow := tensor.ConvOutSize(s[2], w.Shape()[2], stride, pad), tensor.ConvOutSize(s[3], w.Shape()[3], stride, pad)
+	st := &bnStats{mean: mu, rstd: tensor.InvStd(v, eps), m: float64(s[0] * oh * ow)}
+	value, idx := tensor.ConvBatchNormReLUMaxPool2(x.Value, w.Value, valueOrNil(b), stride, pad, st.mean, st.rstd, valueOrNil(gamma), valueOrNil(beta))
+	inputs := []*Var{x, w}
+	at := func(v *Var) int {
+		if v == nil {
+			return -1
+		}
+		inputs = append(inputs, v)
+		return len(inputs) - 1
+	}
+	bi, gi, ei := at(b), at(gamma), at(beta)
+	opt := func(in []*Var, i int) *Var {
+		if i < 0 {
+			return nil
+		}
+		return in[i]
+	}
+	y = record("ConvBatchNormReLUPool", value, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		r := make([]*Var, len(in))
+		if graphBuilt(g, in) {
+			z := Conv2dBias(in[0], in[1], opt(in, bi), stride, pad)
+			yc := MaxPool2d(bnApply(z, opt(in, gi), opt(in, ei), st, true), 2, 2, 0)
+			var wrt []*Var
+			for j, v := range in {
+				if needs[j] {
+					wrt = append(wrt, v)
+				}
+			}
+			gs := gradTo([]*Var{yc}, []*Var{g}, wrt, true, true)
+			for j := range in {
+				if needs[j] {
+					r[j], gs = gs[0], gs[1:]
+				}
+			}
+			return r
+		}
+		dx, dw, db, dgamma, dbeta := tensor.ConvBatchNormReLUMaxPool2Backward(g.Value, out.Value, idx, in[0].Value, in[1].Value,
+			valueOrNil(opt(in, bi)), stride, pad, st.mean, st.rstd, valueOrNil(opt(in, gi)), needs[0])
+		for j, t := range []*tensor.Tensor{dx, dw, db, dgamma, dbeta} {
+			k := []int{0, 1, bi, gi, ei}[j]
+			if k >= 0 && needs[k] {
+				r[k] = Const(tensor.Reshape(t, in[k].Shape()...))
+			}
+		}
+		return r
+	}, inputs...)
+	dt := x.DType()
+	return y, tensor.FromFloat64(mu, o).AsType(dt), tensor.FromFloat64(v, o).AsType(dt)
+}
+
 // bnInputs lists a BatchNorm's inputs, x then gamma and beta when present,
 // and the positions of gamma and beta (-1 when absent).
 func bnInputs(x, gamma, beta *Var) (inputs []*Var, gi, bi int) {

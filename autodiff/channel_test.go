@@ -35,6 +35,14 @@ func channelCases() []opCase {
 			y, _, _ := BatchNormReLUPool(Tanh(Conv2dBias(x[0], x[1], x[2], 1, 1)), x[3], x[4], 1e-5)
 			return Square(y)
 		}},
+		{name: "ConvBatchNormReLUPool", shapes: [][]int{{3, 1, 6, 5}, {2, 1, 3, 3}, {2}, {2}, {2}}, f: func(x []*Var) *Var {
+			y, _, _ := ConvBatchNormReLUPool(x[0], x[1], x[2], x[3], x[4], 1, 1, 1e-5)
+			return Square(y)
+		}},
+		{name: "ConvBatchNormReLUPool/no-bias-no-affine", shapes: [][]int{{2, 2, 5, 7}, {3, 2, 3, 3}}, f: func(x []*Var) *Var {
+			y, _, _ := ConvBatchNormReLUPool(x[0], x[1], nil, nil, nil, 1, 1, 1e-5)
+			return Mul(y, y)
+		}},
 		{name: "ChannelAffine", shapes: [][]int{{2, 3, 2, 2}, {3}, {3}}, f: func(x []*Var) *Var { return Square(ChannelAffine(x[0], x[1], x[2])) }},
 		{name: "ChannelAffine/scale-only", shapes: [][]int{{4, 3}, {3}}, f: func(x []*Var) *Var { return Mul(ChannelAffine(x[0], x[1], nil), x[0]) }},
 		{name: "ChannelSum", shapes: [][]int{{2, 3, 2, 2}}, f: func(x []*Var) *Var { return Square(ChannelSum(Square(x[0]))) }},
@@ -106,6 +114,47 @@ func TestBatchNormMatchesComposition(t *testing.T) {
 		for i := range want {
 			if !tensor.AllClose(got[i], want[i], 1e-8, 1e-9) {
 				t.Fatalf("output %d differs: max |diff| %g", i, tensor.MaxAbsDiff(got[i], want[i]))
+			}
+		}
+	}
+}
+
+// The fused convolution block gives the two operations' values,
+// statistics and gradients bit for bit (float32, conv4's first block),
+// and its graph-building backward (second order) the same first
+// gradients.
+func TestConvBatchNormReLUPoolMatchesComposition(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	x := Const(tensor.RandN(rng, tensor.Float32, 1, 4, 1, 28, 28))
+	w := Param(tensor.RandN(rng, tensor.Float32, 0.3, 8, 1, 3, 3))
+	b := Param(tensor.RandN(rng, tensor.Float32, 0.1, 8))
+	gamma := Param(tensor.RandU(rng, tensor.Float32, 0.5, 1.5, 8))
+	beta := Param(tensor.RandN(rng, tensor.Float32, 0.1, 8))
+	wrt := []*Var{w, b, gamma, beta}
+	run := func(fused, createGraph bool) ([]*tensor.Tensor, string) {
+		var y *Var
+		var mean, variance *tensor.Tensor
+		if fused {
+			y, mean, variance = ConvBatchNormReLUPool(x, w, b, gamma, beta, 1, 1, 1e-5)
+		} else {
+			y, mean, variance = BatchNormReLUPool(Conv2dBias(x, w, b, 1, 1), gamma, beta, 1e-5)
+		}
+		gs := Grad([]*Var{Sum(Square(y), false)}, wrt, createGraph)
+		out := []*tensor.Tensor{y.Value, mean, variance}
+		for _, g := range gs {
+			out = append(out, g.Value)
+		}
+		return out, y.Op()
+	}
+	want, _ := run(false, false)
+	for _, cg := range []bool{false, true} {
+		got, op := run(true, cg)
+		if op != "ConvBatchNormReLUPool" {
+			t.Fatalf("the fused block ran as %s", op)
+		}
+		for i := range want {
+			if d := tensor.MaxAbsDiff(got[i], want[i]); d != 0 && !(cg && i >= 3 && d < 1e-4) {
+				t.Errorf("createGraph %v: result %d differs by %g", cg, i, d)
 			}
 		}
 	}

@@ -165,6 +165,31 @@ func (b *BatchNorm) ApplyReLUPool(w []*autodiff.Var, x *autodiff.Var) *autodiff.
 	return autodiff.MaxPool2d(b.apply(w, x, true), 2, 2, 0)
 }
 
+// applyConvReLUPool is b.ApplyReLUPool(wb, conv.Apply(wc, x)) as one fused
+// operation (autodiff.ConvBatchNormReLUPool) when b uses batch statistics
+// and the convolution is cheap to recompute (tensor.ConvRecompute); ok
+// false: not applicable, nothing done.
+func (b *BatchNorm) applyConvReLUPool(conv *Conv2d, wc, wb []*autodiff.Var, x *autodiff.Var) (y *autodiff.Var, ok bool) {
+	if !(b.Training || !b.TrackRunningStats) || len(wc) == 0 || len(wb) != 2 {
+		return nil, false
+	}
+	s, ws := x.Shape(), wc[0].Shape()
+	if !tensor.ConvRecompute(s, ws, conv.Stride, conv.Pad) || wb[0].Shape()[0] != ws[0] {
+		return nil, false
+	}
+	checkWeights("Conv2d", wc, paramCount(conv))
+	var bias *autodiff.Var
+	if len(wc) == 2 {
+		bias = wc[1]
+	}
+	y, mean, variance := autodiff.ConvBatchNormReLUPool(x, wc[0], bias, wb[0], wb[1], conv.Stride, conv.Pad, b.Eps)
+	if b.Training && b.TrackRunningStats {
+		oh, ow := tensor.ConvOutSize(s[2], ws[2], conv.Stride, conv.Pad), tensor.ConvOutSize(s[3], ws[3], conv.Stride, conv.Pad)
+		b.updateRunning(mean, variance, s[0]*oh*ow)
+	}
+	return y, true
+}
+
 func (b *BatchNorm) apply(w []*autodiff.Var, x *autodiff.Var, relu bool) *autodiff.Var {
 	checkWeights("BatchNorm", w, 2)
 	s := x.Shape()

@@ -195,6 +195,23 @@ func (s *Sequential) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 		if off+n > len(w) {
 			panic(fmt.Sprintf("nn: Sequential.Apply: got %d weights, want %d", len(w), len(s.Params())))
 		}
+		// A convolution with few input channels, then BatchNorm with batch
+		// statistics, ReLU and 2x2 max-pooling, runs as one fused operation
+		// that never stores the convolution's output.
+		if conv, ok := l.(*Conv2d); ok && i+3 < len(s.Layers) && isReLU(s.Layers[i+2]) && is2x2(s.Layers[i+3]) {
+			if bn, ok := s.Layers[i+1].(*BatchNorm); ok {
+				nb := paramCount(bn)
+				if off+n+nb > len(w) {
+					panic(fmt.Sprintf("nn: Sequential.Apply: got %d weights, want %d", len(w), len(s.Params())))
+				}
+				if y, ok := bn.applyConvReLUPool(conv, w[off:off+n], w[off+n:off+n+nb], x); ok {
+					x = y
+					off += n + nb
+					i += 3
+					continue
+				}
+			}
+		}
 		// BatchNorm followed by ReLU (and 2x2 max-pooling) runs as one fused
 		// operation.
 		if bn, ok := l.(*BatchNorm); ok && i+2 < len(s.Layers) && isReLU(s.Layers[i+1]) && is2x2(s.Layers[i+2]) && len(x.Shape()) == 4 {

@@ -483,16 +483,24 @@ func bnBackwardChannel[T Float](ch, n, c, plane int, m float64, grad func(i int,
 		sg += a
 		sgx += b
 	}
-	r := rstd[ch]
-	sgxhat := (sgx + d*sg) * r // sum(g * xhat)
-	dbeta[ch], dgamma[ch] = T(sg), T(sgxhat)
-	a := gam[ch] * r
-	b := -a * r * sgxhat / m
-	cst := -a*sg/m - b*mean[ch]
+	a, b, cst := bnBackwardCoef(ch, sg, sgx, d, mean, rstd, gam, m, dgamma, dbeta)
 	for i := 0; i < n; i++ {
 		o := (i*c + ch) * plane
 		rowAffine2(dx[o:o+plane], grad(i, true), x[o:], T(a), T(b), T(cst))
 	}
+}
+
+// bnBackwardCoef sets channel ch's dbeta and dgamma from its sums
+// sg = sum(g) and sgx = sum(g*(x - T(mean))) (d: T(mean) - mean) and
+// returns the input gradient's coefficients, dx = a*g + b*x + cst.
+func bnBackwardCoef[T Float](ch int, sg, sgx, d float64, mean, rstd, gam []float64, m float64, dgamma, dbeta []T) (a, b, cst float64) {
+	r := rstd[ch]
+	sgxhat := (sgx + d*sg) * r // sum(g * xhat)
+	dbeta[ch], dgamma[ch] = T(sg), T(sgxhat)
+	a = gam[ch] * r
+	b = -a * r * sgxhat / m
+	cst = -a*sg/m - b*mean[ch]
+	return a, b, cst
 }
 
 // InvStd returns 1/sqrt(v+eps) for each variance.
@@ -654,11 +662,7 @@ func bnReLUPoolBackward[T Float](g, out []T, idx []int32, x, dx, dgamma, dbeta [
 		// the same row kernels on the same numbers as BatchNormReLUBackward.
 		grad := func(i int, again bool) []T {
 			o, base := (i*c+ch)*pooled, (i*c+ch)*plane
-			clear(dy)
-			maskPositive(g[o:o+pooled], out[o:o+pooled], gm)
-			for j, v := range gm {
-				dy[int(idx[o+j])-base] = 0 + v // 0 + v: a scattered -0 is +0
-			}
+			poolGrad(g[o:o+pooled], out[o:o+pooled], idx[o:o+pooled], gm, dy, base)
 			return dy
 		}
 		bnBackwardChannel(ch, n, c, plane, m, grad, x, dx, dgamma, dbeta, mean, rstd, gam)

@@ -422,6 +422,14 @@ func gatherBatch[T Float](n, o, ohow int, y, yb []T, scatter bool) {
 	}
 }
 
+// addBias adds bias[a] to row a of y [len(bias), n]: rowAffine with
+// scale 1, the same sums, vectorised.
+func addBias[T Float](y, bias []T, n int) {
+	for a, bv := range bias {
+		rowAffine(y[a*n:(a+1)*n], y[a*n:(a+1)*n], 1, bv)
+	}
+}
+
 func convForward[T Float](g convGeom, n, o int, x, w, bias, out []T) {
 	if winoUse[T](g, o) {
 		convForwardWino(g, n, o, x, w, bias, out)
@@ -442,12 +450,7 @@ func convForward[T Float](g convGeom, n, o int, x, w, bias, out []T) {
 		putScratch(pt)
 		if bias != nil {
 			for i := 0; i < n; i++ {
-				for a, bv := range bias[:o] {
-					row := out[(i*o+a)*ohow : (i*o+a+1)*ohow]
-					for j := range row {
-						row[j] += bv
-					}
-				}
+				addBias(out[i*o*ohow:(i+1)*o*ohow], bias[:o], ohow)
 			}
 		}
 		return
@@ -459,12 +462,7 @@ func convForward[T Float](g convGeom, n, o int, x, w, bias, out []T) {
 		gemmSerial(o, ohow, ckk, w, ckk, *buf, ohow, oi, ohow, false)
 		putScratch(buf)
 		if bias != nil {
-			for a, bv := range bias[:o] {
-				row := oi[a*ohow : (a+1)*ohow]
-				for j := range row {
-					row[j] += bv
-				}
-			}
+			addBias(oi, bias[:o], ohow)
 		}
 	})
 }

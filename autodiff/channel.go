@@ -172,20 +172,7 @@ func BatchNormReLUPool(x, gamma, beta *Var, eps float64) (y *Var, mean, variance
 		}
 		r := make([]*Var, len(in))
 		if graphBuilt(g, in) {
-			yc := MaxPool2d(bnApply(in[0], gam, bet, st, true), 2, 2, 0)
-			var wrt []*Var
-			for j, v := range in {
-				if needs[j] {
-					wrt = append(wrt, v)
-				}
-			}
-			gs := gradTo([]*Var{yc}, []*Var{g}, wrt, true, true)
-			for j := range in {
-				if needs[j] {
-					r[j], gs = gs[0], gs[1:]
-				}
-			}
-			return r
+			return localGrad(MaxPool2d(bnApply(in[0], gam, bet, st, true), 2, 2, 0), g, in, needs)
 		}
 		dx, dgamma, dbeta := tensor.BatchNormReLUMaxPool2Backward(g.Value, out.Value, idx, in[0].Value, st.mean, st.rstd, valueOrNil(gam))
 		if needs[0] {
@@ -241,20 +228,7 @@ func ConvBatchNormReLUPool(x, w, b, gamma, beta *Var, stride, pad int, eps float
 		r := make([]*Var, len(in))
 		if graphBuilt(g, in) {
 			z := Conv2dBias(in[0], in[1], opt(in, bi), stride, pad)
-			yc := MaxPool2d(bnApply(z, opt(in, gi), opt(in, ei), st, true), 2, 2, 0)
-			var wrt []*Var
-			for j, v := range in {
-				if needs[j] {
-					wrt = append(wrt, v)
-				}
-			}
-			gs := gradTo([]*Var{yc}, []*Var{g}, wrt, true, true)
-			for j := range in {
-				if needs[j] {
-					r[j], gs = gs[0], gs[1:]
-				}
-			}
-			return r
+			return localGrad(MaxPool2d(bnApply(z, opt(in, gi), opt(in, ei), st, true), 2, 2, 0), g, in, needs)
 		}
 		dx, dw, db, dgamma, dbeta := tensor.ConvBatchNormReLUMaxPool2Backward(g.Value, out.Value, idx, in[0].Value, in[1].Value,
 			valueOrNil(opt(in, bi)), stride, pad, st.mean, st.rstd, valueOrNil(opt(in, gi)), needs[0])
@@ -268,6 +242,27 @@ func ConvBatchNormReLUPool(x, w, b, gamma, beta *Var, stride, pad int, eps float
 	}, inputs...)
 	dt := x.DType()
 	return y, tensor.FromFloat64(mu, o).AsType(dt), tensor.FromFloat64(v, o).AsType(dt)
+}
+
+// localGrad is a fused operation's backward while a graph of the gradient
+// is being built: the gradients, given g, of yc (the operation recomputed
+// from its inputs in with differentiable operations) for the inputs that
+// need one (nil elsewhere); the sweep stops at those inputs.
+func localGrad(yc, g *Var, in []*Var, needs []bool) []*Var {
+	var wrt []*Var
+	for j, v := range in {
+		if needs[j] {
+			wrt = append(wrt, v)
+		}
+	}
+	gs := gradTo([]*Var{yc}, []*Var{g}, wrt, true, true)
+	r := make([]*Var, len(in))
+	for j := range in {
+		if needs[j] {
+			r[j], gs = gs[0], gs[1:]
+		}
+	}
+	return r
 }
 
 // bnInputs lists a BatchNorm's inputs, x then gamma and beta when present,

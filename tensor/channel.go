@@ -425,13 +425,7 @@ func BatchNormReLUBackward(gy, y, x *Tensor, mean, rstd []float64, gamma *Tensor
 	outer, c, inner := channelLayout("BatchNormBackward", x.shape)
 	checkChannelVec("BatchNormBackward", gamma, c, x.dtype)
 	dx, dgamma, dbeta = newDirty(x.dtype, x.shape...), New(x.dtype, c), New(x.dtype, c) // every dx row is written
-	gam := make([]float64, c)
-	for ch := range gam {
-		gam[ch] = 1
-		if gamma != nil {
-			gam[ch] = gamma.Flat(ch)
-		}
-	}
+	gam := gammaValues(gamma, c)
 	if x.dtype == Float32 {
 		var ym []float32
 		if y != nil {
@@ -501,6 +495,18 @@ func bnBackwardCoef[T Float](ch int, sg, sgx, d float64, mean, rstd, gam []float
 	b = -a * r * sgxhat / m
 	cst = -a*sg/m - b*mean[ch]
 	return a, b, cst
+}
+
+// gammaValues returns BatchNorm's per-channel weights (gamma nil: 1).
+func gammaValues(gamma *Tensor, c int) []float64 {
+	gam := make([]float64, c)
+	for ch := range gam {
+		gam[ch] = 1
+		if gamma != nil {
+			gam[ch] = gamma.Flat(ch)
+		}
+	}
+	return gam
 }
 
 // InvStd returns 1/sqrt(v+eps) for each variance.
@@ -633,13 +639,7 @@ func BatchNormReLUMaxPool2Backward(g, out *Tensor, idx []int32, x *Tensor, mean,
 		panic(fmt.Sprintf("tensor: BatchNormReLUMaxPool2Backward: gradient %v, output %v and %d indices for input %v", g.shape, out.shape, len(idx), x.shape))
 	}
 	checkChannelVec("BatchNormReLUMaxPool2Backward", gamma, c, x.dtype)
-	gam := make([]float64, c)
-	for ch := range gam {
-		gam[ch] = 1
-		if gamma != nil {
-			gam[ch] = gamma.Flat(ch)
-		}
-	}
+	gam := gammaValues(gamma, c)
 	dx, dgamma, dbeta = newDirty(x.dtype, x.shape...), New(x.dtype, c), New(x.dtype, c) // every dx plane is written
 	if x.dtype == Float32 {
 		bnReLUPoolBackward(g.f32, out.f32, idx, x.f32, dx.f32, dgamma.f32, dbeta.f32, mean, rstd, gam, n, c, h*w, oh*ow)

@@ -557,17 +557,31 @@ func convWeightGrad[T Float](g convGeom, n, o int, x, gy, gw []T) {
 		for i := gr * n / groups; i < (gr+1)*n/groups; i++ {
 			im2col(g, x[i*chw:(i+1)*chw], col)
 			gi := gy[i*o*ohow : (i+1)*o*ohow]
-			if colT {
-				transpose2D(col, tr, ckk, ohow) // col^T [OH*OW, CKK]
-				gemmSerial(o, ckk, ohow, gi, ohow, tr, ckk, acc, ckk, true)
-				continue
-			}
-			transpose2D(gi, tr, o, ohow) // gy_i^T [OH*OW, O]
-			gemmSerial(ckk, o, ohow, col, ohow, tr, o, acc, o, true)
+			weightGradImage(col, gi, tr, acc, o, ckk, ohow, colT)
 		}
 		putScratch(buf)
 		putScratch(bufT)
 	})
+	addWeightPartials(partial, gw, o, ckk, colT)
+}
+
+// weightGradImage adds one image's weight gradient, from its im2col
+// columns col [CKK, OH*OW] and output gradient gi [O, OH*OW], to acc:
+// gw [O, CKK] += gi * col^T (colT) or gw^T [CKK, O] += col * gi^T, the
+// smaller operand transposed into tr.
+func weightGradImage[T Float](col, gi, tr, acc []T, o, ckk, ohow int, colT bool) {
+	if colT {
+		transpose2D(col, tr, ckk, ohow) // col^T [OH*OW, CKK]
+		gemmSerial(o, ckk, ohow, gi, ohow, tr, ckk, acc, ckk, true)
+		return
+	}
+	transpose2D(gi, tr, o, ohow) // gy_i^T [OH*OW, O]
+	gemmSerial(ckk, o, ohow, col, ohow, tr, o, acc, o, true)
+}
+
+// addWeightPartials adds the groups' partials (weightGradImage's acc) to
+// gw in group order and recycles them.
+func addWeightPartials[T Float](partial []*[]T, gw []T, o, ckk int, colT bool) {
 	var tp *[]T
 	if !colT {
 		tp = getScratch[T](o * ckk)

@@ -206,13 +206,7 @@ func ConvBatchNormReLUMaxPool2Backward(gout, out *Tensor, idx []int32, x, w, b *
 		panic(fmt.Sprintf("tensor: ConvBatchNormReLUMaxPool2Backward: %d/%d statistics for %d channels", len(mean), len(rstd), o))
 	}
 	checkChannelVec("ConvBatchNormReLUMaxPool2Backward", gamma, o, x.dtype)
-	gam := make([]float64, o)
-	for ch := range gam {
-		gam[ch] = 1
-		if gamma != nil {
-			gam[ch] = gamma.Flat(ch)
-		}
-	}
+	gam := gammaValues(gamma, o)
 	dw, dgamma, dbeta = New(x.dtype, w.shape...), New(x.dtype, o), New(x.dtype, o)
 	if b != nil {
 		db = New(x.dtype, o)
@@ -296,15 +290,8 @@ func convBNPoolBackward[T Float](cb convBlock[T], gout, out []T, idx []int32, me
 					bsum[i*o+ch] = rowSum(dzc)
 				}
 			}
-			// as convWeightGrad: the smaller operand transposed
-			if colT {
-				transpose2D(col, tr, ckk, ohow)
-				gemmSerial(o, ckk, ohow, dz, ohow, tr, ckk, acc, ckk, true)
-			} else {
-				transpose2D(dz, tr, o, ohow)
-				gemmSerial(ckk, o, ohow, col, ohow, tr, o, acc, o, true)
-			}
-			if dx != nil { // as convInputGrad's per-image path
+			weightGradImage(col, dz, tr, acc, o, ckk, ohow, colT) // as convWeightGrad
+			if dx != nil {                                        // as convInputGrad's per-image path
 				gemmSerial(ckk, ohow, o, wt, o, dz, ohow, col, ohow, false)
 				col2im(g, col, dx[i*chw:(i+1)*chw])
 			}
@@ -315,20 +302,7 @@ func convBNPoolBackward[T Float](cb convBlock[T], gout, out []T, idx []int32, me
 		putScratch(ptr)
 		putScratch(pb)
 	})
-	var tp *[]T
-	if !colT {
-		tp = getScratch[T](o * ckk)
-		defer putScratch(tp)
-	}
-	for _, pp := range partial {
-		p := *pp
-		if !colT {
-			transpose2D(p, *tp, ckk, o)
-			p = *tp
-		}
-		addTo(dw[:o*ckk], p)
-		putScratch(pp)
-	}
+	addWeightPartials(partial, dw, o, ckk, colT)
 	if db != nil {
 		for ch := 0; ch < o; ch++ {
 			s := 0.0

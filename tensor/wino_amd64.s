@@ -1,6 +1,7 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "zmm_amd64.h"
 
 // Winograd F(2x2, 3x3) transforms for planes at most 14 wide (one padded
 // row of 16 lanes); see winograd.go for the layout and the arithmetic.
@@ -123,6 +124,23 @@ GLOBL winoI<>(SB), RODATA|NOPTR, $64
 	VMOVUPS Y14, (DX); \
 	ADDQ R8, DX
 
+// WINOSETUP turns a plane kernel's arguments (CX: w, R8: the matrices'
+// stride in elements) into R8 in bytes, K2: w columns, R11: bytes per tile
+// row in the transformed matrices ((w+1)/2 tiles), R12: bytes per plane
+// row; clobbers AX, R9.
+#define WINOSETUP \
+	SHLQ $2, R8; \
+	MOVQ $1, AX; \
+	SHLXQ CX, AX, R9; \
+	DECQ R9; \
+	KMOVW R9, K2; \
+	MOVQ CX, R11; \
+	INCQ R11; \
+	SHRQ $1, R11; \
+	SHLQ $2, R11; \
+	MOVQ CX, R12; \
+	SHLQ $2, R12
+
 // WINOTAP gathers the next tap of 16 filters (indices Z16, stepped by Z17
 // after) into z.
 #define WINOTAP(z) \
@@ -160,17 +178,7 @@ TEXT ·winoInputAVX512(SB), NOSPLIT, $0-40
 	MOVQ w+16(FP), CX
 	MOVQ v+24(FP), DI
 	MOVQ vstride+32(FP), R8
-	SHLQ $2, R8
-	MOVQ $1, AX
-	SHLXQ CX, AX, R9
-	DECQ R9
-	KMOVW R9, K2                  // w columns
-	MOVQ CX, R11
-	INCQ R11
-	SHRQ $1, R11                  // tw
-	SHLQ $2, R11                  // bytes per tile row in v
-	MOVQ CX, R12
-	SHLQ $2, R12                  // bytes per input row
+	WINOSETUP
 	VMOVDQU32 winoA<>(SB), Z8
 	VMOVDQU32 winoB<>(SB), Z9
 	VPXORD Z0, Z0, Z0             // row -1 (padding)
@@ -406,17 +414,7 @@ TEXT ·winoGradAVX512(SB), NOSPLIT, $0-40
 	MOVQ w+16(FP), CX
 	MOVQ v+24(FP), DI
 	MOVQ vstride+32(FP), R8
-	SHLQ $2, R8
-	MOVQ $1, AX
-	SHLXQ CX, AX, R9
-	DECQ R9
-	KMOVW R9, K2                  // w columns
-	MOVQ CX, R11
-	INCQ R11
-	SHRQ $1, R11
-	SHLQ $2, R11                  // bytes per tile row in v
-	MOVQ CX, R12
-	SHLQ $2, R12                  // bytes per row of dy
+	WINOSETUP
 	VMOVDQU32 winoEO<>(SB), Z8
 	VPXORD Z9, Z9, Z9
 	MOVQ $0, R13                  // row 2*tr
@@ -446,6 +444,16 @@ wggot:
 	VZEROUPPER
 	RET
 
+// WINOGT3 is one G^T step on four registers: x = a + s, y = t, z = s + d
+// with s = (b+c)/2, t = (b-c)/2. Z31: 0.5; clobbers Z28.
+#define WINOGT3(a, b, c, d, x, y, z) \
+	VADDPS c, b, Z28; \
+	VMULPS Z31, Z28, Z28; \
+	VSUBPS c, b, y; \
+	VMULPS Z31, y, y; \
+	VADDPS Z28, a, x; \
+	VADDPS d, Z28, z
+
 // func winoGradWeightsAVX512(du *float32, stride int, out *float32)
 // G^T dU G for 16 filters: element xi of filter f at du[xi*stride + f],
 // tap t of filter f to out[t*16 + f]; winoGradWeights' arithmetic, lane
@@ -457,87 +465,24 @@ TEXT ·winoGradWeightsAVX512(SB), NOSPLIT, $0-24
 	MOVQ out+16(FP), DI
 	MOVL $0x3f000000, BX
 	VPBROADCASTD BX, Z31          // 0.5
-	VMOVUPS (SI), Z0
-	ADDQ AX, SI
-	VMOVUPS (SI), Z1
-	ADDQ AX, SI
-	VMOVUPS (SI), Z2
-	ADDQ AX, SI
-	VMOVUPS (SI), Z3
-	ADDQ AX, SI
-	VMOVUPS (SI), Z4
-	ADDQ AX, SI
-	VMOVUPS (SI), Z5
-	ADDQ AX, SI
-	VMOVUPS (SI), Z6
-	ADDQ AX, SI
-	VMOVUPS (SI), Z7
-	ADDQ AX, SI
-	VMOVUPS (SI), Z8
-	ADDQ AX, SI
-	VMOVUPS (SI), Z9
-	ADDQ AX, SI
-	VMOVUPS (SI), Z10
-	ADDQ AX, SI
-	VMOVUPS (SI), Z11
-	ADDQ AX, SI
-	VMOVUPS (SI), Z12
-	ADDQ AX, SI
-	VMOVUPS (SI), Z13
-	ADDQ AX, SI
-	VMOVUPS (SI), Z14
-	ADDQ AX, SI
-	VMOVUPS (SI), Z15
-	VADDPS Z8, Z4, Z28
-	VMULPS Z31, Z28, Z28      // s
-	VSUBPS Z8, Z4, Z29
-	VMULPS Z31, Z29, Z20  // t
-	VADDPS Z28, Z0, Z16
-	VADDPS Z12, Z28, Z24
-	VADDPS Z9, Z5, Z28
-	VMULPS Z31, Z28, Z28      // s
-	VSUBPS Z9, Z5, Z29
-	VMULPS Z31, Z29, Z21  // t
-	VADDPS Z28, Z1, Z17
-	VADDPS Z13, Z28, Z25
-	VADDPS Z10, Z6, Z28
-	VMULPS Z31, Z28, Z28      // s
-	VSUBPS Z10, Z6, Z29
-	VMULPS Z31, Z29, Z22  // t
-	VADDPS Z28, Z2, Z18
-	VADDPS Z14, Z28, Z26
-	VADDPS Z11, Z7, Z28
-	VMULPS Z31, Z28, Z28      // s
-	VSUBPS Z11, Z7, Z29
-	VMULPS Z31, Z29, Z23  // t
-	VADDPS Z28, Z3, Z19
-	VADDPS Z15, Z28, Z27
-	VADDPS Z18, Z17, Z28
-	VMULPS Z31, Z28, Z28
-	VSUBPS Z18, Z17, Z29
-	VMULPS Z31, Z29, Z29
-	VADDPS Z28, Z16, Z30
-	VMOVUPS Z30, 0(DI)
-	VMOVUPS Z29, 64(DI)
-	VADDPS Z19, Z28, Z30
-	VMOVUPS Z30, 128(DI)
-	VADDPS Z22, Z21, Z28
-	VMULPS Z31, Z28, Z28
-	VSUBPS Z22, Z21, Z29
-	VMULPS Z31, Z29, Z29
-	VADDPS Z28, Z20, Z30
-	VMOVUPS Z30, 192(DI)
-	VMOVUPS Z29, 256(DI)
-	VADDPS Z23, Z28, Z30
-	VMOVUPS Z30, 320(DI)
-	VADDPS Z26, Z25, Z28
-	VMULPS Z31, Z28, Z28
-	VSUBPS Z26, Z25, Z29
-	VMULPS Z31, Z29, Z29
-	VADDPS Z28, Z24, Z30
-	VMOVUPS Z30, 384(DI)
-	VMOVUPS Z29, 448(DI)
-	VADDPS Z27, Z28, Z30
-	VMOVUPS Z30, 512(DI)
+	LOADZ16(SI, AX)
+	// rows (G^T dU): per column l, R[k][l] in Z16+4k+l
+	WINOGT3(Z0, Z4, Z8, Z12, Z16, Z20, Z24)
+	WINOGT3(Z1, Z5, Z9, Z13, Z17, Z21, Z25)
+	WINOGT3(Z2, Z6, Z10, Z14, Z18, Z22, Z26)
+	WINOGT3(Z3, Z7, Z11, Z15, Z19, Z23, Z27)
+	// columns (R G): row k gives taps 3k, 3k+1, 3k+2
+	WINOGT3(Z16, Z17, Z18, Z19, Z0, Z1, Z2)
+	WINOGT3(Z20, Z21, Z22, Z23, Z3, Z4, Z5)
+	WINOGT3(Z24, Z25, Z26, Z27, Z6, Z7, Z8)
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	VMOVUPS Z4, 256(DI)
+	VMOVUPS Z5, 320(DI)
+	VMOVUPS Z6, 384(DI)
+	VMOVUPS Z7, 448(DI)
+	VMOVUPS Z8, 512(DI)
 	VZEROUPPER
 	RET

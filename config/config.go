@@ -175,7 +175,9 @@ func (c *Config) yamlErr(err error) error {
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msgs = te.Errors
 	}
-	m := msgs[0]
+	// a quoted value may span lines (yaml quotes "0\n0" as `0<newline>0`):
+	// errors stay on one line
+	m := strings.ReplaceAll(msgs[0], "\n", `\n`)
 	if s := reUnknown.FindStringSubmatch(m); s != nil {
 		typ := reflect.TypeOf(Config{})
 		switch s[3] {

@@ -48,8 +48,11 @@ type convBlock[T Float] struct {
 
 func newConvBlock[T Float](op string, x, w, b *Tensor, stride, pad int, xs, ws, bs []T) convBlock[T] {
 	n, c, h, wd, o, kh, kw, oh, ow := convCheck(op, x.shape, w.shape, stride, pad)
-	if b != nil && b.Len() != o {
-		panic(fmt.Sprintf("tensor: %s: bias %v for %d output channels", op, b.shape, o))
+	if b != nil {
+		mustSameDType(op, x, b)
+		if b.Len() != o {
+			panic(fmt.Sprintf("tensor: %s: bias %v for %d output channels", op, b.shape, o))
+		}
 	}
 	if !ConvRecompute(x.shape, w.shape, stride, pad) {
 		panic(fmt.Sprintf("tensor: %s: input %v, filters %v (stride %d, padding %d) do not qualify (ConvRecompute)", op, x.shape, w.shape, stride, pad))

@@ -94,3 +94,16 @@ func TestConvRecompute(t *testing.T) {
 		}
 	}
 }
+
+func TestConvBatchNormPanics(t *testing.T) {
+	x, w := New(Float32, 2, 1, 8, 8), New(Float32, 4, 1, 3, 3)
+	m, r := make([]float64, 4), make([]float64, 4)
+	mustPanic(t, "bias dtype", func() { ConvBatchNormStats(x, w, New(Float64, 4), 1, 1) }, "ConvBatchNormStats", "float")
+	mustPanic(t, "bias length", func() { ConvBatchNormStats(x, w, New(Float32, 3), 1, 1) }, "ConvBatchNormStats", "bias")
+	mustPanic(t, "not recomputable", func() { ConvBatchNormStats(New(Float32, 2, 4, 8, 8), New(Float32, 4, 4, 3, 3), nil, 1, 1) }, "ConvRecompute")
+	mustPanic(t, "statistics", func() { ConvBatchNormReLUMaxPool2(x, w, nil, 1, 1, m[:3], r, nil, nil) }, "statistics")
+	out, idx := ConvBatchNormReLUMaxPool2(x, w, nil, 1, 1, m, r, nil, nil)
+	mustPanic(t, "gradient shape", func() {
+		ConvBatchNormReLUMaxPool2Backward(New(Float32, 2, 4, 3, 3), out, idx, x, w, nil, 1, 1, m, r, nil, false)
+	}, "gradient")
+}

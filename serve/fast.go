@@ -86,6 +86,9 @@ type blockCache struct {
 	mean, invstd []float32
 	arg          []int32 // per pooled element: the chosen position in its plane
 	out          *tensor.Tensor
+	// batch statistics: the tensor package's fused kernels' state
+	bmean, brstd []float64
+	idx          []int32 // per pooled element: the chosen flat index in z
 }
 
 // block runs block l: conv + bias, BatchNorm, ReLU, 2x2 max-pool.
@@ -123,6 +126,14 @@ func (c *conv4) block(l int, x *tensor.Tensor, w []*tensor.Tensor, keep *blockCa
 		}
 		out := tensor.AffineReLUMaxPool2(z, scale, shift)
 		tensor.Recycle(z) // dead: the next request's convolution reuses it
+		return out
+	}
+	if c.batch {
+		// batch statistics: BatchNorm, ReLU and pooling as the fused kernel
+		// (the bias cancels, z is used without it)
+		rstd := tensor.InvStd(bv, bn.Eps)
+		out, idx := tensor.BatchNormReLUMaxPool2(z, bm, rstd, w[4*l+2], w[4*l+3])
+		*keep = blockCache{z: z, bmean: bm, brstd: rstd, idx: idx, out: out}
 		return out
 	}
 	oh, ow := h/2, wd/2
@@ -250,6 +261,10 @@ func (c *conv4) adapt(w []*tensor.Tensor, s supportSet, steps int, lr func(step,
 // of the block input (nil unless needInput).
 func (c *conv4) blockBackward(l int, x *tensor.Tensor, w []*tensor.Tensor, kc *blockCache, gout *tensor.Tensor, grads []*tensor.Tensor, needInput bool) *tensor.Tensor {
 	z := kc.z
+	if kc.idx != nil { // batch statistics: the fused kernel's backward
+		gz, gGamma, gBeta := tensor.BatchNormReLUMaxPool2Backward(gout, kc.out, kc.idx, z, kc.bmean, kc.brstd, w[4*l+2])
+		return c.convBackward(l, x, w, gz, tensor.ChannelSum(gz), gGamma, gBeta, grads, needInput)
+	}
 	n, ch, h, wd := z.Dim(0), z.Dim(1), z.Dim(2), z.Dim(3)
 	plane, pp := h*wd, (h/2)*(wd/2)
 	gamma := w[4*l+2].F32()
@@ -307,6 +322,14 @@ func (c *conv4) blockBackward(l int, x *tensor.Tensor, w []*tensor.Tensor, kc *b
 		}
 		gbs[k] = float32(sz)
 	}
+	return c.convBackward(l, x, w, gz, gBias, gGamma, gBeta, grads, needInput)
+}
+
+// convBackward finishes block l's backward from gz, the gradient of the
+// convolution's output: the convolution's weight gradient and, with
+// needInput, the block input's gradient; the bias and BatchNorm gradients
+// are given.
+func (c *conv4) convBackward(l int, x *tensor.Tensor, w []*tensor.Tensor, gz, gBias, gGamma, gBeta *tensor.Tensor, grads []*tensor.Tensor, needInput bool) *tensor.Tensor {
 	grads[0] = tensor.Conv2dWeightGrad(x, gz, w[4*l].Shape(), 1, 1)
 	grads[1], grads[2], grads[3] = gBias, gGamma, gBeta
 	var gx *tensor.Tensor

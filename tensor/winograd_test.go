@@ -253,3 +253,28 @@ func TestWinogradMatchesDirect(t *testing.T) {
 		}
 	}
 }
+
+// Random Winograd geometries (plane sides 3-20 x 3-14, 16-40 channels,
+// batches 1-30: ragged tile groups and image chunks) against the float64
+// reference, all three passes, with the error bound TestConv2d uses.
+func TestWinogradRandomShapes(t *testing.T) {
+	if !useWinograd {
+		t.Skip("no AVX-512: the Winograd path is off")
+	}
+	rng := rand.New(rand.NewPCG(12, 12))
+	for trial := 0; trial < 12; trial++ {
+		cc := convCase{n: 1 + rng.IntN(30), c: 16 + rng.IntN(25), h: 3 + rng.IntN(18), w: 3 + rng.IntN(12), o: 16 + rng.IntN(25), kh: 3, kw: 3, stride: 1, pad: 1}
+		g := convGeom{c: cc.c, h: cc.h, w: cc.w, kh: 3, kw: 3, oh: cc.h, ow: cc.w, stride: 1, pad: 1}
+		if !winoUse[float32](g, cc.o) {
+			t.Fatalf("%v: not a Winograd geometry", cc)
+		}
+		x := RandN(rng, Float32, 1, cc.n, cc.c, cc.h, cc.w)
+		w := RandN(rng, Float32, 1, cc.o, cc.c, 3, 3)
+		gy := RandN(rng, Float32, 1, cc.n, cc.o, cc.h, cc.w)
+		wantY, ys := refConv2d(cc, x.Values(), w.Values())
+		wantGX, gxs, wantGW, gws := refConvGrads(cc, x.Values(), w.Values(), gy.Values())
+		checkScaled(t, fmt.Sprintf("%v forward", cc), Conv2d(x, w, 1, 1), []int{cc.n, cc.o, cc.h, cc.w}, wantY, ys, matTol(Float32))
+		checkScaled(t, fmt.Sprintf("%v input gradient", cc), Conv2dInputGrad(gy, w, x.Shape(), 1, 1), x.Shape(), wantGX, gxs, matTol(Float32))
+		checkScaled(t, fmt.Sprintf("%v weight gradient", cc), Conv2dWeightGrad(x, gy, w.Shape(), 1, 1), w.Shape(), wantGW, gws, matTol(Float32))
+	}
+}

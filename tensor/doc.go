@@ -20,5 +20,8 @@
 // planes (stride 1, conv_implicit.go) or, for float32 3x3 layers with
 // stride 1 and padding 1 on AVX-512 machines, as a Winograd F(2x2, 3x3)
 // convolution (winograd.go), chosen by shape; the paths agree up to
-// rounding, and each is tested against a float64 reference.
+// rounding, and each is tested against a float64 reference. A convolution
+// with few input channels followed by BatchNorm, ReLU and 2x2 pooling can
+// run as one block that recomputes its output instead of storing it
+// (convbn.go), with the separate operations' numbers bit for bit.
 package tensor

@@ -46,6 +46,14 @@ func asF32[T Float](x []T) []float32 {
 	if !useSIMD || unsafe.Sizeof(z) != 4 || len(x) == 0 {
 		return nil
 	}
+	return f32View(x)
+}
+
+// f32View is x as []float32, for a T known to be float32 (nil when empty).
+func f32View[T Float](x []T) []float32 {
+	if len(x) == 0 {
+		return nil
+	}
 	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
 }
 
@@ -360,10 +368,16 @@ func bnStatsKernel[T Float](x []T, mean, variance []float64, outer, c, inner int
 		for n := 0; n < outer; n++ {
 			v += rowSqDev(x[(n*c+ch)*inner:(n*c+ch+1)*inner], T(mu))
 		}
-		// correct for rounding mu to T (exact in float64)
-		d := float64(T(mu)) - mu
-		mean[ch], variance[ch] = mu, max(v/m-d*d, 0)
+		mean[ch], variance[ch] = mu, bnVariance[T](v, m, mu)
 	})
+}
+
+// bnVariance is the variance from the sum of squared deviations from
+// T(mean) over m values, corrected for rounding the mean to T (exact in
+// float64).
+func bnVariance[T Float](sqdev, m, mean float64) float64 {
+	d := float64(T(mean)) - mean
+	return max(sqdev/m-d*d, 0)
 }
 
 // BatchNormApply returns gamma*(x-mean)*rstd + beta per channel for
@@ -615,13 +629,19 @@ func bnReLUPoolRun[T Float](x, out []T, idx []int32, scale, shift []float64, pla
 		for p := lo; p < hi; p++ {
 			ch := p % c
 			base := p * h * w
-			rowAffineRelu(buf, x[base:base+h*w], T(scale[ch]), T(shift[ch]))
-			for oi := 0; oi < oh; oi++ {
-				o := (p*oh + oi) * ow
-				maxPool2x2Row(buf[2*oi*w:], w, out[o:o+ow], idx[o:o+ow], base+2*oi*w)
-			}
+			bnReLUPoolPlane(buf, x[base:base+h*w], T(scale[ch]), T(shift[ch]), w, oh, ow, out[p*oh*ow:], idx[p*oh*ow:], base)
 		}
 	})
+}
+
+// bnReLUPoolPlane normalises one plane x [H, w] into buf (relu(a*x+b)) and
+// pools it 2x2 into out [oh, ow] and idx (flat indices: base + the offset
+// in the plane).
+func bnReLUPoolPlane[T Float](buf, x []T, a, b T, w, oh, ow int, out []T, idx []int32, base int) {
+	rowAffineRelu(buf[:len(x)], x, a, b)
+	for oi := 0; oi < oh; oi++ {
+		maxPool2x2Row(buf[2*oi*w:], w, out[oi*ow:(oi+1)*ow], idx[oi*ow:(oi+1)*ow], base+2*oi*w)
+	}
 }
 
 // BatchNormReLUMaxPool2Backward returns the gradients dx, dgamma [C] and

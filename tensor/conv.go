@@ -457,14 +457,30 @@ func convForward[T Float](g convGeom, n, o int, x, w, bias, out []T) {
 	}
 	parallelTasks(n, n*o*ckk*ohow, func(i int) {
 		buf := getScratch[T](ckk * ohow)
-		im2col(g, x[i*chw:(i+1)*chw], *buf)
-		oi := out[i*o*ohow : (i+1)*o*ohow]
-		gemmSerial(o, ohow, ckk, w, ckk, *buf, ohow, oi, ohow, false)
+		convImage(g, o, x[i*chw:(i+1)*chw], w, bias, *buf, out[i*o*ohow:(i+1)*o*ohow])
 		putScratch(buf)
-		if bias != nil {
-			addBias(oi, bias[:o], ohow)
-		}
 	})
+}
+
+// convImage sets z [O, OH*OW] to one image's convolution (+ bias, when
+// set) by im2col into col [CKK, OH*OW] and one gemm: convForward's
+// per-image path.
+func convImage[T Float](g convGeom, o int, xi, w, bias, col, z []T) {
+	ckk, ohow := g.ckk(), g.ohow()
+	im2col(g, xi, col)
+	gemmSerial(o, ohow, ckk, w, ckk, col, ohow, z, ohow, false)
+	if bias != nil {
+		addBias(z, bias[:o], ohow)
+	}
+}
+
+// inputGradImage adds one image's input gradient gx_i [C,H,W] from its
+// output gradient gi [O, OH*OW] and the transposed filters wt [CKK, O]
+// (col: [CKK, OH*OW] scratch): convInputGrad's per-image path.
+func inputGradImage[T Float](g convGeom, o int, wt, gi, col, gxi []T) {
+	ckk, ohow := g.ckk(), g.ohow()
+	gemmSerial(ckk, ohow, o, wt, o, gi, ohow, col, ohow, false)
+	col2im(g, col, gxi)
 }
 
 func convInputGrad[T Float](g convGeom, n, o int, gy, w, gx []T) {
@@ -481,11 +497,7 @@ func convInputGrad[T Float](g convGeom, n, o int, gy, w, gx []T) {
 	pwt := getScratch[T](ckk * o)
 	defer putScratch(pwt)
 	wt := *pwt // w^T [CKK, O]
-	for a := 0; a < o; a++ {
-		for b := 0; b < ckk; b++ {
-			wt[b*o+a] = w[a*ckk+b]
-		}
-	}
+	transpose2D(w[:o*ckk], wt, o, ckk)
 	if ohow < batchedOHOW && n > 1 {
 		pg, pc := getScratch[T](o*n*ohow), getScratch[T](ckk*n*ohow)
 		gatherBatch(n, o, ohow, gy, *pg, false)
@@ -506,8 +518,7 @@ func convInputGrad[T Float](g convGeom, n, o int, gy, w, gx []T) {
 	}
 	parallelTasks(n, n*o*ckk*ohow, func(i int) {
 		buf := getScratch[T](ckk * ohow)
-		gemmSerial(ckk, ohow, o, wt, o, gy[i*o*ohow:(i+1)*o*ohow], ohow, *buf, ohow, false)
-		col2im(g, *buf, gx[i*chw:(i+1)*chw])
+		inputGradImage(g, o, wt, gy[i*o*ohow:(i+1)*o*ohow], *buf, gx[i*chw:(i+1)*chw])
 		putScratch(buf)
 	})
 }

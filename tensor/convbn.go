@@ -63,13 +63,8 @@ func newConvBlock[T Float](op string, x, w, b *Tensor, stride, pad int, xs, ws, 
 // image sets z [O, OH*OW] to image i's convolution plus bias, as
 // convForward's per-image path computes it; col is [CKK, OH*OW] scratch.
 func (cb convBlock[T]) image(i int, col, z []T) {
-	g, ckk, ohow := cb.g, cb.g.ckk(), cb.g.ohow()
-	chw := g.c * g.h * g.w
-	im2col(g, cb.x[i*chw:(i+1)*chw], col)
-	gemmSerial(cb.o, ohow, ckk, cb.w, ckk, col, ohow, z, ohow, false)
-	if cb.b != nil {
-		addBias(z, cb.b[:cb.o], ohow)
-	}
+	chw := cb.g.c * cb.g.h * cb.g.w
+	convImage(cb.g, cb.o, cb.x[i*chw:(i+1)*chw], cb.w, cb.b, col, z)
 }
 
 // eachImage runs f(i, col, z) for every image with its convolution in z,
@@ -141,8 +136,7 @@ func convBNStats[T Float](cb convBlock[T]) (mean, variance []float64) {
 		for i := 0; i < n; i++ {
 			v += part[i*o+ch]
 		}
-		d := float64(T(mean[ch])) - mean[ch]
-		variance[ch] = max(v/m-d*d, 0)
+		variance[ch] = bnVariance[T](v, m, mean[ch])
 	}
 	return mean, variance
 }
@@ -183,11 +177,7 @@ func convBNPool[T Float](cb convBlock[T], out []T, idx []int32, scale, shift []f
 		buf := col[:ohow] // im2col's scratch is free again: CKK >= 1 rows of OH*OW
 		for ch := 0; ch < o; ch++ {
 			p := i*o + ch
-			rowAffineRelu(buf, z[ch*ohow:(ch+1)*ohow], T(scale[ch]), T(shift[ch]))
-			for oi := 0; oi < ph; oi++ {
-				q := (p*ph + oi) * pw
-				maxPool2x2Row(buf[2*oi*w:], w, out[q:q+pw], idx[q:q+pw], p*ohow+2*oi*w)
-			}
+			bnReLUPoolPlane(buf, z[ch*ohow:(ch+1)*ohow], T(scale[ch]), T(shift[ch]), w, ph, pw, out[p*ph*pw:], idx[p*ph*pw:], p*ohow)
 		}
 	})
 }
@@ -265,11 +255,7 @@ func convBNPoolBackward[T Float](cb convBlock[T], gout, out []T, idx []int32, me
 	var wt []T
 	if dx != nil {
 		wt = make([]T, ckk*o) // w^T [CKK, O]
-		for a := 0; a < o; a++ {
-			for k := 0; k < ckk; k++ {
-				wt[k*o+a] = cb.w[a*ckk+k]
-			}
-		}
+		transpose2D(cb.w[:o*ckk], wt, o, ckk)
 	}
 	bsum := make([]float64, n*o)
 	groups := convWeightGradGroups(n)
@@ -294,9 +280,8 @@ func convBNPoolBackward[T Float](cb convBlock[T], gout, out []T, idx []int32, me
 				}
 			}
 			weightGradImage(col, dz, tr, acc, o, ckk, ohow, colT) // as convWeightGrad
-			if dx != nil {                                        // as convInputGrad's per-image path
-				gemmSerial(ckk, ohow, o, wt, o, dz, ohow, col, ohow, false)
-				col2im(g, col, dx[i*chw:(i+1)*chw])
+			if dx != nil {
+				inputGradImage(g, o, wt, dz, col, dx[i*chw:(i+1)*chw])
 			}
 		}
 		putScratch(pc)

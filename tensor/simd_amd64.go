@@ -56,8 +56,8 @@ var useAVX512Exp = cpu.X86.HasAVX512F
 //go:noescape
 func sigmoidF32AVX512(o, x *float32, n int)
 
-// useWinograd enables the Winograd convolution (winograd.go), whose
-// transforms are winoInputAVX512 and winoOutputAVX512 (AVX-512F, BMI2).
+// useWinograd enables the Winograd convolution (winograd.go) and its
+// AVX-512 transforms (wino_amd64.s; AVX-512F, BMI2).
 var useWinograd = cpu.X86.HasAVX512F && cpu.X86.HasBMI2
 
 //go:noescape
@@ -69,14 +69,14 @@ func winoOutputAVX512(m *float32, mstride int, y *float32, h, w int, bias float3
 //go:noescape
 func winoWeightsAVX512(w *float32, fstride int, flip bool, u *float32, ustride int)
 
-// useAVX512Transpose enables transpose16x16AVX512 in transpose2D.
-var useAVX512Transpose = cpu.X86.HasAVX512F
-
-//go:noescape
-func transpose16x16AVX512(src *float32, lds int, dst *float32, ldd int)
-
 //go:noescape
 func winoGradAVX512(dy *float32, h, w int, v *float32, vstride int)
 
 //go:noescape
 func winoGradWeightsAVX512(du *float32, stride int, out *float32)
+
+// useAVX512Transpose enables transpose16x16AVX512 in transpose2D.
+var useAVX512Transpose = cpu.X86.HasAVX512F
+
+//go:noescape
+func transpose16x16AVX512(src *float32, lds int, dst *float32, ldd int)

@@ -1,7 +1,5 @@
 package tensor
 
-import "unsafe"
-
 // Winograd convolution F(2x2, 3x3) for 3x3 kernels, stride 1, padding 1
 // (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
 // CVPR 2016, section 4.1 and eq. 8). Each 2x2 block of outputs is
@@ -124,13 +122,18 @@ func winoFilter(f []float32, flip bool, u []float32, pos, ustride int) {
 	}
 }
 
+// winoTiling returns the tiles per image of an h x w plane and the images
+// per tile product (about winoTiles tiles; at least 1, at most n).
+func winoTiling(n, h, w int) (tiles, per int) {
+	tiles = ((h + 1) / 2) * ((w + 1) / 2)
+	return tiles, max(1, min(n, (winoTiles+tiles-1)/tiles))
+}
+
 // winoConv sets y [N, cout, H, W] to the 3x3, stride-1, padding-1
 // convolution of x [N, cin, H, W] with the transformed filters u [16,
 // cout, cin] (winoWeights), plus bias [cout] when set.
 func winoConv(n, cin, cout, h, w int, x, u, bias, y []float32) {
-	th, tw := (h+1)/2, (w+1)/2
-	tiles := th * tw
-	per := max(1, min(n, (winoTiles+tiles-1)/tiles)) // images per group
+	tiles, per := winoTiling(n, h, w)
 	groups := (n + per - 1) / per
 	plane := h * w
 	parallelTasks(groups, n*cout*cin*9*plane, func(gr int) {
@@ -164,28 +167,20 @@ func winoConv(n, cin, cout, h, w int, x, u, bias, y []float32) {
 	})
 }
 
-// winoF32 is x as []float32 (T is float32 wherever winoUse holds).
-func winoF32[T Float](x []T) []float32 {
-	if len(x) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(x))), len(x))
-}
-
 // convForwardWino and convInputGradWino are convForward and convInputGrad
 // for geometries winoUse accepts (T is float32 there).
 func convForwardWino[T Float](g convGeom, n, o int, x, w, bias, out []T) {
 	pu := getScratch[float32](16 * o * g.c)
 	defer putScratch(pu)
-	winoWeights(winoF32(w), *pu, o, g.c, false)
-	winoConv(n, g.c, o, g.h, g.w, winoF32(x), *pu, winoF32(bias), winoF32(out))
+	winoWeights(f32View(w), *pu, o, g.c, false)
+	winoConv(n, g.c, o, g.h, g.w, f32View(x), *pu, f32View(bias), f32View(out))
 }
 
 func convInputGradWino[T Float](g convGeom, n, o int, gy, w, gx []T) {
 	pu := getScratch[float32](16 * o * g.c)
 	defer putScratch(pu)
-	winoWeights(winoF32(w), *pu, o, g.c, true)
-	winoConv(n, o, g.c, g.h, g.w, winoF32(gy), *pu, nil, winoF32(gx))
+	winoWeights(f32View(w), *pu, o, g.c, true)
+	winoConv(n, o, g.c, g.h, g.w, f32View(gy), *pu, nil, f32View(gx))
 }
 
 // The weight gradient (the same paper's transform, run backwards): with
@@ -243,11 +238,9 @@ func winoGradFilter(du []float32, stride, p int, f []float32) {
 // each group's products accumulate over its chunks, and the partials are
 // added in group order before the transform back.
 func convWeightGradWino[T Float](g convGeom, n, o int, x, gy, gw []T) {
-	xf, gyf, gwf := winoF32(x), winoF32(gy), winoF32(gw)
+	xf, gyf, gwf := f32View(x), f32View(gy), f32View(gw)
 	cin, h, w := g.c, g.h, g.w
-	th, tw := (h+1)/2, (w+1)/2
-	tiles := th * tw
-	per := max(1, min(n, (winoTiles+tiles-1)/tiles))
+	tiles, per := winoTiling(n, h, w)
 	plane := h * w
 	chunks := (n + per - 1) / per
 	groups := min(chunks, 8)

@@ -163,17 +163,11 @@ func BatchNormReLUPool(x, gamma, beta *Var, eps float64) (y *Var, mean, variance
 	value, idx := tensor.BatchNormReLUMaxPool2(x.Value, st.mean, st.rstd, valueOrNil(gamma), valueOrNil(beta))
 	inputs, gi, bi := bnInputs(x, gamma, beta)
 	y = record("BatchNormReLUPool", value, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
-		var gam, bet *Var
-		if gi >= 0 {
-			gam = in[gi]
-		}
-		if bi >= 0 {
-			bet = in[bi]
-		}
-		r := make([]*Var, len(in))
+		gam, bet := optInput(in, gi), optInput(in, bi)
 		if graphBuilt(g, in) {
 			return localGrad(MaxPool2d(bnApply(in[0], gam, bet, st, true), 2, 2, 0), g, in, needs)
 		}
+		r := make([]*Var, len(in))
 		dx, dgamma, dbeta := tensor.BatchNormReLUMaxPool2Backward(g.Value, out.Value, idx, in[0].Value, st.mean, st.rstd, valueOrNil(gam))
 		if needs[0] {
 			r[0] = Const(dx)
@@ -218,20 +212,14 @@ func ConvBatchNormReLUPool(x, w, b, gamma, beta *Var, stride, pad int, eps float
 		return len(inputs) - 1
 	}
 	bi, gi, ei := at(b), at(gamma), at(beta)
-	opt := func(in []*Var, i int) *Var {
-		if i < 0 {
-			return nil
-		}
-		return in[i]
-	}
 	y = record("ConvBatchNormReLUPool", value, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
-		r := make([]*Var, len(in))
 		if graphBuilt(g, in) {
-			z := Conv2dBias(in[0], in[1], opt(in, bi), stride, pad)
-			return localGrad(MaxPool2d(bnApply(z, opt(in, gi), opt(in, ei), st, true), 2, 2, 0), g, in, needs)
+			z := Conv2dBias(in[0], in[1], optInput(in, bi), stride, pad)
+			return localGrad(MaxPool2d(bnApply(z, optInput(in, gi), optInput(in, ei), st, true), 2, 2, 0), g, in, needs)
 		}
+		r := make([]*Var, len(in))
 		dx, dw, db, dgamma, dbeta := tensor.ConvBatchNormReLUMaxPool2Backward(g.Value, out.Value, idx, in[0].Value, in[1].Value,
-			valueOrNil(opt(in, bi)), stride, pad, st.mean, st.rstd, valueOrNil(opt(in, gi)), needs[0])
+			valueOrNil(optInput(in, bi)), stride, pad, st.mean, st.rstd, valueOrNil(optInput(in, gi)), needs[0])
 		for j, t := range []*tensor.Tensor{dx, dw, db, dgamma, dbeta} {
 			k := []int{0, 1, bi, gi, ei}[j]
 			if k >= 0 && needs[k] {
@@ -263,6 +251,14 @@ func localGrad(yc, g *Var, in []*Var, needs []bool) []*Var {
 		}
 	}
 	return r
+}
+
+// optInput is in[i], or nil for an absent optional input (i < 0).
+func optInput(in []*Var, i int) *Var {
+	if i < 0 {
+		return nil
+	}
+	return in[i]
 }
 
 // bnInputs lists a BatchNorm's inputs, x then gamma and beta when present,
@@ -315,10 +311,7 @@ func bnApply(x, gamma, beta *Var, st *bnStats, relu bool) *Var {
 	value := apply(x.Value, st.mean, st.rstd, valueOrNil(gamma), valueOrNil(beta))
 	inputs, gi, bi := bnInputs(x, gamma, beta)
 	return record(op, value, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
-		var gam *Var
-		if gi >= 0 {
-			gam = in[gi]
-		}
+		gam := optInput(in, gi)
 		var mask *tensor.Tensor
 		if relu {
 			mask = out.Value

@@ -135,6 +135,10 @@ func (b *BatchNorm) Buffers() []Buffer {
 
 func (b *BatchNorm) SetTraining(t bool) { b.Training = t }
 
+// batchStatistics reports whether b normalises with the batch's own
+// statistics (training, or transductive) rather than the running ones.
+func (b *BatchNorm) batchStatistics() bool { return b.Training || !b.TrackRunningStats }
+
 func (b *BatchNorm) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 	return b.apply(w, x, false)
 }
@@ -155,7 +159,7 @@ func (b *BatchNorm) ApplyReLUPool(w []*autodiff.Var, x *autodiff.Var) *autodiff.
 	if len(s) != 4 || s[1] != c {
 		panic(fmt.Sprintf("nn: BatchNorm over %d channels then pooling: input %v, want [N,%d,H,W]", c, s, c))
 	}
-	if b.Training || !b.TrackRunningStats {
+	if b.batchStatistics() {
 		y, mean, variance := autodiff.BatchNormReLUPool(x, w[0], w[1], b.Eps)
 		if b.Training && b.TrackRunningStats {
 			b.updateRunning(mean, variance, x.Value.Len()/c)
@@ -170,7 +174,7 @@ func (b *BatchNorm) ApplyReLUPool(w []*autodiff.Var, x *autodiff.Var) *autodiff.
 // and the convolution is cheap to recompute (tensor.ConvRecompute); ok
 // false: not applicable, nothing done.
 func (b *BatchNorm) applyConvReLUPool(conv *Conv2d, wc, wb []*autodiff.Var, x *autodiff.Var) (y *autodiff.Var, ok bool) {
-	if !(b.Training || !b.TrackRunningStats) || len(wc) == 0 || len(wb) != 2 {
+	if !b.batchStatistics() || len(wc) == 0 || len(wb) != 2 {
 		return nil, false
 	}
 	s, ws := x.Shape(), wc[0].Shape()
@@ -197,7 +201,7 @@ func (b *BatchNorm) apply(w []*autodiff.Var, x *autodiff.Var, relu bool) *autodi
 	if (len(s) != 2 && len(s) != 4) || s[1] != c {
 		panic(fmt.Sprintf("nn: BatchNorm over %d channels: input %v, want [N,%d] or [N,%d,H,W]", c, s, c, c))
 	}
-	if b.Training || !b.TrackRunningStats {
+	if b.batchStatistics() {
 		// fused: one kernel forward, one backward (itself differentiable)
 		bn := autodiff.BatchNormTrain
 		if relu {

@@ -13,7 +13,9 @@ import (
 // package's im2col + GEMM, and each block's bias, BatchNorm, ReLU and
 // pooling run in one pass instead of a dozen elementwise ops. It computes
 // forward passes without a graph, and first-order MAML steps with a
-// hand-written backward pass. newModel checks it against the generic
+// hand-written backward pass (with batch statistics, BatchNorm, ReLU and
+// pooling go through the tensor package's fused kernels and their
+// backward). newModel checks it against the generic
 // autodiff path on random inputs before using it.
 type conv4 struct {
 	bns    []*nn.BatchNorm
@@ -108,6 +110,14 @@ func (c *conv4) block(l int, x *tensor.Tensor, w []*tensor.Tensor, keep *blockCa
 	var bm, bv []float64
 	if c.batch {
 		bm, bv = tensor.BatchNormStats(z) // two passes per channel: no cancellation
+		if keep != nil {
+			// adaptation: BatchNorm, ReLU and pooling as the tensor
+			// package's fused kernel, whose backward blockBackward uses
+			rstd := tensor.InvStd(bv, bn.Eps)
+			out, idx := tensor.BatchNormReLUMaxPool2(z, bm, rstd, w[4*l+2], w[4*l+3])
+			*keep = blockCache{z: z, bmean: bm, brstd: rstd, idx: idx, out: out}
+			return out
+		}
 	}
 	for k := 0; k < ch; k++ {
 		mu, v := float64(rm[k])-float64(bias[k]), float64(rv[k])
@@ -126,14 +136,6 @@ func (c *conv4) block(l int, x *tensor.Tensor, w []*tensor.Tensor, keep *blockCa
 		}
 		out := tensor.AffineReLUMaxPool2(z, scale, shift)
 		tensor.Recycle(z) // dead: the next request's convolution reuses it
-		return out
-	}
-	if c.batch {
-		// batch statistics: BatchNorm, ReLU and pooling as the fused kernel
-		// (the bias cancels, z is used without it)
-		rstd := tensor.InvStd(bv, bn.Eps)
-		out, idx := tensor.BatchNormReLUMaxPool2(z, bm, rstd, w[4*l+2], w[4*l+3])
-		*keep = blockCache{z: z, bmean: bm, brstd: rstd, idx: idx, out: out}
 		return out
 	}
 	oh, ow := h/2, wd/2

@@ -102,6 +102,17 @@ DATA winoI<>+56(SB)/4, $7
 DATA winoI<>+60(SB)/4, $23
 GLOBL winoI<>(SB), RODATA|NOPTR, $64
 
+// WINOST stores the 8 values of y at DX and moves DX one matrix on.
+#define WINOST(y) \
+	VMOVUPS y, (DX); \
+	ADDQ R8, DX
+
+// WINOLD loads the tw values (mask K1) at DX into z and moves DX one
+// matrix on.
+#define WINOLD(z) \
+	VMOVUPS.Z (DX), K1, z; \
+	ADDQ R8, DX
+
 // WINOCOLS applies B^T to the columns of row-transformed register t and
 // stores its four results (8 lanes each, tw of them tiles: the rest land
 // on the next tile row's place, written later, or on the padding at the
@@ -112,22 +123,18 @@ GLOBL winoI<>(SB), RODATA|NOPTR, $64
 	VPERMPS t, Z9, Z11; \
 	VSHUFF32X4 $0x4E, Z10, Z10, Z12; \
 	VSUBPS Z11, Z10, Z13; \
-	VMOVUPS Y13, (DX); \
-	ADDQ R8, DX; \
+	WINOST(Y13); \
 	VADDPS Z11, Z12, Z14; \
-	VMOVUPS Y14, (DX); \
-	ADDQ R8, DX; \
+	WINOST(Y14); \
 	VSUBPS Z12, Z11, Z14; \
-	VMOVUPS Y14, (DX); \
-	ADDQ R8, DX; \
+	WINOST(Y14); \
 	VSHUFF32X4 $0x4E, Z13, Z13, Z14; \
-	VMOVUPS Y14, (DX); \
-	ADDQ R8, DX
+	WINOST(Y14)
 
 // WINOSETUP turns a plane kernel's arguments (CX: w, R8: the matrices'
-// stride in elements) into R8 in bytes, K2: w columns, R11: bytes per tile
-// row in the transformed matrices ((w+1)/2 tiles), R12: bytes per plane
-// row; clobbers AX, R9.
+// stride in elements) into R8 in bytes, K2: w columns, K1: tw = (w+1)/2
+// tiles, R11: bytes per tile row in the transformed matrices, R12: bytes
+// per plane row; clobbers AX, R9.
 #define WINOSETUP \
 	SHLQ $2, R8; \
 	MOVQ $1, AX; \
@@ -137,6 +144,9 @@ GLOBL winoI<>(SB), RODATA|NOPTR, $64
 	MOVQ CX, R11; \
 	INCQ R11; \
 	SHRQ $1, R11; \
+	SHLXQ R11, AX, R9; \
+	DECQ R9; \
+	KMOVW R9, K1; \
 	SHLQ $2, R11; \
 	MOVQ CX, R12; \
 	SHLQ $2, R12
@@ -227,58 +237,30 @@ wigot3:
 TEXT ·winoOutputAVX512(SB), NOSPLIT, $0-44
 	MOVQ m+0(FP), SI
 	MOVQ mstride+8(FP), R8
-	SHLQ $2, R8
 	MOVQ y+16(FP), DI
 	MOVQ h+24(FP), R10
 	MOVQ w+32(FP), CX
 	VBROADCASTSS bias+40(FP), Z15
-	MOVQ $1, AX
-	SHLXQ CX, AX, R9
-	DECQ R9
-	KMOVW R9, K2                  // w output columns
-	MOVQ CX, R11
-	INCQ R11
-	SHRQ $1, R11                  // tw
-	SHLXQ R11, AX, R9
-	DECQ R9
-	KMOVW R9, K1                  // tw tiles
-	SHLQ $2, R11
-	MOVQ CX, R12
-	SHLQ $2, R12
+	WINOSETUP
 	VMOVDQU32 winoI<>(SB), Z9
 	MOVQ $0, R13                  // output row 2*tr
 woloop:
 	MOVQ SI, DX
-	VMOVUPS.Z (DX), K1, Z16
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z17
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z18
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z19
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z20
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z21
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z22
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z23
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z24
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z25
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z26
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z27
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z28
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z29
-	ADDQ R8, DX
-	VMOVUPS.Z (DX), K1, Z30
-	ADDQ R8, DX
+	WINOLD(Z16)
+	WINOLD(Z17)
+	WINOLD(Z18)
+	WINOLD(Z19)
+	WINOLD(Z20)
+	WINOLD(Z21)
+	WINOLD(Z22)
+	WINOLD(Z23)
+	WINOLD(Z24)
+	WINOLD(Z25)
+	WINOLD(Z26)
+	WINOLD(Z27)
+	WINOLD(Z28)
+	WINOLD(Z29)
+	WINOLD(Z30)
 	VMOVUPS.Z (DX), K1, Z31
 	// rows: s0 = m0 + (m1 + m2), s1 = (m1 - m2) - m3, per column l
 	VADDPS Z24, Z20, Z0
@@ -390,17 +372,13 @@ wwstep:
 #define WINOGCOLS(t) \
 	VPERMPS t, Z8, Z10; \
 	VSHUFF32X4 $0x4E, Z10, Z10, Z11; \
-	VMOVUPS Y10, (DX); \
-	ADDQ R8, DX; \
+	WINOST(Y10); \
 	VADDPS Z11, Z10, Z12; \
-	VMOVUPS Y12, (DX); \
-	ADDQ R8, DX; \
+	WINOST(Y12); \
 	VSUBPS Z11, Z10, Z13; \
-	VMOVUPS Y13, (DX); \
-	ADDQ R8, DX; \
+	WINOST(Y13); \
 	VSUBPS Z11, Z9, Z14; \
-	VMOVUPS Y14, (DX); \
-	ADDQ R8, DX
+	WINOST(Y14)
 
 // func winoGradAVX512(dy *float32, h, w int, v *float32, vstride int)
 // The output-gradient tiles of one plane dy [h, w] (1 <= w <= 14), for the

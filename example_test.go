@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"metalearn/autodiff"
-	"metalearn/nn"
-	"metalearn/optim"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Build a model, compute a loss, take gradients (first and second order)

@@ -1,4 +1,4 @@
-module metalearn
+module github.com/metalearn/metalearn
 
 go 1.26.8
 

@@ -3,7 +3,7 @@ package autodiff
 import (
 	"fmt"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // This file holds fused per-channel operations on tensors [N, C, ...]

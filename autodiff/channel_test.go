@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Gradient checks (first and second order, float64, default tolerances) of

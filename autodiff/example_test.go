@@ -3,8 +3,8 @@ package autodiff_test
 import (
 	"fmt"
 
-	"metalearn/autodiff"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Grad with createGraph returns gradients that are themselves

@@ -3,7 +3,7 @@ package autodiff
 import (
 	"unsafe"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Free ends the life of the graph behind outputs, as PyTorch does after a

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // An output kept after Free does not keep the graph behind it reachable

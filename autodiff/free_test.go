@@ -5,10 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/autodiff"
-	"metalearn/nn"
-	"metalearn/optim"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Training with autodiff.Free after every step (storage reused from step

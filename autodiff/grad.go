@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"unsafe"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Grad returns the gradients of the sum of outputs with respect to each Var

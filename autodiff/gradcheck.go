@@ -5,7 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // CheckOptions sets the finite-difference step and tolerances of GradCheck

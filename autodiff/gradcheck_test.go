@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Tolerances used throughout: central differences with eps = 1e-6 in

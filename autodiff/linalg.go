@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // MatMul returns the matrix product with the shapes tensor.MatMul accepts:

@@ -3,7 +3,7 @@ package autodiff
 import (
 	"math"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // BinaryCrossEntropy returns the mean over all elements of

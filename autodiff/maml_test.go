@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // mlp is a 1-8-8-1 tanh network written directly on Vars: params are

@@ -3,7 +3,7 @@ package autodiff
 import (
 	"math"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // This file holds the elementwise, broadcasting and reduction operations.

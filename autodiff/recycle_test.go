@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // A backward sweep without createGraph recycles intermediate gradients

@@ -1,6 +1,6 @@
 package autodiff
 
-import "metalearn/tensor"
+import "github.com/metalearn/metalearn/tensor"
 
 // Reshape returns x with a new shape (one dimension may be -1).
 func Reshape(x *Var, shape ...int) *Var {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Var is a node of the computation graph: a tensor value plus, when it was

@@ -15,13 +15,13 @@ import (
 	"sort"
 	"time"
 
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/meta"
-	"metalearn/mtl"
-	"metalearn/nn"
-	"metalearn/optim"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/mtl"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Workload is one benchmark: Setup builds the state and returns the

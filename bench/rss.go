@@ -3,7 +3,7 @@ package bench
 import (
 	"os"
 
-	"metalearn/runfolder"
+	"github.com/metalearn/metalearn/runfolder"
 )
 
 // Peak memory, measured the same way on both sides of the benchmark: the

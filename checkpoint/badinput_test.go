@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // TestBadInputCheckpoint is the checkpoint part of the bad-input catalogue

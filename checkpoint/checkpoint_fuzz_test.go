@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // rawHeader builds a safetensors stream from a header text and a body.

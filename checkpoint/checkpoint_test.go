@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 func model(seed uint64) nn.Module {

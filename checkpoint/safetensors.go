@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Named is a tensor with its name in the file.

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"sort"
 
-	"metalearn/optim"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Training checkpoints (meta.SaveTraining, mtl.SaveTraining) store, next to

@@ -13,8 +13,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"metalearn/meta"
-	"metalearn/mtl"
+	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/mtl"
 )
 
 // Config is one run.

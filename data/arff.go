@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // ARFFAttribute is one @attribute declaration of an ARFF file.

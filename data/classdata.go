@@ -3,7 +3,7 @@ package data
 import (
 	"fmt"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // ClassDataset is a labelled image collection organised by class, the input

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // toyDataset returns classes of per[c] images of size h x w; every pixel of

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 func TestNewEpisodicErrors(t *testing.T) {

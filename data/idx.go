@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strings"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // ReadIDX reads a file in the IDX format of the MNIST distribution:

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // blobDigits returns n 28x28 images with a 20x20 ink square in the centre

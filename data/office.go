@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Office-Caltech10 (Gong et al., "Geodesic Flow Kernel for Unsupervised

@@ -20,7 +20,7 @@ import (
 	"strings"
 	"sync"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Omniglot pixel convention: every loader here returns float32 images

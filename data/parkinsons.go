@@ -5,7 +5,7 @@ import (
 	"math"
 	"slices"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // PatientData is a multi-task regression data set whose tasks are patients:

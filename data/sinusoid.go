@@ -5,7 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Ranges of the sinusoid regression tasks of the MAML paper (Finn et al.,

@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // maxTextLine bounds one line of a CSV or ARFF file (a variable so that

@@ -3,7 +3,7 @@ package data
 import (
 	"math/rand/v2"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Task is one few-shot learning problem: a support set to adapt on and a

@@ -134,7 +134,7 @@ func buildCLI(t *testing.T, _ string) string {
 			return
 		}
 		cli.exe = filepath.Join(cli.dir, "metalearn")
-		out, err := exec.Command("go", "build", "-tags", "mpi", "-o", cli.exe, "metalearn/cmd/metalearn").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", "mpi", "-o", cli.exe, "github.com/metalearn/metalearn/cmd/metalearn").CombinedOutput()
 		if err != nil {
 			cli.err = fmt.Errorf("go build -tags mpi: %v\n%s", err, out)
 		}

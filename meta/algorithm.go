@@ -1,9 +1,9 @@
 package meta
 
 import (
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // TaskResult is what one task reports.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/checkpoint"
+	"github.com/metalearn/metalearn/checkpoint"
 )
 
 // TestBadInputLoad is the meta-checkpoint part of the bad-input catalogue

@@ -4,9 +4,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"metalearn/data"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // With running BatchNorm statistics, evaluation must use (and not update)

@@ -7,8 +7,8 @@ import (
 	"runtime"
 	"testing"
 
-	"metalearn/data"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // syntheticImages is a ClassDataset of random 28x28 images: classes

@@ -6,11 +6,11 @@ import (
 	"hash/fnv"
 	"math"
 
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/dist"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/dist"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Data-parallel meta-training (TrainConfig.Comm with more than one rank).

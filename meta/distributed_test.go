@@ -9,9 +9,9 @@ import (
 	"sync"
 	"testing"
 
-	"metalearn/data"
-	"metalearn/dist"
-	"metalearn/optim"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/dist"
+	"github.com/metalearn/metalearn/optim"
 )
 
 // distCase is one small training configuration for the data-parallel

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"math"
 
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // LRMode selects how the inner-loop learning rate is parameterised.

@@ -5,9 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"metalearn/data"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // tinyConvTask is a 2-way task of 1x5x5 images, 2 support + 2 query each.

@@ -1,10 +1,10 @@
 package meta
 
 import (
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // recomputeGradient computes the second-order MAML meta-gradient without

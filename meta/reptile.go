@@ -6,11 +6,11 @@ import (
 	"math"
 	"slices"
 
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/nn"
-	"metalearn/optim"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // ReptileConfig configures Reptile.

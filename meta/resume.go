@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"metalearn/checkpoint"
+	"github.com/metalearn/metalearn/checkpoint"
 )
 
 // A training checkpoint is an ordinary meta checkpoint (Built.Save: the

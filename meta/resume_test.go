@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"metalearn/data"
-	"metalearn/optim"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/optim"
 )
 
 // TestResumeEqualsUninterrupted stops a run part-way, reloads the training

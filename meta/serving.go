@@ -1,9 +1,9 @@
 package meta
 
 import (
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/nn"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
 )
 
 // Helpers for serving meta-learned models (package serve): read-only access

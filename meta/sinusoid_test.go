@@ -4,8 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"metalearn/data"
-	"metalearn/nn"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
 )
 
 // A short MAML run on sinusoid regression must make adaptation work: the

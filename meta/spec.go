@@ -11,11 +11,11 @@ import (
 	"strings"
 	"sync"
 
-	"metalearn/autodiff"
-	"metalearn/checkpoint"
-	"metalearn/data"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/checkpoint"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Spec describes a meta-learning experiment: the algorithm, the model and

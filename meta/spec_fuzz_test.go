@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/checkpoint"
+	"github.com/metalearn/metalearn/checkpoint"
 )
 
 // fuzzSpecTooBig reports whether a checkpoint's spec metadata asks for a

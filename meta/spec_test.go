@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/autodiff"
-	"metalearn/checkpoint"
-	"metalearn/data"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/checkpoint"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 func omniglotDataDir(t *testing.T) string {

@@ -10,11 +10,11 @@ import (
 	"sync"
 	"time"
 
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/dist"
-	"metalearn/optim"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/dist"
+	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // TrainConfig configures meta-training.

@@ -4,10 +4,10 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/nn"
-	"metalearn/optim"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/optim"
 )
 
 // BenchmarkSeedStep: one faithful-recipe training step (MTLNet forward,

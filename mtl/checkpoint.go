@@ -7,8 +7,8 @@ import (
 	"math"
 	"strings"
 
-	"metalearn/checkpoint"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/checkpoint"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // A multi-task training checkpoint is a safetensors file holding the

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"hash/fnv"
 
-	"metalearn/autodiff"
-	"metalearn/dist"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/dist"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Data-parallel multi-task training (TrainConfig.Comm with more than one

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"metalearn/dist"
+	"github.com/metalearn/metalearn/dist"
 )
 
 // TestDistributedMatchesSingleProcess trains the same model in one process

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"metalearn/mtl"
+	"github.com/metalearn/metalearn/mtl"
 )
 
 // Train one multi-task model (a shared trunk and one head per task) on ten

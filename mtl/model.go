@@ -5,9 +5,9 @@ import (
 	"math/rand/v2"
 	"strconv"
 
-	"metalearn/autodiff"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Model is a multi-task network: one output per task from a shared input.

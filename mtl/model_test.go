@@ -4,9 +4,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"metalearn/autodiff"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // twoTaskData: task 0 regression y = x0 + x1, task 1 binary (x0 > x1),

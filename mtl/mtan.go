@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 
-	"metalearn/autodiff"
-	"metalearn/nn"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/nn"
 )
 
 // ConvNetConfig describes the LeNet-style conv encoder shared by the image

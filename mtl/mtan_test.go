@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/autodiff"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // tinyConv is a small conv encoder: 1x12x12 input, blocks of 2 and 3

@@ -5,8 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"metalearn/data"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // MulanExperiment turns a Mulan multi-target regression set into a

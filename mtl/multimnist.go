@@ -3,8 +3,8 @@ package mtl
 import (
 	"fmt"
 
-	"metalearn/data"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // MultiMNISTNet is the conv encoder of Sener & Koltun's MultiMNIST

@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"metalearn/data"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // ParkinsonsTargets are the two targets of the Parkinson's telemonitoring

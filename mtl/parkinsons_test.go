@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"metalearn/data"
+	"github.com/metalearn/metalearn/data"
 )
 
 const parkinsonsFile = "../../shared/data/parkinsons-telemonitoring/parkinsons_updrs.data"

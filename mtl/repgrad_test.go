@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/autodiff"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // onesNeedingGrads asks for gradients, records their length, returns ones.

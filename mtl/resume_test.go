@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // TestResumeEqualsUninterrupted stops training part-way for every

@@ -5,10 +5,10 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // SchoolSplit is one random split of a multi-input regression dataset:

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"metalearn/data"
+	"github.com/metalearn/metalearn/data"
 )
 
 func schoolData(t *testing.T) *data.TaskRegression {

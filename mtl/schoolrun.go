@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"metalearn/data"
+	"github.com/metalearn/metalearn/data"
 )
 
 // SchoolMethod is a School benchmark entry: a model family and its

@@ -6,10 +6,10 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"metalearn/autodiff"
-	"metalearn/dist"
-	"metalearn/optim"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/dist"
+	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Kind is a task's output type.

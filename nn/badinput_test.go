@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/autodiff"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Labels outside [0, C) are a programming error inside the engine: the

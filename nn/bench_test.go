@@ -4,8 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"metalearn/autodiff"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 func TestConv4Shape(t *testing.T) {

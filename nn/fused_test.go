@@ -4,8 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"metalearn/autodiff"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Sequential fuses BatchNorm followed by ReLU and 2x2 max-pooling, with

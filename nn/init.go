@@ -5,7 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // fans returns fan-in and fan-out of a weight shape [out, in, k...].

@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"metalearn/autodiff"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Linear is y = x W^T + b with W [out, in] and b [out] (torch layout).

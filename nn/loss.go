@@ -3,8 +3,8 @@ package nn
 import (
 	"fmt"
 
-	"metalearn/autodiff"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // MSELoss returns mean((pred - target)^2).

@@ -5,8 +5,8 @@ import (
 	"reflect"
 	"strconv"
 
-	"metalearn/autodiff"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Param is a named trainable tensor.

@@ -3,9 +3,9 @@ package optim_test
 import (
 	"fmt"
 
-	"metalearn/autodiff"
-	"metalearn/optim"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Minimise (w - 3)^2 with Adam and a cosine learning-rate schedule.

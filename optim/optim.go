@@ -7,8 +7,8 @@ import (
 	"io"
 	"math"
 
-	"metalearn/autodiff"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Optimizer updates a fixed list of parameters.

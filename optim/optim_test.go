@@ -6,8 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"metalearn/autodiff"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // loss = sum(c*p^2) + sum(p^3)/3 with c = [1, 0.5, 2]: the problem of

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"metalearn/plots"
+	"github.com/metalearn/metalearn/plots"
 )
 
 // Folder is an open run folder.

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"unsafe"
 
-	"metalearn/data"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Input is one example in a request: a JSON array of numbers (flat, with

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"metalearn/meta"
+	"github.com/metalearn/metalearn/meta"
 )
 
 // BenchmarkAdaptPredict times one operation (adapt 5-way 1-shot, then

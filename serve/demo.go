@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"metalearn/data"
+	"github.com/metalearn/metalearn/data"
 )
 
 // DemoConfig configures Demo: every "user" is an Omniglot alphabet of the

@@ -7,8 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"metalearn/meta"
-	"metalearn/serve"
+	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/serve"
 )
 
 // A sinusoid MAML model adapted to one user's five points, then asked for

@@ -3,8 +3,8 @@ package serve
 import (
 	"math"
 
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // conv4 runs the few-shot Conv4 network (four blocks of 3x3 convolution,

@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"metalearn/meta"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // tiny test models: Conv4 with 8 filters on 28x28, MLP with 8 units.

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/meta"
-	"metalearn/nn"
-	"metalearn/optim"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Kinds of models.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"metalearn/meta"
+	"github.com/metalearn/metalearn/meta"
 )
 
 // ModelExt is the file extension of servable checkpoints: model NAME is

@@ -20,7 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Limits bound what one request may ask for. Zero fields take the defaults.

@@ -16,11 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/meta"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 func TestAdaptPredictAllKinds(t *testing.T) {

@@ -6,11 +6,11 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"metalearn/autodiff"
-	"metalearn/mtl"
-	"metalearn/nn"
-	"metalearn/plots"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/mtl"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/plots"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Inter-task affinity by one-step lookahead: Fifty, Amid, Zhao, Yu, Anil &

@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
-	"metalearn/checkpoint"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/checkpoint"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Arch describes a classifier architecture as a flat nn.Sequential, so that

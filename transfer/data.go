@@ -6,9 +6,9 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"metalearn/autodiff"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Data is a labelled classification set: inputs X [N, ...] (one example per

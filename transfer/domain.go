@@ -9,12 +9,12 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/nn"
-	"metalearn/optim"
-	"metalearn/plots"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/plots"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Cross-domain recognition (unsupervised domain adaptation: labelled

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"metalearn/nn"
-	"metalearn/tensor"
-	"metalearn/transfer"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
+	"github.com/metalearn/metalearn/transfer"
 )
 
 // twoMoons-like toy data: class = sign of x0*x1 (XOR quadrants), with the

@@ -7,10 +7,10 @@ import (
 	"strconv"
 	"strings"
 
-	"metalearn/autodiff"
-	"metalearn/nn"
-	"metalearn/optim"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Kind names a fine-tuning strategy.

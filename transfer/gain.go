@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"metalearn/plots"
+	"github.com/metalearn/metalearn/plots"
 )
 
 // GainConfig configures GainReport.

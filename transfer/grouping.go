@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strings"
 
-	"metalearn/mtl"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/mtl"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Task grouping from affinities (TAG, Fifty et al. 2021, Sec. 3.2): the

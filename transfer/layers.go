@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"strings"
 
-	"metalearn/autodiff"
-	"metalearn/nn"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Layer is one top-level child of an nn.Sequential that holds parameters.

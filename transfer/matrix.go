@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"metalearn/nn"
-	"metalearn/plots"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/plots"
 )
 
 // MatrixTask is one task of a pairwise transfer matrix: a training pool

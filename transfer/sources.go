@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"metalearn/data"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // ClassData flattens the listed classes of an image collection into a Data

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/checkpoint"
-	"metalearn/meta"
+	"github.com/metalearn/metalearn/checkpoint"
+	"github.com/metalearn/metalearn/meta"
 )
 
 // runBad runs the CLI and returns the exit status and stderr.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"metalearn/bench"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/bench"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 func newBenchCmd() *cobra.Command {

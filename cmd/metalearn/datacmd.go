@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"metalearn/config"
-	"metalearn/data"
+	"github.com/metalearn/metalearn/config"
+	"github.com/metalearn/metalearn/data"
 )
 
 func newDataCmd() *cobra.Command {

@@ -11,15 +11,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"metalearn/autodiff"
-	"metalearn/data"
-	"metalearn/meta"
-	"metalearn/mtl"
-	"metalearn/nn"
-	"metalearn/optim"
-	"metalearn/plots"
-	"metalearn/runfolder"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/mtl"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/plots"
+	"github.com/metalearn/metalearn/runfolder"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // circleTasks turns the seed's circle tasks into 2-way classification

@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"metalearn/data"
-	"metalearn/dist"
-	"metalearn/meta"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/dist"
+	"github.com/metalearn/metalearn/meta"
 )
 
 func newMetaCmd() *cobra.Command {

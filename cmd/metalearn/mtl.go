@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"metalearn/data"
-	"metalearn/mtl"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/mtl"
 )
 
 func newMTLCmd() *cobra.Command {

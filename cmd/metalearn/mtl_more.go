@@ -15,12 +15,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"metalearn/checkpoint"
-	"metalearn/data"
-	"metalearn/mtl"
-	"metalearn/nn"
-	"metalearn/plots"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/checkpoint"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/mtl"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/plots"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // Datasets added to `mtl train` here: multimnist[:NTRAIN[:NTEST]] and

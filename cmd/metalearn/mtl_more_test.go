@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/checkpoint"
+	"github.com/metalearn/metalearn/checkpoint"
 )
 
 func runMTLCLI(t *testing.T, args ...string) (string, string, int) {

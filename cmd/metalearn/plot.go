@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"metalearn/runfolder"
+	"github.com/metalearn/metalearn/runfolder"
 )
 
 func newPlotCmd() *cobra.Command {

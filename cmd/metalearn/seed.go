@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"metalearn/mtl"
+	"github.com/metalearn/metalearn/mtl"
 )
 
 func newSeedCmd() *cobra.Command {

@@ -18,8 +18,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"metalearn/serve"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/serve"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // serveFlags are the server options shared by serve and the subcommands

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"metalearn/meta"
-	"metalearn/serve"
+	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/serve"
 )
 
 // serveModels writes tiny random-init checkpoints for the serve tests.

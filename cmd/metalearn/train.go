@@ -19,12 +19,12 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
-	"metalearn/checkpoint"
-	"metalearn/config"
-	"metalearn/data"
-	"metalearn/meta"
-	"metalearn/mtl"
-	"metalearn/runfolder"
+	"github.com/metalearn/metalearn/checkpoint"
+	"github.com/metalearn/metalearn/config"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/mtl"
+	"github.com/metalearn/metalearn/runfolder"
 )
 
 // exitError carries a specific exit status (130 after Ctrl-C).

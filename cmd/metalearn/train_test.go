@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"metalearn/autodiff"
-	"metalearn/checkpoint"
-	"metalearn/meta"
-	"metalearn/nn"
-	"metalearn/runfolder"
-	"metalearn/tensor"
+	"github.com/metalearn/metalearn/autodiff"
+	"github.com/metalearn/metalearn/checkpoint"
+	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/runfolder"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // TestMain lets a test re-run this binary as the metalearn command (for the

@@ -15,10 +15,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"metalearn/data"
-	"metalearn/mtl"
-	"metalearn/nn"
-	"metalearn/transfer"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/mtl"
+	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/transfer"
 )
 
 func newTransferCmd() *cobra.Command {

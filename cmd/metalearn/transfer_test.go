@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"metalearn/data"
-	"metalearn/transfer"
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/transfer"
 )
 
 // writeOfficeCSVs writes a tiny synthetic Office-Caltech layout (four

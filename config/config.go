@@ -9,10 +9,12 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/meta"
 	"github.com/metalearn/metalearn/mtl"
 )
@@ -24,8 +26,9 @@ type Config struct {
 	// Name labels the run; the default run folder is runs/<name>.
 	Name string `yaml:"name" json:"name"`
 	Seed uint64 `yaml:"seed" json:"seed"`
-	// DataDir is where datasets are looked up (default: $METALEARN_DATA,
-	// else ../shared/data).
+	// DataDir is where datasets are looked up (default: DefaultDataDir;
+	// a relative path is relative to the working directory and is made
+	// absolute).
 	DataDir string `yaml:"data_dir" json:"data_dir"`
 	// Out is the run folder (default runs/<name>).
 	Out string `yaml:"out" json:"out"`
@@ -192,6 +195,18 @@ func (c *Config) yamlErr(err error) error {
 	}
 	if s := reLine.FindStringSubmatch(m); s != nil {
 		msg := strings.ReplaceAll(s[2], "config.", "")
+		if line, err := strconv.Atoi(s[1]); err == nil {
+			kind := yaml.ScalarNode
+			switch {
+			case strings.Contains(msg, "!!seq"):
+				kind = yaml.SequenceNode
+			case strings.Contains(msg, "!!map"):
+				kind = yaml.MappingNode
+			}
+			if key := keyAtLine(c.root, line, kind); key != "" {
+				return fmt.Errorf("%s:%s: %s: %s", c.file, s[1], key, msg)
+			}
+		}
 		return fmt.Errorf("%s:%s: %s", c.file, s[1], msg)
 	}
 	return fmt.Errorf("config %s: %s", c.file, strings.TrimPrefix(m, "yaml: "))
@@ -284,6 +299,47 @@ func (c *Config) where(key string) string {
 	return fmt.Sprintf("%s: %s (default)", c.file, key)
 }
 
+// keyAtLine names the key whose value of the given kind starts at line
+// (the dotted path, with [i] for sequence items, e.g. "meta.shots" or
+// "x[1]"; the outermost when several do), or "" when none does.
+func keyAtLine(root *yaml.Node, line int, kind yaml.Kind) string {
+	if root == nil {
+		return ""
+	}
+	var found string
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, k := range n.Content {
+				walk(k, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				p := k.Value
+				if path != "" {
+					p = path + "." + k.Value
+				}
+				if v.Line == line && v.Kind == kind && found == "" {
+					found = p
+				}
+				walk(v, p)
+			}
+		case yaml.SequenceNode:
+			for i, v := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if v.Line == line && v.Kind == kind && found == "" {
+					found = p
+				}
+				walk(v, p)
+			}
+		}
+	}
+	walk(root, "")
+	return found
+}
+
 func (c *Config) lookup(key string) *yaml.Node {
 	if c.root == nil || len(c.root.Content) == 0 {
 		return nil
@@ -315,9 +371,7 @@ func (c *Config) defaults() {
 	if c.Seed == 0 {
 		c.Seed = 1
 	}
-	if c.DataDir == "" {
-		c.DataDir = DefaultDataDir()
-	}
+	c.DataDir = data.ResolveDir(c.DataDir).Path
 	if c.OnNonFinite == "" {
 		c.OnNonFinite = "stop"
 	}
@@ -410,12 +464,12 @@ func (c *Config) defaults() {
 	}
 }
 
-// DefaultDataDir is $METALEARN_DATA if set, else ../shared/data.
+// DefaultDataDir is the data folder when none is configured: the rule of
+// data.ResolveDir ($METALEARN_DATA, else the user-level folder when it
+// exists, else ../shared/data beside the source checkout), as an absolute
+// path.
 func DefaultDataDir() string {
-	if d := os.Getenv("METALEARN_DATA"); d != "" {
-		return d
-	}
-	return "../shared/data"
+	return data.ResolveDir("").Path
 }
 
 // Spec is the meta.Spec the configuration describes.

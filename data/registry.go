@@ -232,29 +232,109 @@ func fileSums(path string, a, b hash.Hash) (string, string, error) {
 	return hex.EncodeToString(a.Sum(nil)), hex.EncodeToString(b.Sum(nil)), nil
 }
 
-// Get downloads d's files into dir (skipping files already present and
-// verified), each through a temporary file that is verified before it is
-// renamed into place. Without network it fails with the URL to fetch by
-// hand and the path to put it at.
-func (d KnownDataset) Get(ctx context.Context, client *http.Client, dir string, log func(string)) error {
+// Get downloads d's files into dir and reports how many it downloaded.
+// It is idempotent: files already present and verified are not fetched
+// again, and when the alternative file set (Omniglot's npz repacking) is
+// complete and verifies, nothing is downloaded at all. Each file goes
+// through a temporary file that is verified before it is renamed into
+// place. On failure Get removes what this call added (downloaded files,
+// folders it created, the data folder itself if it made it), so a failed
+// get leaves no empty or partial dataset folder behind. Without network
+// it fails with the URL to fetch by hand and the path to put it at.
+func (d KnownDataset) Get(ctx context.Context, client *http.Client, dir string, log func(string)) (downloaded int, err error) {
 	if !d.Gettable() {
-		return fmt.Errorf("%s cannot be downloaded automatically: obtain %s and put it under %s", d.Name, d.Obtain, dir)
+		return 0, fmt.Errorf("%s cannot be downloaded automatically: obtain %s and put it under %s", d.Name, d.Obtain, dir)
 	}
+	if _, ok := d.Present(dir); ok && !d.mainComplete(dir) && d.altVerifies(dir) {
+		log(fmt.Sprintf("%s: present in %s as %s (verified); nothing to download", d.Name, dir, altNames(d.Alt)))
+		return 0, nil
+	}
+	var added []string // files and folders this call created, in creation order
+	defer func() {
+		if err == nil {
+			return
+		}
+		for i := len(added) - 1; i >= 0; i-- {
+			os.Remove(added[i]) // folders: only when empty
+		}
+	}()
 	for _, f := range d.Files {
 		p := filepath.Join(dir, f.Path)
-		if _, err := os.Stat(p); err == nil {
-			if how, err := VerifyFile(p, f); err == nil {
-				log(fmt.Sprintf("%s: present (%s)", f.Path, orNone(how)))
+		if _, serr := os.Stat(p); serr == nil {
+			if how, verr := VerifyFile(p, f); verr == nil {
+				log(fmt.Sprintf("%s: present (%s)", p, orNone(how)))
 				continue
 			}
-			return fmt.Errorf("%s exists but does not verify; remove it and run again", p)
+			return downloaded, fmt.Errorf("%s exists but does not verify; remove it and run again", p)
 		}
-		log(fmt.Sprintf("%s: downloading %s", f.Path, f.URL))
-		if err := download(ctx, client, f, p); err != nil {
-			return fmt.Errorf("%w; without network, fetch %s by hand and put it at %s", err, f.URL, p)
+		dirs, merr := mkdirAllRecord(filepath.Dir(p))
+		added = append(added, dirs...)
+		if merr != nil {
+			return downloaded, merr
+		}
+		log(fmt.Sprintf("%s: downloading %s", p, f.URL))
+		if derr := download(ctx, client, f, p); derr != nil {
+			return downloaded, fmt.Errorf("%w; without network, fetch %s by hand and put it at %s", derr, f.URL, p)
+		}
+		added = append(added, p)
+		downloaded++
+	}
+	return downloaded, nil
+}
+
+// mainComplete reports whether every file of the main set is present.
+func (d KnownDataset) mainComplete(dir string) bool {
+	for _, f := range d.Files {
+		if _, err := os.Stat(filepath.Join(dir, f.Path)); err != nil {
+			return false
 		}
 	}
-	return nil
+	return true
+}
+
+// altVerifies reports whether the alternative set is complete and every
+// file of it matches its recorded checksum.
+func (d KnownDataset) altVerifies(dir string) bool {
+	if len(d.Alt) == 0 {
+		return false
+	}
+	for _, f := range d.Alt {
+		if _, err := VerifyFile(filepath.Join(dir, f.Path), f); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func altNames(fs []RemoteFile) string {
+	var names []string
+	for _, f := range fs {
+		names = append(names, f.Path)
+	}
+	return strings.Join(names, ", ")
+}
+
+// mkdirAllRecord is os.MkdirAll that returns the folders it created,
+// outermost first.
+func mkdirAllRecord(dir string) ([]string, error) {
+	var missing []string
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		if _, err := os.Stat(p); err == nil {
+			break
+		}
+		missing = append(missing, p)
+		if filepath.Dir(p) == p {
+			break
+		}
+	}
+	var made []string
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o755); err != nil && !os.IsExist(err) {
+			return made, fmt.Errorf("cannot create %s: %w", missing[i], errors.Unwrap(err))
+		}
+		made = append(made, missing[i])
+	}
+	return made, nil
 }
 
 func orNone(s string) string {
@@ -265,9 +345,6 @@ func orNone(s string) string {
 }
 
 func download(ctx context.Context, client *http.Client, f RemoteFile, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL, nil)
 	if err != nil {
 		return err

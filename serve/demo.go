@@ -22,7 +22,7 @@ type DemoConfig struct {
 	URL     string // http://127.0.0.1:PORT only
 	Token   string
 	Model   string
-	DataDir string // folder holding omniglot/ (default ../shared/data)
+	DataDir string // folder holding omniglot/ (default: data.ResolveDir)
 	Users   int    // alphabets (default 5)
 	Ways    int    // default: the model's, else 5
 	Shots   []int  // K values (default 1 and 5)
@@ -60,7 +60,7 @@ func Demo(ctx context.Context, cfg DemoConfig, out io.Writer) (DemoReport, error
 	}
 	start := time.Now()
 	if cfg.DataDir == "" {
-		cfg.DataDir = filepath.Join("..", "shared", "data")
+		cfg.DataDir = data.ResolveDir("").Path
 	}
 	if cfg.Users <= 0 {
 		cfg.Users = 5

@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/metalearn/metalearn/config"
 	"github.com/metalearn/metalearn/data"
 )
 
@@ -21,26 +18,29 @@ func newDataCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "data",
 		Short: "Datasets: list what is known and present, verify checksums, download official files",
-		Long: `The data folder is --data-dir, else $METALEARN_DATA, else ../shared/data.
+		Long: `The data folder is, in this order: --data-dir; $METALEARN_DATA; the
+user-level folder (metalearn/data under the OS cache folder, e.g.
+~/.cache/metalearn/data on Linux) when it exists; ../shared/data beside the
+source checkout (when run inside it) when that exists; otherwise the
+user-level folder, which data get creates. Every command that reads
+datasets follows the same rule.
+
 Omniglot, MNIST and Fashion-MNIST can be downloaded from their official
 sources (verified against the published checksums); the others say where to
 obtain them.`,
 	}
-	cmd.PersistentFlags().StringVar(&dir, "data-dir", "", "data folder (default $METALEARN_DATA, else ../shared/data)")
+	cmd.PersistentFlags().StringVar(&dir, "data-dir", "", "data folder")
+	cmd.PersistentFlags().SetAnnotation("data-dir", selfResolved, []string{"true"})
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "JSON output")
-	folder := func() string {
-		if dir != "" {
-			return dir
-		}
-		return config.DefaultDataDir()
-	}
+	folder := func() string { return data.ResolveDir(dir).Path }
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "Known datasets, where metalearn looks for them and whether they are present",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
-			d := folder()
+			res := data.ResolveDir(dir)
+			d := res.Path
 			type row struct {
 				Name, Description, Licence string
 				Present, Downloadable      bool
@@ -53,9 +53,9 @@ obtain them.`,
 				rows = append(rows, row{ds.Name, ds.Description, ds.Licence, ok, ds.Gettable(), checks, ds.Obtain})
 			}
 			if asJSON {
-				return writeJSONLine(out, map[string]any{"data_dir": d, "datasets": rows})
+				return writeJSONLine(out, map[string]any{"data_dir": d, "data_dir_source": res.Source, "datasets": rows})
 			}
-			fmt.Fprintf(out, "data folder: %s\n\n", d)
+			fmt.Fprintf(out, "data folder: %s\n  (chosen by: %s; the order is --data-dir, $%s, the user folder, ../shared/data beside the checkout)\n\n", d, res.Source, data.EnvDataDir)
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "dataset\tpresent\tget\tdescription")
 			for _, r := range rows {
@@ -134,15 +134,16 @@ obtain them.`,
 				return fmt.Errorf("--timeout = %v, want > 0", timeout)
 			}
 			d := folder()
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				return fmt.Errorf("data folder %s: %w", d, errors.Unwrap(err))
-			}
 			client := &http.Client{Timeout: timeout}
-			err = ds.Get(context.Background(), client, d, func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), s) })
+			n, err := ds.Get(context.Background(), client, d, func(s string) { fmt.Fprintln(cmd.ErrOrStderr(), s) })
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: all files present and verified in %s\n", ds.Name, d)
+			if n == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: already present and verified in %s; nothing downloaded\n", ds.Name, d)
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d file(s) downloaded; all files present and verified in %s\n", ds.Name, n, d)
 			return nil
 		},
 	}

@@ -35,7 +35,8 @@ func specFlags(cmd *cobra.Command, s *meta.Spec) {
 	f.IntVar(&s.Ways, "ways", 0, "N classes per task (omniglot; default 5)")
 	f.IntVar(&s.Shots, "shots", 0, "K support examples per class (sinusoid: points; default 1 / 10)")
 	f.IntVar(&s.Queries, "queries", 0, "query examples per class (default 15 / 10)")
-	f.IntVar(&s.InnerSteps, "steps", 0, "inner adaptation steps during training (default 1)")
+	f.IntVar(&s.InnerSteps, "inner-steps", 0, "inner adaptation steps during training (default 1)")
+	renameFlag(f, "steps", "inner-steps")
 	f.IntVar(&s.EvalSteps, "eval-steps", 0, "adaptation steps at evaluation (default 3 omniglot / 10 sinusoid)")
 	f.Float64Var(&s.InnerLR, "inner-lr", 0, "inner learning rate (default 0.4 omniglot / 0.01 sinusoid)")
 	f.IntVar(&s.Hidden, "hidden", 0, "MLP width (sinusoid, default 40) or conv filters (omniglot, default 64)")
@@ -69,8 +70,8 @@ func newMetaTrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train",
 		Short: "Meta-train an algorithm and save the best checkpoint",
-		Example: `  metalearn meta train --algo maml --dataset sinusoid --shots 10 --iterations 20000 --out sine.safetensors
-  metalearn meta train --algo protonet --dataset omniglot --ways 20 --shots 1 --queries 5 --iterations 5000 --out proto.safetensors`,
+		Example: `  metalearn meta train --algo maml --dataset sinusoid --shots 10 --iterations 20000 --model-out sine.safetensors
+  metalearn meta train --algo protonet --dataset omniglot --ways 20 --shots 1 --queries 5 --iterations 5000 --model-out proto.safetensors`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			comm, err := openComm(tf.distributed, cmd.ErrOrStderr())
@@ -95,12 +96,13 @@ func newMetaTrainCmd() *cobra.Command {
 	f.IntVar(&tf.valEvery, "val-every", 0, "validate every N iterations and keep the best checkpoint (0: iterations/10)")
 	f.IntVar(&tf.valTasks, "val-tasks", 100, "validation tasks (fixed seed)")
 	f.IntVar(&tf.workers, "workers", 0, "tasks processed in parallel (0: all cores)")
-	f.StringVar(&tf.out, "out", "", "checkpoint path (safetensors); required")
+	f.StringVar(&tf.out, "model-out", "", "file to write the trained model to (safetensors); required")
+	renameFlag(f, "out", "model-out")
 	f.BoolVar(&tf.asJSON, "json", false, "print JSON lines instead of text")
 	f.IntVar(&tf.logEvery, "log-every", 100, "print training progress every N iterations")
 	f.BoolVar(&tf.distributed, "distributed", false, "data-parallel training over the ranks of an MPI job (mpirun; needs a build with -tags mpi): same result as one process")
 	f.BoolVar(&tf.fastReduce, "fast-reduce", false, "with --distributed: all-reduce per-rank gradient sums (fewer bytes; equal to one process only to rounding)")
-	f.StringVar(&tf.checkpoint, "checkpoint", "", "resumable training checkpoint (default: --out with .train.safetensors)")
+	f.StringVar(&tf.checkpoint, "checkpoint", "", "resumable training checkpoint (default: --model-out with .train.safetensors)")
 	f.IntVar(&tf.checkpointEvery, "checkpoint-every", 0, "write the resumable checkpoint every N iterations (0: never)")
 	f.BoolVar(&tf.resume, "resume", false, "continue from --checkpoint (any number of ranks); the final weights equal an uninterrupted run's")
 	return cmd
@@ -140,7 +142,7 @@ func finishDistributed(c dist.Comm, stderr io.Writer, err error) error {
 
 func metaTrain(out io.Writer, s meta.Spec, tf trainFlags, comm dist.Comm) error {
 	if tf.out == "" {
-		return errors.New("--out is required (where to write the checkpoint)")
+		return errors.New("--model-out is required (the file to write the trained model to)")
 	}
 	if tf.iterations < 1 {
 		return fmt.Errorf("--iterations = %d, want >= 1", tf.iterations)
@@ -353,7 +355,7 @@ func newMetaEvalCmd() *cobra.Command {
 				return err
 			}
 			s := b.Spec
-			if cmd.Flags().Changed("data-dir") {
+			if cmd.Flags().Changed("data-dir") || !isDir(s.DataDir) {
 				s.DataDir = dataDir
 			}
 			if cmd.Flags().Changed("ways") || cmd.Flags().Changed("shots") {
@@ -422,7 +424,7 @@ func newMetaEvalCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&ckpt, "checkpoint", "", "checkpoint written by meta train")
 	f.StringVar(&split, "split", "test", "task split: test, val or train")
-	f.StringVar(&dataDir, "data-dir", "", "override the data folder recorded in the checkpoint")
+	f.StringVar(&dataDir, "data-dir", "", "override the data folder recorded in the checkpoint; default: the recorded folder if it exists, else the usual rule ($METALEARN_DATA, the user folder, ../shared/data beside the checkout)")
 	f.IntVar(&tasks, "tasks", 600, "number of test tasks")
 	f.IntVar(&queries, "queries", 0, "query examples per class (sinusoid: points) at evaluation (default: as trained)")
 	f.IntVar(&ways, "ways", 0, "N at evaluation (protonet, r2d2; default: as trained)")

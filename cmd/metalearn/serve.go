@@ -249,7 +249,7 @@ predict with an inline support set (--mode inline). It stops by itself after
 --requests operations or --duration, whichever comes first. With --models it
 starts an in-process server on 127.0.0.1 instead of using --url.`,
 		Example: `  metalearn serve loadtest --url http://127.0.0.1:8080 --model proto --concurrency 8 --requests 2000
-  metalearn serve loadtest --models models/ --model fomaml --steps 5 --requests 300`,
+  metalearn serve loadtest --models models/ --model fomaml --inner-steps 5 --requests 300`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if model == "" {
@@ -265,9 +265,9 @@ starts an in-process server on 127.0.0.1 instead of using --url.`,
 			defer stop()
 			cfg := serve.LoadConfig{URL: u, Token: tok, Model: model, Concurrency: conc, Operations: requests, Duration: duration,
 				Mode: mode, Ways: ways, Shots: shots, Queries: qs, PNG: png, Seed: seed}
-			if cmd.Flags().Changed("steps") {
+			if cmd.Flags().Changed("inner-steps") {
 				if steps < 0 {
-					return fmt.Errorf("--steps = %d, want >= 0", steps)
+					return fmt.Errorf("--inner-steps = %d, want >= 0", steps)
 				}
 				cfg.Steps = &steps
 			}
@@ -313,7 +313,8 @@ starts an in-process server on 127.0.0.1 instead of using --url.`,
 	fl.IntVar(&ways, "ways", 0, "classes per support set (default: the model's, else 5)")
 	fl.IntVar(&shots, "shots", 1, "support examples per class")
 	fl.IntVar(&qs, "queries", 5, "query inputs per operation")
-	fl.IntVar(&steps, "steps", 0, "adaptation steps (default: the model's)")
+	fl.IntVar(&steps, "inner-steps", 0, "adaptation steps (default: the model's)")
+	renameFlag(fl, "steps", "inner-steps")
 	fl.BoolVar(&png, "png", false, "send images as base64 PNG instead of arrays")
 	fl.Uint64Var(&seed, "seed", 1, "seed of the synthetic inputs")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON line")
@@ -339,7 +340,7 @@ labels of 5 new drawings per character. The table shows accuracy before
 adaptation (gradient-based models: the meta-learned initialisation; metric
 models: chance) and after. With --models the server runs in-process.`,
 		Example: `  metalearn serve demo --models /tmp/models --model proto --users 5 --shots 1,5
-  metalearn serve demo --url http://127.0.0.1:8080 --model fomaml --steps 5`,
+  metalearn serve demo --url http://127.0.0.1:8080 --model fomaml --inner-steps 5`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if model == "" {
@@ -365,9 +366,9 @@ models: chance) and after. With --models the server runs in-process.`,
 			}
 			defer stop()
 			cfg := serve.DemoConfig{URL: u, Token: tok, Model: model, DataDir: dataDir, Users: users, Ways: ways, Shots: shots, Queries: queries, Arrays: arrays, Seed: seed}
-			if cmd.Flags().Changed("steps") {
+			if cmd.Flags().Changed("inner-steps") {
 				if steps < 0 {
-					return fmt.Errorf("--steps = %d, want >= 0", steps)
+					return fmt.Errorf("--inner-steps = %d, want >= 0", steps)
 				}
 				cfg.Steps = &steps
 			}
@@ -399,7 +400,8 @@ models: chance) and after. With --models the server runs in-process.`,
 	fl.IntVar(&ways, "ways", 0, "N characters per user (default: the model's, else 5)")
 	fl.StringVar(&shotsList, "shots", "1,5", "K examples per character, comma-separated")
 	fl.IntVar(&queries, "queries", 5, "query drawings per character")
-	fl.IntVar(&steps, "steps", 0, "adaptation steps (gradient-based; default: the model's)")
+	fl.IntVar(&steps, "inner-steps", 0, "adaptation steps (gradient-based; default: the model's)")
+	renameFlag(fl, "steps", "inner-steps")
 	fl.BoolVar(&arrays, "arrays", false, "send arrays instead of base64 PNGs")
 	fl.Uint64Var(&seed, "seed", 1, "seed (characters and drawings)")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON line")

@@ -123,7 +123,7 @@ key (e.g. --set meta.inner_lr=0.1).`,
 	f.StringVarP(&o.file, "config", "c", "", "YAML run configuration")
 	f.StringArrayVar(&o.sets, "set", nil, "override a key: --set meta.iterations=500 (repeatable)")
 	f.StringVar(&o.out, "out", "", "run folder (default runs/<name>)")
-	f.StringVar(&o.dataDir, "data-dir", "", "dataset folder (default $METALEARN_DATA, else ../shared/data)")
+	f.StringVar(&o.dataDir, "data-dir", "", "dataset folder")
 	f.Uint64Var(&o.seed, "seed", 1, "random seed")
 	f.IntVar(&o.iterations, "iterations", 0, "meta.iterations (meta) or mtl.steps (mtl)")
 	f.BoolVar(&o.resume, "resume", false, "continue the run in the run folder from its last checkpoint")
@@ -499,7 +499,7 @@ func trainTransfer(stdout, stderr io.Writer, cfg *config.Config, o trainOpts) er
 		if fl == nil {
 			var known []string
 			sub.Flags().VisitAll(func(f *pflag.Flag) {
-				if f.Name != "out" && f.Name != "json" && f.Name != "help" {
+				if f.Name != "out" && f.Name != "model-out" && f.Name != "json" && f.Name != "help" && f.Deprecated == "" {
 					known = append(known, f.Name)
 				}
 			})
@@ -518,11 +518,11 @@ func trainTransfer(stdout, stderr io.Writer, cfg *config.Config, o trainOpts) er
 		return err
 	}
 	defer folder.Close()
-	out := filepath.Join(cfg.Out, tc.Command)
+	out, outFlag := filepath.Join(cfg.Out, tc.Command), "--out="
 	if tc.Command == "pretrain" {
-		out = filepath.Join(cfg.Out, "source.safetensors")
+		out, outFlag = filepath.Join(cfg.Out, "source.safetensors"), "--model-out="
 	}
-	args = append(args, "--out="+out)
+	args = append(args, outFlag+out)
 	var report bytes.Buffer
 	w := io.MultiWriter(&report, stderr)
 	if o.quiet || o.asJSON {

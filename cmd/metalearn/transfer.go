@@ -233,13 +233,13 @@ func newTransferPretrainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "pretrain",
 		Short: "Train a source model on a dataset and save it for fine-tuning",
-		Example: `  metalearn transfer pretrain --data omniglot:background --max-classes 200 --arch conv4:32 --out src.safetensors
-  metalearn transfer pretrain --data office:amazon --arch mlp:128 --out amazon.safetensors`,
+		Example: `  metalearn transfer pretrain --data omniglot:background --max-classes 200 --arch conv4:32 --model-out src.safetensors
+  metalearn transfer pretrain --data office:amazon --arch mlp:128 --model-out amazon.safetensors`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			w := cmd.OutOrStdout()
 			if out == "" {
-				return fmt.Errorf("--out is required (the source checkpoint to write)")
+				return fmt.Errorf("--model-out is required (the source model file to write)")
 			}
 			if err := checkTrainFlags(steps, lr, batch); err != nil {
 				return err
@@ -284,7 +284,8 @@ func newTransferPretrainCmd() *cobra.Command {
 	f.StringVar(&spec, "data", "", "dataset: office:<A|C|D|W>, omniglot:<Alphabet|background|evaluation>")
 	f.StringVar(&dataDir, "data-dir", "../shared/data", "folder holding omniglot/ and office-caltech10-surf/")
 	f.StringVar(&arch, "arch", "auto", "architecture: mlp:H1,H2.. , linear, conv4:F (auto: conv4:32 for images, mlp:128 for features)")
-	f.StringVar(&out, "out", "", "source checkpoint to write (safetensors)")
+	f.StringVar(&out, "model-out", "", "source model file to write (safetensors)")
+	renameFlag(f, "out", "model-out")
 	f.StringVar(&split, "split", "0.8,0.1,0.1", "per-class train,val,test fractions")
 	f.IntVar(&maxClasses, "max-classes", 0, "keep only the first N classes (0: all)")
 	f.IntVar(&size, "size", 28, "Omniglot image side")

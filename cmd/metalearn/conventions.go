@@ -3,9 +3,9 @@ package main
 // The conventions every command follows, applied once to the whole command
 // tree by newRoot (so no command has to remember them):
 //
-//   - an unknown subcommand, at any level, is an error (exit 1) with a
-//     "did you mean" suggestion, like cobra's own check at the top level;
-//   - an unknown flag is an error with the closest flag names;
+//   - an unknown subcommand, at any level, is a one-line error (exit 1)
+//     with a "did you mean" suggestion;
+//   - an unknown flag is a one-line error with the closest flag names;
 //   - every --data-dir flag follows data.ResolveDir (flag >
 //     $METALEARN_DATA > the user-level folder > ../shared/data beside the
 //     checkout) and holds an absolute path by the time a command runs;
@@ -47,9 +47,12 @@ func dataDirUsage(usage string) string {
 // added.
 func applyConventions(root *cobra.Command) {
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		warnDeprecated(cmd)
 		return resolveDataDirFlag(cmd)
 	}
 	root.SetFlagErrorFunc(flagError)
+	root.Args = cobra.ArbitraryArgs // unknown top-level commands: groupRun's one-line message
+	root.RunE = groupRun
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		if c.SuggestionsMinimumDistance <= 0 {
@@ -58,6 +61,20 @@ func applyConventions(root *cobra.Command) {
 		if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
 			c.Args = cobra.ArbitraryArgs
 			c.RunE = groupRun
+		} else if c.HasSubCommands() {
+			// runnable itself (serve): an argument it does not take is a
+			// mistyped subcommand
+			check := c.Args
+			if check == nil {
+				check = cobra.NoArgs
+			}
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				err := check(cmd, args)
+				if err != nil && len(args) > 0 {
+					return unknownCommand(cmd, args[0])
+				}
+				return err
+			}
 		}
 		for _, fs := range []*pflag.FlagSet{c.Flags(), c.PersistentFlags()} {
 			if f := fs.Lookup("data-dir"); f != nil && f.Value.Type() == "string" {
@@ -102,37 +119,35 @@ func groupRun(cmd *cobra.Command, args []string) error {
 	if len(args) == 0 {
 		return cmd.Help()
 	}
-	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
-	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
-	} else {
-		var names []string
-		for _, s := range cmd.Commands() {
-			if s.IsAvailableCommand() {
-				names = append(names, s.Name())
-			}
-		}
-		msg += " (commands: " + strings.Join(names, ", ") + ")"
-	}
-	return fmt.Errorf("%s\nRun '%s --help' for usage", msg, cmd.CommandPath())
+	return unknownCommand(cmd, args[0])
 }
 
-// flagError adds the closest flag names to pflag's "unknown flag" error.
+func unknownCommand(cmd *cobra.Command, arg string) error {
+	msg := fmt.Sprintf("unknown command %q for %q", arg, cmd.CommandPath())
+	if s := cmd.SuggestionsFor(arg); len(s) > 0 {
+		return fmt.Errorf("%s (did you mean %s?)", msg, strings.Join(s, " or "))
+	}
+	var names []string
+	for _, s := range cmd.Commands() {
+		if s.IsAvailableCommand() {
+			names = append(names, s.Name())
+		}
+	}
+	return fmt.Errorf("%s (commands: %s; see '%s --help')", msg, strings.Join(names, ", "), cmd.CommandPath())
+}
+
+// flagError adds the closest flag names to pflag's "unknown flag" error,
+// on the same line (every CLI error is one line).
 func flagError(cmd *cobra.Command, err error) error {
 	msg := err.Error()
-	var name string
-	switch {
-	case strings.HasPrefix(msg, "unknown flag: --"):
-		name = strings.TrimPrefix(msg, "unknown flag: --")
-	case strings.HasPrefix(msg, "unknown shorthand flag: "):
-		return fmt.Errorf("%s\nRun '%s --help' for the flags", msg, cmd.CommandPath())
-	default:
+	name, ok := strings.CutPrefix(msg, "unknown flag: --")
+	if !ok {
 		return err
 	}
 	if s := suggestFlags(cmd.Flags(), name); len(s) > 0 {
-		return fmt.Errorf("%s\n\nDid you mean this?\n\t--%s\nRun '%s --help' for the flags", msg, strings.Join(s, "\n\t--"), cmd.CommandPath())
+		return fmt.Errorf("%s (did you mean --%s?)", msg, strings.Join(s, " or --"))
 	}
-	return fmt.Errorf("%s\nRun '%s --help' for the flags", msg, cmd.CommandPath())
+	return fmt.Errorf("%s (see '%s --help')", msg, cmd.CommandPath())
 }
 
 // suggestFlags returns the flag names within edit distance 2 of name (or
@@ -206,9 +221,20 @@ func renameFlag(fs *pflag.FlagSet, oldName, newName string) {
 		DefValue:    nf.DefValue,
 		NoOptDefVal: nf.NoOptDefVal,
 	})
-	if err := fs.MarkDeprecated(oldName, "use --"+newName+" (the old name goes in the next release)"); err != nil {
+	// Hidden, and warnDeprecated says so on stderr (pflag's own notice
+	// would go to the command's output, mixing with --json).
+	if err := fs.MarkHidden(oldName); err != nil {
 		panic(err)
 	}
+}
+
+// warnDeprecated prints one line on stderr for each old flag name used.
+func warnDeprecated(cmd *cobra.Command) {
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if a, ok := f.Value.(aliasValue); ok {
+			fmt.Fprintf(cmd.ErrOrStderr(), "metalearn: --%s is deprecated, use --%s (the old name goes in the next release)\n", f.Name, a.target)
+		}
+	})
 }
 
 type aliasValue struct {

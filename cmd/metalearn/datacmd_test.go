@@ -18,6 +18,13 @@ func TestDataCommands(t *testing.T) {
 		if code != 0 || strings.Count(out, "ok (md5)") != 4 {
 			t.Fatalf("verify: exit %d %q %q", code, out, errs)
 		}
+		// present (as the npz repacking) and verified: get says so and
+		// downloads nothing (a 1 ns timeout would fail any download)
+		code, out, errs = runCLI("data", "get", "omniglot", "--data-dir", shared, "--timeout", "1ns")
+		abs, _ := filepath.Abs(shared)
+		if code != 0 || !strings.Contains(out, "already present and verified in "+abs) || !strings.Contains(errs, "nothing to download") {
+			t.Fatalf("get omniglot when present: exit %d %q %q", code, out, errs)
+		}
 	}
 	// a corrupt file fails verification with a clear message
 	dir := t.TempDir()

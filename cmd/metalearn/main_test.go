@@ -83,7 +83,7 @@ func TestBadInputIsAClearError(t *testing.T) {
 
 func TestMetaTrainEvalRoundTrip(t *testing.T) {
 	ckpt := t.TempDir() + "/sine.safetensors"
-	code, out, errs := runCLI("meta", "train", "--algo", "maml", "--iterations", "20", "--meta-batch", "4", "--hidden", "8", "--val-tasks", "10", "--out", ckpt, "--json")
+	code, out, errs := runCLI("meta", "train", "--algo", "maml", "--iterations", "20", "--meta-batch", "4", "--hidden", "8", "--val-tasks", "10", "--model-out", ckpt, "--json")
 	if code != 0 {
 		t.Fatalf("train exit %d: %s", code, errs)
 	}
@@ -120,12 +120,12 @@ func TestMetaBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"meta", "train"}, "--out is required"},
-		{[]string{"meta", "train", "--out", dir + "/x", "--algo", "magic"}, `algorithm "magic"`},
-		{[]string{"meta", "train", "--out", dir + "/x", "--iterations", "0"}, "--iterations = 0"},
-		{[]string{"meta", "train", "--out", dir + "/x", "--outer-lr", "-1"}, "--outer-lr = -1"},
-		{[]string{"meta", "train", "--out", dir + "/x", "--dataset", "omniglot", "--data-dir", dir}, "images_background.npz"},
-		{[]string{"meta", "train", "--out", dir + "/no/such/dir/x", "--iterations", "1", "--hidden", "4", "--val-tasks", "1"}, "cannot write in"},
+		{[]string{"meta", "train"}, "--model-out is required"},
+		{[]string{"meta", "train", "--model-out", dir + "/x", "--algo", "magic"}, `algorithm "magic"`},
+		{[]string{"meta", "train", "--model-out", dir + "/x", "--iterations", "0"}, "--iterations = 0"},
+		{[]string{"meta", "train", "--model-out", dir + "/x", "--outer-lr", "-1"}, "--outer-lr = -1"},
+		{[]string{"meta", "train", "--model-out", dir + "/x", "--dataset", "omniglot", "--data-dir", dir}, "images_background.npz"},
+		{[]string{"meta", "train", "--model-out", dir + "/no/such/dir/x", "--iterations", "1", "--hidden", "4", "--val-tasks", "1"}, "cannot write in"},
 		{[]string{"meta", "eval"}, "--checkpoint is required"},
 		{[]string{"meta", "eval", "--checkpoint", dir + "/absent"}, "no such file"},
 		{[]string{"meta", "eval", "--checkpoint", "main.go"}, "not plausible"},

@@ -85,7 +85,7 @@ func TestTransferPretrainFinetuneCLI(t *testing.T) {
 	dir := t.TempDir()
 	writeOfficeCSVs(t, dir, 30, 12)
 	src := filepath.Join(dir, "src.safetensors")
-	code, _, errs := runCLI("transfer", "pretrain", "--data-dir", dir, "--data", "office:A", "--arch", "mlp:16", "--steps", "60", "--out", src)
+	code, _, errs := runCLI("transfer", "pretrain", "--data-dir", dir, "--data", "office:A", "--arch", "mlp:16", "--steps", "60", "--model-out", src)
 	if code != 0 {
 		t.Fatalf("pretrain exit %d: %s", code, errs)
 	}
@@ -164,7 +164,7 @@ func TestTransferOmniglotCLI(t *testing.T) {
 	}
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.safetensors")
-	code, _, errs := runCLI("transfer", "pretrain", "--data-dir", dataDir, "--data", "omniglot:Latin", "--arch", "conv4:8", "--steps", "10", "--out", src)
+	code, _, errs := runCLI("transfer", "pretrain", "--data-dir", dataDir, "--data", "omniglot:Latin", "--arch", "conv4:8", "--steps", "10", "--model-out", src)
 	if code != 0 {
 		t.Fatalf("pretrain exit %d: %s", code, errs)
 	}
@@ -179,7 +179,7 @@ func TestTransferBadInput(t *testing.T) {
 	dir := t.TempDir()
 	writeOfficeCSVs(t, dir, 30, 6)
 	src := filepath.Join(dir, "src.safetensors")
-	if code, _, errs := runCLI("transfer", "pretrain", "--data-dir", dir, "--data", "office:A", "--arch", "mlp:8", "--steps", "5", "--out", src); code != 0 {
+	if code, _, errs := runCLI("transfer", "pretrain", "--data-dir", dir, "--data", "office:A", "--arch", "mlp:8", "--steps", "5", "--model-out", src); code != 0 {
 		t.Fatal(errs)
 	}
 	// a second feature space: 20 bins
@@ -212,8 +212,8 @@ func TestTransferBadInput(t *testing.T) {
 		{[]string{"transfer", "affinity", "--groups", "9", "--tasks", "3", "--steps", "2"}, "--groups 9: want 1..3"},
 		{[]string{"transfer", "affinity", "--dataset", "mulan:nope"}, "unknown Mulan set"},
 		{[]string{"transfer", "matrix", "--dataset", "office", "--tasks", "A"}, "at least two"},
-		{[]string{"transfer", "pretrain", "--data", "office:A", "--data-dir", dir}, "--out is required"},
-		{[]string{"transfer", "pretrain", "--data", "mnist:1", "--out", src}, "unknown kind \"mnist\""},
+		{[]string{"transfer", "pretrain", "--data", "office:A", "--data-dir", dir}, "--model-out is required"},
+		{[]string{"transfer", "pretrain", "--data", "mnist:1", "--model-out", src}, "unknown kind \"mnist\""},
 	}
 	for _, c := range cases {
 		code, _, errs := runCLI(c.args...)

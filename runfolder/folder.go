@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -218,7 +219,9 @@ func PlotRecords(recs []Record, dir, title string) ([]string, error) {
 	sort.Strings(names)
 	var files []string
 	for _, m := range names {
-		l := plots.Line{Title: title + ": " + m, XLabel: "step", YLabel: m}
+		// losses on a log axis; long (training) series smoothed over
+		// their faint raw line; single points become bars (plots.Line)
+		l := plots.Line{Title: title + ": " + m, XLabel: "step", YLabel: m, LogY: lossLike(m), Smooth: true}
 		for _, sp := range metrics[m] {
 			l.Series = append(l.Series, *series[key{m, sp}])
 		}
@@ -229,6 +232,19 @@ func PlotRecords(recs []Record, dir, title string) ([]string, error) {
 		files = append(files, ps...)
 	}
 	return files, nil
+}
+
+// lossLike reports whether a metric is a loss or error to draw on a log
+// axis: its name (or the last part of a "group/name" metric) says loss,
+// mse, mae, rmse, nll or error.
+func lossLike(metric string) bool {
+	m := strings.ToLower(metric[strings.LastIndex(metric, "/")+1:])
+	for _, w := range []string{"loss", "mse", "mae", "rmse", "nll", "error"} {
+		if strings.Contains(m, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // WriteFileAtomic writes b to path through a temporary file in the same

@@ -274,11 +274,13 @@ func (a *Affinity) Table() string {
 // Plot draws the affinity matrix as a heatmap (base.png, base.svg).
 func (a *Affinity) Plot(base string) ([]string, error) {
 	return plots.Heatmap{
-		Title:     fmt.Sprintf("Inter-task affinity Z[i->j] (TAG, %d lookaheads)", a.Lookaheads),
-		XLabel:    "task j (measured)",
-		YLabel:    "task i (stepped on)",
-		RowLabels: a.Tasks,
-		ColLabels: a.Tasks,
-		Values:    a.Z,
+		Title:      fmt.Sprintf("Inter-task affinity Z[i->j] (TAG, %d lookaheads)", a.Lookaheads),
+		XLabel:     "task j (measured)",
+		YLabel:     "task i (stepped on)",
+		RowLabels:  a.Tasks,
+		ColLabels:  a.Tasks,
+		Values:     a.Z,
+		Diverging:  true,
+		ValueLabel: "affinity (> 0: a step on i helps j)",
 	}.Save(base)
 }

@@ -847,7 +847,7 @@ func (r *DomainReport) Table() string {
 // Plot draws the per-pair accuracies as a heatmap (rows: pairs, columns:
 // methods) to base.png and base.svg.
 func (r *DomainReport) Plot(base string) ([]string, error) {
-	h := plots.Heatmap{Title: "Cross-domain accuracy (%), Office-Caltech10 SURF", XLabel: "method", YLabel: "source -> target", ColLabels: r.Methods}
+	h := plots.Heatmap{Title: "Cross-domain accuracy (%), Office-Caltech10 SURF", XLabel: "method", YLabel: "source -> target", ColLabels: r.Methods, ValueLabel: "accuracy (%)"}
 	for _, p := range r.Pairs {
 		h.RowLabels = append(h.RowLabels, p.Source+"->"+p.Target)
 		row := make([]float64, len(r.Methods))

@@ -221,11 +221,13 @@ func short(s string, w int) string {
 // Plot draws the gain matrix as a heatmap (base.png, base.svg).
 func (mx *Matrix) Plot(base string) ([]string, error) {
 	return plots.Heatmap{
-		Title:     fmt.Sprintf("Transfer gain over scratch (%s, %s shots/class)", mx.Strategy, shotName(mx.Shots)),
-		XLabel:    "target",
-		YLabel:    "source",
-		RowLabels: mx.Tasks,
-		ColLabels: mx.Tasks,
-		Values:    mx.Gain,
+		Title:      fmt.Sprintf("Transfer gain over scratch (%s, %s shots/class)", mx.Strategy, shotName(mx.Shots)),
+		XLabel:     "target",
+		YLabel:     "source",
+		RowLabels:  mx.Tasks,
+		ColLabels:  mx.Tasks,
+		Values:     mx.Gain,
+		Diverging:  true,
+		ValueLabel: "gain over scratch",
 	}.Save(base)
 }

@@ -181,7 +181,7 @@ func runDemo(stdout, stderr io.Writer, o demoOpts) error {
 	}
 	// plots
 	var files []string
-	line := plots.Line{Title: "Unseen circle tasks: accuracy vs labelled points", XLabel: "K labelled points of the new task", YLabel: "query accuracy", LogX: true, LegendBottom: true}
+	line := plots.Line{Title: "Unseen circle tasks: accuracy vs labelled points", XLabel: "K labelled points of the new task", YLabel: "query accuracy", LogX: true}
 	for _, s := range []struct {
 		name string
 		v    []meta.Summary
@@ -200,7 +200,7 @@ func runDemo(stdout, stderr io.Writer, o demoOpts) error {
 		return err
 	}
 	files = append(files, ps...)
-	lc := plots.Line{Title: "MAML meta-training on circles", XLabel: "iteration", YLabel: "validation accuracy (K=10, 10 steps)", LegendBottom: true}
+	lc := plots.Line{Title: "MAML meta-training on circles", XLabel: "iteration", YLabel: "validation accuracy (K=10, 10 steps)"}
 	ser := plots.Series{Name: "validation"}
 	for _, p := range curve {
 		ser.X = append(ser.X, float64(p.Iteration+1))

@@ -41,7 +41,8 @@ func newMTLTrainCmd() *cobra.Command {
 		Short: "Train single-task baselines and multi-task models; compare weightings by Delta_p",
 		Long: `Trains one single-task model per task (the Delta_p baselines, same
 architecture and budget) and one multi-task model per weighting strategy,
-then prints per-task test metrics and Delta_p (LibMTL convention: positive =
+then prints the test metric of every task (a column per task up to 6
+tasks, else their mean; --json always has every task) and Delta_p (LibMTL convention: positive =
 better than single-task) and Delta_m (Nash-MTL convention: positive = worse).
 Several comma-separated --weighting values make a sweep with one table.
 
@@ -132,15 +133,11 @@ better).`,
 				return nil
 			}
 			fmt.Fprintf(out, "%s: %d tasks, arch %s (hidden %d), %d Adam steps, lr %g, seed %d\n", e.Name, len(e.Tasks), arch, hidden, steps, lr, seed)
-			fmt.Fprintf(out, "%-12s %10s %9s %9s %8s\n", "weighting", "mean metric", "Delta_p%", "Delta_m%", "time")
-			for _, r := range rows {
-				mean := 0.0
-				for _, v := range r.Metrics {
-					mean += v
-				}
-				mean /= float64(len(r.Metrics))
-				fmt.Fprintf(out, "%-12s %10.4f %+9.2f %+9.2f %7.1fs\n", r.Weighting, mean, r.DeltaP, r.DeltaM, r.Seconds)
+			table := make([]mtlTableRow, len(rows))
+			for i, r := range rows {
+				table[i] = mtlTableRow(r)
 			}
+			printMTLTable(out, e, table)
 			return nil
 		},
 	}

@@ -360,14 +360,17 @@ func runMTLTrainMore(cmd *cobra.Command, a mtlTrainArgs, more mtlTrainMore) erro
 	}
 	T := len(e.Tasks)
 	fmt.Fprintf(out, "%s: %d tasks, arch %s (hidden %d), %d Adam steps, lr %g, seeds %d..%d\n", e.Name, T, a.arch, a.hidden, a.steps, a.lr, a.seed, a.seed+uint64(more.seeds)-1)
-	perTask := T <= 4
+	perTask := T <= maxTaskColumns
+	if !perTask {
+		fmt.Fprintf(out, "test metric: mean over the %d tasks (per task: --json)\n", T)
+	}
 	fmt.Fprintf(out, "%-12s", "weighting")
 	if perTask {
 		for _, t := range e.Tasks {
 			fmt.Fprintf(out, " %10s", t.Name)
 		}
 	} else {
-		fmt.Fprintf(out, " %10s", "mean metric")
+		fmt.Fprintf(out, " %10s", "mean")
 	}
 	if more.seeds > 1 {
 		fmt.Fprintf(out, " %18s %8s\n", "Delta_p% (95% CI)", "time")

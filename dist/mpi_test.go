@@ -183,13 +183,13 @@ func TestMPIMetaTrainEqualsOneProcess(t *testing.T) {
 	for name, args := range runs {
 		t.Run(name, func(t *testing.T) {
 			one := filepath.Join(dir, name+"-plain.safetensors")
-			cmd := exec.Command(exe, append([]string{"meta", "train", "--out", one}, args...)...)
+			cmd := exec.Command(exe, append([]string{"meta", "train", "--model-out", one}, args...)...)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("single process: %v\n%s", err, out)
 			}
 			for _, np := range []string{"1", "2"} {
 				got := filepath.Join(dir, name+"-np"+np+".safetensors")
-				out, err := mpirun(t, 5*time.Minute, dir, append([]string{"-np", np, exe, "meta", "train", "--distributed", "--out", got}, args...)...)
+				out, err := mpirun(t, 5*time.Minute, dir, append([]string{"-np", np, exe, "meta", "train", "--distributed", "--model-out", got}, args...)...)
 				if err != nil {
 					t.Fatalf("mpirun -np %s: %v\n%s", np, err, out)
 				}
@@ -211,15 +211,15 @@ func TestMPIResumeOtherRankCount(t *testing.T) {
 		"--meta-batch", "5", "--val-every", "3", "--val-tasks", "7", "--seed", "5", "--checkpoint-every", "3",
 		"--checkpoint", filepath.Join(dir, "state.safetensors")}
 	want := filepath.Join(dir, "want.safetensors")
-	cmd := exec.Command(exe, append(args[:len(args)-4:len(args)-4], "--iterations", "12", "--out", want)...)
+	cmd := exec.Command(exe, append(args[:len(args)-4:len(args)-4], "--iterations", "12", "--model-out", want)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("single process: %v\n%s", err, out)
 	}
-	if out, err := mpirun(t, 5*time.Minute, dir, append([]string{"-np", "2", exe}, append(args, "--distributed", "--iterations", "6", "--out", filepath.Join(dir, "half.safetensors"))...)...); err != nil {
+	if out, err := mpirun(t, 5*time.Minute, dir, append([]string{"-np", "2", exe}, append(args, "--distributed", "--iterations", "6", "--model-out", filepath.Join(dir, "half.safetensors"))...)...); err != nil {
 		t.Fatalf("first half on 2 ranks: %v\n%s", err, out)
 	}
 	got := filepath.Join(dir, "got.safetensors")
-	if out, err := mpirun(t, 5*time.Minute, dir, append([]string{"-np", "3", exe}, append(args, "--distributed", "--resume", "--iterations", "12", "--out", got)...)...); err != nil {
+	if out, err := mpirun(t, 5*time.Minute, dir, append([]string{"-np", "3", exe}, append(args, "--distributed", "--resume", "--iterations", "12", "--model-out", got)...)...); err != nil {
 		t.Fatalf("resume on 3 ranks: %v\n%s", err, out)
 	}
 	sameFile(t, want, got)
@@ -233,22 +233,22 @@ func TestMPIFailures(t *testing.T) {
 	base := []string{"meta", "train", "--distributed", "--algo", "maml", "--dataset", "sinusoid", "--shots", "5", "--hidden", "8", "--meta-batch", "4"}
 
 	// rank 0 cannot write the checkpoint
-	out, err := mpirun(t, 2*time.Minute, dir, append([]string{"-np", "2", exe}, append(base, "--iterations", "3", "--out", "/nonexistent/dir/w.safetensors")...)...)
+	out, err := mpirun(t, 2*time.Minute, dir, append([]string{"-np", "2", exe}, append(base, "--iterations", "3", "--model-out", "/nonexistent/dir/w.safetensors")...)...)
 	if err == nil || !strings.Contains(out, "metalearn: rank 0 of 2:") || !strings.Contains(out, "/nonexistent/dir") {
 		t.Fatalf("unwritable --out: err %v, output:\n%s", err, out)
 	}
 
 	// ranks started with different arguments
 	w := filepath.Join(dir, "w.safetensors")
-	out, err = mpirun(t, 2*time.Minute, dir, append(append(append([]string{"-np", "1", exe}, base...), "--iterations", "3", "--out", w, "--seed", "1", ":", "-np", "1", exe),
-		append(base, "--iterations", "3", "--out", w, "--seed", "2")...)...)
+	out, err = mpirun(t, 2*time.Minute, dir, append(append(append([]string{"-np", "1", exe}, base...), "--iterations", "3", "--model-out", w, "--seed", "1", ":", "-np", "1", exe),
+		append(base, "--iterations", "3", "--model-out", w, "--seed", "2")...)...)
 	if err == nil || !strings.Contains(out, "differs from rank 0's") {
 		t.Fatalf("mismatched ranks: err %v, output:\n%s", err, out)
 	}
 
 	// rank 1 killed (SIGKILL) in the middle of a long run: mpirun ends
 	// the job instead of leaving rank 0 waiting in the gradient exchange
-	long := append(base, "--iterations", "1000000", "--log-every", "1000000", "--out", w)
+	long := append(base, "--iterations", "1000000", "--log-every", "1000000", "--model-out", w)
 	killer := fmt.Sprintf("%s %s & p=$!; sleep 3; kill -9 $p; wait $p", exe, strings.Join(long, " "))
 	start := time.Now()
 	out, err = mpirun(t, 2*time.Minute, dir, append(append([]string{"-np", "1", exe}, long...), ":", "-np", "1", "sh", "-c", killer)...)

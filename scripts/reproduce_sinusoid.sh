@@ -17,11 +17,11 @@ if [ -z "$ml" ]; then
 fi
 for k in ${KS:-5 10}; do
   [ -n "${SKIP_TRAIN:-}" ] || /usr/bin/time -f "%e s wall, %M KB peak" $ml meta train --algo maml --dataset sinusoid --shots $k --queries $k \
-    --iterations "$iters" --meta-batch 25 --inner-lr 0.01 --steps 1 --eval-steps 10 --log-every 5000 \
-    --out "$out/maml-k$k.safetensors" > "$out/maml-k$k.log" 2>&1
+    --iterations "$iters" --meta-batch 25 --inner-lr 0.01 --inner-steps 1 --eval-steps 10 --log-every 5000 \
+    --model-out "$out/maml-k$k.safetensors" > "$out/maml-k$k.log" 2>&1
   [ -n "${SKIP_TRAIN:-}" ] || /usr/bin/time -f "%e s wall, %M KB peak" $ml meta train --algo pretrain --dataset sinusoid --shots $k --queries $k \
     --iterations "$iters" --meta-batch 25 --inner-lr 0.01 --eval-steps 10 \
-    --out "$out/pretrain-k$k.safetensors" > "$out/pretrain-k$k.log" 2>&1
+    --model-out "$out/pretrain-k$k.safetensors" > "$out/pretrain-k$k.log" 2>&1
   for m in maml pretrain; do
     for s in 1 5 10; do
       $ml meta eval --checkpoint "$out/$m-k$k.safetensors" --tasks 600 --queries 100 --eval-steps $s --json >> "$out/eval.jsonl"

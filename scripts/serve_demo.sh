@@ -20,11 +20,11 @@ mkdir -p "$MODELS"
 case $ALGO in
 protonet) NAME=proto
 	[ -f "$MODELS/$NAME.safetensors" ] || "$BIN" meta train --algo protonet --dataset omniglot --data-dir "$DATA" \
-		--ways 5 --shots 1 --queries 15 --iterations 600 --val-every 150 --out "$MODELS/$NAME.safetensors" ;;
+		--ways 5 --shots 1 --queries 15 --iterations 600 --val-every 150 --model-out "$MODELS/$NAME.safetensors" ;;
 fomaml) NAME=fomaml
 	[ -f "$MODELS/$NAME.safetensors" ] || "$BIN" meta train --algo fomaml --dataset omniglot --data-dir "$DATA" \
-		--ways 5 --shots 1 --queries 5 --steps 5 --eval-steps 5 --iterations 400 --val-every 100 --val-tasks 50 \
-		--out "$MODELS/$NAME.safetensors" ;;
+		--ways 5 --shots 1 --queries 5 --inner-steps 5 --eval-steps 5 --iterations 400 --val-every 100 --val-tasks 50 \
+		--model-out "$MODELS/$NAME.safetensors" ;;
 *) echo "ALGO must be protonet or fomaml" >&2; exit 1 ;;
 esac
 

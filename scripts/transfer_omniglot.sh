@@ -14,7 +14,7 @@ if [ -z "$ml" ]; then ml="$out/metalearn"; go build -o "$ml" ./cmd/metalearn; fi
 if [ "$what" = gain ] || [ "$what" = all ]; then
   /usr/bin/time -v -o "$out/pretrain.time" $ml transfer pretrain --data-dir "$data" --data omniglot:background \
     --max-classes 200 --arch conv4:32 --steps 800 --batch 64 --lr 0.003 --eval-every 100 \
-    --out "$out/background200.safetensors" > "$out/pretrain.txt"
+    --model-out "$out/background200.safetensors" > "$out/pretrain.txt"
   /usr/bin/time -v -o "$out/gain.time" $ml transfer finetune --data-dir "$data" --source "$out/background200.safetensors" \
     --target omniglot:Tengwar --max-classes 20 --shots 1,5,all --seeds 3 --steps 60 --batch 50 --lr 0.003 \
     --strategies full,freeze:4,probe,discriminative,l2sp --out "$out/gain" > "$out/gain.txt"

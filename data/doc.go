@@ -55,6 +55,7 @@
 // little-endian, C order; bool, uint8, int32, int64, float32, float64) and
 // .npz files into an Array. Every reader and loader reports bad input as an
 // error naming the file, member, class or value; none panics on bad files.
+//
 // # Tabular and multi-task data
 //
 //   - ReadCSV reads numeric CSV with a header (errors name file, line and
@@ -66,4 +67,16 @@
 //     its last MulanTargets[name] attributes as targets, with a mask.
 //   - ReadIDX and LoadMNIST read the MNIST/Fashion-MNIST IDX files (gzipped
 //     or not); MakeMultiMNIST builds Sener & Koltun's two-digit MultiMNIST.
+//
+// # The data folder
+//
+// ResolveDir is the one rule every command uses to find the data folder:
+// the --data-dir flag, else $METALEARN_DATA, else UserDataDir (metalearn/data
+// under os.UserCacheDir, e.g. ~/.cache/metalearn/data) when it exists, else
+// ../shared/data beside the source checkout (FindModuleRoot walks up from
+// the working directory to this module's go.mod) when it exists, else
+// UserDataDir. It returns an absolute path and the rule that chose it.
+// Datasets lists the known datasets with their official sources;
+// KnownDataset.Get downloads and verifies them idempotently and removes
+// what it added when it fails.
 package data

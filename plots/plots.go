@@ -141,7 +141,7 @@ func (l Line) Save(base string) ([]string, error) {
 	}
 	if logY {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = logTicks{}
 	}
 	legend := plot.NewLegend()
 	legend.Top, legend.Left = true, true
@@ -175,7 +175,7 @@ func (l Line) Save(base string) ([]string, error) {
 			if err != nil {
 				return nil, fmt.Errorf("plots: series %q: %w", s.Name, err)
 			}
-			raw.Color = fade(c, 0.25)
+			raw.Color = fade(c, 0.2)
 			raw.Width = vg.Points(0.8)
 			sm, err := plotter.NewLine(smooth(pts, logY))
 			if err != nil {
@@ -585,30 +585,73 @@ func fade(c color.Color, alpha float64) color.Color {
 	return color.RGBA{f(r), f(g), f(b), a}
 }
 
-// smooth is a centred moving average over about a twentieth of the points
-// (in log space for a log axis), narrowing at the ends.
+// smooth is a centred moving average over about a fifteenth of the points
+// (in log space for a log axis), cut off at the ends of the series.
 func smooth(pts plotter.XYs, logY bool) plotter.XYs {
 	n := len(pts)
 	half := max(1, n/30)
+	ys := make([]float64, n+1) // prefix sums
+	for i, p := range pts {
+		y := p.Y
+		if logY {
+			y = math.Log(y)
+		}
+		ys[i+1] = ys[i] + y
+	}
 	out := make(plotter.XYs, n)
 	for i := range pts {
 		lo, hi := max(0, i-half), min(n-1, i+half)
-		k := min(i-lo, hi-i) // symmetric window: no lag at the ends
-		sum := 0.0
-		for j := i - k; j <= i+k; j++ {
-			y := pts[j].Y
-			if logY {
-				y = math.Log(y)
-			}
-			sum += y
-		}
-		m := sum / float64(2*k+1)
+		m := (ys[hi+1] - ys[lo]) / float64(hi-lo+1)
 		if logY {
 			m = math.Exp(m)
 		}
 		out[i] = plotter.XY{X: pts[i].X, Y: m}
 	}
 	return out
+}
+
+// logTicks labels a log axis at 1, 2 and 5 times the powers of ten (only
+// the powers of ten over more than 2.5 decades; every integer multiple
+// when that gives fewer than three labels), with unlabelled minor ticks at
+// the other multiples.
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if lo <= 0 || hi <= lo || !finite(lo) || !finite(hi) {
+		return nil
+	}
+	var all []float64
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		for m := 1.0; m <= 9; m++ {
+			if v := m * math.Pow(10, e); v >= lo*(1-1e-9) && v <= hi*(1+1e-9) {
+				all = append(all, v)
+			}
+		}
+	}
+	wide := math.Log10(hi/lo) > 2.5 // over more decades, label powers of ten only
+	major := func(v float64) bool {
+		m := v / math.Pow(10, math.Floor(math.Log10(v)+1e-9))
+		m = math.Round(m)
+		return m == 1 || !wide && (m == 2 || m == 5)
+	}
+	n := 0
+	for _, v := range all {
+		if major(v) {
+			n++
+		}
+	}
+	if len(all) < 2 {
+		return plot.DefaultTicks{}.Ticks(lo, hi) // a narrow range: linear-looking ticks
+	}
+	var ticks []plot.Tick
+	for _, v := range all {
+		t := plot.Tick{Value: v}
+		if n < 3 || major(v) {
+			t.Label = strconv.FormatFloat(v, 'g', 3, 64)
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
 }
 
 // padSingleX widens a degenerate x range (every point at one x) so the

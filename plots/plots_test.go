@@ -206,3 +206,28 @@ func TestSinglePointsBecomeBars(t *testing.T) {
 	}
 	checkFiles(t, paths)
 }
+
+func TestLogTicks(t *testing.T) {
+	labels := func(lo, hi float64) []string {
+		var out []string
+		for _, tk := range (logTicks{}).Ticks(lo, hi) {
+			if tk.Label != "" {
+				out = append(out, tk.Label)
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		lo, hi float64
+		want   string
+	}{
+		{0.45, 6, "0.5 1 2 5"},
+		{4e-5, 0.7, "0.0001 0.001 0.01 0.1"},
+		{1.1, 1.9, "1.2 1.5 1.8"}, // no two multiples of a power of ten inside: ordinary ticks
+		{2.1, 8.5, "3 4 5 6 7 8"},
+	} {
+		if got := strings.Join(labels(tc.lo, tc.hi), " "); got != tc.want {
+			t.Errorf("log ticks on [%v, %v]: %q, want %q", tc.lo, tc.hi, got, tc.want)
+		}
+	}
+}

@@ -235,10 +235,10 @@ func PlotRecords(recs []Record, dir, title string) ([]string, error) {
 }
 
 // lossLike reports whether a metric is a loss or error to draw on a log
-// axis: its name (or the last part of a "group/name" metric) says loss,
-// mse, mae, rmse, nll or error.
+// axis: its name (e.g. "loss", "loss/circle5", "test_mse") says loss, mse,
+// mae, rmse, nll or error.
 func lossLike(metric string) bool {
-	m := strings.ToLower(metric[strings.LastIndex(metric, "/")+1:])
+	m := strings.ToLower(metric)
 	for _, w := range []string{"loss", "mse", "mae", "rmse", "nll", "error"} {
 		if strings.Contains(m, w) {
 			return true

@@ -145,6 +145,7 @@ func (l Line) Save(base string) ([]string, error) {
 	}
 	legend := plot.NewLegend()
 	legend.Top, legend.Left = true, true
+	legend.Padding = vg.Points(4)
 	p.Add(plotter.NewGrid())
 	for i, s := range l.Series {
 		var pts plotter.XYs

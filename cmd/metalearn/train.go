@@ -499,7 +499,7 @@ func trainTransfer(stdout, stderr io.Writer, cfg *config.Config, o trainOpts) er
 		if fl == nil {
 			var known []string
 			sub.Flags().VisitAll(func(f *pflag.Flag) {
-				if f.Name != "out" && f.Name != "model-out" && f.Name != "json" && f.Name != "help" && f.Deprecated == "" {
+				if f.Name != "out" && f.Name != "model-out" && f.Name != "json" && f.Name != "help" && !f.Hidden {
 					known = append(known, f.Name)
 				}
 			})

@@ -18,7 +18,9 @@
 //     sampling for multi-input data (Sampler: round-robin, proportional,
 //     temperature), periodic checkpoints and exact resume (TrainState,
 //     SaveTraining / LoadTraining; weightings with hidden state implement
-//     StateSaver); an Experiment trains single-task baselines and
+//     StateSaver); a model file (ModelFormat, SaveModel / LoadModel,
+//     modelfile.go) holds parameters and buffers and is the one format
+//     every command writes; an Experiment trains single-task baselines and
 //     multi-task models and compares them with DeltaP / DeltaM.
 //   - RunSchool reproduces the School benchmark; MulanExperiment,
 //     CirclesExperiment, MultiMNISTExperiment and ParkinsonsExperiment

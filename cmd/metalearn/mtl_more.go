@@ -15,12 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/metalearn/metalearn/checkpoint"
 	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/mtl"
-	"github.com/metalearn/metalearn/nn"
 	"github.com/metalearn/metalearn/plots"
-	"github.com/metalearn/metalearn/tensor"
 )
 
 // Datasets added to `mtl train` here: multimnist[:NTRAIN[:NTEST]] and
@@ -102,26 +99,6 @@ type mtlTrainArgs struct {
 	asJSON, distributed                bool
 }
 
-// modelMeta is the metadata saved with a multi-task model (in the
-// safetensors header under "metalearn.mtl" and in a .json file beside it).
-type modelMeta struct {
-	Format     string   `json:"format"`
-	Dataset    string   `json:"dataset"`
-	Experiment string   `json:"experiment"`
-	Arch       string   `json:"arch"`
-	Hidden     int      `json:"hidden"`
-	Seed       uint64   `json:"seed"`
-	Weighting  string   `json:"weighting"`
-	Steps      int      `json:"steps"`
-	LR         float64  `json:"lr"`
-	Tasks      []string `json:"tasks"`
-	// circles only
-	NumTasks int       `json:"circles_tasks,omitempty"`
-	PerTask  int       `json:"circles_per_task,omitempty"`
-	Metrics  []float64 `json:"test_metrics"`
-}
-
-const modelFormat = "metalearn-mtl/1"
 
 // baselinesFile is DIR/baselines.json: the single-task models' test
 // metrics that Delta_p compares against.
@@ -149,72 +126,14 @@ func taskNames(e *mtl.Experiment) []string {
 	return names
 }
 
-// modelTensors lists a model's parameters (AllParams names) and, for
-// models with BatchNorm (MTAN), its buffers.
-func modelTensors(m mtl.Model) []checkpoint.Named {
-	var out []checkpoint.Named
-	for _, p := range mtl.AllParams(m) {
-		out = append(out, checkpoint.Named{Name: p.Name, Tensor: p.V.Value})
-	}
-	if s, ok := m.(nn.Stateful); ok {
-		for _, b := range s.Buffers() {
-			out = append(out, checkpoint.Named{Name: b.Name, Tensor: b.V.Value})
-		}
-	}
-	return out
-}
-
-// loadModelTensors copies ts into m, checking names and shapes.
-func loadModelTensors(m mtl.Model, ts map[string]*tensor.Tensor, source, what string) error {
-	want := map[string]bool{}
-	set := func(name string, v *tensor.Tensor) error {
-		want[name] = true
-		t, ok := ts[name]
-		if !ok {
-			return fmt.Errorf("%s does not fit %s: it has no tensor %q", source, what, name)
-		}
-		if !tensor.SameShape(t.Shape(), v.Shape()) {
-			return fmt.Errorf("%s does not fit %s: tensor %q has shape %v, want %v", source, what, name, t.Shape(), v.Shape())
-		}
-		if t.HasNaNOrInf() {
-			return fmt.Errorf("%s: tensor %q holds NaN or infinite values", source, name)
-		}
-		return nil
-	}
-	named := modelTensors(m)
-	for _, n := range named {
-		if err := set(n.Name, n.Tensor); err != nil {
-			return err
-		}
-	}
-	for name := range ts {
-		if !want[name] {
-			return fmt.Errorf("%s does not fit %s: unexpected tensor %q", source, what, name)
-		}
-	}
-	// all checked: copy
-	for _, p := range mtl.AllParams(m) {
-		p.V.Value = ts[p.Name].AsType(p.V.Value.DType())
-	}
-	if s, ok := m.(nn.Stateful); ok {
-		for _, b := range s.Buffers() {
-			b.V.Value = ts[b.Name].AsType(b.V.Value.DType())
-		}
-	}
-	return nil
-}
-
 // saveModel writes DIR/<weighting>.safetensors and DIR/<weighting>.json.
-func saveModel(dir string, m mtl.Model, meta modelMeta) (string, error) {
-	b, err := json.Marshal(meta)
-	if err != nil {
+func saveModel(dir string, m mtl.Model, info mtl.ModelInfo) (string, error) {
+	path := filepath.Join(dir, info.Weighting+".safetensors")
+	if err := mtl.SaveModelWithInfo(path, m, info); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, meta.Weighting+".safetensors")
-	if err := checkpoint.WriteFile(path, modelTensors(m), map[string]string{"format": modelFormat, "metalearn.mtl": string(b)}); err != nil {
-		return "", err
-	}
-	return path, writeJSONFile(filepath.Join(dir, meta.Weighting+".json"), meta)
+	info.Format = mtl.ModelFormat
+	return path, writeJSONFile(filepath.Join(dir, info.Weighting+".json"), info)
 }
 
 // tQuantile975 is the 97.5% quantile of Student's t with df degrees of
@@ -338,7 +257,7 @@ func runMTLTrainMore(cmd *cobra.Command, a mtlTrainArgs, more mtlTrainMore) erro
 			r.DeltaP, r.DeltaM = append(r.DeltaP, dp), append(r.DeltaM, dm)
 			r.Seconds += time.Since(t0).Seconds()
 			if dir != "" {
-				meta := modelMeta{Format: modelFormat, Dataset: a.dataset, Experiment: e.Name, Arch: a.arch, Hidden: a.hidden, Seed: seed,
+				meta := mtl.ModelInfo{Dataset: a.dataset, Experiment: e.Name, Arch: a.arch, Hidden: a.hidden, Seed: seed,
 					Weighting: w.Name(), Steps: a.steps, LR: a.lr, Tasks: taskNames(e), Metrics: res}
 				if a.dataset == "circles" {
 					meta.NumTasks, meta.PerTask = a.tasks, a.perTask
@@ -432,17 +351,9 @@ another architecture on the same data and seed).`,
 			if model == "" {
 				return errors.New("--model FILE is required (a .safetensors file written by mtl train --save)")
 			}
-			ts, md, err := checkpoint.ReadFile(model)
+			meta, err := mtl.ReadModelInfo(model)
 			if err != nil {
 				return err
-			}
-			raw, ok := md["metalearn.mtl"]
-			if !ok || md["format"] != modelFormat {
-				return fmt.Errorf("%s is not a multi-task model saved by mtl train --save (no %s metadata)", model, modelFormat)
-			}
-			var meta modelMeta
-			if err := json.Unmarshal([]byte(raw), &meta); err != nil {
-				return fmt.Errorf("%s: bad metadata: %v", model, err)
 			}
 			if baselines == "" {
 				baselines = filepath.Join(filepath.Dir(model), "baselines.json")
@@ -472,9 +383,10 @@ another architecture on the same data and seed).`,
 			if err != nil {
 				return err
 			}
-			what := fmt.Sprintf("arch %s (hidden %d) on %s", meta.Arch, meta.Hidden, e.Name)
-			if err := loadModelTensors(m, ts, model, what); err != nil {
-				return err
+			if _, missing, err := mtl.LoadModel(model, m); err != nil {
+				return fmt.Errorf("%w (arch %s, hidden %d, on %s)", err, meta.Arch, meta.Hidden, e.Name)
+			} else if len(missing) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s holds no BatchNorm statistics (%d buffers, written before they were saved): evaluating with freshly initialised ones\n", model, len(missing))
 			}
 			all := make([]int, len(e.Tasks))
 			for i := range all {

@@ -99,7 +99,6 @@ type mtlTrainArgs struct {
 	asJSON, distributed                bool
 }
 
-
 // baselinesFile is DIR/baselines.json: the single-task models' test
 // metrics that Delta_p compares against.
 type baselinesFile struct {

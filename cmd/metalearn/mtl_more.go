@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/mtl"
 	"github.com/metalearn/metalearn/plots"
+	"github.com/metalearn/metalearn/stats"
 )
 
 // Datasets added to `mtl train` here: multimnist[:NTRAIN[:NTEST]] and
@@ -133,38 +133,6 @@ func saveModel(dir string, m mtl.Model, info mtl.ModelInfo) (string, error) {
 	}
 	info.Format = mtl.ModelFormat
 	return path, writeJSONFile(filepath.Join(dir, info.Weighting+".json"), info)
-}
-
-// tQuantile975 is the 97.5% quantile of Student's t with df degrees of
-// freedom (for 95% confidence intervals of a mean).
-func tQuantile975(df int) float64 {
-	table := []float64{12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-		2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-		2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042}
-	if df < 1 {
-		return math.NaN()
-	}
-	if df <= len(table) {
-		return table[df-1]
-	}
-	return 1.96
-}
-
-// meanCI returns the mean and the half-width of its 95% t interval.
-func meanCI(xs []float64) (mean, half float64) {
-	for _, v := range xs {
-		mean += v
-	}
-	mean /= float64(len(xs))
-	if len(xs) < 2 {
-		return mean, 0
-	}
-	ss := 0.0
-	for _, v := range xs {
-		ss += (v - mean) * (v - mean)
-	}
-	sd := math.Sqrt(ss / float64(len(xs)-1))
-	return mean, tQuantile975(len(xs)-1) * sd / math.Sqrt(float64(len(xs)))
 }
 
 // runMTLTrainMore is `mtl train` with --save and/or --seeds: the same
@@ -318,7 +286,7 @@ func runMTLTrainMore(cmd *cobra.Command, a mtlTrainArgs, more mtlTrainMore) erro
 		case r.DeltaP == nil:
 			fmt.Fprintf(out, " %9s %9s %7.1fs\n", "", "", r.Seconds)
 		case more.seeds > 1:
-			m, h := meanCI(r.DeltaP)
+			m, _, h := stats.MeanCI95(r.DeltaP)
 			fmt.Fprintf(out, " %+9.2f ± %6.2f %7.1fs\n", m, h, r.Seconds)
 		default:
 			fmt.Fprintf(out, " %+9.2f %+9.2f %7.1fs\n", r.DeltaP[0], r.DeltaM[0], r.Seconds)

@@ -208,7 +208,6 @@ func RunParkinsons(d *data.PatientData, methods []SchoolMethod, trainFrac float6
 	return out, nil
 }
 
-
 // WithoutFeatures returns a copy of d without the named feature columns
 // (e.g. "test_time": the UPDRS targets were linearly interpolated in time
 // between three clinical visits, Tsanas et al. 2010, so test_time alone

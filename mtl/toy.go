@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/metalearn/metalearn/minnorm"
 )
 
 // ToyProblem is the two-objective problem on R^2 of Liu et al., "Conflict-
@@ -181,7 +183,7 @@ func (p ToyProblem) RunToy(method string, start [2]float64, cfg ToyConfig) (*Toy
 	}
 	begin := time.Now()
 	x := []float64{start[0], start[1]}
-	opt := newWAdam(cfg.LR, 0)
+	opt := newParamAdam(cfg.LR, 0)
 	r := &ToyRun{Method: w.Name(), Start: start}
 	grads := [][]float64{make([]float64, 2), make([]float64, 2)}
 	upd := make([]float64, 2)
@@ -208,7 +210,7 @@ func (p ToyProblem) RunToy(method string, start [2]float64, cfg ToyConfig) (*Toy
 	r.Path = append(r.Path, r.Final)
 	l, g := p.Eval(x[0], x[1])
 	r.FinalLoss = l
-	gam := wMinNorm2(dot2(g[0], g[0]), dot2(g[0], g[1]), dot2(g[1], g[1]))
+	gam := minnorm.MinNorm2(dot2(g[0], g[0]), dot2(g[0], g[1]), dot2(g[1], g[1]))
 	r.Stationarity = math.Hypot(gam*g[0][0]+(1-gam)*g[1][0], gam*g[0][1]+(1-gam)*g[1][1])
 	r.DistPareto = DistToSet(r.Final, p.ParetoSet(2001))
 	r.Reached = r.DistPareto < cfg.Tol

@@ -28,4 +28,10 @@
 //     Parkinson's telemonitoring problems; the two-objective toy problem
 //     of the CAGrad / Nash-MTL papers is in toy.go; RunSeed is the seed
 //     example.
+//   - Everything `metalearn mtl train|eval` does is one call: an
+//     ExperimentSpec names a dataset (circles, mulan:<set>,
+//     multimnist[:N[:M]], parkinsons:<target>), Sweep compares weightings
+//     with single-task baselines over seeds (saving models and
+//     Baselines), EvaluateSaved re-tests a saved model.
+
 package mtl

@@ -152,8 +152,9 @@ func newTransferPretrainCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(w, res)
+			if asJSON { // keys in the order the command always printed (sorted)
+				return printJSON(w, map[string]any{"data": res.Data, "arch": res.Arch, "classes": res.Classes, "train_examples": res.TrainExamples,
+					"val_accuracy": res.ValAccuracy, "test_accuracy": res.TestAccuracy, "steps": res.Steps, "best_step": res.BestStep, "out": res.Out, "seconds": res.Seconds})
 			}
 			fmt.Fprintf(w, "source %s: %s, %d classes, %d training examples; %d steps (best %d)\n", spec, res.Arch, res.Classes, res.TrainExamples, res.Steps, res.BestStep)
 			fmt.Fprintf(w, "validation accuracy %.4f, test accuracy %.4f; wrote %s (%.1fs)\n", res.ValAccuracy, res.TestAccuracy, out, res.Seconds)

@@ -3,6 +3,7 @@ package mtl
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/metalearn/metalearn/checkpoint"
@@ -128,10 +129,16 @@ func modelValues(ts map[string]*tensor.Tensor, m Model, source string, strict bo
 		if !tensor.SameShape(t.Shape(), (*tg.dst).Shape()) {
 			return nil, nil, fmt.Errorf("checkpoint %s does not fit the model: tensor %q has shape %v, want %v", source, tg.name, t.Shape(), (*tg.dst).Shape())
 		}
-		if t.HasNaNOrInf() {
-			return nil, nil, fmt.Errorf("checkpoint %s: tensor %q holds NaN or infinite values", source, tg.name)
-		}
 		v := t.AsType((*tg.dst).DType())
+		for j := 0; j < v.Len(); j++ {
+			if x := v.Flat(j); math.IsNaN(x) || math.IsInf(x, 0) {
+				how := ""
+				if y := t.Flat(j); !math.IsNaN(y) && !math.IsInf(y, 0) {
+					how = fmt.Sprintf(" after conversion to %v (value %v)", v.DType(), y)
+				}
+				return nil, nil, fmt.Errorf("checkpoint %s: tensor %q element %d is %v%s; refusing non-finite weights", source, tg.name, j, x, how)
+			}
+		}
 		if v == t {
 			// m gets its own storage: training m in place must not change
 			// the caller's map

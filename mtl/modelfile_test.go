@@ -194,7 +194,10 @@ func TestSaveTrainingKeepsBuffers(t *testing.T) {
 	sameTensors(t, "resumed", ModelTensors(dst), ModelTensors(src))
 }
 
-func TestLoadModelRejects(t *testing.T) {
+// TestBadInputModelFile is the multi-task model file part of the
+// bad-input catalogue (RELIABILITY.md): every refusal names the file and
+// the tensor, and leaves the model untouched.
+func TestBadInputModelFile(t *testing.T) {
 	img := &Experiment{Name: "img", Tasks: []TaskSpec{{Name: "a", Kind: Regression}}, Features: 144, Image: &tinyConv}
 	c := modelFileCase{"mtan", img}
 	src := c.build(t, 1)
@@ -212,14 +215,14 @@ func TestLoadModelRejects(t *testing.T) {
 	nan.SetFlat(0, math.NaN())
 	withNaN := append([]checkpoint.Named{{Name: all[0].Name, Tensor: nan}}, all[1:]...)
 	cases := []struct {
-		name, path, want string
+		class, name, path, want string
 	}{
-		{"format", write("f.safetensors", all, "metalearn-meta/1"), "not a metalearn multi-task model"},
-		{"missing parameter", write("p.safetensors", all[1:], ModelFormat), "has no tensor"},
-		{"some buffers", write("b.safetensors", all[:np+1], ModelFormat), "buffers"},
-		{"extra tensor", write("x.safetensors", append(all, checkpoint.Named{Name: "other", Tensor: all[0].Tensor}), ModelFormat), `unexpected tensor "other"`},
-		{"NaN", write("n.safetensors", withNaN, ModelFormat), "NaN"},
-		{"other model", filepath.Join(dir, "hard.safetensors"), "does not fit"},
+		{"incompatible checkpoint", "multi-task model: a meta-learning file", write("f.safetensors", all, "metalearn-meta/1"), "not a metalearn multi-task model"},
+		{"incompatible checkpoint", "multi-task model: missing parameter", write("p.safetensors", all[1:], ModelFormat), "has no tensor"},
+		{"incompatible checkpoint", "multi-task model: some BatchNorm buffers only", write("b.safetensors", all[:np+1], ModelFormat), "buffers"},
+		{"incompatible checkpoint", "multi-task model: a tensor of no model", write("x.safetensors", append(all, checkpoint.Named{Name: "other", Tensor: all[0].Tensor}), ModelFormat), `unexpected tensor "other"`},
+		{"NaN/Inf", "multi-task model: NaN weight", write("n.safetensors", withNaN, ModelFormat), "element 0 is NaN"},
+		{"incompatible checkpoint", "multi-task model: hard sharing file, MTAN model", filepath.Join(dir, "hard.safetensors"), "does not fit"},
 	}
 	hard, _ := img.BuildModel("hard", img.Tasks, 5, rand.New(rand.NewPCG(1, 1)))
 	if err := SaveModel(cases[len(cases)-1].path, hard, nil); err != nil {
@@ -233,6 +236,7 @@ func TestLoadModelRejects(t *testing.T) {
 			t.Errorf("%s: error %v, want one containing %q", tc.name, err, tc.want)
 			continue
 		}
+		t.Logf("catalogue | %s | %s | %s", tc.class, tc.name, strings.ReplaceAll(err.Error(), dir, "<dir>"))
 		sameTensors(t, tc.name+": model after a failed load", ModelTensors(dst), before)
 	}
 }

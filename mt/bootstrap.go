@@ -177,4 +177,3 @@ func (b Bootstrap) Paired(m Metric, baseline, system [][]float64) (PairedResult,
 	r.P = float64(c+1) / float64(len(diffs)+1)
 	return r, nil
 }
-

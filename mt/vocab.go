@@ -41,10 +41,10 @@ var specialNames = [4]string{"<pad>", "<s>", "</s>", "<unk>"}
 // then the base characters, then one piece per merge in merge order, then
 // the language tags (<2de>, ...). A Vocab is safe for concurrent use.
 type Vocab struct {
-	chars  []rune    // base characters; id firstPieceID + i
-	merges [][2]int  // merge r joins merges[r][0] and [1] into id mergeBase()+r
-	langs  []string  // language tags, ids after the merges
-	pieces []string  // surface of every piece id (specials and bytes: their names)
+	chars  []rune   // base characters; id firstPieceID + i
+	merges [][2]int // merge r joins merges[r][0] and [1] into id mergeBase()+r
+	langs  []string // language tags, ids after the merges
+	pieces []string // surface of every piece id (specials and bytes: their names)
 	charID map[rune]int
 	rank   map[uint64]int // pair -> merge rank
 	langID map[string]int

@@ -331,7 +331,8 @@ func (b BLEU) fromStats(st []float64, nrefs int) BLEUScore {
 var ErrEmptyCorpus = errors.New("mt: empty corpus (no segments to score)")
 
 // checkCorpus validates sacreBLEU's layout: refs[k][i] is reference k of
-// segment i; it returns the number of references per segment.
+// segment i. It returns the number of references per segment, or -1
+// ("var") when some segments have fewer non-empty references than others.
 func checkCorpus(hyps []string, refs [][]string) (int, error) {
 	if len(hyps) == 0 {
 		return 0, ErrEmptyCorpus
@@ -344,13 +345,26 @@ func checkCorpus(hyps []string, refs [][]string) (int, error) {
 			return 0, fmt.Errorf("mt: reference stream %d has %d segments, the hypotheses %d", k+1, len(r), len(hyps))
 		}
 	}
+	for i := range hyps {
+		if len(segmentRefs(refs, i)) != len(refs) {
+			return -1, nil
+		}
+	}
 	return len(refs), nil
 }
 
+// segmentRefs are segment i's references. Like sacreBLEU, an empty
+// reference means "no reference here" (variable number of references),
+// unless every reference of the segment is empty.
 func segmentRefs(refs [][]string, i int) []string {
-	out := make([]string, len(refs))
+	out := make([]string, 0, len(refs))
 	for k := range refs {
-		out[k] = refs[k][i]
+		if refs[k][i] != "" {
+			out = append(out, refs[k][i])
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "")
 	}
 	return out
 }

@@ -61,7 +61,8 @@ func (b Bootstrap) indices(n int) [][]int {
 // half-width of their 95% interval (sacreBLEU's estimate_ci: the sorted
 // scores at positions n/40 and n-n/40-1, half their distance).
 type CI struct {
-	Mean, HalfWidth float64
+	Mean      float64 `json:"mean"`
+	HalfWidth float64 `json:"half_width"`
 }
 
 // String is sacreBLEU's "(μ = 48.5 ± 2.1)".

@@ -38,6 +38,7 @@ func TestBLEUPublished(t *testing.T) {
 		{"eff 1", raw, []string{"test"}, [][]string{{"a test"}}, 36.78794411714425},
 		{"eff 2", raw, []string{"a test"}, [][]string{{"a test"}}, 100},
 		{"eff 3", raw, []string{"a little test"}, [][]string{{"a test"}}, 3.218297948685433},
+		{"variable refs", DefaultBLEU(), exHyps, [][]string{{"", exRefs[0][1], exRefs[0][2]}, exRefs[1]}, 29.44},
 		{"offset 0", BLEU{Tokenize: "none", Smooth: "floor", SmoothValue: 0, EffectiveOrder: true},
 			[]string{"am I am a character sequence"}, [][]string{{"I am a symbol string sequence a a"}}, 0},
 		{"offset default", BLEU{Tokenize: "none", Smooth: "floor", SmoothValue: -1, EffectiveOrder: true},
@@ -49,7 +50,17 @@ func TestBLEUPublished(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !near(s.Score, c.want, 1e-6) {
+			tol := 1e-6
+			if c.name == "variable refs" {
+				tol = 0.005 // the README prints two decimals
+				if s.Signature() != "nrefs:var|case:mixed|eff:no|tok:13a|smooth:exp|version:2.x" || s.String() != "BLEU = 29.44 82.4/42.9/27.3/12.5 (BP = 0.889 ratio = 0.895 hyp_len = 17 ref_len = 19)" {
+					t.Fatalf("%s %s", s, s.Signature())
+				}
+			}
+			if c.name == "default" && s.String() != "BLEU = 48.53 82.4/50.0/45.5/37.5 (BP = 0.943 ratio = 0.944 hyp_len = 17 ref_len = 18)" {
+				t.Fatalf("format %s", s)
+			}
+			if !near(s.Score, c.want, tol) {
 				t.Fatalf("BLEU = %.10f, want %.10f (%s)", s.Score, c.want, s)
 			}
 		})
@@ -194,6 +205,10 @@ func TestCHRFPublished(t *testing.T) {
 		if !near(s.Score, c.want, 1e-4) {
 			t.Errorf("case %d %q: chrF = %.7f, want %.7f", i, c.hyps, s.Score, c.want)
 		}
+	}
+	// sacreBLEU's README: the BLEU example with chrF's defaults.
+	if s, _ := (CHRF{}).Corpus(exHyps, exRefs); s.String() != "chrF2 = 59.73" {
+		t.Errorf("README example: %s, want chrF2 = 59.73", s)
 	}
 	sentence := []struct {
 		hyp, ref string

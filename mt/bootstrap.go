@@ -2,7 +2,6 @@ package mt
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"slices"
 )
 
@@ -23,9 +22,9 @@ const (
 
 // Bootstrap configures bootstrap resampling over segments (Koehn 2004).
 // The zero value uses sacreBLEU's defaults: 1000 resamples, seed 12345.
-// The resample indices come from our own seeded generator
-// (math/rand/v2 PCG), not NumPy's, so the numbers agree with sacreBLEU's
-// statistically, not digit for digit.
+// The resample indices are NumPy's for that seed (numpyrng.go), the ones
+// sacreBLEU draws, so the CIs and p-values match sacreBLEU's up to
+// floating-point rounding (sacreBLEU sums the statistics in float32).
 type Bootstrap struct {
 	Samples int
 	Seed    uint64
@@ -42,15 +41,17 @@ func (b Bootstrap) params() (int, uint64) {
 	return n, s
 }
 
-// indices draws Samples resamples of n segment indices with replacement.
+// indices draws Samples resamples of n segment indices with replacement,
+// row by row, exactly as sacreBLEU's
+// np.random.default_rng(seed).choice(n, size=(samples, n)).
 func (b Bootstrap) indices(n int) [][]int {
 	ns, seed := b.params()
-	rng := rand.New(rand.NewPCG(seed, 0x6d742d626f6f74)) // "mt-boot"
+	rng := newNumPyPCG64(seed)
 	idx := make([][]int, ns)
 	for s := range idx {
 		row := make([]int, n)
 		for j := range row {
-			row[j] = rng.IntN(n)
+			row[j] = rng.intN(uint32(n))
 		}
 		idx[s] = row
 	}

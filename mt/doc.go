@@ -40,9 +40,11 @@
 //     paired test (Koehn 2004, "Statistical Significance Tests for Machine
 //     Translation Evaluation") resamples both systems with the same
 //     indices; p = (1 + #{|d_s| - mean|d| > |d|}) / (1 + samples) where d
-//     is the actual difference and d_s the resampled ones. The indices come
-//     from our own generator, so CIs and p-values agree with sacreBLEU's
-//     statistically, not digit for digit.
+//     is the actual difference and d_s the resampled ones. The resample
+//     indices are the ones sacreBLEU draws: NumPy's default_rng(12345)
+//     (SeedSequence, PCG64, Lemire's bounded integers) reimplemented and
+//     tested against NumPy's own output, so CIs and p-values match
+//     sacreBLEU's up to floating-point rounding (it sums in float32).
 //
 // The tests check the values published in sacreBLEU's own test suite and
 // README (e.g. BLEU 48.53 and chrF2 59.73 on its README example) and

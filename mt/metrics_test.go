@@ -2,6 +2,7 @@ package mt
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 )
@@ -334,5 +335,46 @@ func TestBootstrap(t *testing.T) {
 	}
 	if _, err := bs.ConfidenceInterval(b, nil); !errors.Is(err, ErrEmptyCorpus) {
 		t.Fatal("empty accepted")
+	}
+}
+
+// The resample indices are NumPy's: values from
+// np.random.SeedSequence(12345).generate_state(4, np.uint64),
+// default_rng(12345).bit_generator.random_raw(3) and
+// default_rng(12345).choice(n, size=...) (NumPy 1.24.2).
+func TestNumPyGenerator(t *testing.T) {
+	st := seedSequenceState(12345)
+	want := [4]uint64{0xb5ae6482a03d837c, 0xbbe2996ffa1f7a2f, 0x64e39a9f37158f94, 0x3ebb0f96a013fd73}
+	if st != want {
+		t.Fatalf("SeedSequence state %x, want %x", st, want)
+	}
+	p := newNumPyPCG64(12345)
+	for i, w := range []uint64{4193609425186963869, 5843160025838961886, 14708796524633321433} {
+		if got := p.next64(); got != w {
+			t.Fatalf("random_raw[%d] = %d, want %d", i, got, w)
+		}
+	}
+	idx := Bootstrap{Samples: 2}.indices(3)
+	if fmt.Sprint(idx) != "[[2 0 2] [0 0 2]]" {
+		t.Fatalf("choice(3, (2,3)) = %v", idx)
+	}
+	idx = Bootstrap{Samples: 2}.indices(1000)
+	// choice(1000, size=(2, 5)) gives [[699 227 788 316 204] [797 642 676 988 391]]:
+	// the same stream as the first row of (2, 1000).
+	if fmt.Sprint(idx[0][:10]) != "[699 227 788 316 204 797 642 676 988 391]" {
+		t.Fatalf("choice(1000, (2,1000)) starts %v", idx[0][:10])
+	}
+	idx = Bootstrap{}.indices(1000)
+	sum := 0
+	for _, r := range idx {
+		for _, v := range r {
+			sum += v
+		}
+	}
+	if fmt.Sprint(idx[999][990:]) != "[53 939 196 916 664 604 70 218 528 919]" || sum != 499074881 {
+		t.Fatalf("choice(1000, (1000,1000)): last row ends %v, sum %d", idx[999][990:], sum)
+	}
+	if got := (Bootstrap{Samples: 3}).indices(1); fmt.Sprint(got) != "[[0] [0] [0]]" {
+		t.Fatalf("n = 1: %v", got)
 	}
 }

@@ -27,6 +27,11 @@
 //     and recall over the orders where both sides have n-grams, and returns
 //     100 (1+β²) P R / (β² P + R) with β = 2. A sentence score is the same
 //     on one segment; the corpus score is not the mean of sentence scores.
+//   - The non-default options (BLEU: tokenize none, floor/add-k/none
+//     smoothing, effective order, lowercase; chrF: beta, word n-grams
+//     (chrF++), whitespace, epsilon smoothing) follow sacreBLEU too; they
+//     are what its test values need. Lowercasing uses Go's strings.ToLower,
+//     which differs from Python's str.lower for a few characters (e.g. İ).
 //   - An empty reference means "no reference for this segment" (a variable
 //     number of references, signature nrefs:var).
 //   - Signatures: BLEU's "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.x",
@@ -39,8 +44,8 @@
 //     between the sorted scores at positions n/40 and n - n/40 - 1. The
 //     paired test (Koehn 2004, "Statistical Significance Tests for Machine
 //     Translation Evaluation") resamples both systems with the same
-//     indices; p = (1 + #{|d_s| - mean|d| > |d|}) / (1 + samples) where d
-//     is the actual difference and d_s the resampled ones. The resample
+//     indices; p = (1 + #{s : |d_s| - mean_s |d_s| > |d|}) / (1 + samples)
+//     where d is the actual difference and d_s the resampled ones. The resample
 //     indices are the ones sacreBLEU draws: NumPy's default_rng(12345)
 //     (SeedSequence, PCG64, Lemire's bounded integers) reimplemented and
 //     tested against NumPy's own output, so CIs and p-values match

@@ -207,6 +207,10 @@ func trainFromWords(words map[string]int64, cfg BPEConfig) (*Vocab, error) {
 
 	var merges [][2]int
 	nextID := int32(base.Size())
+	pieceLen := make([]int, base.Size())
+	for id := range pieceLen {
+		pieceLen[id] = len(base.Piece(id))
+	}
 	touched := map[uint64]bool{}
 	for len(merges) < nMerges && h.Len() > 0 {
 		top := heap.Pop(h).(pairCount)
@@ -221,6 +225,11 @@ func trainFromWords(words map[string]int64, cfg BPEConfig) (*Vocab, error) {
 			continue
 		}
 		a, b := int32(top.pair>>32), int32(uint32(top.pair))
+		if pieceLen[a]+pieceLen[b] > MaxPieceBytes {
+			delete(counts, top.pair) // never merged: too long a piece
+			continue
+		}
+		pieceLen = append(pieceLen, pieceLen[a]+pieceLen[b])
 		newID := nextID
 		nextID++
 		merges = append(merges, [2]int{int(a), int(b)})

@@ -25,6 +25,11 @@ const (
 	firstPieceID = byteBase + 256
 )
 
+// MaxPieceBytes bounds the length of one piece (a merge may not make a
+// longer one), which keeps a hostile vocabulary from doubling its pieces
+// into gigabytes.
+const MaxPieceBytes = 1024
+
 // WordBoundary is the SentencePiece-style marker that stands for a space
 // (U+2581, "▁"). A literal U+2581 in the text is encoded with byte
 // tokens, so decoding gives it back unchanged.
@@ -107,6 +112,9 @@ func newVocab(chars []rune, merges [][2]int, langs []string) (*Vocab, error) {
 		k := pairKey(m[0], m[1])
 		if _, dup := v.rank[k]; dup {
 			return nil, fmt.Errorf("mt: merge %d repeats the pair (%d, %d)", r, m[0], m[1])
+		}
+		if l := len(v.pieces[m[0]]) + len(v.pieces[m[1]]); l > MaxPieceBytes {
+			return nil, fmt.Errorf("mt: merge %d makes a piece of %d bytes, the limit is %d", r, l, MaxPieceBytes)
 		}
 		v.rank[k] = r
 		v.pieces = append(v.pieces, v.pieces[m[0]]+v.pieces[m[1]])

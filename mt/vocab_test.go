@@ -2,6 +2,7 @@ package mt
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -124,11 +125,39 @@ func TestBPEDeterministicAndMarshal(t *testing.T) {
 		`{"version":1,"model":"bpe","normalization":"nfc","chars":"▁a","merges":[[260,261],[260,261]]}`,
 		`{"version":1,"model":"bpe","normalization":"nfc","chars":"▁a","languages":["de","de"]}`,
 		`{"version":1,"model":"bpe","normalization":"nfc","chars":"▁a","languages":["<x>"]}`,
+		doublingVocab(12),
 	}
 	for _, s := range bad {
 		if _, err := UnmarshalVocab([]byte(s)); err == nil {
 			t.Errorf("UnmarshalVocab(%s) accepted", s)
 		}
+	}
+}
+
+// doublingVocab's merges each join the previous piece with itself: 2^n bytes.
+func doublingVocab(n int) string {
+	m := []string{"[261,261]"}
+	for i := 1; i < n; i++ {
+		m = append(m, fmt.Sprintf("[%d,%d]", 261+i, 261+i))
+	}
+	return `{"version":1,"model":"bpe","normalization":"nfc","chars":"▁a","merges":[` + strings.Join(m, ",") + `]}`
+}
+
+// A word longer than MaxPieceBytes is never merged whole.
+func TestBPEMaxPiece(t *testing.T) {
+	long := strings.Repeat("ab", MaxPieceBytes)
+	v, err := TrainBPE(map[string][]string{"x": {long, long}}, BPEConfig{Merges: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := 0; id < v.Size(); id++ {
+		if len(v.Piece(id)) > MaxPieceBytes {
+			t.Fatalf("piece %d has %d bytes", id, len(v.Piece(id)))
+		}
+	}
+	roundTrip(t, v, long)
+	if _, err := UnmarshalVocab([]byte(doublingVocab(9))); err != nil {
+		t.Fatalf("512-byte pieces refused: %v", err)
 	}
 }
 

@@ -78,3 +78,25 @@ func TestMTEval(t *testing.T) {
 		}
 	}
 }
+
+// lo-mt is known to data list/verify; get says where it lives (no
+// rebuild from the Debian packages), and succeeds when it is present.
+func TestDataLoMT(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errs := runCLI("data", "get", "lo-mt", "--data-dir", dir)
+	if code == 0 || !strings.Contains(errs, "lo-mt cannot be downloaded automatically") || !strings.Contains(errs, "does not implement") {
+		t.Fatalf("absent: exit %d %q", code, errs)
+	}
+	shared := filepath.Join("..", "..", "..", "shared", "data")
+	if _, err := os.Stat(filepath.Join(shared, "lo-mt", "SHA256SUMS")); err != nil {
+		t.Skipf("no lo-mt corpus at %s: %v", shared, err)
+	}
+	code, out, errs := runCLI("data", "verify", "lo-mt", "--data-dir", shared)
+	if code != 0 || strings.Count(out, "ok (sha256)") != 28 {
+		t.Fatalf("verify: exit %d %q %q", code, out, errs)
+	}
+	code, out, errs = runCLI("data", "get", "lo-mt", "--data-dir", shared)
+	if code != 0 || !strings.Contains(out, "lo-mt: all files present and verified") {
+		t.Fatalf("get: exit %d %q %q", code, out, errs)
+	}
+}

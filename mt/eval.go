@@ -22,6 +22,10 @@ type EvalOptions struct {
 	SrcLang, TgtLang string
 	// WithFuzzy also takes fuzzy .po entries as references.
 	WithFuzzy bool
+	// SourceSide takes the references from the source side of a
+	// parallel file: the English column of a lo-mt TSV when scoring X->en,
+	// the msgid of a .po entry, the SrcLang variant of a TMX unit.
+	SourceSide bool
 	// Metrics: "bleu", "chrf" (default both, in that order).
 	Metrics []string
 	// Bootstrap is the number of resamples for the 95% CIs and the
@@ -80,45 +84,64 @@ func (r *EvalReport) Format(w io.Writer) error {
 }
 
 // ReadReferences reads the reference side of a test set by extension:
-// .tsv the last column (id<TAB>en<TAB>xx or src<TAB>tgt), .tmx the tgtLang
-// variants, .po/.mo the msgstr of translated entries (fuzzy ones with
-// withFuzzy), anything else one reference per line (a Moses-style file).
-func ReadReferences(path, srcLang, tgtLang string, withFuzzy bool) ([]string, error) {
-	targets := func(segs []data.Segment) []string {
+// .tsv the last column (id<TAB>en<TAB>xx or src<TAB>tgt), .tmx the
+// tgtLang variants (of the units that also have srcLang, if given), .po/.mo
+// the msgstr of translated entries (fuzzy ones with o.WithFuzzy), anything
+// else one reference per line (a Moses-style file). With o.SourceSide it
+// reads the source side instead: the TSV's middle (or first) column, the
+// msgid, the srcLang variant.
+func ReadReferences(path string, o EvalOptions) ([]string, error) {
+	side := func(segs []data.Segment) []string {
 		out := make([]string, len(segs))
 		for i, s := range segs {
 			out[i] = s.Target
+			if o.SourceSide {
+				out[i] = s.Source
+			}
 		}
 		return out
 	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".tsv":
 		segs, err := data.ReadParallelTSV(path)
-		return targets(segs), err
+		return side(segs), err
 	case ".tmx":
-		if tgtLang == "" {
-			return nil, fmt.Errorf("%s: a TMX reference needs the target language (--lang)", path)
+		lang := o.TgtLang
+		if o.SourceSide {
+			lang = o.SrcLang
+		}
+		if lang == "" {
+			return nil, fmt.Errorf("%s: a TMX reference needs its language (--lang, or --src-lang with --ref-side source)", path)
 		}
 		units, err := data.ReadTMX(path, data.TMXOptions{})
 		if err != nil {
 			return nil, err
 		}
-		if srcLang != "" {
-			return targets(data.TMXPairs(units, srcLang, tgtLang)), nil
+		other := o.SrcLang
+		if o.SourceSide {
+			other = o.TgtLang
 		}
-		return targets(data.TMXPairs(units, tgtLang, tgtLang)), nil
+		if other == "" {
+			other = lang
+		}
+		segs := data.TMXPairs(units, other, lang)
+		o.SourceSide = false // TMXPairs put the wanted language on the target side
+		return side(segs), nil
 	case ".po", ".pot":
 		f, err := data.ReadPO(path)
 		if err != nil {
 			return nil, err
 		}
-		return targets(f.Segments(withFuzzy)), nil
+		return side(f.Segments(o.WithFuzzy)), nil
 	case ".mo":
 		f, err := data.ReadMO(path)
 		if err != nil {
 			return nil, err
 		}
-		return targets(f.Segments(withFuzzy)), nil
+		return side(f.Segments(o.WithFuzzy)), nil
+	}
+	if o.SourceSide {
+		return nil, fmt.Errorf("%s: a plain-text reference has no source side (use it as the reference itself)", path)
 	}
 	return data.ReadLines(path)
 }
@@ -156,7 +179,7 @@ func EvaluateFiles(o EvalOptions) (*EvalReport, error) {
 	}
 	var refs [][]string
 	for _, p := range o.Refs {
-		r, err := ReadReferences(p, o.SrcLang, o.TgtLang, o.WithFuzzy)
+		r, err := ReadReferences(p, o)
 		if err != nil {
 			return nil, err
 		}

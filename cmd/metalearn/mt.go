@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/metalearn/metalearn/mt"
@@ -43,6 +45,8 @@ defaults of sacreBLEU 2.x. CIs come from 1000 bootstrap resamples (seed
 	f.StringVar(&o.TgtLang, "lang", "", "reference language in a TMX file")
 	f.StringVar(&o.SrcLang, "src-lang", "", "TMX: keep only units that also have this language")
 	f.BoolVar(&o.WithFuzzy, "fuzzy", false, ".po/.mo: also use fuzzy entries as references")
+	var refSide string
+	f.StringVar(&refSide, "ref-side", "target", "target or source: which side of a TSV/TMX/.po reference to score against (source: the English of a lo-mt file, for X->en)")
 	f.StringSliceVar(&o.Metrics, "metrics", []string{"bleu", "chrf"}, "metrics: bleu, chrf, chrf++")
 	f.IntVar(&o.Bootstrap, "bootstrap", 1000, "bootstrap resamples for CIs and the paired test (0: none)")
 	f.Uint64Var(&o.Seed, "seed", mt.DefaultBootstrapSeed, "bootstrap seed")
@@ -50,6 +54,13 @@ defaults of sacreBLEU 2.x. CIs come from 1000 bootstrap resamples (seed
 	eval.MarkFlagRequired("hyp")
 	eval.MarkFlagRequired("ref")
 	eval.PreRunE = func(cmd *cobra.Command, args []string) error {
+		switch refSide {
+		case "target":
+		case "source":
+			o.SourceSide = true
+		default:
+			return fmt.Errorf("--ref-side %q, want target or source", refSide)
+		}
 		if o.Bootstrap == 0 {
 			o.Bootstrap = -1 // the flag's 0 means none; the library's 0 means the default
 		}

@@ -60,15 +60,22 @@ func TestMTEval(t *testing.T) {
 	if rep.Segments != 3 || len(rep.Results) != 1 || rep.Results[0].Name != "chrF2" || rep.Results[0].P == nil || *rep.Results[0].Baseline >= rep.Results[0].Score {
 		t.Fatalf("%s", out)
 	}
+	// --ref-side source scores against the TSV's middle column.
+	code, out, errs = runCLI("mt", "eval", "--hyp", w("src.txt", "x\ny\nz\n"), "--ref", r2, "--ref-side", "source", "--metrics", "chrf", "--bootstrap", "0")
+	if code != 0 || !strings.HasPrefix(out, "chrF2 = 100.00\n") {
+		t.Fatalf("source side: exit %d %q %q", code, out, errs)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"mt", "eval", "--hyp", hyp, "--ref", r1, "--ref-side", "left"}, `--ref-side "left"`},
+		{[]string{"mt", "eval", "--hyp", hyp, "--ref", r1, "--ref-side", "source"}, "has no source side"},
 		{[]string{"mt", "eval", "--hyp", hyp, "--ref", w("short.txt", "x\n")}, "has 3 segments but " + filepath.Join(dir, "short.txt") + " has 1 references"},
 		{[]string{"mt", "eval", "--hyp", hyp}, `required flag(s) "ref" not set`},
 		{[]string{"mt", "eval", "--hyp", hyp, "--ref", r1, "--metrics", "meteor"}, `unknown metric "meteor"`},
 		{[]string{"mt", "eval", "--hyp", w("bad.txt", "a\n\xff\nc\n"), "--ref", r1}, "bad.txt:2: invalid UTF-8"},
-		{[]string{"mt", "eval", "--hyp", hyp, "--ref", w("r.tmx", "<tmx/>")}, "needs the target language"},
+		{[]string{"mt", "eval", "--hyp", hyp, "--ref", w("r.tmx", "<tmx/>")}, "needs its language"},
 		{[]string{"mt", "eval", "--hyp", hyp, "--ref", w("e.txt", "")}, "has 0 references"},
 		{[]string{"mt", "eval", "--hyp", w("empty.txt", ""), "--ref", w("e2.txt", "")}, "empty corpus"},
 	} {

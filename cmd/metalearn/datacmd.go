@@ -140,7 +140,7 @@ obtain them.`,
 				return err
 			}
 			if n == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: already present and verified in %s; nothing downloaded\n", ds.Name, d)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: all files present and verified in %s; nothing downloaded\n", ds.Name, d)
 				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d file(s) downloaded; all files present and verified in %s\n", ds.Name, n, d)

@@ -195,7 +195,7 @@ func TestREADME(t *testing.T) {
 		t.Skip("curl not found (the serve section uses it)")
 	}
 	dd := data.ResolveDir("")
-	for _, need := range []string{"omniglot/images_background.npz", "mtr-mulan/atp1d.arff", "office-caltech10-surf", "school/school.csv", "mnist", "parkinsons-telemonitoring"} {
+	for _, need := range []string{"omniglot/images_background.npz", "mtr-mulan/atp1d.arff", "office-caltech10-surf", "school/school.csv", "mnist", "parkinsons-telemonitoring", "lo-mt/test/en-de.tsv"} {
 		if _, err := os.Stat(filepath.Join(dd.Path, need)); err != nil {
 			t.Skipf("the README needs the data folder; %s is missing in %s (%s)", need, dd.Path, dd.Source)
 		}

@@ -15,7 +15,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 
@@ -244,14 +243,6 @@ type aliasValue struct {
 }
 
 func (a aliasValue) Set(s string) error { return a.fs.Set(a.target, s) }
-
-// absPath makes a path absolute for messages (unchanged if that fails).
-func absPath(p string) string {
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return p
-}
 
 // isDir reports whether p is an existing folder.
 func isDir(p string) bool {

@@ -63,7 +63,7 @@ func newDataParallel(c dist.Comm, alg Algorithm, cfg *TrainConfig) (*dataParalle
 	// silently train different things (or deadlock)
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s|%d|%d|%v|%q|%v|%d|%d|%d|%d|%v|%v|%d|", alg.Name(), cfg.Iterations, cfg.MetaBatch, cfg.OuterLR, cfg.Outer, cfg.ClipNorm,
-		cfg.Seed, cfg.ValEvery, len(cfg.Val), cfg.ValSteps, cfg.HigherIsBetter, cfg.FastReduce, cfg.CheckpointEvery)
+		cfg.Seed, cfg.ValEvery, len(cfg.Val), cfg.ValSteps, ValMetric(cfg.Val), cfg.FastReduce, cfg.CheckpointEvery)
 	for _, p := range dp.params {
 		fmt.Fprintf(h, "%v%v|", p.Value.DType(), p.Value.Shape())
 	}

@@ -1,4 +1,4 @@
-package runfolder
+package runner
 
 import (
 	"encoding/json"

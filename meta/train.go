@@ -268,7 +268,7 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 		dp = d
 	}
 	rank0 := dp == nil || dp.c.Rank() == 0
-	var p Progress     // the iteration in progress, for Log
+	var p Progress      // the iteration in progress, for Log
 	var lastVal Summary // the latest validation
 	rc := runner.Config{
 		Steps: cfg.Iterations, Resume: rs, MaxDuration: cfg.Budget, SkipNonFinite: cfg.SkipNonFinite,
@@ -499,15 +499,6 @@ func snapshot(ps []*autodiff.Var) []*tensor.Tensor {
 // outer step size, Nichol et al. 2018) and cosine (annealed to 0 along a
 // half cosine, as MAML++ anneals its meta-optimizer, Antoniou et al. 2019).
 var OuterSchedules = []string{"constant", "linear", "cosine"}
-
-// DefaultOuterSchedule is the schedule an algorithm uses unless told:
-// linear for Reptile, constant for the rest.
-func DefaultOuterSchedule(algorithm string) string {
-	if algorithm == "reptile" {
-		return "linear"
-	}
-	return "constant"
-}
 
 // OuterSchedule returns the outer learning rate per iteration for the
 // named schedule starting at lr over iterations ("": the algorithm's

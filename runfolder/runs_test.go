@@ -1,7 +1,6 @@
 package runfolder
 
 import (
-	"bytes"
 	"math"
 	"os"
 	"path/filepath"

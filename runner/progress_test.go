@@ -51,4 +51,3 @@ func TestProgressBarAndQuiet(t *testing.T) {
 		t.Fatalf("quiet mode wrote %q", buf.String())
 	}
 }
-

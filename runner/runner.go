@@ -126,6 +126,7 @@ var ErrStopped = errors.New("training stopped")
 
 // Interrupted is the error of a stopped run.
 type Interrupted struct {
+	Unit          string // "step", "iteration"
 	Step          int
 	Checkpoint    string // "" when none was written
 	ResumeCommand string
@@ -133,7 +134,11 @@ type Interrupted struct {
 
 func (e *Interrupted) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "interrupted after step %d", e.Step)
+	unit := e.Unit
+	if unit == "" {
+		unit = "step"
+	}
+	fmt.Fprintf(&b, "interrupted after %s %d", unit, e.Step)
 	if e.Checkpoint != "" {
 		fmt.Fprintf(&b, ": checkpoint %s", e.Checkpoint)
 		if e.ResumeCommand != "" {
@@ -263,7 +268,7 @@ func Run(cfg Config) (*Outcome, error) {
 			if prog != nil {
 				prog.Println("")
 			}
-			e := &Interrupted{Step: i + 1, ResumeCommand: cfg.ResumeCommand}
+			e := &Interrupted{Unit: unit, Step: i + 1, ResumeCommand: cfg.ResumeCommand}
 			if lastGood != "" {
 				e.Checkpoint = lastGood
 			}

@@ -114,17 +114,24 @@ func (p *Progress) Update(step int, fields ...Field) {
 	}
 }
 
+// Clear erases a bar being drawn (it is redrawn by the next Update), so
+// that another writer can print to the same terminal; a no-op otherwise.
+func (p *Progress) Clear() {
+	if p == nil || p.Mode != Bar || p.barLen == 0 {
+		return
+	}
+	fmt.Fprint(p.W, "\r"+strings.Repeat(" ", p.barLen)+"\r")
+	p.barLen = 0
+	p.drawnOnce = false
+}
+
 // Println prints a message without garbling a bar being drawn (nothing in
 // the Quiet and JSON modes, or on a nil Progress).
 func (p *Progress) Println(msg string) {
 	if p == nil || p.Mode == Quiet || p.Mode == JSON {
 		return
 	}
-	if p.Mode == Bar && p.barLen > 0 {
-		fmt.Fprint(p.W, "\r"+strings.Repeat(" ", p.barLen)+"\r")
-		p.barLen = 0
-		p.drawnOnce = false
-	}
+	p.Clear()
 	fmt.Fprintln(p.W, msg)
 }
 

@@ -343,7 +343,11 @@ func newMetaEvalCmd() *cobra.Command {
 			}
 			start := time.Now()
 			set := data.EvalSet(dist, tasks, seed)
-			sum, err := meta.EvaluateDistributed(comm, b.Algorithm, set, steps, 0)
+			var prog *runner.Progress
+			if comm == nil || comm.Rank() == 0 {
+				prog = commandProgress(cmd.ErrOrStderr(), asJSON, "meta eval: tasks", 0)
+			}
+			sum, err := meta.EvaluateProgress(comm, b.Algorithm, set, steps, 0, prog)
 			if err != nil {
 				return err
 			}

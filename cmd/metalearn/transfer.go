@@ -565,6 +565,7 @@ func newTransferMatrixCmd() *cobra.Command {
 					return b.Build(rng)
 				},
 				Pretrain: pre, Shots: shots, Seeds: seeds, Strategy: st, Train: cfg, KeepHead: dataset == "office",
+				Progress: commandProgress(cmd.ErrOrStderr(), asJSON, "transfer matrix: trainings", 0),
 				Log: func(s string) {
 					if !asJSON {
 						fmt.Fprintln(w, s)
@@ -799,6 +800,7 @@ target), target-only (the same few target examples alone).`,
 			if !asJSON {
 				cfg.Log = func(s string) { fmt.Fprintln(w, s) }
 			}
+			cfg.Progress = commandProgress(cmd.ErrOrStderr(), asJSON, "transfer domain: rounds", 0)
 			rep, err := transfer.CrossDomain(ds, cfg)
 			if err != nil {
 				return err

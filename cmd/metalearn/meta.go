@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/dist"
 	"github.com/metalearn/metalearn/meta"
 	"github.com/metalearn/metalearn/runner"
@@ -282,94 +280,63 @@ func newMetaEvalCmd() *cobra.Command {
 			if comm != nil && comm.Rank() != 0 {
 				out = io.Discard
 			}
+			fl := cmd.Flags()
 			if ckpt == "" {
 				return errors.New("--checkpoint is required")
 			}
 			if tasks < 1 {
 				return fmt.Errorf("--tasks = %d, want >= 1", tasks)
 			}
-			var b *meta.Built
-			bestIter := 0
-			if best {
-				var st *meta.TrainState
-				if b, st, _, err = meta.LoadTraining(ckpt); err != nil {
-					return fmt.Errorf("--best: %w", err)
-				}
-				if err := b.UseBest(st); err != nil {
-					return fmt.Errorf("--best: checkpoint %s: %w", ckpt, err)
-				}
-				bestIter = st.BestIteration
-			} else if b, err = meta.Load(ckpt); err != nil {
-				return err
+			ec := meta.EvalConfig{Checkpoint: ckpt, Best: best, Split: split, Tasks: tasks, Seed: seed, Comm: comm}
+			if fl.Changed("data-dir") {
+				ec.DataDir = dataDir
 			}
-			s := b.Spec
-			if cmd.Flags().Changed("data-dir") {
-				s.DataDir = dataDir
-			}
-			if cmd.Flags().Changed("ways") || cmd.Flags().Changed("shots") {
-				switch {
-				case s.Dataset == "sinusoid" && cmd.Flags().Changed("ways"):
-					return errors.New("--ways: sinusoid tasks are regressions and have no classes (--shots sets the support points per task)")
-				case s.Dataset != "sinusoid" && !meta.MetricBased(s.Algorithm):
-					return fmt.Errorf("--ways/--shots at evaluation apply to metric-based checkpoints (protonet, r2d2); %s has a fixed %d-way head", s.Algorithm, s.Ways)
+			for _, o := range []struct {
+				name string
+				v    int
+				min  int
+				dst  *int
+			}{{"ways", ways, 2, &ec.Ways}, {"shots", shots, 1, &ec.Shots}, {"queries", queries, 1, &ec.Queries}, {"eval-steps", steps, 0, nil}} {
+				if !fl.Changed(o.name) {
+					continue
 				}
-				if cmd.Flags().Changed("ways") {
-					if ways < 2 {
-						return fmt.Errorf("--ways = %d, want >= 2", ways)
-					}
-					s.Ways = ways
+				if o.v < o.min {
+					return fmt.Errorf("--%s = %d, want >= %d", o.name, o.v, o.min)
 				}
-				if cmd.Flags().Changed("shots") {
-					if shots < 1 {
-						return fmt.Errorf("--shots = %d, want >= 1", shots)
-					}
-					s.Shots = shots
+				if o.dst != nil {
+					*o.dst = o.v
+				} else {
+					ec.Steps = &steps
 				}
 			}
-			if cmd.Flags().Changed("queries") {
-				if queries < 1 {
-					return fmt.Errorf("--queries = %d, want >= 1", queries)
-				}
-				s.Queries = queries
-			}
-			dist, err := s.Tasks(split)
-			if err != nil {
-				return err
-			}
-			if !cmd.Flags().Changed("eval-steps") {
-				steps = s.EvalSteps
-			} else if steps < 0 {
-				return fmt.Errorf("--eval-steps = %d, want >= 0", steps)
-			}
-			start := time.Now()
-			set := data.EvalSet(dist, tasks, seed)
-			var prog *runner.Progress
 			if comm == nil || comm.Rank() == 0 {
-				prog = commandProgress(cmd.ErrOrStderr(), asJSON, "meta eval: tasks", 0)
+				ec.Progress = commandProgress(cmd.ErrOrStderr(), asJSON, "meta eval: tasks", 0)
 			}
-			sum, err := meta.EvaluateProgress(comm, b.Algorithm, set, steps, 0, prog)
+			res, err := meta.EvaluateCheckpoint(ec)
+			var fe *meta.FieldError
+			if errors.As(err, &fe) {
+				return errors.New(fe.Flagged())
+			}
 			if err != nil {
 				return err
 			}
-			secs := time.Since(start).Seconds()
+			s, sum := res.Spec, res.Summary
 			if asJSON {
-				js := map[string]any{"checkpoint": ckpt, "split": split, "steps": steps, "metric": metricName(s), "result": sum, "seconds": secs, "spec": s}
+				js := map[string]any{"checkpoint": ckpt, "split": split, "steps": res.Steps, "metric": metricName(s), "result": sum, "seconds": res.Seconds, "spec": s}
 				if best {
-					js["best_iteration"] = bestIter
+					js["best_iteration"] = res.BestIteration
 				}
-				line, _ := json.Marshal(js)
-				fmt.Fprintln(out, string(line))
-				return nil
+				return writeJSONLine(out, js)
 			}
 			from := ""
 			if best {
-				from = fmt.Sprintf(" (best validated weights, iteration %d)", bestIter)
+				from = fmt.Sprintf(" (best validated weights, iteration %d)", res.BestIteration)
 			}
-			adapt := fmt.Sprintf("after %d steps", steps)
+			adapt := fmt.Sprintf("after %d steps", res.Steps)
 			if meta.MetricBased(s.Algorithm) {
 				adapt = "(metric-based: no adaptation steps)"
 			}
-			fmt.Fprintf(out, "%s%s on %s %s (%s): %s %s %s, %.1fs\n", s.Algorithm, from, s.Dataset, split, describe(s), metricName(s), sum, adapt, secs)
+			fmt.Fprintf(out, "%s%s on %s %s (%s): %s %s %s, %.1fs\n", s.Algorithm, from, s.Dataset, split, describe(s), metricName(s), sum, adapt, res.Seconds)
 			return nil
 		},
 	}

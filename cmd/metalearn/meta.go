@@ -207,7 +207,7 @@ func metaTrain(out, stderr io.Writer, s meta.Spec, tf trainFlags, comm dist.Comm
 		if tf.resume && res == nil {
 			return fmt.Errorf("--resume: %w", err)
 		}
-		return err
+		return stopped(err)
 	}
 	secs := res.Elapsed.Seconds()
 	if tf.asJSON {

@@ -95,8 +95,7 @@ better).`,
 				}
 				ws = append(ws, w)
 			}
-			cfg := mtl.RunConfig{Arch: arch, Hidden: hidden, Seed: seed, Train: mtl.TrainConfig{Steps: steps, LR: lr, Seed: seed, Comm: comm, RepresentationGrads: repGrads,
-				Progress: commandProgress(cmd.ErrOrStderr(), asJSON, "mtl train: steps of this model", steps)}}
+			cfg := mtl.RunConfig{Arch: arch, Hidden: hidden, Seed: seed, Train: mtl.TrainConfig{Steps: steps, LR: lr, Seed: seed, Comm: comm, RepresentationGrads: repGrads}}
 			if !slices.Contains(mtl.Architectures, arch) {
 				return fmt.Errorf("--arch %q: want one of %s", arch, strings.Join(mtl.Architectures, ", "))
 			}

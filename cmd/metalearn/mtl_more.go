@@ -304,8 +304,7 @@ func runMTLTrainMore(cmd *cobra.Command, a mtlTrainArgs, more mtlTrainMore) erro
 				return fmt.Errorf("--save: %w", err)
 			}
 		}
-		cfg := mtl.RunConfig{Arch: a.arch, Hidden: a.hidden, Seed: seed, Train: mtl.TrainConfig{Steps: a.steps, LR: a.lr, Seed: seed,
-			Progress: commandProgress(cmd.ErrOrStderr(), a.asJSON, "mtl train: steps of this model", a.steps)}}
+		cfg := mtl.RunConfig{Arch: a.arch, Hidden: a.hidden, Seed: seed, Train: mtl.TrainConfig{Steps: a.steps, LR: a.lr, Seed: seed}}
 		t0 := time.Now()
 		stl, err := e.RunSTL(cfg)
 		if err != nil {

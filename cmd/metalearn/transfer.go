@@ -565,7 +565,6 @@ func newTransferMatrixCmd() *cobra.Command {
 					return b.Build(rng)
 				},
 				Pretrain: pre, Shots: shots, Seeds: seeds, Strategy: st, Train: cfg, KeepHead: dataset == "office",
-				Progress: commandProgress(cmd.ErrOrStderr(), asJSON, "transfer matrix: trainings", 0),
 				Log: func(s string) {
 					if !asJSON {
 						fmt.Fprintln(w, s)

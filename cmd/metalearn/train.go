@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/metalearn/metalearn/checkpoint"
 	"github.com/metalearn/metalearn/config"
 	"github.com/metalearn/metalearn/meta"
 	"github.com/metalearn/metalearn/mtl"
@@ -192,7 +189,6 @@ func finalLine(w io.Writer, o trainOpts, js map[string]any, text string) error {
 
 func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode runner.Mode) error {
 	m := cfg.MTL
-	resolved := cfg.Resolved()
 	var e *mtl.Experiment
 	if m.Dataset == "circles" {
 		e = mtl.CirclesExperiment(m.Tasks, m.PerTask, cfg.Seed)
@@ -203,110 +199,31 @@ func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode ru
 		}
 		e = ex
 	}
-	w, err := mtl.ByName(m.Weighting, cfg.Seed)
-	if err != nil {
-		return err
-	}
-	model, err := e.BuildModel(m.Arch, e.Tasks, m.Hidden, rand.New(rand.NewPCG(cfg.Seed, 99)))
-	if err != nil {
-		return fmt.Errorf("%s: %w", cfg.File(), err)
-	}
-	ckptPath := filepath.Join(cfg.Out, "checkpoints", "latest.safetensors")
-	var (
-		folder *runfolder.Folder
-		resume *mtl.TrainState
-	)
-	if o.resume {
-		st, md, err := mtl.LoadTraining(ckptPath, model)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("--resume: no checkpoint at %s (was the run started with this configuration and --out?)", ckptPath)
-			}
-			return fmt.Errorf("--resume: %w", err)
-		}
-		if md["config"] != string(resolved) {
-			return fmt.Errorf("--resume: checkpoint %s was written by a different configuration; resume with the same settings or start a new run with another --out", ckptPath)
-		}
-		var elapsed time.Duration
-		fmt.Sscan(md["elapsed_ns"], &elapsed)
-		if folder, err = runfolder.Resume(cfg.Out, resolved, st.Step, elapsed); err != nil {
-			return err
-		}
-		resume = st
-	} else if folder, err = runfolder.Create(cfg.Out, resolved); err != nil {
-		return err
-	}
-	defer folder.Close()
 	prog := &runner.Progress{W: stderr, Mode: mode, Total: m.Steps, Label: "mtl " + m.Weighting}
 	if mode == runner.JSON {
 		prog.W = stdout
 	}
 	stop, release := runner.OnInterrupt()
 	defer release()
-	tc := mtl.TrainConfig{Steps: m.Steps, LR: m.LR, Seed: cfg.Seed, Weighting: w, Val: e.Val, BatchSize: e.BatchSize,
-		Resume: resume, CheckpointEvery: cfg.CheckpointEvery, Stop: stop, Progress: prog,
-		CheckpointName: ckptPath, ResumeCommand: fmt.Sprintf("metalearn train -c %s --resume%s", cfg.File(), outFlag(o))}
-	tc.Checkpoint = func(st *mtl.TrainState) error {
-		if err := folder.Sync(); err != nil {
-			return err
-		}
-		if err := mtl.SaveTraining(ckptPath, model, st, map[string]string{"config": string(resolved), "step": fmt.Sprint(st.Step),
-			"elapsed_ns": fmt.Sprint(int64(folder.Elapsed()))}); err != nil {
-			return err
-		}
-		return nil
-	}
-	tc.Log = func(step int, losses []float64) {
-		mean := 0.0
-		for t, l := range losses {
-			mean += l
-			folder.Log(step+1, "train", "loss/"+e.Tasks[t].Name, l)
-		}
-		mean /= float64(len(losses))
-		folder.Log(step+1, "train", "loss", mean)
-	}
-	if err := mtl.Train(model, e.Tasks, e.Train, tc); err != nil {
+	resolved := cfg.Resolved()
+	res, err := mtl.RunFolder(mtl.FolderRunConfig{Experiment: e, Arch: m.Arch, Hidden: m.Hidden, Weighting: m.Weighting, Steps: m.Steps, LR: m.LR,
+		Seed: cfg.Seed, Baselines: m.Baselines, Folder: cfg.Out, FolderConfig: resolved, Metadata: map[string]string{"config": string(resolved)},
+		Summary: map[string]any{"name": cfg.Name, "config": cfg}, Title: cfg.Name, CheckpointEvery: cfg.CheckpointEvery, Resume: o.resume,
+		Stop: stop, ResumeCommand: fmt.Sprintf("metalearn train -c %s --resume%s", cfg.File(), outFlag(o)), Progress: prog})
+	switch {
+	case err == nil:
+	case errors.Is(err, runner.ErrStopped):
 		return stopped(err)
-	}
-	all := make([]int, len(e.Tasks))
-	for i := range all {
-		all[i] = i
-	}
-	metrics := e.Metrics(model, e.Test, all)
-	var named []checkpoint.Named
-	for _, p := range mtl.AllParams(model) {
-		named = append(named, checkpoint.Named{Name: p.Name, Tensor: p.V.Value})
-	}
-	if err := checkpoint.WriteFile(folder.ModelPath(), named, map[string]string{"format": "metalearn-mtl/1", "config": string(resolved)}); err != nil {
+	case o.resume:
+		return fmt.Errorf("--resume: %w", err)
+	default:
 		return err
 	}
-	perTask := map[string]float64{}
-	for t, v := range metrics {
-		perTask[e.Tasks[t].Name] = v
-		folder.Log(m.Steps, "test", "metric/"+e.Tasks[t].Name, v)
-	}
-	summary := map[string]any{"kind": "mtl", "name": cfg.Name, "config": cfg, "test_metrics": perTask, "higher_is_better": e.HigherIsBetter(), "model": folder.ModelPath(), "checkpoint": ckptPath}
-	text := fmt.Sprintf("%s: %d tasks, %s/%s, mean test metric %.4f", cfg.Name, len(e.Tasks), m.Arch, m.Weighting, mean(metrics))
+	text := fmt.Sprintf("%s: %d tasks, %s/%s, mean test metric %.4f", cfg.Name, len(e.Tasks), m.Arch, m.Weighting, mean(res.Metrics))
 	if m.Baselines {
-		stl, err := e.RunSTL(mtl.RunConfig{Arch: m.Arch, Hidden: m.Hidden, Seed: cfg.Seed, Train: mtl.TrainConfig{Steps: m.Steps, LR: m.LR, Seed: cfg.Seed}})
-		if err != nil {
-			return err
-		}
-		dp, _ := mtl.DeltaP(metrics, stl, e.HigherIsBetter())
-		summary["single_task_metrics"], summary["delta_p"] = stl, dp
-		text += fmt.Sprintf(" (single-task %.4f, Delta_p %+.2f%%)", mean(stl), dp)
+		text += fmt.Sprintf(" (single-task %.4f, Delta_p %+.2f%%)", mean(res.SingleTask), res.DeltaP)
 	}
-	plotsWritten, err := folder.PlotCurves(cfg.Name)
-	if err != nil {
-		return err
-	}
-	summary["plots"] = plotsWritten
-	summary["wall_seconds"] = folder.Elapsed().Seconds()
-	summary["peak_rss_mib"] = runfolder.PeakRSSMiB()
-	if err := folder.WriteSummary(summary); err != nil {
-		return err
-	}
-	return finalLine(stdout, o, summary, text+"; run folder "+cfg.Out)
+	return finalLine(stdout, o, res.Summary, text+"; run folder "+cfg.Out)
 }
 
 // trainTransfer runs the configured `metalearn transfer` command with its

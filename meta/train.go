@@ -340,9 +340,10 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 			lastVal, err = EvaluateDistributed(dp.c, alg, cfg.Val, cfg.valSteps(), cfg.Workers)
 			return lastVal.Mean, err
 		}
-		rc.Snapshot = func() []*tensor.Tensor { return bestSnapshot(alg) }
-		rc.Restore = func(best []*tensor.Tensor) error { return restoreBest(alg, best) }
 	}
+	// a resumed best is restored at the end even without validation now
+	rc.Snapshot = func() []*tensor.Tensor { return bestSnapshot(alg) }
+	rc.Restore = func(best []*tensor.Tensor) error { return restoreBest(alg, best) }
 	rc.Log = func(ev runner.Event) {
 		p.Elapsed, p.Skipped = ev.Elapsed, ev.Skipped
 		res.Iterations, res.Skipped = ev.Step, res.Skipped+b2i(ev.Skipped)

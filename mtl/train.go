@@ -421,19 +421,20 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 			}
 			return v, nil
 		}
-		rc.Snapshot = func() []*tensor.Tensor {
-			best := make([]*tensor.Tensor, len(all))
-			for i, p := range all {
-				best[i] = p.Value.Clone()
-			}
-			return best
+	}
+	// a resumed best is restored at the end even without validation now
+	rc.Snapshot = func() []*tensor.Tensor {
+		best := make([]*tensor.Tensor, len(all))
+		for i, p := range all {
+			best[i] = p.Value.Clone()
 		}
-		rc.Restore = func(best []*tensor.Tensor) error {
-			for i, p := range all {
-				p.Value = best[i]
-			}
-			return nil
+		return best
+	}
+	rc.Restore = func(best []*tensor.Tensor) error {
+		for i, p := range all {
+			p.Value = best[i]
 		}
+		return nil
 	}
 	if cfg.Checkpoint != nil {
 		rc.Checkpoint = func(rst runner.State) error {

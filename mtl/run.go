@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/metalearn/metalearn/checkpoint"
 	"github.com/metalearn/metalearn/runfolder"
 	"github.com/metalearn/metalearn/runner"
 )
@@ -126,15 +125,7 @@ func RunFolder(cfg FolderRunConfig) (*FolderRunResult, error) {
 		all[i] = i
 	}
 	res := &FolderRunResult{Metrics: e.Metrics(model, e.Test, all), Model: folder.ModelPath(), Checkpoint: ckptPath, HigherIsBetter: e.HigherIsBetter()}
-	var named []checkpoint.Named
-	for _, p := range AllParams(model) {
-		named = append(named, checkpoint.Named{Name: p.Name, Tensor: p.V.Value})
-	}
-	md := map[string]string{"format": "metalearn-mtl/1"}
-	for k, v := range cfg.Metadata {
-		md[k] = v
-	}
-	if err := checkpoint.WriteFile(folder.ModelPath(), named, md); err != nil {
+	if err := SaveModel(folder.ModelPath(), model, cfg.Metadata); err != nil {
 		return nil, err
 	}
 	perTask := map[string]float64{}

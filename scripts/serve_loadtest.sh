@@ -17,7 +17,7 @@ for spec in "protonet proto pool" "anil anil pool" "fomaml fomaml pool" "fomaml 
   algo=$1 name=$2 arch=$3
   shift 3
   [ -f "$out/models/$name.safetensors" ] || $ml meta train --algo "$algo" --dataset omniglot --arch "$arch" --ways 5 --shots 1 \
-    --queries 15 --eval-steps 5 --iterations 1 --val-every 1000 --val-tasks 1 --out "$out/models/$name.safetensors" > /dev/null
+    --queries 15 --eval-steps 5 --iterations 1 --val-every 1000 --val-tasks 1 --model-out "$out/models/$name.safetensors" > /dev/null
 done
 port=18080
 $ml serve --models "$out/models" --addr 127.0.0.1:$port "$@" > "$out/server.log" 2>&1 &

@@ -182,3 +182,35 @@ func TestEveryDataDirFlagFollowsTheRule(t *testing.T) {
 		t.Errorf("data list: exit %d, %q %q", code, out, errs)
 	}
 }
+
+// meta eval reads the data folder recorded in the checkpoint; when that
+// folder is gone (another machine, a moved clone) it follows the usual
+// rule instead of failing.
+func TestMetaEvalRecordedDataDirGone(t *testing.T) {
+	shared := data.ResolveDir("")
+	if _, err := os.Stat(filepath.Join(shared.Path, "omniglot", "images_background.npz")); err != nil {
+		t.Skipf("Omniglot not in %s (%s)", shared.Path, shared.Source)
+	}
+	dir := t.TempDir()
+	link := filepath.Join(dir, "data")
+	if err := os.Symlink(shared.Path, link); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	model := filepath.Join(dir, "proto.safetensors")
+	if code, _, errs := runCLI("meta", "train", "--algo", "protonet", "--dataset", "omniglot", "--data-dir", link, "--ways", "3", "--shots", "1", "--queries", "2",
+		"--hidden", "4", "--iterations", "1", "--val-tasks", "1", "--model-out", model, "--quiet"); code != 0 {
+		t.Fatalf("train: %s", errs)
+	}
+	os.Remove(link)
+	t.Setenv(data.EnvDataDir, shared.Path)
+	code, out, errs := runCLI("meta", "eval", "--checkpoint", model, "--tasks", "3")
+	if code != 0 || !strings.Contains(out, "protonet") {
+		t.Fatalf("eval with the recorded folder gone: exit %d %q %q", code, out, errs)
+	}
+	// an explicit --data-dir still wins, and a wrong one is an error naming it
+	nowhere := filepath.Join(dir, "nowhere")
+	code, _, errs = runCLI("meta", "eval", "--checkpoint", model, "--tasks", "3", "--data-dir", nowhere)
+	if code == 0 || !strings.Contains(errs, nowhere) {
+		t.Fatalf("eval with a missing --data-dir: exit %d %q", code, errs)
+	}
+}

@@ -266,18 +266,10 @@ func attnForward[T Float](s *AttentionSpec, g attnGeom, q, k, v, out []T, lse []
 						clear(row)
 						continue
 					}
-					mx := math.Inf(-1)
-					for _, x := range row[:n] {
-						mx = max(mx, float64(x)*g.scale)
-					}
+					mx := rowMaxScaled(row[:n], g.scale)
 					mnew := max(m[r], mx)
 					corr := math.Exp(m[r] - mnew)
-					sum := 0.0
-					for c, x := range row[:n] {
-						e := math.Exp(float64(x)*g.scale - mnew)
-						sum += e
-						row[c] = T(e)
-					}
+					sum := expShift(row[:n], row[:n], g.scale, mnew)
 					clear(row[n:])
 					if s.Dropout > 0 {
 						rk := attnRowKey(s.Seed, b, h, i)
@@ -290,9 +282,10 @@ func attnForward[T Float](s *AttentionSpec, g attnGeom, q, k, v, out []T, lse []
 							}
 						}
 					}
-					l[r] = l[r]*corr + sum
+					lold := l[r]
+					l[r] = lold*corr + sum
 					m[r] = mnew
-					if corr != 1 {
+					if corr != 1 && lold != 0 { // rescale what earlier blocks added
 						o := os[r*g.dv : (r+1)*g.dv]
 						cf := T(corr)
 						for c := range o {
@@ -374,17 +367,21 @@ func attnBackward[T Float](s *AttentionSpec, g attnGeom, gout, q, k, v, out []T,
 						if s.Dropout > 0 {
 							rk = attnRowKey(s.Seed, b, h, i)
 						}
-						for c := 0; c < n; c++ {
-							pr := math.Exp(float64(row[c])*g.scale - L)
-							z := 1.0
-							if s.Dropout > 0 {
-								z = 0
+						expShift(row[:n], row[:n], g.scale, L)
+						if s.Dropout > 0 {
+							for c := 0; c < n; c++ {
+								pr, z := row[c], T(0)
 								if attnUniform(rk, j0+c) >= s.Dropout {
-									z = keep
+									z = T(keep)
 								}
+								row[c] = pr * z
+								drow[c] = pr * (drow[c]*z - T(dsum[r])) * T(g.scale)
 							}
-							row[c] = T(pr * z)
-							drow[c] = T(pr * (float64(drow[c])*z - dsum[r]) * g.scale)
+						} else {
+							ds, sc := T(dsum[r]), T(g.scale)
+							for c, pr := range row[:n] {
+								drow[c] = pr * (drow[c] - ds) * sc
+							}
 						}
 						clear(row[n:])
 						clear(drow[n:])
@@ -401,4 +398,51 @@ func attnBackward[T Float](s *AttentionSpec, g attnGeom, gout, q, k, v, out []T,
 			}
 		}
 	})
+}
+
+// expShift sets o[i] = e^(x[i]*scale - shift) and returns the sum of the
+// o[i] (AVX-512 for float32 where available, including the ragged tail
+// through a 16-value buffer).
+func expShift[T Float](o, x []T, scale, shift float64) float64 {
+	n := len(x)
+	o = o[:n]
+	if f, g := asF32(x), asF32(o); f != nil && useAVX512Exp {
+		n16 := n &^ 15
+		sum := 0.0
+		if n16 > 0 {
+			sum = float64(expShiftF32AVX512(&g[0], &f[0], n16, float32(scale), float32(shift)))
+		}
+		if n16 < n {
+			var in, out [16]float32
+			copy(in[:], f[n16:])
+			expShiftF32AVX512(&out[0], &in[0], 16, float32(scale), float32(shift))
+			for i, e := range out[:n-n16] {
+				g[n16+i] = e
+				sum += float64(e)
+			}
+		}
+		return sum
+	}
+	sum := 0.0
+	for i, v := range x {
+		e := math.Exp(float64(v)*scale - shift)
+		o[i] = T(e)
+		sum += e
+	}
+	return sum
+}
+
+// rowMaxScaled returns max(x[i]*scale) over a non-empty x.
+func rowMaxScaled[T Float](x []T, scale float64) float64 {
+	mx := x[0]
+	if scale >= 0 {
+		for _, v := range x[1:] {
+			mx = max(mx, v)
+		}
+	} else {
+		for _, v := range x[1:] {
+			mx = min(mx, v)
+		}
+	}
+	return float64(mx) * scale
 }

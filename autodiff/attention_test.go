@@ -260,3 +260,38 @@ func BenchmarkAttention(b *testing.B) {
 		})
 	}
 }
+
+// The fused GRU gates: first and second order, and equal to the composite
+// in float32 and float64.
+func TestGRUCell(t *testing.T) {
+	shapes := [][]int{{3, 12}, {3, 12}, {3, 4}}
+	in := randInputs(rand.New(rand.NewPCG(9, 9)), shapes, false)
+	f := func(x []*Var) *Var { return Square(GRUCell(x[0], x[1], x[2])) }
+	if err := GradCheck(f, in, CheckOptions{}); err != nil {
+		t.Fatal("first order:", err)
+	}
+	if err := GradGradCheck(f, in, CheckOptions{}); err != nil {
+		t.Fatal("second order:", err)
+	}
+	for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32} {
+		rng := rand.New(rand.NewPCG(10, 10))
+		// 37 units: the AVX-512 paths and their scalar tails
+		xs := []*Var{Param(tensor.RandN(rng, dt, 2, 5, 111)), Param(tensor.RandN(rng, dt, 2, 5, 111)), Param(tensor.RandN(rng, dt, 1, 5, 37))}
+		seed := Const(tensor.RandN(rng, dt, 1, 5, 37))
+		tol := 1e-14
+		if dt == tensor.Float32 {
+			tol = 2e-6
+		}
+		var res [2][]*tensor.Tensor
+		for i, op := range []func(a, b, c *Var) *Var{GRUCell, GRUCellComposite} {
+			y := op(xs[0], xs[1], xs[2])
+			gs := GradWithSeeds([]*Var{y}, []*Var{seed}, xs, false)
+			res[i] = []*tensor.Tensor{y.Value, gs[0].Value, gs[1].Value, gs[2].Value}
+		}
+		for i := range res[0] {
+			if d := tensor.MaxAbsDiff(res[0][i], res[1][i]); d > tol {
+				t.Errorf("%v: result %d differs from the composite by %g", dt, i, d)
+			}
+		}
+	}
+}

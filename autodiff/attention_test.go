@@ -295,3 +295,43 @@ func TestGRUCell(t *testing.T) {
 		}
 	}
 }
+
+// The fused GRU recurrence: first and second order with ragged lengths
+// (one of them 0) and without, and equal to the step-by-step composite in
+// values and gradients of all four inputs.
+func TestGRUSequence(t *testing.T) {
+	for ci, lengths := range [][]int{nil, {4, 1, 0}, {2, 4, 3}} {
+		const T, B, H = 4, 3, 2
+		shapes := [][]int{{T, B, 3 * H}, {3 * H, H}, {3 * H}, {B, H}}
+		in := randInputs(rand.New(rand.NewPCG(uint64(ci), 19)), shapes, false)
+		f := func(x []*Var) *Var { return Square(GRUSequence(x[0], x[1], x[2], x[3], lengths)) }
+		if err := GradCheck(f, in, CheckOptions{}); err != nil {
+			t.Fatal(lengths, "first order:", err)
+		}
+		if err := GradGradCheck(f, in, CheckOptions{}); err != nil {
+			t.Fatal(lengths, "second order:", err)
+		}
+	}
+	for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32} {
+		rng := rand.New(rand.NewPCG(20, 20))
+		const T, B, H = 6, 5, 37
+		lengths := []int{6, 3, 0, 1, 5}
+		xs := []*Var{Param(tensor.RandN(rng, dt, 1, T, B, 3*H)), Param(tensor.RandN(rng, dt, 0.2, 3*H, H)), Param(tensor.RandN(rng, dt, 0.5, 3*H)), Param(tensor.RandN(rng, dt, 1, B, H))}
+		seed := Const(tensor.RandN(rng, dt, 1, T, B, H))
+		tol := 1e-13
+		if dt == tensor.Float32 {
+			tol = 1e-5
+		}
+		var res [2][]*tensor.Tensor
+		for i, op := range []func(a, b, c, d *Var, l []int) *Var{GRUSequence, GRUSequenceComposite} {
+			y := op(xs[0], xs[1], xs[2], xs[3], lengths)
+			gs := GradWithSeeds([]*Var{y}, []*Var{seed}, xs, false)
+			res[i] = []*tensor.Tensor{y.Value, gs[0].Value, gs[1].Value, gs[2].Value, gs[3].Value}
+		}
+		for i := range res[0] {
+			if d := tensor.MaxAbsDiff(res[0][i], res[1][i]); d > tol {
+				t.Errorf("%v: result %d differs from the composite by %g", dt, i, d)
+			}
+		}
+	}
+}

@@ -38,3 +38,69 @@ func GRUCellComposite(gi, gh, h *Var) *Var {
 	c := Tanh(Add(part(gi, 2), Mul(r, part(gh, 2))))
 	return Add(c, Mul(z, Sub(h, c)))
 }
+
+// GRUSequence runs a GRU's recurrence over T steps as one operation: from
+// the input projections gi [T, B, 3H] (x W_ih^T + b_ih for every step,
+// biases included), the hidden weights whh [3H, H] and bias bhh [3H] and
+// the initial state h0 [B, H], it returns the states [T, B, H] after each
+// step. With lengths (one per batch entry, in [0, T]; nil: all T) entry b
+// runs for lengths[b] steps: its state is frozen after that and its rows
+// of the result are zero. The forward pass is one matrix product per
+// step plus the fused gates; the backward pass (backpropagation through
+// time) one product per step for the state's gradient and one over all
+// steps for whh's. When a graph of the gradient is being built, the
+// backward is that of GRUSequenceComposite, recomputed and differentiated
+// locally.
+func GRUSequence(gi, whh, bhh, h0 *Var, lengths []int) *Var {
+	value, gh := tensor.GRUSequence(gi.Value, whh.Value, bhh.Value, h0.Value, lengths)
+	lengths = append([]int(nil), lengths...)
+	if len(lengths) == 0 {
+		lengths = nil
+	}
+	return record("GRUSequence", value, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		if graphBuilt(g, in) {
+			return localGrad(GRUSequenceComposite(in[0], in[1], in[2], in[3], lengths), g, in, needs)
+		}
+		dgi, dwhh, dbhh, dh0 := tensor.GRUSequenceBackward(g.Value, in[0].Value, in[1].Value, in[2].Value, in[3].Value, out.Value, gh, lengths)
+		r := make([]*Var, 4)
+		for j, t := range []*tensor.Tensor{dgi, dwhh, dbhh, dh0} {
+			if needs[j] {
+				r[j] = Const(tensor.Reshape(t, in[j].Shape()...))
+			}
+		}
+		return r
+	}, gi, whh, bhh, h0)
+}
+
+// GRUSequenceComposite is GRUSequence step by step from differentiable
+// operations (GRUCellComposite, with 0/1 masks blending the new state
+// with the frozen one).
+func GRUSequenceComposite(gi, whh, bhh, h0 *Var, lengths []int) *Var {
+	s := gi.Shape()
+	t, b, hid := s[0], s[1], h0.Shape()[1]
+	dt := h0.DType()
+	h := h0
+	outs := make([]*Var, t)
+	for step := 0; step < t; step++ {
+		gis := Reshape(Slice(gi, 0, step, step+1), b, 3*hid)
+		next := GRUCellComposite(gis, Linear(h, whh, bhh), h)
+		if lengths == nil {
+			h, outs[step] = next, next
+		} else {
+			m, inv := tensor.New(dt, b, 1), tensor.New(dt, b, 1)
+			for i, n := range lengths {
+				if step < n {
+					m.SetFlat(i, 1)
+				} else {
+					inv.SetFlat(i, 1)
+				}
+			}
+			outs[step] = Mul(next, Const(m))
+			h = Add(outs[step], Mul(h, Const(inv)))
+		}
+	}
+	if t == 0 {
+		return Const(tensor.New(dt, 0, b, hid))
+	}
+	return Stack(0, outs...)
+}

@@ -215,21 +215,41 @@ func initialState(op string, h0 *autodiff.Var, b, hid int, dt tensor.DType) *aut
 func RunGRU(w []*autodiff.Var, x *autodiff.Var, lengths []int, h0 *autodiff.Var) (out, hT *autodiff.Var) {
 	r := newSeqRun("GRU", w, 3, x, lengths)
 	h := initialState("GRU", h0, r.b, r.hid, r.dt)
-	outs := make([]*autodiff.Var, r.t)
-	for t := 0; t < r.t; t++ {
-		m, inv, all, none := r.mask(t)
-		if none {
-			outs[t] = r.zeros()
-			continue
-		}
-		next := gruStep(w, r.input(t), h)
-		if all {
-			h, outs[t] = next, next
-			continue
-		}
-		h, outs[t] = blend(next, h, m, inv), autodiff.Mul(next, m)
+	// the recurrence as one operation (one product per step forward and
+	// backward), states time-major [T, B, H]
+	states := autodiff.GRUSequence(r.gi, w[1], w[3], h, lengths)
+	return autodiff.Permute(states, 1, 0, 2), finalState(states, h, lengths)
+}
+
+// finalState picks each sequence's state after its last real step from
+// the states [T, B, H] (zero past a length), or h0 for a sequence of
+// length 0.
+func finalState(states, h0 *autodiff.Var, lengths []int) *autodiff.Var {
+	s := states.Shape()
+	t, b, hid := s[0], s[1], s[2]
+	if t == 0 {
+		return h0
 	}
-	return stackTime(outs, r), h
+	if lengths == nil {
+		return autodiff.Reshape(autodiff.Slice(states, 0, t-1, t), b, hid)
+	}
+	rows := make([]int, b)
+	var keep, empty *tensor.Tensor
+	for i, n := range lengths {
+		rows[i] = (max(n, 1)-1)*b + i
+		if n == 0 {
+			if keep == nil {
+				keep, empty = tensor.Ones(h0.DType(), b, 1), tensor.New(h0.DType(), b, 1)
+			}
+			keep.SetFlat(i, 0)
+			empty.SetFlat(i, 1)
+		}
+	}
+	last := autodiff.IndexSelect(autodiff.Reshape(states, t*b, hid), 0, rows)
+	if keep == nil {
+		return last
+	}
+	return autodiff.Add(autodiff.Mul(last, autodiff.Const(keep)), autodiff.Mul(h0, autodiff.Const(empty)))
 }
 
 // RunLSTM is RunGRU for an LSTM cell: states h0, c0 [B, H] (nil: zeros),

@@ -65,40 +65,177 @@ func gruRun[T Float](gi, gh, h, g, out, dgi, dgh, dh []T, b, hid int) {
 	parallelFor(b, b*hid*40, func(lo, hi int) {
 		sc := getScratch[T](3 * hid)
 		defer putScratch(sc)
-		rz, n := (*sc)[:2*hid], (*sc)[2*hid:]
 		for row := lo; row < hi; row++ {
-			gir, ghr := gi[row*3*hid:(row+1)*3*hid], gh[row*3*hid:(row+1)*3*hid]
-			hr := h[row*hid : (row+1)*hid]
-			for c := range rz {
-				rz[c] = gir[c] + ghr[c]
-			}
-			sigmoidInto(rz, rz)
-			r, z := rz[:hid], rz[hid:]
-			ghn := ghr[2*hid:]
-			for c := range n {
-				n[c] = gir[2*hid+c] + r[c]*ghn[c]
-			}
-			tanhInto(n, n)
+			r3, r1 := row*3*hid, row*hid
 			if g == nil {
-				o := out[row*hid : (row+1)*hid]
-				for c := range o {
-					o[c] = n[c] + z[c]*(hr[c]-n[c])
-				}
+				gruRow(gi[r3:r3+3*hid], gh[r3:r3+3*hid], h[r1:r1+hid], nil, out[r1:r1+hid], nil, nil, nil, *sc)
 				continue
 			}
-			gr := g[row*hid : (row+1)*hid]
-			di, dh2, dhr := dgi[row*3*hid:(row+1)*3*hid], dgh[row*3*hid:(row+1)*3*hid], dh[row*hid:(row+1)*hid]
-			for c := 0; c < hid; c++ {
-				gc, zc, nc, rc := gr[c], z[c], n[c], r[c]
-				an := gc * (1 - zc) * (1 - nc*nc)
-				az := gc * (hr[c] - nc) * zc * (1 - zc)
-				ar := an * ghn[c] * rc * (1 - rc)
-				di[c], di[hid+c], di[2*hid+c] = ar, az, an
-				dh2[c], dh2[hid+c], dh2[2*hid+c] = ar, az, an*rc
-				dhr[c] = gc * zc
-			}
+			gruRow(gi[r3:r3+3*hid], gh[r3:r3+3*hid], h[r1:r1+hid], g[r1:r1+hid], nil, dgi[r3:r3+3*hid], dgh[r3:r3+3*hid], dh[r1:r1+hid], *sc)
 		}
 	})
+}
+
+// gruRow is one row of gruRun (sc: 3H scratch values). In the backward
+// pass (g not nil) dh receives only the direct part g z.
+func gruRow[T Float](gir, ghr, hr, gr, o, di, dh2, dhr, sc []T) {
+	hid := len(hr)
+	rz, n := sc[:2*hid], sc[2*hid:3*hid]
+	for c := range rz {
+		rz[c] = gir[c] + ghr[c]
+	}
+	sigmoidInto(rz, rz)
+	r, z := rz[:hid], rz[hid:]
+	ghn := ghr[2*hid:]
+	for c := range n {
+		n[c] = gir[2*hid+c] + r[c]*ghn[c]
+	}
+	tanhInto(n, n)
+	if gr == nil {
+		o = o[:hid]
+		for c := range o {
+			o[c] = n[c] + z[c]*(hr[c]-n[c])
+		}
+		return
+	}
+	for c := 0; c < hid; c++ {
+		gc, zc, nc, rc := gr[c], z[c], n[c], r[c]
+		an := gc * (1 - zc) * (1 - nc*nc)
+		az := gc * (hr[c] - nc) * zc * (1 - zc)
+		ar := an * ghn[c] * rc * (1 - rc)
+		di[c], di[hid+c], di[2*hid+c] = ar, az, an
+		dh2[c], dh2[hid+c], dh2[2*hid+c] = ar, az, an*rc
+		dhr[c] = gc * zc
+	}
+}
+
+// GRUSequence runs a GRU's recurrence over T steps in one call: from the
+// input projections gi [T, B, 3H] (biases included), the hidden weights
+// whh [3H, H] and bias bhh [3H] and the initial state h0 [B, H], it
+// returns the states out [T, B, H] and the hidden projections gh
+// [T, B, 3H] (kept for the backward pass). With lengths (one per batch
+// entry, in [0, T]; nil: all T), entry b runs for lengths[b] steps and its
+// rows of out are zero after that.
+func GRUSequence(gi, whh, bhh, h0 *Tensor, lengths []int) (out, gh *Tensor) {
+	t, b, hid := gruSeqShapes("GRUSequence", gi, whh, bhh, h0, lengths)
+	out, gh = New(h0.dtype, t, b, hid), newDirty(h0.dtype, t, b, 3*hid)
+	if h0.dtype == Float32 {
+		gruSeqForward(gi.f32, whh.f32, bhh.f32, h0.f32, lengths, out.f32, gh.f32, t, b, hid)
+	} else {
+		gruSeqForward(gi.f64, whh.f64, bhh.f64, h0.f64, lengths, out.f64, gh.f64, t, b, hid)
+	}
+	return out, gh
+}
+
+func gruSeqShapes(op string, gi, whh, bhh, h0 *Tensor, lengths []int) (t, b, hid int) {
+	mustSameDType(op, gi, whh, bhh, h0)
+	if h0.Dims() != 2 || gi.Dims() != 3 {
+		panic(fmt.Sprintf("tensor: %s: input projections %v and state %v, want [T,B,3H] and [B,H]", op, gi.shape, h0.shape))
+	}
+	t, b, hid = gi.shape[0], h0.shape[0], h0.shape[1]
+	if gi.shape[1] != b || gi.shape[2] != 3*hid || !SameShape(whh.shape, []int{3 * hid, hid}) || bhh.Len() != 3*hid {
+		panic(fmt.Sprintf("tensor: %s: input projections %v, weight %v, bias %v for state %v", op, gi.shape, whh.shape, bhh.shape, h0.shape))
+	}
+	if lengths != nil {
+		if len(lengths) != b {
+			panic(fmt.Sprintf("tensor: %s: %d lengths for batch %d", op, len(lengths), b))
+		}
+		for i, n := range lengths {
+			if n < 0 || n > t {
+				panic(fmt.Sprintf("tensor: %s: length %d of entry %d not in [0,%d]", op, n, i, t))
+			}
+		}
+	}
+	return t, b, hid
+}
+
+func runs(lengths []int, b, t int) bool { return lengths == nil || t < lengths[b] }
+
+func gruSeqForward[T Float](gi, whh, bhh, h0 []T, lengths []int, out, gh []T, t, b, hid int) {
+	wt := getScratch[T](3 * hid * hid) // whh^T [H, 3H]
+	hc := getScratch[T](b * hid)       // the current states
+	defer putScratch(wt)
+	defer putScratch(hc)
+	transpose2D(whh, *wt, 3*hid, hid)
+	copy(*hc, h0)
+	for s := 0; s < t; s++ {
+		ghs := gh[s*b*3*hid : (s+1)*b*3*hid]
+		for r := 0; r < b; r++ {
+			copy(ghs[r*3*hid:(r+1)*3*hid], bhh)
+		}
+		gemmRun(b, 3*hid, hid, *hc, hid, *wt, 3*hid, ghs, 3*hid, true)
+		gis, outs := gi[s*b*3*hid:], out[s*b*hid:]
+		parallelFor(b, b*hid*40, func(lo, hi int) {
+			sc := getScratch[T](3 * hid)
+			defer putScratch(sc)
+			for r := lo; r < hi; r++ {
+				if !runs(lengths, r, s) {
+					continue
+				}
+				o := outs[r*hid : (r+1)*hid]
+				gruRow(gis[r*3*hid:(r+1)*3*hid], ghs[r*3*hid:(r+1)*3*hid], (*hc)[r*hid:(r+1)*hid], nil, o, nil, nil, nil, *sc)
+				copy((*hc)[r*hid:(r+1)*hid], o)
+			}
+		})
+	}
+}
+
+// GRUSequenceBackward returns the gradients of <out, g> (out, gh from
+// GRUSequence) with respect to gi, whh, bhh and h0 (backpropagation
+// through time: per step one product for the state's gradient; the
+// weight gradient is one product over all steps at the end).
+func GRUSequenceBackward(g, gi, whh, bhh, h0, out, gh *Tensor, lengths []int) (dgi, dwhh, dbhh, dh0 *Tensor) {
+	t, b, hid := gruSeqShapes("GRUSequenceBackward", gi, whh, bhh, h0, lengths)
+	mustSameDType("GRUSequenceBackward", g, out, gh, h0)
+	if !SameShape(g.shape, []int{t, b, hid}) || !SameShape(out.shape, g.shape) || !SameShape(gh.shape, gi.shape) {
+		panic(fmt.Sprintf("tensor: GRUSequenceBackward: gradient %v, states %v, projections %v for input projections %v", g.shape, out.shape, gh.shape, gi.shape))
+	}
+	dgi, dh0 = New(h0.dtype, t, b, 3*hid), New(h0.dtype, b, hid)
+	if t == 0 {
+		return dgi, New(h0.dtype, 3*hid, hid), New(h0.dtype, 3*hid), dh0
+	}
+	dgh := New(h0.dtype, t, b, 3*hid)
+	prev := newDirty(h0.dtype, t, b, hid) // the state before each step
+	if h0.dtype == Float32 {
+		gruSeqBackward(g.f32, gi.f32, whh.f32, h0.f32, lengths, out.f32, gh.f32, dgi.f32, dgh.f32, prev.f32, dh0.f32, t, b, hid)
+	} else {
+		gruSeqBackward(g.f64, gi.f64, whh.f64, h0.f64, lengths, out.f64, gh.f64, dgi.f64, dgh.f64, prev.f64, dh0.f64, t, b, hid)
+	}
+	// rows of dgh are zero where a sequence did not run, so whatever prev
+	// holds there adds nothing
+	dwhh = MatMulTN(Reshape(dgh, t*b, 3*hid), Reshape(prev, t*b, hid))
+	dbhh = Sum(Reshape(dgh, t*b, 3*hid), false, 0)
+	Recycle(dgh)
+	Recycle(prev)
+	return dgi, dwhh, dbhh, dh0
+}
+
+func gruSeqBackward[T Float](g, gi, whh, h0 []T, lengths []int, out, gh, dgi, dgh, prev, dh []T, t, b, hid int) {
+	copy(prev[:b*hid], h0)
+	copy(prev[b*hid:], out[:(t-1)*b*hid])
+	for s := t - 1; s >= 0; s-- {
+		o3, o1 := s*b*3*hid, s*b*hid
+		parallelFor(b, b*hid*40, func(lo, hi int) {
+			sc := getScratch[T](4 * hid)
+			defer putScratch(sc)
+			gs := (*sc)[3*hid:]
+			for r := lo; r < hi; r++ {
+				if !runs(lengths, r, s) {
+					continue
+				}
+				r3, r1 := o3+r*3*hid, o1+r*hid
+				dr := dh[r*hid : (r+1)*hid]
+				gr := g[r1 : r1+hid]
+				for c := range gs {
+					gs[c] = dr[c] + gr[c]
+				}
+				gruRow(gi[r3:r3+3*hid], gh[r3:r3+3*hid], prev[r1:r1+hid], gs, nil, dgi[r3:r3+3*hid], dgh[r3:r3+3*hid], dr, *sc)
+			}
+		})
+		// dh += dgh_s whh (rows that did not run have dgh 0: their
+		// gradient passes unchanged)
+		gemmRun(b, hid, 3*hid, dgh[o3:o3+b*3*hid], 3*hid, whh, hid, dh, hid, true)
+	}
 }
 
 // sigmoidInto sets o = 1/(1+e^-x) (o may be x): AVX-512 for float32 where

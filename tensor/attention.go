@@ -432,17 +432,35 @@ func expShift[T Float](o, x []T, scale, shift float64) float64 {
 	return sum
 }
 
-// rowMaxScaled returns max(x[i]*scale) over a non-empty x.
+// rowMaxScaled returns max(x[i]*scale) over a non-empty x (four
+// independent running extremes, for instruction-level parallelism).
 func rowMaxScaled[T Float](x []T, scale float64) float64 {
-	mx := x[0]
-	if scale >= 0 {
-		for _, v := range x[1:] {
-			mx = max(mx, v)
+	sign := T(1)
+	if scale < 0 {
+		sign = -1
+	}
+	m := [4]T{sign * x[0], sign * x[0], sign * x[0], sign * x[0]}
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		if a := sign * v[0]; a > m[0] {
+			m[0] = a
 		}
-	} else {
-		for _, v := range x[1:] {
-			mx = min(mx, v)
+		if a := sign * v[1]; a > m[1] {
+			m[1] = a
+		}
+		if a := sign * v[2]; a > m[2] {
+			m[2] = a
+		}
+		if a := sign * v[3]; a > m[3] {
+			m[3] = a
 		}
 	}
-	return float64(mx) * scale
+	for ; i < len(x); i++ {
+		if a := sign * x[i]; a > m[0] {
+			m[0] = a
+		}
+	}
+	mx := max(m[0], m[1], m[2], m[3])
+	return float64(sign*mx) * scale
 }

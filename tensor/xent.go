@@ -94,11 +94,7 @@ func xentForward[T Float](s *XentSpec, x, loss []T, lse []float64, rows, v int) 
 			lse[r] = L
 			l := (1 - eps) * (L - float64(row[t]))
 			if eps != 0 {
-				mean := 0.0
-				for _, xv := range row {
-					mean += float64(xv)
-				}
-				mean /= float64(v)
+				mean := rowSum(row) / float64(v)
 				l += eps * (L - mean)
 			}
 			loss[r] = T(l)

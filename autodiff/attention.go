@@ -42,6 +42,9 @@ func (o AttentionOptions) spec() tensor.AttentionSpec {
 // backward is that of the composite AttentionComposite, recomputed and
 // differentiated locally, so gradients of any order are the composite's.
 func Attention(q, k, v *Var, opt AttentionOptions) *Var {
+	if opt.KeyLengths != nil { // the backward pass must see these lengths
+		opt.KeyLengths = append([]int(nil), opt.KeyLengths...)
+	}
 	s := opt.spec()
 	value, lse := tensor.Attention(q.Value, k.Value, v.Value, s)
 	return record("Attention", value, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {

@@ -335,3 +335,46 @@ func TestGRUSequence(t *testing.T) {
 		}
 	}
 }
+
+// The fused LayerNorm: first and second order (with and without the
+// affine parameters), and equal to the composite in float32 and float64.
+func TestLayerNormFused(t *testing.T) {
+	cases := []struct {
+		name   string
+		shapes [][]int
+		f      func(x []*Var) *Var
+	}{
+		{"affine", [][]int{{2, 3, 5}, {5}, {5}}, func(x []*Var) *Var { return Square(LayerNorm(x[0], x[1], x[2], 1e-5)) }},
+		{"plain", [][]int{{4, 6}}, func(x []*Var) *Var { return Square(LayerNorm(x[0], nil, nil, 1e-3)) }},
+		{"gamma-only", [][]int{{3, 4}, {4}}, func(x []*Var) *Var { return Mul(LayerNorm(x[0], x[1], nil, 1e-5), x[0]) }},
+	}
+	for i, c := range cases {
+		in := randInputs(rand.New(rand.NewPCG(uint64(i), 27)), c.shapes, false)
+		if err := GradCheck(c.f, in, CheckOptions{}); err != nil {
+			t.Fatal(c.name, "first order:", err)
+		}
+		if err := GradGradCheck(c.f, in, CheckOptions{}); err != nil {
+			t.Fatal(c.name, "second order:", err)
+		}
+	}
+	for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32} {
+		rng := rand.New(rand.NewPCG(28, 28))
+		xs := []*Var{Param(tensor.RandN(rng, dt, 2, 7, 5, 67)), Param(tensor.RandN(rng, dt, 1, 67)), Param(tensor.RandN(rng, dt, 1, 67))}
+		seed := Const(tensor.RandN(rng, dt, 1, 7, 5, 67))
+		tol := 1e-12
+		if dt == tensor.Float32 {
+			tol = 2e-5
+		}
+		var res [2][]*tensor.Tensor
+		for i, op := range []func(a, b, c *Var, eps float64) *Var{LayerNorm, LayerNormComposite} {
+			y := op(xs[0], xs[1], xs[2], 1e-5)
+			gs := GradWithSeeds([]*Var{y}, []*Var{seed}, xs, false)
+			res[i] = []*tensor.Tensor{y.Value, gs[0].Value, gs[1].Value, gs[2].Value}
+		}
+		for i := range res[0] {
+			if d := tensor.MaxAbsDiff(res[0][i], res[1][i]); d > tol {
+				t.Errorf("%v: result %d differs from the composite by %g", dt, i, d)
+			}
+		}
+	}
+}

@@ -269,10 +269,7 @@ func (l *LayerNorm) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 	if len(s) == 0 || s[len(s)-1] != w[0].Shape()[0] {
 		panic(fmt.Sprintf("nn: LayerNorm over %d features: input %v", w[0].Shape()[0], s))
 	}
-	mean := autodiff.Mean(x, true, -1)
-	variance := autodiff.Variance(x, false, true, -1)
-	xhat := autodiff.Div(autodiff.Sub(x, mean), autodiff.Sqrt(autodiff.AddScalar(variance, l.Eps)))
-	return autodiff.Add(autodiff.Mul(xhat, w[0]), w[1])
+	return autodiff.LayerNorm(x, w[0], w[1], l.Eps) // one fused operation
 }
 
 // Dropout zeroes each element with probability P during training and

@@ -378,3 +378,71 @@ func TestLayerNormFused(t *testing.T) {
 		}
 	}
 }
+
+// The fused LSTM recurrence, as TestGRUSequence.
+func TestLSTMSequence(t *testing.T) {
+	for ci, lengths := range [][]int{nil, {4, 1, 0}, {2, 4, 3}} {
+		const T, B, H = 4, 3, 2
+		shapes := [][]int{{T, B, 4 * H}, {4 * H, H}, {4 * H}, {B, H}, {B, H}}
+		in := randInputs(rand.New(rand.NewPCG(uint64(ci), 29)), shapes, false)
+		f := func(x []*Var) *Var { return Square(LSTMSequence(x[0], x[1], x[2], x[3], x[4], lengths)) }
+		if err := GradCheck(f, in, CheckOptions{}); err != nil {
+			t.Fatal(lengths, "first order:", err)
+		}
+		if err := GradGradCheck(f, in, CheckOptions{}); err != nil {
+			t.Fatal(lengths, "second order:", err)
+		}
+	}
+	for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32} {
+		rng := rand.New(rand.NewPCG(30, 30))
+		const T, B, H = 6, 5, 37
+		lengths := []int{6, 3, 0, 1, 5}
+		xs := []*Var{Param(tensor.RandN(rng, dt, 1, T, B, 4*H)), Param(tensor.RandN(rng, dt, 0.2, 4*H, H)), Param(tensor.RandN(rng, dt, 0.5, 4*H)),
+			Param(tensor.RandN(rng, dt, 1, B, H)), Param(tensor.RandN(rng, dt, 1, B, H))}
+		seed := Const(tensor.RandN(rng, dt, 1, 2, T, B, H))
+		tol := 1e-13
+		if dt == tensor.Float32 {
+			tol = 1e-5
+		}
+		var res [2][]*tensor.Tensor
+		for i, op := range []func(a, b, c, d, e *Var, l []int) *Var{LSTMSequence, LSTMSequenceComposite} {
+			y := op(xs[0], xs[1], xs[2], xs[3], xs[4], lengths)
+			gs := GradWithSeeds([]*Var{y}, []*Var{seed}, xs, false)
+			res[i] = []*tensor.Tensor{y.Value, gs[0].Value, gs[1].Value, gs[2].Value, gs[3].Value, gs[4].Value}
+		}
+		for i := range res[0] {
+			if d := tensor.MaxAbsDiff(res[0][i], res[1][i]); d > tol {
+				t.Errorf("%v: result %d differs from the composite by %g", dt, i, d)
+			}
+		}
+	}
+}
+
+// A Var passed to a fused operation more than once (self-attention on x
+// itself, LSTM states h0 = c0) gets its gradient once per use to first
+// order and once in all to second order (localGrad's graph-building
+// backward).
+func TestFusedRepeatedInputs(t *testing.T) {
+	cases := []struct {
+		name   string
+		shapes [][]int
+		f      func(x []*Var) *Var
+	}{
+		{"Attention(x,x,x)", [][]int{{2, 1, 3, 4}}, func(x []*Var) *Var {
+			return Square(Attention(x[0], x[0], x[0], AttentionOptions{KeyLengths: []int{3, 2}}))
+		}},
+		{"LSTMSequence(h0=c0)", [][]int{{3, 2, 8}, {8, 2}, {8}, {2, 2}}, func(x []*Var) *Var {
+			return Square(LSTMSequence(x[0], x[1], x[2], x[3], x[3], []int{3, 1}))
+		}},
+		{"LayerNorm(x,g,g)", [][]int{{3, 4}, {4}}, func(x []*Var) *Var { return Square(LayerNorm(x[0], x[1], x[1], 1e-5)) }},
+	}
+	for i, c := range cases {
+		in := randInputs(rand.New(rand.NewPCG(uint64(i), 33)), c.shapes, false)
+		if err := GradCheck(c.f, in, CheckOptions{}); err != nil {
+			t.Fatal(c.name, "first order:", err)
+		}
+		if err := GradGradCheck(c.f, in, CheckOptions{}); err != nil {
+			t.Fatal(c.name, "second order:", err)
+		}
+	}
+}

@@ -104,3 +104,67 @@ func GRUSequenceComposite(gi, whh, bhh, h0 *Var, lengths []int) *Var {
 	}
 	return Stack(0, outs...)
 }
+
+// LSTMSequence runs an LSTM's recurrence over T steps as one operation,
+// like GRUSequence: from the input projections gi [T, B, 4H] (gates i, f,
+// g, o; biases included), the hidden weights whh [4H, H], bias bhh [4H]
+// and the initial states h0, c0 [B, H], it returns the hidden and cell
+// states after each step as [2, T, B, H] (zero past each sequence's
+// length; lengths nil: all T). When a graph of the gradient is being
+// built, the backward is that of LSTMSequenceComposite.
+func LSTMSequence(gi, whh, bhh, h0, c0 *Var, lengths []int) *Var {
+	value, act := tensor.LSTMSequence(gi.Value, whh.Value, bhh.Value, h0.Value, c0.Value, lengths)
+	lengths = append([]int(nil), lengths...)
+	if len(lengths) == 0 {
+		lengths = nil
+	}
+	return record("LSTMSequence", value, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		if graphBuilt(g, in) {
+			return localGrad(LSTMSequenceComposite(in[0], in[1], in[2], in[3], in[4], lengths), g, in, needs)
+		}
+		dgi, dwhh, dbhh, dh0, dc0 := tensor.LSTMSequenceBackward(g.Value, in[0].Value, in[1].Value, in[2].Value, in[3].Value, in[4].Value, out.Value, act, lengths)
+		r := make([]*Var, 5)
+		for j, t := range []*tensor.Tensor{dgi, dwhh, dbhh, dh0, dc0} {
+			if needs[j] {
+				r[j] = Const(tensor.Reshape(t, in[j].Shape()...))
+			}
+		}
+		return r
+	}, gi, whh, bhh, h0, c0)
+}
+
+// LSTMSequenceComposite is LSTMSequence step by step from differentiable
+// operations.
+func LSTMSequenceComposite(gi, whh, bhh, h0, c0 *Var, lengths []int) *Var {
+	s := gi.Shape()
+	t, b, hid := s[0], s[1], h0.Shape()[1]
+	dt := h0.DType()
+	h, c := h0, c0
+	hs, cs := make([]*Var, t), make([]*Var, t)
+	for step := 0; step < t; step++ {
+		a := Add(Reshape(Slice(gi, 0, step, step+1), b, 4*hid), Linear(h, whh, bhh))
+		part := func(k int) *Var { return Slice(a, 1, k*hid, (k+1)*hid) }
+		i, f, g, o := Sigmoid(part(0)), Sigmoid(part(1)), Tanh(part(2)), Sigmoid(part(3))
+		cn := Add(Mul(f, c), Mul(i, g))
+		hn := Mul(o, Tanh(cn))
+		if lengths == nil {
+			h, c = hn, cn
+			hs[step], cs[step] = hn, cn
+			continue
+		}
+		m, inv := tensor.New(dt, b, 1), tensor.New(dt, b, 1)
+		for k, n := range lengths {
+			if step < n {
+				m.SetFlat(k, 1)
+			} else {
+				inv.SetFlat(k, 1)
+			}
+		}
+		hs[step], cs[step] = Mul(hn, Const(m)), Mul(cn, Const(m))
+		h, c = Add(hs[step], Mul(h, Const(inv))), Add(cs[step], Mul(c, Const(inv)))
+	}
+	if t == 0 {
+		return Const(tensor.New(dt, 2, 0, b, hid))
+	}
+	return Stack(0, Stack(0, hs...), Stack(0, cs...))
+}

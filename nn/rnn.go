@@ -130,14 +130,12 @@ func (c *LSTMCell) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 
 // ---- sequence runners ----
 
-// seqRun prepares a run over x [B, T, I] with weights w: the input
-// projections of all steps in one product, time-major [T, B, G*H], and
-// per step the mask of the sequences still running (nil: all of them;
-// lengths nil: every sequence has length T).
+// seqRun prepares a run over x [B, T, I] with weights w (validated, as
+// the lengths): the input projections of all steps in one product,
+// time-major [T, B, G*H].
 type seqRun struct {
 	b, t, hid int
 	gi        *autodiff.Var // [T, B, G*H]
-	lengths   []int
 	dt        tensor.DType
 }
 
@@ -159,41 +157,8 @@ func newSeqRun(op string, w []*autodiff.Var, gates int, x *autodiff.Var, lengths
 		}
 	}
 	xt := autodiff.Permute(x, 1, 0, 2) // [T, B, I]
-	return &seqRun{b: s[0], t: s[1], hid: hid, gi: autodiff.Linear(xt, w[0], w[2]), lengths: lengths, dt: x.DType()}
+	return &seqRun{b: s[0], t: s[1], hid: hid, gi: autodiff.Linear(xt, w[0], w[2]), dt: x.DType()}
 }
-
-// input returns step t's input projection [B, G*H].
-func (r *seqRun) input(t int) *autodiff.Var {
-	gs := r.gi.Shape()
-	return autodiff.Reshape(autodiff.Slice(r.gi, 0, t, t+1), gs[1], gs[2])
-}
-
-// mask returns step t's 0/1 mask [B, 1] of running sequences and its
-// complement, or nils when every sequence runs (all: true) or none does.
-func (r *seqRun) mask(t int) (m, inv *autodiff.Var, all, none bool) {
-	if r.lengths == nil {
-		return nil, nil, true, false
-	}
-	mt, it := tensor.New(r.dt, r.b, 1), tensor.New(r.dt, r.b, 1)
-	running := 0
-	for i, n := range r.lengths {
-		if t < n {
-			mt.SetFlat(i, 1)
-			running++
-		} else {
-			it.SetFlat(i, 1)
-		}
-	}
-	return autodiff.Const(mt), autodiff.Const(it), running == r.b, running == 0
-}
-
-// blend returns m*next + inv*prev: next for running sequences, prev
-// (frozen) for finished ones, exactly (each term is multiplied by 1 or 0).
-func blend(next, prev, m, inv *autodiff.Var) *autodiff.Var {
-	return autodiff.Add(autodiff.Mul(next, m), autodiff.Mul(prev, inv))
-}
-
-func (r *seqRun) zeros() *autodiff.Var { return autodiff.Const(tensor.New(r.dt, r.b, r.hid)) }
 
 func initialState(op string, h0 *autodiff.Var, b, hid int, dt tensor.DType) *autodiff.Var {
 	if h0 == nil {
@@ -258,28 +223,11 @@ func RunLSTM(w []*autodiff.Var, x *autodiff.Var, lengths []int, h0, c0 *autodiff
 	r := newSeqRun("LSTM", w, 4, x, lengths)
 	h := initialState("LSTM", h0, r.b, r.hid, r.dt)
 	c := initialState("LSTM", c0, r.b, r.hid, r.dt)
-	outs := make([]*autodiff.Var, r.t)
-	for t := 0; t < r.t; t++ {
-		m, inv, all, none := r.mask(t)
-		if none {
-			outs[t] = r.zeros()
-			continue
-		}
-		hn, cn := lstmStep(w, r.input(t), h, c)
-		if all {
-			h, c, outs[t] = hn, cn, hn
-			continue
-		}
-		h, c, outs[t] = blend(hn, h, m, inv), blend(cn, c, m, inv), autodiff.Mul(hn, m)
-	}
-	return stackTime(outs, r), h, c
-}
-
-func stackTime(outs []*autodiff.Var, r *seqRun) *autodiff.Var {
-	if r.t == 0 {
-		return autodiff.Const(tensor.New(r.dt, r.b, 0, r.hid))
-	}
-	return autodiff.Stack(1, outs...)
+	// the recurrence as one operation: hidden and cell states [2, T, B, H]
+	st := autodiff.LSTMSequence(r.gi, w[1], w[3], h, c, lengths)
+	hs := autodiff.Reshape(autodiff.Slice(st, 0, 0, 1), r.t, r.b, r.hid)
+	cs := autodiff.Reshape(autodiff.Slice(st, 0, 1, 2), r.t, r.b, r.hid)
+	return autodiff.Permute(hs, 1, 0, 2), finalState(hs, h, lengths), finalState(cs, c, lengths)
 }
 
 // GRU is a stack of GRU layers over sequences [B, T, I] (batch first),

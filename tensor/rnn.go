@@ -277,3 +277,170 @@ func tanhInto[T Float](o, x []T) {
 		o[i] = T(math.Tanh(float64(v)))
 	}
 }
+
+// LSTMSequence runs an LSTM's recurrence over T steps in one call
+// (Hochreiter and Schmidhuber 1997, PyTorch's form, gates i, f, g, o):
+// with the input projections gi [T, B, 4H] (biases included), the hidden
+// weights whh [4H, H] and bias bhh [4H] and the initial states h0, c0
+// [B, H], at each step
+//
+//	a = gi_t + h whh^T + bhh    i, f, o = sigmoid(a_i, a_f, a_o)   g = tanh(a_g)
+//	c' = f c + i g              h' = o tanh(c')
+//
+// It returns the states [2, T, B, H] (hidden states, then cell states,
+// after each step) and the pre-activations a [T, B, 4H] (for the backward
+// pass). With lengths (nil: all T) entry b runs for lengths[b] steps; its
+// states are zero after that.
+func LSTMSequence(gi, whh, bhh, h0, c0 *Tensor, lengths []int) (states, act *Tensor) {
+	t, b, hid := lstmSeqShapes("LSTMSequence", gi, whh, bhh, h0, c0, lengths)
+	states, act = New(h0.dtype, 2, t, b, hid), newDirty(h0.dtype, t, b, 4*hid)
+	if h0.dtype == Float32 {
+		lstmSeqForward(gi.f32, whh.f32, bhh.f32, h0.f32, c0.f32, lengths, states.f32, act.f32, t, b, hid)
+	} else {
+		lstmSeqForward(gi.f64, whh.f64, bhh.f64, h0.f64, c0.f64, lengths, states.f64, act.f64, t, b, hid)
+	}
+	return states, act
+}
+
+func lstmSeqShapes(op string, gi, whh, bhh, h0, c0 *Tensor, lengths []int) (t, b, hid int) {
+	mustSameDType(op, gi, whh, bhh, h0, c0)
+	if h0.Dims() != 2 || gi.Dims() != 3 || !SameShape(h0.shape, c0.shape) {
+		panic(fmt.Sprintf("tensor: %s: input projections %v and states %v, %v, want [T,B,4H] and [B,H]", op, gi.shape, h0.shape, c0.shape))
+	}
+	t, b, hid = gi.shape[0], h0.shape[0], h0.shape[1]
+	if gi.shape[1] != b || gi.shape[2] != 4*hid || !SameShape(whh.shape, []int{4 * hid, hid}) || bhh.Len() != 4*hid {
+		panic(fmt.Sprintf("tensor: %s: input projections %v, weight %v, bias %v for state %v", op, gi.shape, whh.shape, bhh.shape, h0.shape))
+	}
+	if lengths != nil {
+		if len(lengths) != b {
+			panic(fmt.Sprintf("tensor: %s: %d lengths for batch %d", op, len(lengths), b))
+		}
+		for i, n := range lengths {
+			if n < 0 || n > t {
+				panic(fmt.Sprintf("tensor: %s: length %d of entry %d not in [0,%d]", op, n, i, t))
+			}
+		}
+	}
+	return t, b, hid
+}
+
+// lstmGates sets sc[:4H] to i, f, g, o from the pre-activations a.
+func lstmGates[T Float](a, sc []T) {
+	hid := len(a) / 4
+	sigmoidInto(sc[:2*hid], a[:2*hid])
+	tanhInto(sc[2*hid:3*hid], a[2*hid:3*hid])
+	sigmoidInto(sc[3*hid:4*hid], a[3*hid:])
+}
+
+func lstmSeqForward[T Float](gi, whh, bhh, h0, c0 []T, lengths []int, states, act []T, t, b, hid int) {
+	wt := getScratch[T](4 * hid * hid)
+	cur := getScratch[T](2 * b * hid) // the current h, then c
+	defer putScratch(wt)
+	defer putScratch(cur)
+	transpose2D(whh, *wt, 4*hid, hid)
+	hc, cc := (*cur)[:b*hid], (*cur)[b*hid:]
+	copy(hc, h0)
+	copy(cc, c0)
+	hs, cs := states[:t*b*hid], states[t*b*hid:]
+	for s := 0; s < t; s++ {
+		as := act[s*b*4*hid : (s+1)*b*4*hid]
+		gis := gi[s*b*4*hid : (s+1)*b*4*hid]
+		for r := 0; r < b; r++ {
+			ar := as[r*4*hid : (r+1)*4*hid]
+			for c := range ar {
+				ar[c] = gis[r*4*hid+c] + bhh[c]
+			}
+		}
+		gemmRun(b, 4*hid, hid, hc, hid, *wt, 4*hid, as, 4*hid, true)
+		parallelFor(b, b*hid*40, func(lo, hi int) {
+			sc := getScratch[T](5 * hid)
+			defer putScratch(sc)
+			for r := lo; r < hi; r++ {
+				if !runs(lengths, r, s) {
+					continue
+				}
+				lstmGates(as[r*4*hid:(r+1)*4*hid], *sc)
+				i, f, g, o, tc := (*sc)[:hid], (*sc)[hid:2*hid], (*sc)[2*hid:3*hid], (*sc)[3*hid:4*hid], (*sc)[4*hid:]
+				cr, hr := cc[r*hid:(r+1)*hid], hc[r*hid:(r+1)*hid]
+				for c := range cr {
+					cr[c] = f[c]*cr[c] + i[c]*g[c]
+				}
+				tanhInto(tc, cr)
+				for c := range hr {
+					hr[c] = o[c] * tc[c]
+				}
+				copy(hs[(s*b+r)*hid:(s*b+r+1)*hid], hr)
+				copy(cs[(s*b+r)*hid:(s*b+r+1)*hid], cr)
+			}
+		})
+	}
+}
+
+// LSTMSequenceBackward returns the gradients of <states, g> (states, act
+// from LSTMSequence; g [2, T, B, H]) with respect to gi, whh, bhh, h0 and
+// c0, by backpropagation through time as GRUSequenceBackward.
+func LSTMSequenceBackward(g, gi, whh, bhh, h0, c0, states, act *Tensor, lengths []int) (dgi, dwhh, dbhh, dh0, dc0 *Tensor) {
+	t, b, hid := lstmSeqShapes("LSTMSequenceBackward", gi, whh, bhh, h0, c0, lengths)
+	mustSameDType("LSTMSequenceBackward", g, states, act, h0)
+	if !SameShape(g.shape, []int{2, t, b, hid}) || !SameShape(states.shape, g.shape) || !SameShape(act.shape, gi.shape) {
+		panic(fmt.Sprintf("tensor: LSTMSequenceBackward: gradient %v, states %v, activations %v for input projections %v", g.shape, states.shape, act.shape, gi.shape))
+	}
+	dgi, dh0, dc0 = New(h0.dtype, t, b, 4*hid), New(h0.dtype, b, hid), New(h0.dtype, b, hid)
+	if t == 0 {
+		return dgi, New(h0.dtype, 4*hid, hid), New(h0.dtype, 4*hid), dh0, dc0
+	}
+	prev := newDirty(h0.dtype, 2, t, b, hid) // h and c before each step
+	if h0.dtype == Float32 {
+		lstmSeqBackward(g.f32, whh.f32, h0.f32, c0.f32, lengths, states.f32, act.f32, dgi.f32, prev.f32, dh0.f32, dc0.f32, t, b, hid)
+	} else {
+		lstmSeqBackward(g.f64, whh.f64, h0.f64, c0.f64, lengths, states.f64, act.f64, dgi.f64, prev.f64, dh0.f64, dc0.f64, t, b, hid)
+	}
+	// the gates' gradient is both dgi and the hidden projection's gradient
+	dwhh = MatMulTN(Reshape(dgi, t*b, 4*hid), Reshape(Slice(prev, 0, 0, 1), t*b, hid))
+	dbhh = Sum(Reshape(dgi, t*b, 4*hid), false, 0)
+	Recycle(prev)
+	return dgi, dwhh, dbhh, dh0, dc0
+}
+
+func lstmSeqBackward[T Float](g, whh, h0, c0 []T, lengths []int, states, act, dgi, prev, dh, dc []T, t, b, hid int) {
+	n := t * b * hid
+	hs, cs := states[:n], states[n:]
+	hp, cp := prev[:n], prev[n:]
+	copy(hp[:b*hid], h0)
+	copy(hp[b*hid:], hs[:n-b*hid])
+	copy(cp[:b*hid], c0)
+	copy(cp[b*hid:], cs[:n-b*hid])
+	gh, gc := g[:n], g[n:]
+	for s := t - 1; s >= 0; s-- {
+		o4, o1 := s*b*4*hid, s*b*hid
+		parallelFor(b, b*hid*50, func(lo, hi int) {
+			sc := getScratch[T](5 * hid)
+			defer putScratch(sc)
+			for r := lo; r < hi; r++ {
+				if !runs(lengths, r, s) {
+					continue
+				}
+				r4, r1 := o4+r*4*hid, o1+r*hid
+				lstmGates(act[r4:r4+4*hid], *sc)
+				i, f, gg, o, tc := (*sc)[:hid], (*sc)[hid:2*hid], (*sc)[2*hid:3*hid], (*sc)[3*hid:4*hid], (*sc)[4*hid:]
+				tanhInto(tc, cs[r1:r1+hid])
+				dhr, dcr := dh[r*hid:(r+1)*hid], dc[r*hid:(r+1)*hid]
+				da := dgi[r4 : r4+4*hid]
+				cprev := cp[r1 : r1+hid]
+				for c := 0; c < hid; c++ {
+					dhc := dhr[c] + gh[r1+c]
+					dcc := dcr[c] + gc[r1+c] + dhc*o[c]*(1-tc[c]*tc[c])
+					da[c] = dcc * gg[c] * i[c] * (1 - i[c])
+					da[hid+c] = dcc * cprev[c] * f[c] * (1 - f[c])
+					da[2*hid+c] = dcc * i[c] * (1 - gg[c]*gg[c])
+					da[3*hid+c] = dhc * tc[c] * o[c] * (1 - o[c])
+					dcr[c] = dcc * f[c]
+					dhr[c] = 0 // replaced by the product below
+				}
+			}
+		})
+		// dh = dgates_s whh for the rows that ran (their dh was zeroed);
+		// rows that did not run have zero gates' gradient and keep theirs
+		gemmRun(b, hid, 4*hid, dgi[o4:o4+b*4*hid], 4*hid, whh, hid, dh, hid, true)
+	}
+}

@@ -446,3 +446,41 @@ func TestFusedRepeatedInputs(t *testing.T) {
 		}
 	}
 }
+
+// The fused GELU: first, second and third order (the backward's backward
+// is composite), and equal to the composite.
+func TestGELUFused(t *testing.T) {
+	in := randInputs(rand.New(rand.NewPCG(34, 34)), [][]int{{3, 5}}, false)
+	in[0] = tensor.Scale(in[0], 2)
+	f := func(x []*Var) *Var { return Mul(GELU(x[0]), x[0]) }
+	if err := GradCheck(f, in, CheckOptions{}); err != nil {
+		t.Fatal("first order:", err)
+	}
+	if err := GradGradCheck(f, in, CheckOptions{}); err != nil {
+		t.Fatal("second order:", err)
+	}
+	// third order: the second-order gradient's own gradient
+	third := func(x []*Var) *Var {
+		// through a Var that requires gradients also when the checker
+		// evaluates f on constants
+		xx := Add(x[0], Param(tensor.ZerosLike(x[0].Value)))
+		g := Grad([]*Var{Sum(GELU(xx), false)}, []*Var{xx}, true)[0]
+		return Grad([]*Var{Sum(Square(g), false)}, []*Var{xx}, true)[0]
+	}
+	if err := GradCheck(third, in, CheckOptions{}); err != nil {
+		t.Fatal("third order:", err)
+	}
+	for _, dt := range []tensor.DType{tensor.Float64, tensor.Float32} {
+		x := Param(tensor.Scale(tensor.RandN(rand.New(rand.NewPCG(35, 35)), dt, 1, 4, 33), 3))
+		a, b := GELU(x), GELUComposite(x)
+		ga := Grad([]*Var{Sum(Square(a), false)}, []*Var{x}, false)[0]
+		gb := Grad([]*Var{Sum(Square(b), false)}, []*Var{x}, false)[0]
+		tol := 1e-14
+		if dt == tensor.Float32 {
+			tol = 1e-5
+		}
+		if d := tensor.MaxAbsDiff(a.Value, b.Value) + tensor.MaxAbsDiff(ga.Value, gb.Value); d > tol {
+			t.Errorf("%v: fused GELU differs from the composite by %g", dt, d)
+		}
+	}
+}

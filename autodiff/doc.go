@@ -48,10 +48,12 @@
 //   - SoftmaxCrossEntropy (loss.go): per-row cross-entropy of logits with
 //     PyTorch's label smoothing and an ignore index, keeping one
 //     log-sum-exp per row instead of the [N, V] log-probabilities.
-//   - GRUCell and GRUSequence (rnn.go): a GRU's gate arithmetic, and its
-//     whole recurrence over T steps with per-sequence lengths (one matrix
-//     product per step forward and backward, the hidden weights' gradient
-//     one product over all steps).
+//   - GRUCell, GRUSequence and LSTMSequence (rnn.go): a GRU's gate
+//     arithmetic, and the whole recurrence of a GRU or LSTM over T steps
+//     with per-sequence lengths (one matrix product per step forward and
+//     backward, the hidden weights' gradient one product over all steps).
+//   - LayerNorm (layernorm.go) and GELU (ops.go, exact erf form): one pass
+//     forward and one backward each.
 //   - EmbeddingLookup (embedding.go): table rows by id, with a padding id
 //     whose row receives no gradient.
 package autodiff

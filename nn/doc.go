@@ -26,7 +26,7 @@
 //     gate order and weight_ih/weight_hh/bias_ih/bias_hh layout of
 //     torch.nn; RunGRU and RunLSTM run a cell over [B, T, I] with lengths:
 //     a sequence's state is frozen after its length and its outputs there
-//     are zero. A GRU's recurrence is one fused operation.
+//     are zero. Each runner's recurrence is one fused operation.
 //   - AdditiveAttention (Bahdanau) and LuongAttention (dot and general)
 //     for RNN decoders (rnnattn.go).
 //   - TokenCrossEntropy (label smoothing, ignore index, averaging per token

@@ -28,6 +28,6 @@
 // For sequences: Attention runs scaled dot-product attention block by
 // block with an online softmax (attention.go, never storing the score
 // matrix), SoftmaxCrossEntropy a row-wise loss over large vocabularies
-// (xent.go), and GRUCell / GRUSequence a GRU's gates and recurrence
-// (rnn.go), each with its backward kernel.
+// (xent.go), GRUCell / GRUSequence / LSTMSequence the recurrent cells
+// (rnn.go), LayerNorm and GELU, each with its backward kernel.
 package tensor

@@ -301,9 +301,20 @@ func (d *Dropout) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 	mask := tensor.New(x.DType(), x.Shape()...)
 	scale := 1 / (1 - d.P)
 	d.mu.Lock()
-	for i := 0; i < mask.Len(); i++ {
-		if d.rng.Float64() >= d.P {
-			mask.SetFlat(i, scale)
+	// the same draws as element-wise SetFlat, written to the slice directly
+	if mask.DType() == tensor.Float32 {
+		m, s := mask.F32(), float32(scale)
+		for i := range m {
+			if d.rng.Float64() >= d.P {
+				m[i] = s
+			}
+		}
+	} else {
+		m := mask.F64()
+		for i := range m {
+			if d.rng.Float64() >= d.P {
+				m[i] = scale
+			}
 		}
 	}
 	d.mu.Unlock()

@@ -19,7 +19,7 @@ type AttentionOptions struct {
 	// kept ones are scaled by 1/(1-Dropout)); 0 means none.
 	Dropout float64
 	// Seed selects the dropout mask, a deterministic function of
-	// (Seed, b, h, i, j) (tensor.AttentionSpec.AttentionKeep), so the
+	// (Seed, b, h, i, j) (tensor.AttentionSpec.Keeps), so the
 	// forward and backward passes agree without storing it.
 	Seed uint64
 }

@@ -47,7 +47,7 @@ type AttentionSpec struct {
 	// kept weights are scaled by 1/(1-Dropout).
 	Dropout float64
 	// Seed selects the dropout mask, a fixed function of (Seed, b, h, i, j)
-	// (AttentionKeep), so forward and backward agree without storing it.
+	// (Keeps), so forward and backward agree without storing it.
 	Seed uint64
 }
 
@@ -109,11 +109,11 @@ func (s *AttentionSpec) visible(g attnGeom, b, i int) int {
 	return n
 }
 
-// AttentionKeep reports whether dropout keeps the weight of key j for
+// Keeps reports whether dropout keeps the weight of key j for
 // query i in head h of batch entry b. It hashes (Seed, b, h, i, j) with
 // the SplitMix64 finaliser and keeps the weight when the resulting
 // uniform number in [0,1) is at least Dropout.
-func (s *AttentionSpec) AttentionKeep(b, h, i, j int) bool {
+func (s *AttentionSpec) Keeps(b, h, i, j int) bool {
 	return attnUniform(attnRowKey(s.Seed, b, h, i), j) >= s.Dropout
 }
 

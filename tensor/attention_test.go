@@ -33,7 +33,7 @@ func TestExpShift(t *testing.T) {
 
 // The dropout mask keeps about 1-p of the weights, differs between
 // seeds and positions, and is the same on every call.
-func TestAttentionKeep(t *testing.T) {
+func TestKeeps(t *testing.T) {
 	for _, p := range []float64{0.1, 0.5} {
 		s := AttentionSpec{Dropout: p, Seed: 11}
 		kept, n := 0, 0
@@ -41,7 +41,7 @@ func TestAttentionKeep(t *testing.T) {
 			for h := 0; h < 3; h++ {
 				for i := 0; i < 20; i++ {
 					for j := 0; j < 50; j++ {
-						if s.AttentionKeep(b, h, i, j) {
+						if s.Keeps(b, h, i, j) {
 							kept++
 						}
 						n++

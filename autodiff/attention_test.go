@@ -18,7 +18,8 @@ type attnCase struct {
 // attnCases cover padding masks with ragged lengths (one of them 0: a
 // batch entry whose rows see no key), causal masks with Tq = Tk and
 // Tq < Tk (decoding with a cache), dropout, Dv != D, and lengths that
-// cross the kernels' query and key blocks.
+// cross the kernels' query and key blocks, and single queries
+// (incremental decoding, where the forward pass reads the keys in place).
 func attnCases() []attnCase {
 	return []attnCase{
 		{name: "plain", b: 2, h: 2, tq: 5, tk: 5, d: 4, dv: 4},
@@ -31,6 +32,8 @@ func attnCases() []attnCase {
 		{name: "dropout", b: 2, h: 2, tq: 4, tk: 6, d: 4, dv: 4, opt: AttentionOptions{Dropout: 0.3, Seed: 7}},
 		{name: "dropout+causal+lengths+scale", b: 2, h: 2, tq: 5, tk: 5, d: 4, dv: 2, opt: AttentionOptions{Dropout: 0.25, Seed: 99, Causal: true, KeyLengths: []int{4, 5}, Scale: 0.7}},
 		{name: "blocks", b: 1, h: 2, tq: 70, tk: 150, d: 8, dv: 6, opt: AttentionOptions{KeyLengths: []int{139}}},
+		{name: "decode/Tq=1", b: 2, h: 2, tq: 1, tk: 300, d: 8, dv: 5, opt: AttentionOptions{Causal: true, KeyLengths: []int{300, 141}}},
+		{name: "decode/Tq=1/small", b: 3, h: 1, tq: 1, tk: 6, d: 4, dv: 3, opt: AttentionOptions{Causal: true, KeyLengths: []int{6, 2, 0}}},
 		{name: "blocks/causal+dropout", b: 2, h: 1, tq: 130, tk: 140, d: 5, dv: 7, opt: AttentionOptions{Causal: true, KeyLengths: []int{140, 77}, Dropout: 0.1, Seed: 3}},
 	}
 }
@@ -482,5 +485,18 @@ func TestGELUFused(t *testing.T) {
 		if d := tensor.MaxAbsDiff(a.Value, b.Value) + tensor.MaxAbsDiff(ga.Value, gb.Value); d > tol {
 			t.Errorf("%v: fused GELU differs from the composite by %g", dt, d)
 		}
+	}
+}
+
+// BenchmarkAttentionDecodeStep: one step of incremental decoding, a
+// single query per sentence against 24 cached keys (batch 64, 4 heads,
+// head size 64), forward only.
+func BenchmarkAttentionDecodeStep(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 3))
+	q := Const(tensor.RandN(rng, tensor.Float32, 1, 64, 4, 1, 64))
+	k := Const(tensor.RandN(rng, tensor.Float32, 1, 64, 4, 24, 64))
+	v := Const(tensor.RandN(rng, tensor.Float32, 1, 64, 4, 24, 64))
+	for b.Loop() {
+		Attention(q, k, v, AttentionOptions{Causal: true})
 	}
 }

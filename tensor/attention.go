@@ -188,6 +188,10 @@ func AttentionDropoutMask(s AttentionSpec, dt DType, b, h, tq, tk int) *Tensor {
 // multiple of the 16- and 32-wide kernel tiles).
 const attnBlockQ, attnBlockK = 64, 128
 
+// attnFewQueries is the most query rows for which the forward pass reads
+// the keys in place (see attnForward).
+const attnFewQueries = 4
+
 // Attention returns softmax(q k^T * scale + mask) v (with dropout on the
 // weights) for q [B,H,Tq,D], k [B,H,Tk,D], v [B,H,Tk,Dv], and the
 // log-sum-exp of each row's masked, scaled scores [B,H,Tq] in float64
@@ -228,16 +232,25 @@ func attnForward[T Float](s *AttentionSpec, g attnGeom, q, k, v, out []T, lse []
 	nqb := (g.tq + attnBlockQ - 1) / attnBlockQ
 	bh := g.b * g.h
 	work := bh * g.tq * g.tk * (g.d + g.dv) * 2
-	// the transposed keys of every head, [B*H][D][Tk]: the same size as k
-	kt := getScratch[T](bh * g.d * g.tk)
-	defer putScratch(kt)
-	parallelFor(bh, bh*g.tk*g.d, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			transpose2D(k[p*g.tk*g.d:(p+1)*g.tk*g.d], (*kt)[p*g.d*g.tk:(p+1)*g.d*g.tk], g.tk, g.d)
-		}
-	})
+	// Scores S = Q_blk K_blk^T need K^T as the gemm's right operand: the
+	// transposed keys of every head, [B*H][D][Tk] (the same size as k).
+	// With few query rows (incremental decoding: Tq = 1) transposing every
+	// key would cost as much as the products, so the kernel forms S^T =
+	// K_blk Q_blk^T from the keys in place and the small transposed
+	// queries instead, and transposes the [Tk_blk, Tq] result.
+	fewQueries := g.tq <= attnFewQueries
+	var kt *[]T
+	if !fewQueries {
+		kt = getScratch[T](bh * g.d * g.tk)
+		defer putScratch(kt)
+		parallelFor(bh, bh*g.tk*g.d, func(lo, hi int) {
+			for p := lo; p < hi; p++ {
+				transpose2D(k[p*g.tk*g.d:(p+1)*g.tk*g.d], (*kt)[p*g.d*g.tk:(p+1)*g.d*g.tk], g.tk, g.d)
+			}
+		})
+	}
 	parallelFor(bh*nqb, work, func(lo, hi int) {
-		sc := getScratch[T](attnBlockQ * attnBlockK)
+		sc := getScratch[T](2*attnBlockQ*attnBlockK + attnBlockQ*g.d)
 		defer putScratch(sc)
 		var m, l [attnBlockQ]float64
 		for task := lo; task < hi; task++ {
@@ -248,7 +261,13 @@ func attnForward[T Float](s *AttentionSpec, g attnGeom, q, k, v, out []T, lse []
 			br := i1 - i0
 			qs := q[(p*g.tq+i0)*g.d:]
 			os := out[(p*g.tq+i0)*g.dv : (p*g.tq+i1)*g.dv]
-			kts := (*kt)[p*g.d*g.tk:]
+			var kts, qt []T
+			if fewQueries {
+				qt = (*sc)[2*attnBlockQ*attnBlockK : 2*attnBlockQ*attnBlockK+g.d*br]
+				transpose2D(qs[:br*g.d], qt, br, g.d)
+			} else {
+				kts = (*kt)[p*g.d*g.tk:]
+			}
 			for r := 0; r < br; r++ {
 				m[r], l[r] = math.Inf(-1), 0
 			}
@@ -257,7 +276,13 @@ func attnForward[T Float](s *AttentionSpec, g attnGeom, q, k, v, out []T, lse []
 				j1 := min(j0+attnBlockK, jmax)
 				bc := j1 - j0
 				S := (*sc)[:br*bc]
-				gemmSerial(br, bc, g.d, qs, g.d, kts[j0:], g.tk, S, bc, false)
+				if fewQueries {
+					st := (*sc)[attnBlockQ*attnBlockK : attnBlockQ*attnBlockK+bc*br]
+					gemmSerial(bc, br, g.d, k[(p*g.tk+j0)*g.d:], g.d, qt, br, st, br, false)
+					transpose2D(st, S, bc, br)
+				} else {
+					gemmSerial(br, bc, g.d, qs, g.d, kts[j0:], g.tk, S, bc, false)
+				}
 				for r := 0; r < br; r++ {
 					i := i0 + r
 					row := S[r*bc : (r+1)*bc]

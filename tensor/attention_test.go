@@ -33,7 +33,7 @@ func TestExpShift(t *testing.T) {
 
 // The dropout mask keeps about 1-p of the weights, differs between
 // seeds and positions, and is the same on every call.
-func TestKeeps(t *testing.T) {
+func TestAttentionDropoutHash(t *testing.T) {
 	for _, p := range []float64{0.1, 0.5} {
 		s := AttentionSpec{Dropout: p, Seed: 11}
 		kept, n := 0, 0

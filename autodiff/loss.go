@@ -76,6 +76,7 @@ func bceGrad(s, p, t *Var) *Var {
 // locally, so gradients of any order are available.
 func SoftmaxCrossEntropy(logits *Var, s tensor.XentSpec) *Var {
 	value, lse := tensor.SoftmaxCrossEntropy(logits.Value, s)
+	s.Targets = append([]int(nil), s.Targets...) // the backward pass must see these targets
 	return record("SoftmaxCrossEntropy", value, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
 		if graphBuilt(g, in) {
 			return localGrad(softmaxCrossEntropyComposite(in[0], s), g, in, needs)

@@ -58,23 +58,22 @@ func lnForward[T Float](x, gamma, beta, y []T, mean, rstd []float64, rows, d int
 		for r := lo; r < hi; r++ {
 			xr, yr := x[r*d:(r+1)*d], y[r*d:(r+1)*d]
 			m := rowSum(xr) / float64(d)
-			v := 0.0
-			for _, xv := range xr {
-				dv := float64(xv) - m
-				v += dv * dv
-			}
-			rs := 1 / math.Sqrt(v/float64(d)+eps)
+			rs := 1 / math.Sqrt(rowSqDev(xr, T(m))/float64(d)+eps)
 			mean[r], rstd[r] = m, rs
-			mt, rt := T(m), T(rs)
-			for c, xv := range xr {
-				h := (xv - mt) * rt
-				if gamma != nil {
-					h *= gamma[c]
+			rowAffine(yr, xr, T(rs), T(-m*rs)) // xhat
+			switch {
+			case gamma != nil && beta != nil:
+				for c := range yr {
+					yr[c] = yr[c]*gamma[c] + beta[c]
 				}
-				if beta != nil {
-					h += beta[c]
+			case gamma != nil:
+				for c := range yr {
+					yr[c] *= gamma[c]
 				}
-				yr[c] = h
+			case beta != nil:
+				for c := range yr {
+					yr[c] += beta[c]
+				}
 			}
 		}
 	})
@@ -111,44 +110,46 @@ func LayerNormBackward(g, x, gamma, beta, mean, rstd *Tensor) (dx, dgamma, dbeta
 
 func lnBackward[T Float](g, x, gamma, dx, dgamma, dbeta []T, mean, rstd []float64, rows, d int) {
 	parallelFor(rows, rows*d*8, func(lo, hi int) {
+		var sc *[]T
+		if gamma != nil {
+			sc = getScratch[T](d)
+			defer putScratch(sc)
+		}
 		for r := lo; r < hi; r++ {
-			gr, xr, dr := g[r*d:(r+1)*d], x[r*d:(r+1)*d], dx[r*d:(r+1)*d]
-			mt, rt := T(mean[r]), T(rstd[r])
-			su, sux := 0.0, 0.0
-			for c, gv := range gr {
-				u := gv
-				if gamma != nil {
-					u *= gamma[c]
+			u, xr, dr := g[r*d:(r+1)*d], x[r*d:(r+1)*d], dx[r*d:(r+1)*d]
+			if gamma != nil {
+				gu := (*sc)[:d]
+				for c, gv := range u {
+					gu[c] = gv * gamma[c]
 				}
-				xh := (xr[c] - mt) * rt
-				su += float64(u)
-				sux += float64(u * xh)
+				u = gu
 			}
-			a, b := T(su/float64(d)), T(sux/float64(d))
-			for c, gv := range gr {
-				u := gv
-				if gamma != nil {
-					u *= gamma[c]
-				}
-				xh := (xr[c] - mt) * rt
-				dr[c] = rt * (u - a - xh*b)
-			}
+			m, rs := mean[r], rstd[r]
+			// with su = sum(u), sd = sum(u (x - m)), mean(u) = su/d and
+			// mean(u xhat) = rs sd/d:
+			// dx = rs u - rs^2 (rs sd/d) (x - m) - rs su/d
+			su, sd := rowSumDot(u, xr, T(m))
+			b := rs * rs * rs * sd / float64(d)
+			rowAffine2(dr, u, xr, T(rs), T(-b), T(b*m-rs*su/float64(d)))
 		}
 	})
-	// the parameter gradients sum over rows in row order (deterministic)
 	if dgamma == nil && dbeta == nil {
 		return
 	}
-	for r := 0; r < rows; r++ {
-		gr, xr := g[r*d:(r+1)*d], x[r*d:(r+1)*d]
-		mt, rt := T(mean[r]), T(rstd[r])
-		for c, gv := range gr {
-			if dgamma != nil {
-				dgamma[c] += gv * (xr[c] - mt) * rt
-			}
-			if dbeta != nil {
-				dbeta[c] += gv
+	// the parameter gradients: each column sums over the rows in row
+	// order (deterministic), columns split across workers
+	parallelFor(d, rows*d*3, func(lo, hi int) {
+		for r := 0; r < rows; r++ {
+			gr, xr := g[r*d:(r+1)*d], x[r*d:(r+1)*d]
+			mt, rt := T(mean[r]), T(rstd[r])
+			for c := lo; c < hi; c++ {
+				if dgamma != nil {
+					dgamma[c] += gr[c] * (xr[c] - mt) * rt
+				}
+				if dbeta != nil {
+					dbeta[c] += gr[c]
+				}
 			}
 		}
-	}
+	})
 }

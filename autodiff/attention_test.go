@@ -519,3 +519,37 @@ func BenchmarkLayerNorm(b *testing.B) {
 		})
 	}
 }
+
+// Dropout from a hashed mask: about p of the elements dropped, the rest
+// scaled by 1/(1-p), the same mask for the same seed, and first and
+// second order (a fixed linear map).
+func TestDropoutHashed(t *testing.T) {
+	x := Const(tensor.Ones(tensor.Float32, 20000))
+	for _, p := range []float64{0.1, 0.5} {
+		a, b := Dropout(x, p, 3), Dropout(x, p, 3)
+		c := Dropout(x, p, 4)
+		if tensor.MaxAbsDiff(a.Value, b.Value) != 0 || tensor.MaxAbsDiff(a.Value, c.Value) == 0 {
+			t.Fatalf("p=%v: the mask is not a fixed function of the seed", p)
+		}
+		dropped := 0
+		for i := 0; i < a.Value.Len(); i++ {
+			switch v := a.Value.Flat(i); {
+			case v == 0:
+				dropped++
+			case math.Abs(v-1/(1-p)) > 1e-6:
+				t.Fatalf("p=%v: kept value %v", p, v)
+			}
+		}
+		if f := float64(dropped) / 20000; math.Abs(f-p) > 0.015 {
+			t.Fatalf("p=%v: dropped %.3f", p, f)
+		}
+	}
+	in := randInputs(rand.New(rand.NewPCG(36, 36)), [][]int{{4, 6}}, false)
+	f := func(x []*Var) *Var { return Square(Dropout(Mul(x[0], x[0]), 0.3, 9)) }
+	if err := GradCheck(f, in, CheckOptions{}); err != nil {
+		t.Fatal("first order:", err)
+	}
+	if err := GradGradCheck(f, in, CheckOptions{}); err != nil {
+		t.Fatal("second order:", err)
+	}
+}

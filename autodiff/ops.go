@@ -448,3 +448,16 @@ func Softmax(x *Var, axis int) *Var {
 		return []*Var{Mul(out, Sub(g, Sum(Mul(g, out), true, axis)))}
 	}, x)
 }
+
+// Dropout zeroes each element of x with probability p and scales the
+// rest by 1/(1-p) (tensor.Dropout: the mask is a hash of (seed, index),
+// never stored). It is linear in x with a fixed mask, so its backward is
+// Dropout of the gradient with the same seed, to any order.
+func Dropout(x *Var, p float64, seed uint64) *Var {
+	if p == 0 {
+		return x
+	}
+	return record("Dropout", tensor.Dropout(x.Value, p, seed), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		return []*Var{Dropout(g, p, seed)}
+	}, x)
+}

@@ -298,27 +298,12 @@ func (d *Dropout) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 	if !d.Training || d.P == 0 {
 		return x
 	}
-	mask := tensor.New(x.DType(), x.Shape()...)
-	scale := 1 / (1 - d.P)
+	// one draw per call seeds the mask, a hash of (seed, index) applied
+	// in one pass (autodiff.Dropout)
 	d.mu.Lock()
-	// the same draws as element-wise SetFlat, written to the slice directly
-	if mask.DType() == tensor.Float32 {
-		m, s := mask.F32(), float32(scale)
-		for i := range m {
-			if d.rng.Float64() >= d.P {
-				m[i] = s
-			}
-		}
-	} else {
-		m := mask.F64()
-		for i := range m {
-			if d.rng.Float64() >= d.P {
-				m[i] = scale
-			}
-		}
-	}
+	seed := d.rng.Uint64()
 	d.mu.Unlock()
-	return autodiff.Mul(x, autodiff.Const(mask))
+	return autodiff.Dropout(x, d.P, seed)
 }
 
 // Embedding maps integer ids to rows of a [num, dim] table. Apply reads the

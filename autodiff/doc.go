@@ -52,8 +52,9 @@
 //     arithmetic, and the whole recurrence of a GRU or LSTM over T steps
 //     with per-sequence lengths (one matrix product per step forward and
 //     backward, the hidden weights' gradient one product over all steps).
-//   - LayerNorm (layernorm.go) and GELU (ops.go, exact erf form): one pass
-//     forward and one backward each.
+//   - LayerNorm (layernorm.go), GELU (ops.go, exact erf form) and Dropout
+//     (ops.go, its mask a hash of seed and position, never stored): one
+//     pass forward and one backward each.
 //   - EmbeddingLookup (embedding.go): table rows by id, with a padding id
 //     whose row receives no gradient.
 package autodiff

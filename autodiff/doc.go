@@ -25,16 +25,21 @@
 // MB to 3 MB per step, with the speed and peak-memory effects recorded in
 // BENCHMARKS.md.
 //
-// Each op's forward and backward live side by side in ops.go, conv.go and
-// friends; GradCheck and GradGradCheck verify them against central finite
-// differences in float64.
+// Each op's forward and backward live side by side, one file per op
+// family: elementwise and reduction ops (ops.go), shapes (shape.go),
+// matrix products and solves (linalg.go), convolution and the fused
+// convolution block (conv.go), pooling (pool.go), batch normalisation
+// (batchnorm.go), per-channel sums and affine maps (channel.go), losses
+// (loss.go); GradCheck and GradGradCheck (gradcheck.go) verify them
+// against central finite differences in float64.
 //
 // Fused operations run one kernel forward and one backward where the
 // composite would store large intermediates, and when a graph of the
 // gradient is being built (second order) their backward recomputes the
 // composite from the inputs and differentiates it locally, so every order
-// of derivative is the composite's. Besides the convolution blocks
-// (channel.go) the sequence operations are built this way:
+// of derivative is the composite's. Besides the convolution block and
+// batch normalisation (conv.go, batchnorm.go) the sequence operations are
+// built this way:
 //
 //   - Attention (attention.go): scaled dot-product attention
 //     softmax(q k^T * scale + mask) v over [B, H, T, D] with key-length

@@ -73,3 +73,50 @@ func TestRNNEncoderDecoder(t *testing.T) {
 		}
 	}
 }
+
+// A training step over the sequence operations (embedding, GRU with
+// lengths, LayerNorm, GELU, dropout, fused attention, token loss) gives
+// the same loss and gradients when repeated after autodiff.Free recycled
+// the previous step's graph: no fused operation keeps storage that Free
+// hands back.
+func TestSequenceStepWithFree(t *testing.T) {
+	r := rand.New(rand.NewPCG(42, 42))
+	const B, T, V, D = 4, 16, 300, 128 // large enough for pooled (recycled) storage
+	emb := NewEmbeddingPadded(r, V, D, 0)
+	gru := NewGRU(r, D, D, 1)
+	ln := NewLayerNorm(D)
+	ids := make([]int, B*T)
+	lengths := []int{16, 3, 9, 1}
+	for b := 0; b < B; b++ {
+		for i := 0; i < lengths[b]; i++ {
+			ids[b*T+i] = 1 + r.IntN(V-1)
+		}
+	}
+	params := append(append(Vars(emb), Vars(gru)...), Vars(ln)...)
+	step := func() (float64, []*tensor.Tensor) {
+		x := emb.Embed(emb.Weight, ids, B, T)
+		h, _ := gru.Run(Vars(gru), x, lengths, nil)
+		h = autodiff.GELU(ln.Apply(Vars(ln), autodiff.Dropout(h, 0.1, 7)))
+		q := autodiff.Reshape(h, B, 1, T, D)
+		a := autodiff.Reshape(autodiff.Attention(q, q, q, autodiff.AttentionOptions{KeyLengths: lengths, Causal: true, Dropout: 0.1, Seed: 3}), B, T, D)
+		loss, _ := TokenCrossEntropy(emb.Logits(emb.Weight, a), ids, SeqLossOptions{LabelSmoothing: 0.1, Ignore: true})
+		gs := autodiff.Grad([]*autodiff.Var{loss}, params, false)
+		out := make([]*tensor.Tensor, len(gs))
+		for i, g := range gs {
+			out[i] = g.Value.Clone()
+		}
+		l := loss.Item()
+		autodiff.Free(loss)
+		return l, out
+	}
+	l1, g1 := step()
+	l2, g2 := step()
+	if l1 != l2 {
+		t.Fatalf("loss %v then %v", l1, l2)
+	}
+	for i := range g1 {
+		if d := tensor.MaxAbsDiff(g1[i], g2[i]); d != 0 {
+			t.Fatalf("gradient %d differs by %g after Free", i, d)
+		}
+	}
+}

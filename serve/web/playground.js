@@ -163,7 +163,13 @@
     undo() { this.strokes.pop(); this.redraw(); this.onstroke(); }
     clear() { this.strokes = []; this.redraw(); }
     empty() { return !this.grid.some((v) => v); }
+    // render repaints at the next frame (once, however many pointer events
+    // arrive before it).
     render() {
+      if (this.frame) return;
+      this.frame = requestAnimationFrame(() => { this.frame = 0; this.paint(); });
+    }
+    paint() {
       const g = this.g;
       const ctx = this.off.getContext("2d");
       const img = ctx.createImageData(g, g);
@@ -315,11 +321,19 @@
     predictSoon() {
       if (!this.adapted) return;
       clearTimeout(this.timer);
-      this.timer = setTimeout(() => this.predict(), 60);
+      this.waiting = true;
+      this.timer = setTimeout(() => { this.waiting = false; this.predict(); }, 60);
     },
+
+    busy() { return this.waiting || this.inflight > 0; },
 
     async predict() {
       if (!this.adapted) return;
+      this.inflight = (this.inflight || 0) + 1;
+      try { await this.predictOnce(); } finally { this.inflight--; }
+    },
+
+    async predictOnce() {
       const bars = $("bars");
       if (this.pad.empty()) { bars.replaceChildren(); $("predicted").textContent = ""; return; }
       const seq = ++this.seq;
@@ -568,7 +582,16 @@
     load();
   }
 
-  // Exposed for the browser tests and the console: the ink the model sees.
-  window.MLPlayground = { ink: () => Array.from(classify.ink()), resize, modes: MODES };
+  // Exposed for the browser tests and the console: the ink the model sees,
+  // and a promise that resolves once no prediction is pending or in flight.
+  window.MLPlayground = {
+    ink: () => Array.from(classify.ink()),
+    resize,
+    modes: MODES,
+    settled: () => new Promise((resolve) => {
+      const check = () => (classify.busy() ? setTimeout(check, 20) : resolve(true));
+      check();
+    }),
+  };
   wire();
 })();

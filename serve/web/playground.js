@@ -523,6 +523,7 @@
 
   function choose(name) {
     current = models.find((m) => m.name === name) || null;
+    say("");
     for (const s of ["classify", "regress", "unsupported"]) $(s).hidden = true;
     if (!current) return;
     $("model-info").textContent = [current.algorithm, current.dataset, current.kind, current.task,

@@ -355,11 +355,8 @@ func sameInk(t *testing.T, what string, page []float64, want []float32) {
 
 func TestBrowserPlayground(t *testing.T) {
 	const ways = 5
-	t0 := time.Now()
 	names, raw, small := omniglotChars(t, ways, 2)
-	t.Logf("data %v", time.Since(t0))
 	ctx := newBrowser(t)
-	t.Logf("browser %v", time.Since(t0))
 	models := writeModels(t, "proto", "sine")
 	_, ts := newTest(t, Config{ModelDir: models, Token: "tok-123"})
 
@@ -395,7 +392,6 @@ func TestBrowserPlayground(t *testing.T) {
 	run(t, ctx, chromedp.Click(chromedp.CSS("#adapt")))
 	waitJS(t, ctx, "adapt", `!!document.getElementById("adapted").dataset.id`)
 	id := evalJS[string](t, ctx, `document.getElementById("adapted").dataset.id`)
-	t.Logf("support drawn %v", time.Since(t0))
 	screenshot(t, ctx, "playground-support.png")
 
 	// Queries: another drawer's version of each character, classified live.

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
@@ -465,6 +466,29 @@ func TestBrowserPlayground(t *testing.T) {
 	if s := sum(pageInk(t, ctx)); s != 0 {
 		t.Errorf("clear: ink %v left", s)
 	}
+
+	// A finger draws too (touch input arrives as pointer events): a
+	// vertical line with the default pen.
+	run(t, ctx, chromedp.SetValue(chromedp.CSS("#pen"), "5"))
+	pad := evalJS[rect](t, ctx, `(() => { const r = document.getElementById("pad").getBoundingClientRect(); return {left: r.left, top: r.top, width: r.width, height: r.height}; })()`)
+	touch := func(typ input.DispatchTouchEventType, y float64) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			p := input.DispatchTouchEventParams{Type: typ, TouchPoints: []*input.TouchPoint{}}
+			if typ != input.DispatchTouchEventTypeTouchEnd {
+				p.TouchPoints = []*input.TouchPoint{{X: pad.Left + pad.Width/2, Y: pad.Top + y*pad.Height}}
+			}
+			_, err := cdp.Call(ctx, tg, input.DispatchTouchEvent, p)
+			return err
+		})
+	}
+	run(t, ctx, touch(input.DispatchTouchEventTypeTouchStart, 0.2), touch(input.DispatchTouchEventTypeTouchMove, 0.5),
+		touch(input.DispatchTouchEventTypeTouchMove, 0.8), touch(input.DispatchTouchEventTypeTouchEnd, 0))
+	// A pen 5 cells wide drawn over 60% of the 105-cell height inks about
+	// 5 x 63 cells, i.e. about 5 x 63 / 3.75^2 = 22 in 28x28 ink units.
+	if s := sum(pageInk(t, ctx)); s < 15 || s > 30 {
+		t.Errorf("touch stroke: ink %v, want about 22", s)
+	}
+	run(t, ctx, chromedp.Click(chromedp.CSS("#clear")))
 
 	// Import: the exported format is the /v1/adapt body; a support set
 	// built here loads into the page, and exports back unchanged.

@@ -5,7 +5,11 @@
 // 28x28 by area averaging. The pad is that 105x105 grid: the pen sets whole
 // cells (no anti-aliasing), and the 28x28 the model sees is computed here
 // with the same area weights as data.ResizeArea and sent as a flat array of
-// numbers, so the small preview is exactly the model's input.
+// numbers, so the small preview is exactly the model's input. The pen is 5
+// cells wide by default: the median stroke width of the Omniglot drawings
+// (the shorter of the horizontal and vertical ink runs through each ink
+// pixel, first drawer of 400 evaluation characters: median 5, quartiles 5
+// and 7).
 //
 // Modes by the model's task (GET /v1/models): classification models with an
 // image input get the drawing pad and a support set; regression models with

@@ -6,6 +6,8 @@ package serve
 // METALEARN_CHROMIUM to one) they skip with a message; .ci/run installs it.
 // METALEARN_SCREENSHOTS=DIR keeps the screenshots there (docs/ holds the
 // README's); otherwise they go to a temporary folder.
+// METALEARN_PLAYGROUND_MODEL=FILE serves a trained Omniglot checkpoint as
+// the playground's model instead of the random test model.
 
 import (
 	"bufio"
@@ -359,6 +361,17 @@ func TestBrowserPlayground(t *testing.T) {
 	names, raw, small := omniglotChars(t, ways, 2)
 	ctx := newBrowser(t)
 	models := writeModels(t, "proto", "sine")
+	if p := os.Getenv("METALEARN_PLAYGROUND_MODEL"); p != "" {
+		// A trained Omniglot checkpoint in place of the random test model
+		// (for the README's screenshot): the same assertions hold.
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(models, "proto"+ModelExt), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	_, ts := newTest(t, Config{ModelDir: models, Token: "tok-123"})
 
 	run(t, ctx,
@@ -454,7 +467,7 @@ func TestBrowserPlayground(t *testing.T) {
 			correct++
 		}
 	}
-	t.Logf("characters %v: %d of %d queries shown as their own character (untrained test model: only agreement with the API is asserted)", names, correct, ways)
+	t.Logf("characters %v: %d of %d queries shown as their own character (only agreement with the API is asserted: the test model is untrained unless METALEARN_PLAYGROUND_MODEL is set)", names, correct, ways)
 
 	// Undo takes back the last stroke; clear empties the pad.
 	before := sum(pageInk(t, ctx))

@@ -428,9 +428,7 @@ func TestBrowserPlayground(t *testing.T) {
 		pageLabels = append(pageLabels, l)
 		pageProbs = append(pageProbs, probs)
 		queries = append(queries, ArrayInput(small[c][1]))
-		if c == 2 {
-			screenshot(t, ctx, "playground.png")
-		}
+		screenshot(t, ctx, fmt.Sprintf("playground-query%d.png", c))
 	}
 
 	// The API, given the loader's pixels, answers what the page showed:

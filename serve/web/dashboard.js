@@ -108,12 +108,19 @@
     if (!want.length) box.replaceChildren(el("p", { class: "muted", text: names.length ? "no metrics logged yet" : "tick a run to plot it" }));
   }
 
-  // flatten turns nested JSON into [dotted key, value] rows.
+  // flatten turns nested JSON into [dotted key, value] rows; the copy of the
+  // configuration inside a summary is left out (config.yaml is shown below)
+  // and long lists are counted, not printed.
   function flatten(v, prefix, out) {
     if (v && typeof v === "object" && !Array.isArray(v)) {
-      for (const [k, x] of Object.entries(v)) flatten(x, prefix ? prefix + "." + k : k, out);
+      for (const [k, x] of Object.entries(v)) {
+        if (!prefix && k === "config") continue;
+        flatten(x, prefix ? prefix + "." + k : k, out);
+      }
+    } else if (Array.isArray(v)) {
+      out.push([prefix, v.length > 3 ? `[${v.length} items]` : JSON.stringify(v)]);
     } else {
-      out.push([prefix, Array.isArray(v) ? JSON.stringify(v) : typeof v === "number" ? String(Number(v.toPrecision(6))) : String(v)]);
+      out.push([prefix, typeof v === "number" ? String(Number(v.toPrecision(6))) : String(v)]);
     }
     return out;
   }
@@ -130,7 +137,7 @@
       if (d.summary) {
         const t = el("table", { class: "kv" });
         for (const [k, v] of flatten(d.summary, "", [])) t.append(el("tr", {}, el("th", { text: k }), el("td", { text: v })));
-        col.append(t);
+        col.append(el("div", { class: "scroll" }, t));
       } else col.append(el("p", { class: "muted", text: "not written yet (the run is still going, or stopped early)" }));
       col.append(el("h3", { text: "config.yaml" }), el("pre", { class: "config", text: d.config || "(none)" }));
       return col;

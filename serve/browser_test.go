@@ -549,7 +549,7 @@ func sum(v []float64) float64 {
 
 // trainSine runs a tiny sinusoid MAML training into a run folder, logging
 // like `metalearn train`. gate, when set, is called after every logged
-// iteration.
+// iteration with the number logged so far.
 func trainSine(t *testing.T, dir string, seed uint64, iters int, outerLR float64, gate func(step int)) {
 	t.Helper()
 	spec := meta.Spec{Algorithm: "maml", Dataset: "sinusoid", Hidden: 16, EvalSteps: 2, Seed: seed}
@@ -574,15 +574,17 @@ func trainSine(t *testing.T, dir string, seed uint64, iters int, outerLR float64
 	if val, err := b.Spec.Tasks("val"); err == nil {
 		tc.Val, tc.ValEvery, tc.ValSteps = data.EvalSet(val, 8, seed+1000), 10, 2
 	}
+	logged := 0
 	tc.Log = func(p meta.Progress) {
-		step := p.Iteration + 1
+		step := p.Iteration
+		logged++
 		folder.Log(step, "train", "loss", p.Loss)
 		folder.Log(step, "train", "grad_norm", p.GradNorm)
 		if p.Val != nil {
 			folder.Log(step, "val", "loss", p.Val.Loss)
 		}
 		if gate != nil {
-			gate(step)
+			gate(logged)
 		}
 	}
 	res, err := meta.Train(b.Algorithm, train, tc)

@@ -234,7 +234,7 @@ go() {
 }
 `
 	torch := exec.Command("/usr/bin/python3", "-c", "import torch").Run() == nil
-	port := freePort(t)
+	port, dashPort := freePort(t), freePort(t)
 	start := time.Now()
 	var totalCPU time.Duration
 	for _, b := range blocks {
@@ -257,6 +257,7 @@ go() {
 			script = strings.Join(kept, "\n")
 		}
 		script = strings.ReplaceAll(script, "127.0.0.1:8080", "127.0.0.1:"+strconv.Itoa(port))
+		script = strings.ReplaceAll(script, "127.0.0.1:8090", "127.0.0.1:"+strconv.Itoa(dashPort))
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		cmd := exec.CommandContext(ctx, "bash", "-c", prologue+script)
 		cmd.Dir = work

@@ -84,14 +84,24 @@ func attentionMask(b, tq, tk int, opt attnOptions, dt tensor.DType) *tensor.Tens
 // probability p, from a stream seeded by seed.
 func dropoutMask(shape []int, dt tensor.DType, p float64, seed uint64) *tensor.Tensor {
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
-	m := tensor.New(dt, shape...)
+	n := tensor.NumElems(shape)
 	s := 1 / (1 - p)
-	for i := 0; i < m.Len(); i++ {
+	if dt == tensor.Float32 {
+		m := make([]float32, n)
+		for i := range m {
+			if rng.Float64() >= p {
+				m[i] = float32(s)
+			}
+		}
+		return tensor.FromFloat32(m, shape...)
+	}
+	m := make([]float64, n)
+	for i := range m {
 		if rng.Float64() >= p {
-			m.SetFlat(i, s)
+			m[i] = s
 		}
 	}
-	return m
+	return tensor.FromValues(dt, m, shape...)
 }
 
 // MultiHeadAttention is multi-head attention (Vaswani et al. 2017, sec.

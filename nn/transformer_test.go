@@ -267,3 +267,31 @@ func TestSeq2SeqLossIgnoresPadding(t *testing.T) {
 		t.Fatal("id out of range accepted")
 	}
 }
+
+// Seq2Seq's loss (tied embedding, positions, label smoothing, padded and
+// ragged batches) is differentiable to second order in all its weights.
+func TestSeq2SeqLossGradients(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	m, err := NewSeq2Seq(rng, 7, TransformerConfig{DModel: 4, Heads: 2, EncoderLayers: 1, DecoderLayers: 1, FFN: 5, NormFirst: false, Activation: "gelu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	Cast(m, tensor.Float64)
+	m.SetTraining(false)
+	src := Tokens{IDs: []int{3, 4, 5, 6, 0, 0}, Lens: []int{3, 1}, T: 3}
+	tgt := Tokens{IDs: []int{1, 5, 2, 1, 6, 4, 2, 0}, Lens: []int{3, 4}, T: 4}
+	var inputs []*tensor.Tensor
+	for _, v := range Vars(m) {
+		inputs = append(inputs, v.Value.Clone())
+	}
+	f := func(xs []*autodiff.Var) *autodiff.Var {
+		l, _ := m.Loss(xs, src, tgt, 0.1)
+		return l
+	}
+	if err := autodiff.GradCheck(f, inputs, autodiff.CheckOptions{}); err != nil {
+		t.Error(err)
+	}
+	if err := autodiff.GradGradCheck(f, inputs, autodiff.CheckOptions{}); err != nil {
+		t.Error(err)
+	}
+}

@@ -28,10 +28,13 @@ func TestTransformerMatchesPyTorch(t *testing.T) {
 		normFirst  bool
 		activation string
 		enc, dec   int
+		dt         tensor.DType
 	}{
-		{"post-LN relu", false, "relu", 2, 2},
-		{"pre-LN gelu", true, "gelu", 2, 3},
-		{"pre-LN relu 1+1", true, "relu", 1, 1},
+		{"post-LN relu", false, "relu", 2, 2, tensor.Float64},
+		{"pre-LN gelu", true, "gelu", 2, 3, tensor.Float64},
+		{"pre-LN relu 1+1", true, "relu", 1, 1, tensor.Float64},
+		// our float32 forward against PyTorch's float64 one on the same values
+		{"post-LN gelu float32", false, "gelu", 2, 2, tensor.Float32},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -42,18 +45,18 @@ func TestTransformerMatchesPyTorch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			nn.Cast(m, tensor.Float64)
+			nn.Cast(m, c.dt)
 			// LayerNorms away from (1, 0) so a swapped or unused norm shows
 			for _, p := range m.Params() {
 				if len(p.V.Shape()) == 1 {
-					p.V.Value = tensor.RandN(rng, tensor.Float64, 0.5, p.V.Shape()...)
+					p.V.Value = tensor.RandN(rng, c.dt, 0.5, p.V.Shape()...)
 				}
 			}
 			m.SetTraining(false)
 			const b, s, tt = 3, 5, 4
 			srcLens, tgtLens := []int{5, 2, 4}, []int{4, 3, 1}
-			src := tensor.RandN(rng, tensor.Float64, 1, b, s, 16)
-			tgt := tensor.RandN(rng, tensor.Float64, 1, b, tt, 16)
+			src := tensor.RandN(rng, c.dt, 1, b, s, 16)
+			tgt := tensor.RandN(rng, c.dt, 1, b, tt, 16)
 			lens := func(l []int) *tensor.Tensor {
 				v := make([]float64, len(l))
 				for i, x := range l {
@@ -88,7 +91,7 @@ func TestTransformerMatchesPyTorch(t *testing.T) {
 			for _, cmp := range []struct {
 				name     string
 				got, ref *tensor.Tensor
-			}{{"memory", mem.Value, ref["memory"]}, {"out", got.Value, ref["out"]}} {
+			}{{"memory", mem.Value.AsType(tensor.Float64), ref["memory"]}, {"out", got.Value.AsType(tensor.Float64), ref["out"]}} {
 				if d := tensor.MaxAbsDiff(cmp.got, cmp.ref); d > 1e-5 || d != d {
 					t.Errorf("%s differs from PyTorch by %.3g (> 1e-5)", cmp.name, d)
 				} else {

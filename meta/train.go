@@ -14,8 +14,8 @@ import (
 	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/dist"
 	"github.com/metalearn/metalearn/optim"
-	"github.com/metalearn/metalearn/stats"
 	"github.com/metalearn/metalearn/runner"
+	"github.com/metalearn/metalearn/stats"
 	"github.com/metalearn/metalearn/tensor"
 )
 

@@ -14,8 +14,8 @@ import (
 	"github.com/metalearn/metalearn/nn"
 	"github.com/metalearn/metalearn/optim"
 	"github.com/metalearn/metalearn/plots"
-	"github.com/metalearn/metalearn/stats"
 	"github.com/metalearn/metalearn/runner"
+	"github.com/metalearn/metalearn/stats"
 	"github.com/metalearn/metalearn/tensor"
 )
 

@@ -7,8 +7,8 @@ import (
 
 	"github.com/metalearn/metalearn/nn"
 	"github.com/metalearn/metalearn/plots"
-	"github.com/metalearn/metalearn/stats"
 	"github.com/metalearn/metalearn/runner"
+	"github.com/metalearn/metalearn/stats"
 )
 
 // MatrixTask is one task of a pairwise transfer matrix: a training pool

@@ -97,6 +97,12 @@ type TrainConfig struct {
 
 	Seed uint64 `json:"seed"`
 
+	// ExportTokens, when set, is a folder that receives the run's
+	// vocabulary and tokenised data before training (ExportTokens), for
+	// the PyTorch reference (reference/mt_torch.py) to train on exactly
+	// the same ids.
+	ExportTokens string `json:"-"`
+
 	// Out is the output folder: model.safetensors (best weights),
 	// checkpoint.safetensors, dev.jsonl (the validation curve), and with
 	// Average model-avg.safetensors.
@@ -351,6 +357,11 @@ func Train(c TrainConfig) (*TrainResult, error) {
 		npairs += len(d.pairs)
 	}
 
+	if c.ExportTokens != "" {
+		if err := exportTokens(c.ExportTokens, model, dirs); err != nil {
+			return nil, err
+		}
+	}
 	params := model.Params()
 	vars := make([]*autodiff.Var, len(params))
 	index := map[*autodiff.Var]int{}
@@ -723,4 +734,69 @@ func devChrF(m *Model, dirs []*direction, _ int) (float64, map[string]float64, e
 		sum += sc.Score
 	}
 	return sum / float64(len(dirs)), per, nil
+}
+
+// exportTokens writes, for an outside trainer, the vocabulary's pieces
+// (pieces.json: the surface of every id, "<0x41>" for byte tokens, "▁"
+// for the word boundary), the tokenised training pairs of every direction
+// (train.jsonl: {"pair", "src", "tgt"} with the tag, begin- and
+// end-of-sentence ids as the Go trainer uses them) and the validation
+// sentences (dev.jsonl: {"pair", "src", "ref"}), plus spec.json with
+// the reserved ids.
+func exportTokens(dir string, m *Model, dirs []*direction) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	pieces := make([]string, m.Vocab.Size())
+	for i := range pieces {
+		pieces[i] = m.Vocab.Piece(i)
+	}
+	spec := map[string]any{"pad": PAD, "bos": BOS, "eos": EOS, "vocab_size": m.Vocab.Size(), "first_piece": firstPieceID,
+		"byte_base": byteBase, "languages": m.Vocab.Languages(), "model": m.Spec}
+	for name, v := range map[string]any{"pieces.json": pieces, "spec.json": spec} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			return err
+		}
+	}
+	write := func(name string, rows func(enc *json.Encoder) error) error {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		if err := rows(json.NewEncoder(f)); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	if err := write("train.jsonl", func(enc *json.Encoder) error {
+		for _, d := range dirs {
+			for _, p := range d.pairs {
+				if err := enc.Encode(map[string]any{"pair": d.name, "src": p.Src, "tgt": p.Tgt}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return write("dev.jsonl", func(enc *json.Encoder) error {
+		for _, d := range dirs {
+			for _, s := range d.dev {
+				src, err := m.EncodeSource(s.Source, d.tgt, 256)
+				if err != nil {
+					return err
+				}
+				if err := enc.Encode(map[string]any{"pair": d.name, "src": src, "ref": s.Target}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }

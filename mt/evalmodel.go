@@ -26,7 +26,8 @@ type ModelEvalOptions struct {
 	// Eval configures the metrics and bootstrap (Hyp and Refs unused).
 	Eval EvalOptions
 	// HypDir, when set, receives each pair's translations as
-	// <split>.<pair>.txt, one line per sentence.
+	// <split>.<pair>.txt (pivoted: <split>.<pair>.via-<pivot>.txt), one
+	// line per sentence.
 	HypDir string
 }
 
@@ -90,7 +91,11 @@ func EvaluateModel(m *Model, o ModelEvalOptions) ([]PairReport, error) {
 			if err := os.MkdirAll(o.HypDir, 0o755); err != nil {
 				return nil, err
 			}
-			path := filepath.Join(o.HypDir, fmt.Sprintf("%s.%s.txt", o.Split, p))
+			name := fmt.Sprintf("%s.%s.txt", o.Split, p)
+			if len(hops) == 2 {
+				name = fmt.Sprintf("%s.%s.via-%s.txt", o.Split, p, o.Pivot)
+			}
+			path := filepath.Join(o.HypDir, name)
 			if err := os.WriteFile(path, []byte(strings.Join(text, "\n")+"\n"), 0o644); err != nil {
 				return nil, err
 			}

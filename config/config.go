@@ -218,7 +218,7 @@ func (c *Config) validateMT() error {
 	}
 	for i, p := range m.Pairs {
 		if _, _, err := mt.ParsePair(p); err != nil {
-			return c.errf(fmt.Sprintf("mt.pairs.%d", i), "%v", err)
+			return c.errf("mt.pairs", "entry %d: %v", i+1, err)
 		}
 	}
 	if m.Arch != mt.ArchShared && m.Arch != mt.ArchSeparateDecoders {

@@ -113,7 +113,7 @@ func TestTrainConfigMTBadInput(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct{ body, want string }{
 		{"kind: mt\nmt:\n  arch: shared\n", "mt.pairs"},
-		{"kind: mt\nmt:\n  pairs: [en-de, ende]\n", "mt.pairs.1"},
+		{"kind: mt\nmt:\n  pairs: [en-de, ende]\n", "mt.pairs: entry 2: language pair \"ende\""},
 		{"kind: mt\nmt:\n  pairs: [en-de]\n  arch: tower\n", `"tower", want shared or separate-decoders`},
 		{"kind: mt\nmt:\n  pairs: [en-de]\n  dropout: 1.5\n", "mt.dropout"},
 		{"kind: mt\nmt:\n  pairs: [en-de]\n  colour: blue\n", "colour"},

@@ -18,7 +18,8 @@ type DecodeState interface {
 	// each row's next token, [rows, V].
 	Step(tokens []int) *tensor.Tensor
 	// Reorder makes the current row rows[i] the new row i; rows may repeat
-	// (beam expansion) or leave rows out (finished sentences).
+	// (beam expansion) or leave rows out (finished sentences). The slice
+	// is the caller's: Reorder must not keep it.
 	Reorder(rows []int)
 }
 

@@ -56,6 +56,9 @@ func newSeedStream(seed uint64) *seedStream {
 }
 
 func (s *seedStream) next() uint64 {
+	if s == nil {
+		panic("nn: a Transformer layer with dropout was not made by its constructor (New...), so it has no dropout seeds")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.rng.Uint64()

@@ -49,10 +49,10 @@
 //	metaLoss := loss(fast, query)       // differentiable in w to second order
 //
 // (TestTransformerMAMLSecondOrder checks exactly this against finite
-// differences). The meta package's algorithms take a Module and data.Task
-// with tensor inputs; sequence tasks reach them through a Module wrapper
-// whose Apply decodes the task's own token batch, as the translation
-// application does.
+// differences). The meta package's algorithms take a Module and a
+// data.Task with tensor inputs, so running them on token batches needs a
+// sequence task type (the translation application's work); its loss calls
+// the functional methods here with the algorithm's fast weights.
 //
 // Seq2Seq is the token-level model: a shared embedding scaled by
 // sqrt(d_model) plus sinusoidal positions, the Transformer, and an output

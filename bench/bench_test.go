@@ -60,3 +60,4 @@ func BenchmarkSeedStep(b *testing.B)        { benchWorkload(b, "seed_step") }
 
 func BenchmarkMTSmallTrainStep(b *testing.B)    { benchWorkload(b, "mt_small_train_step") }
 func BenchmarkMTSmallGreedyDecode(b *testing.B) { benchWorkload(b, "mt_small_greedy_decode") }
+func BenchmarkMTSmallBeam4Decode(b *testing.B)  { benchWorkload(b, "mt_small_beam4_decode") }

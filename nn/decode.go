@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 
 	"github.com/metalearn/metalearn/autodiff"
@@ -259,13 +260,17 @@ type seq2seqState struct {
 	selfK      []*autodiff.Var // per decoder layer, [N,H,t,D]; nil before the first step
 	selfV      []*autodiff.Var
 	pos        int
+	rowSrc     []int // source sentence of each row
 }
 
 // StartDecoding encodes src with weights w and returns the incremental
 // decoder of its rows, for Greedy and BeamSearch. Decode in evaluation
 // mode (SetTraining(false)); nothing is recorded for differentiation.
 func (m *Seq2Seq) StartDecoding(w []*autodiff.Var, src Tokens) DecodeState {
-	st := &seq2seqState{m: m, w: w, memLens: append([]int(nil), src.Lens...)}
+	st := &seq2seqState{m: m, w: w, memLens: append([]int(nil), src.Lens...), rowSrc: make([]int, src.Batch())}
+	for i := range st.rowSrc {
+		st.rowSrc[i] = i
+	}
 	autodiff.NoGrad(func() {
 		mem := m.Encode(w, src)
 		o := 1 + m.Transformer.decoderOffset()
@@ -317,13 +322,25 @@ func (st *seq2seqState) Reorder(rows []int) {
 		}
 		return autodiff.Const(tensor.IndexSelect(v.Value, 0, rows))
 	}
-	for i := range st.memK {
-		st.memK[i], st.memV[i] = sel(st.memK[i]), sel(st.memV[i])
+	rowSrc := make([]int, len(rows))
+	for i, r := range rows {
+		rowSrc[i] = st.rowSrc[r]
+	}
+	// a beam step reorders rows within each sentence: the memory's rows
+	// stay as they are
+	sameSources := reflect.DeepEqual(rowSrc, st.rowSrc)
+	for i := range st.selfK {
+		if !sameSources {
+			st.memK[i], st.memV[i] = sel(st.memK[i]), sel(st.memV[i])
+		}
 		st.selfK[i], st.selfV[i] = sel(st.selfK[i]), sel(st.selfV[i])
 	}
-	lens := make([]int, len(rows))
-	for i, r := range rows {
-		lens[i] = st.memLens[r]
+	if !sameSources {
+		lens := make([]int, len(rows))
+		for i, r := range rows {
+			lens[i] = st.memLens[r]
+		}
+		st.memLens = lens
 	}
-	st.memLens = lens
+	st.rowSrc = rowSrc
 }

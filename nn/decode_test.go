@@ -44,6 +44,10 @@ func TestCachedDecodingMatchesRecomputation(t *testing.T) {
 				prefix = [][]int{prefix[0], prefix[2], append([]int(nil), prefix[2]...)}
 				rowSrc = []int{0, 2, 2}
 			}
+			if step == 4 { // a beam-style reorder within sentences: swap the two rows of source 2
+				st.Reorder([]int{0, 2, 1})
+				prefix = [][]int{prefix[0], prefix[2], prefix[1]}
+			}
 			tokens := make([]int, len(prefix))
 			for r := range prefix {
 				tokens[r] = rng.IntN(9)

@@ -47,6 +47,15 @@ type Hypothesis struct {
 	Score   float64 // LogProb over the length penalty
 }
 
+// checkVocab reports ids of c outside the vocabulary of v tokens that a
+// first step revealed.
+func (c SearchConfig) checkVocab(v int) error {
+	if c.EOS < 0 || c.EOS >= v {
+		return fmt.Errorf("nn: decoding: end-of-sentence id %d not in the vocabulary [0,%d)", c.EOS, v)
+	}
+	return nil
+}
+
 func (c SearchConfig) maxLens(srcLens []int) ([]int, error) {
 	if c.MaxLenRatio < 0 {
 		return nil, fmt.Errorf("nn: decoding: max length ratio %v, want >= 0", c.MaxLenRatio)
@@ -87,6 +96,9 @@ func Greedy(st DecodeState, srcLens []int, c SearchConfig) ([]Hypothesis, error)
 	for t := 0; len(active) > 0; t++ {
 		logp := st.Step(tokens)
 		v, vals := logp.Shape()[1], logp.Values()
+		if err := c.checkVocab(v); err != nil {
+			return nil, err
+		}
 		var keep, next, nextActive []int
 		for r, s := range active {
 			row := vals[r*v : (r+1)*v]
@@ -186,6 +198,9 @@ func BeamSearch(st DecodeState, srcLens []int, c SearchConfig) ([][]Hypothesis, 
 	for t := 0; len(active) > 0; t++ {
 		logp := st.Step(tokens)
 		v, vals := logp.Shape()[1], logp.Values()
+		if err := c.checkVocab(v); err != nil {
+			return nil, err
+		}
 		rows, tokens = rows[:0], tokens[:0]
 		var nextActive []int
 		for a, s := range active {
@@ -286,6 +301,14 @@ func (m *Seq2Seq) StartDecoding(w []*autodiff.Var, src Tokens) DecodeState {
 }
 
 func (st *seq2seqState) Step(tokens []int) *tensor.Tensor {
+	if len(tokens) != len(st.rowSrc) {
+		panic(fmt.Sprintf("nn: decoding step: %d tokens for %d rows", len(tokens), len(st.rowSrc)))
+	}
+	for r, id := range tokens {
+		if v := st.m.Vocab(); id < 0 || id >= v {
+			panic(fmt.Sprintf("nn: decoding step: token %d of row %d not in the vocabulary [0,%d) (the begin-of-sentence id?)", id, r, v))
+		}
+	}
 	var out *tensor.Tensor
 	autodiff.NoGrad(func() {
 		w, tr := st.w, st.m.Transformer

@@ -235,9 +235,9 @@ JSON object per input line with all n-best translations and their scores.`,
 }
 
 type mtModelEval struct {
-	model, split, pivot, dataDir, hypDir string
-	pairs                                []string
-	beam, maxSentences                   int
+	model, split, pivot, dataDir, hypDir, test string
+	pairs                                      []string
+	beam, maxSentences                         int
 }
 
 // runModelEval is `mt eval --model`: mt.EvaluateModel and its report.
@@ -249,7 +249,7 @@ func runModelEval(cmd *cobra.Command, me mtModelEval, eo mt.EvalOptions, asJSON 
 	if me.dataDir == "" {
 		me.dataDir = config.DefaultDataDir()
 	}
-	reps, err := mt.EvaluateModel(m, mt.ModelEvalOptions{Data: filepath.Join(me.dataDir, "lo-mt"), Split: me.split, Pairs: me.pairs,
+	reps, err := mt.EvaluateModel(m, mt.ModelEvalOptions{Data: filepath.Join(me.dataDir, "lo-mt"), Split: me.split, Pairs: me.pairs, Test: me.test,
 		Pivot: me.pivot, MaxSentences: me.maxSentences, HypDir: me.hypDir, Eval: eo,
 		Translate: mt.TranslateOptions{Beam: me.beam, LengthPenalty: 0.6}})
 	if err != nil {
@@ -264,7 +264,11 @@ func runModelEval(cmd *cobra.Command, me mtModelEval, eo mt.EvalOptions, asJSON 
 		if r.Pivot != "" {
 			via = " via " + r.Pivot
 		}
-		fmt.Fprintf(out, "%s%s (%s, beam %d, translated in %.1f s):\n", r.Pair, via, me.split, me.beam, r.Seconds)
+		set := me.split
+		if me.test != "" {
+			set = me.test
+		}
+		fmt.Fprintf(out, "%s%s (%s, beam %d, translated in %.1f s):\n", r.Pair, via, set, me.beam, r.Seconds)
 		if err := r.Report.Format(out); err != nil {
 			return err
 		}

@@ -98,6 +98,7 @@ exactly. The same run from a file: metalearn train -c examples/mt-tiny.yaml.`,
 	f.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "checkpoint every N steps")
 	f.IntVar(&c.Average, "average", 0, "also write the mean of the last N checkpoints' weights (model-avg.safetensors)")
 	f.Uint64Var(&c.Seed, "seed", c.Seed, "random seed")
+	f.StringVar(&c.Init, "init", "", "start from this model file (fine-tuning; its vocabulary and architecture are kept)")
 	f.StringVar(&c.ExportTokens, "export-tokens", "", "also write the vocabulary and tokenised train/dev data to this folder (for reference/mt_torch.py)")
 	f.BoolVar(&o.resume, "resume", false, "continue the run in --out from its checkpoint")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress output; only the final line")

@@ -214,11 +214,19 @@ func TestModelBadInput(t *testing.T) {
 	}
 	md2["spec"] = strings.Replace(md["spec"], `"version":1`, `"version":9`, 1)
 	checkpoint.WriteFile(badSpec, named, md2)
+	huge := filepath.Join(dir, "huge.safetensors")
+	md2["spec"] = strings.Replace(md["spec"], `"d_model":16`, `"d_model":1000000000`, 1)
+	checkpoint.WriteFile(huge, named, md2)
+	wide := filepath.Join(dir, "wide.safetensors")
+	md2["spec"] = strings.Replace(md["spec"], `"d_model":16`, `"d_model":32`, 1)
+	checkpoint.WriteFile(wide, named, md2)
 	for _, c := range []struct{ path, want string }{
 		{filepath.Join(dir, "none.safetensors"), "does not exist"},
 		{junk, "not a safetensors file"},
 		{other, "not a translation model"},
 		{badSpec, "version 9"},
+		{huge, "implausible architecture"},
+		{wide, `tensor "embed.weight" missing or not`},
 	} {
 		_, _, err := LoadModel(c.path)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -2,106 +2,18 @@ package nn
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/metalearn/metalearn/autodiff"
 	"github.com/metalearn/metalearn/tensor"
 )
 
-// attnOptions mirrors autodiff.AttentionOptions field for field, so that
-// attention can become a call of the fused op without touching its callers.
-type attnOptions struct {
-	Scale      float64 // 0 means 1/sqrt(D)
-	KeyLengths []int   // len B; keys at positions >= KeyLengths[b] are masked; nil = none
-	Causal     bool    // query i sees keys j <= i + (Tk - Tq)
-	Dropout    float64 // on the attention weights
-	Seed       uint64  // of the dropout mask
-}
-
 // attention is scaled dot-product attention softmax(q k^T * scale + mask) v
 // for q [B,H,Tq,D], k [B,H,Tk,D] and v [B,H,Tk,Dv], returning [B,H,Tq,Dv]
-// (Vaswani et al. 2017, eq. 1). It is the one place multi-head attention
-// calls; it composes existing differentiable ops, so it is correct to any
-// order, and materialises the [B,H,Tq,Tk] score matrix.
-func attention(q, k, v *autodiff.Var, opt attnOptions) *autodiff.Var {
-	qs, ks := q.Shape(), k.Shape()
-	if len(qs) != 4 || len(ks) != 4 || len(v.Shape()) != 4 {
-		panic(fmt.Sprintf("nn: attention: q %v, k %v, v %v, want [B,H,T,D] each", qs, ks, v.Shape()))
-	}
-	b, tq, tk := qs[0], qs[2], ks[2]
-	scale := opt.Scale
-	if scale == 0 {
-		scale = 1 / math.Sqrt(float64(qs[3]))
-	}
-	scores := autodiff.Scale(autodiff.MatMulNT(q, k), scale) // [B,H,Tq,Tk]
-	if mask := attentionMask(b, tq, tk, opt, q.DType()); mask != nil {
-		scores = autodiff.Add(scores, autodiff.Const(mask))
-	}
-	p := autodiff.Softmax(scores, -1)
-	if opt.Dropout > 0 {
-		p = autodiff.Mul(p, autodiff.Const(dropoutMask(p.Shape(), p.DType(), opt.Dropout, opt.Seed)))
-	}
-	return autodiff.MatMul(p, v)
-}
-
-// attentionMask returns the additive [B,1,Tq,Tk] mask (0 = attend, -Inf =
-// masked) of the key lengths and causality in opt, or nil when nothing is
-// masked. A query row with no visible key would give NaN through softmax;
-// such rows keep their first key instead.
-func attentionMask(b, tq, tk int, opt attnOptions, dt tensor.DType) *tensor.Tensor {
-	if opt.KeyLengths == nil && !opt.Causal {
-		return nil
-	}
-	if opt.KeyLengths != nil && len(opt.KeyLengths) != b {
-		panic(fmt.Sprintf("nn: attention: %d key lengths for a batch of %d", len(opt.KeyLengths), b))
-	}
-	m := make([]float64, b*tq*tk)
-	for i := range m {
-		m[i] = math.Inf(-1)
-	}
-	for bi := 0; bi < b; bi++ {
-		n := tk
-		if opt.KeyLengths != nil {
-			n = min(opt.KeyLengths[bi], tk)
-		}
-		for i := 0; i < tq; i++ {
-			last := n - 1
-			if opt.Causal {
-				last = min(last, i+tk-tq)
-			}
-			last = max(last, 0)
-			row := m[(bi*tq+i)*tk:]
-			for j := 0; j <= last; j++ {
-				row[j] = 0
-			}
-		}
-	}
-	return tensor.FromValues(dt, m, b, 1, tq, tk)
-}
-
-// dropoutMask returns a tensor of 0 and 1/(1-p) entries, each zero with
-// probability p, from a stream seeded by seed.
-func dropoutMask(shape []int, dt tensor.DType, p float64, seed uint64) *tensor.Tensor {
-	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
-	n := tensor.NumElems(shape)
-	s := 1 / (1 - p)
-	if dt == tensor.Float32 {
-		m := make([]float32, n)
-		for i := range m {
-			if rng.Float64() >= p {
-				m[i] = float32(s)
-			}
-		}
-		return tensor.FromFloat32(m, shape...)
-	}
-	m := make([]float64, n)
-	for i := range m {
-		if rng.Float64() >= p {
-			m[i] = s
-		}
-	}
-	return tensor.FromValues(dt, m, shape...)
+// (Vaswani et al. 2017, eq. 1): the fused autodiff.Attention, the one place
+// multi-head attention calls.
+func attention(q, k, v *autodiff.Var, opt autodiff.AttentionOptions) *autodiff.Var {
+	return autodiff.Attention(q, k, v, opt)
 }
 
 // MultiHeadAttention is multi-head attention (Vaswani et al. 2017, sec.
@@ -184,7 +96,7 @@ func (a *MultiHeadAttention) Attend(w []*autodiff.Var, query, source *autodiff.V
 // combine attends with projected heads q [B,H,Tq,D], k, v [B,H,Tk,D] and
 // applies the output projection.
 func (a *MultiHeadAttention) combine(w []*autodiff.Var, q, k, v *autodiff.Var, opt AttendOptions) *autodiff.Var {
-	ao := attnOptions{KeyLengths: opt.KeyLengths, Causal: opt.Causal}
+	ao := autodiff.AttentionOptions{KeyLengths: opt.KeyLengths, Causal: opt.Causal}
 	if a.Training && a.Dropout > 0 {
 		ao.Dropout, ao.Seed = a.Dropout, a.seeds.next()
 	}

@@ -22,16 +22,36 @@
 // Units lists a network's steps as Apply runs them, for code (serve's
 // Conv4 kernels) that needs to know which blocks are fused.
 //
+// Sequence layers work on batch-first tensors [B, T, D] with per-sequence
+// lengths for padding, and keep PyTorch's parameter names and layouts:
+//
+//   - Embedding with an optional padding id (its row gets no gradient) and
+//     Logits, the tied output projection through the same table;
+//     SinusoidalTable / AddSinusoidal and PositionalEmbedding (learned),
+//     both with a position offset for incremental decoding (posenc.go).
+//   - GRUCell, LSTMCell and the stacked GRU and LSTM (rnn.go), with the
+//     gate order and weight_ih/weight_hh/bias_ih/bias_hh layout of
+//     torch.nn; RunGRU and RunLSTM run a cell over [B, T, I] with lengths:
+//     a sequence's state is frozen after its length and its outputs there
+//     are zero. Each runner's recurrence is one fused operation.
+//   - AdditiveAttention (Bahdanau) and LuongAttention (dot and general)
+//     for RNN decoders (rnnattn.go).
+//   - TokenCrossEntropy (label smoothing, ignore index, averaging per token
+//     or per sequence, returning the token count) and
+//     SequenceLogLikelihood for scoring (seqloss.go), on the fused
+//     autodiff.SoftmaxCrossEntropy.
+//
+// Scaled dot-product attention itself is autodiff.Attention (one fused
+// operation with padding and causal masks and dropout).
+//
 // # Transformer
 //
 // MultiHeadAttention (attention.go) is PyTorch's nn.MultiheadAttention:
 // in_proj_weight [3E,E], in_proj_bias, out_proj.weight/bias, batch-first
 // [B,T,E] inputs; Attend takes a query, a key/value source (the same Var
 // for self-attention) and AttendOptions (key lengths for padding, causal).
-// Every head's scaled dot-product attention goes through one private
-// function, attention, which today composes MatMulNT, an additive mask,
-// Softmax and MatMul (differentiable to any order) and is the one call to
-// replace with the fused attention op.
+// Every head's scaled dot-product attention is one call of the fused
+// autodiff.Attention.
 //
 // EncoderLayer and DecoderLayer (transformer.go) are the post-LN layers of
 // Vaswani et al. (2017) or, with TransformerConfig.NormFirst, the pre-LN

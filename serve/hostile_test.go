@@ -338,14 +338,22 @@ func TestSilentlyAcceptedInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		code, b := post(t, ts.URL+tc.path, "", tc.body)
+		msg := errorMessage(b)
 		ok := code == 400
 		for _, w := range tc.want {
-			ok = ok && strings.Contains(string(b), w)
+			ok = ok && strings.Contains(msg, w)
 		}
 		if !ok {
 			t.Errorf("%s: %d %s, want 400 naming %q", tc.name, code, b, tc.want)
 		}
 	}
+}
+
+// errorMessage is the message of an error answer ("" if none).
+func errorMessage(b []byte) string {
+	var e ErrorResponse
+	_ = json.Unmarshal(b, &e)
+	return e.Error
 }
 
 // steppedModel saves a fomaml test model whose spec asks for evalSteps
@@ -530,8 +538,12 @@ func TestFailedModelLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// corrupt: the header length garbled; the same size as the good file,
+	// so only the modification time can tell them apart
+	corrupt := append([]byte(nil), good...)
+	copy(corrupt, "\xff\xff\xff\xff\xff\xff\xff\x7f")
 	path := filepath.Join(dir, "bad"+ModelExt)
-	if err := os.WriteFile(path, []byte("not a checkpoint at all, just text"), 0o644); err != nil {
+	if err := os.WriteFile(path, corrupt, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	mtime := time.Now().Add(-time.Hour).Truncate(time.Second)
@@ -545,7 +557,7 @@ func TestFailedModelLoad(t *testing.T) {
 	e := randomEpisode(1, 5, 1, 1)
 	req := AdaptRequest{Model: "bad", Support: Support{Inputs: e.sIn, Labels: e.sl}}
 	code, b := post(t, ts.URL+"/v1/adapt", "", req)
-	if code != 500 || !strings.Contains(string(b), `"bad"`) || strings.Contains(string(b), dir) {
+	if msg := errorMessage(b); code != 500 || !strings.Contains(msg, `"bad"`) || strings.Contains(msg, dir) {
 		t.Errorf("corrupt model: %d %s, want 500 naming the model without the directory %s", code, b, dir)
 	}
 	// the file becomes valid but keeps its mtime: the failure is cached
@@ -567,7 +579,7 @@ func TestFailedModelLoad(t *testing.T) {
 	}
 	// a new failing model: a changed mtime reloads at once
 	path2 := filepath.Join(dir, "later"+ModelExt)
-	if err := os.WriteFile(path2, []byte("garbage"), 0o644); err != nil {
+	if err := os.WriteFile(path2, corrupt, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chtimes(path2, mtime, mtime); err != nil {

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 
@@ -149,10 +150,10 @@ func (m *model) checkFast() {
 		}
 		s := supportSet{x: x, labels: labels, ways: ways}
 		fast := m.fast
-		wf := m.adaptMAML(s, 2, 0)
+		wf, _ := m.adaptMAML(context.Background(), s, 2, 0)
 		pf := fast.forward(wf, x)
 		m.fast = nil
-		wg := m.adaptMAML(s, 2, 0)
+		wg, _ := m.adaptMAML(context.Background(), s, 2, 0)
 		pg := (&adapted{model: m, steps: 2, weights: wg}).predict(x)
 		ok := allClose(pf, pg)
 		for i := range wf {
@@ -219,7 +220,9 @@ type adapted struct {
 
 // adapt adapts the base model to the support set. steps and lr are
 // validated by the caller; lr 0 means the model's own (learned) rates.
-func (m *model) adapt(s supportSet, steps int, lr float64) (*adapted, error) {
+// It stops with ctx's error at the first step after ctx is done (the
+// client left, the request timeout passed, the server is shutting down).
+func (m *model) adapt(ctx context.Context, s supportSet, steps int, lr float64) (*adapted, error) {
 	a := &adapted{model: m, steps: steps, support: s}
 	if m.kind == KindMetric {
 		if !m.transductive {
@@ -233,10 +236,14 @@ func (m *model) adapt(s supportSet, steps int, lr float64) (*adapted, error) {
 		return a, nil
 	}
 	var w []*tensor.Tensor
+	var err error
 	if m.reptile != nil {
-		w = m.adaptReptile(s, steps, lr)
+		w, err = m.adaptReptile(ctx, s, steps, lr)
 	} else {
-		w = m.adaptMAML(s, steps, lr)
+		w, err = m.adaptMAML(ctx, s, steps, lr)
+	}
+	if err != nil {
+		return nil, err
 	}
 	for _, t := range w {
 		if t.HasNaNOrInf() {
@@ -251,26 +258,37 @@ func (m *model) adapt(s supportSet, steps int, lr float64) (*adapted, error) {
 // adaptMAML takes first-order inner steps, exactly as meta's Evaluate does
 // (w <- w - lr * dL/dw with the algorithm's learning rates and per-step
 // modules), on private copies of the weights.
-func (m *model) adaptMAML(s supportSet, steps int, lr float64) []*tensor.Tensor {
+func (m *model) adaptMAML(ctx context.Context, s supportSet, steps int, lr float64) ([]*tensor.Tensor, error) {
 	w := append([]*tensor.Tensor(nil), m.base...)
 	if steps == 0 {
-		return w
+		return w, nil
 	}
 	var lrOverride *tensor.Tensor
 	if lr > 0 {
 		lrOverride = tensor.Scalar(m.dt, lr)
 	}
 	if m.fast != nil {
-		return m.fast.adapt(w, s, steps, func(step, i int) *tensor.Tensor {
-			if lrOverride != nil {
-				return lrOverride
+		// one fused step at a time, so a cancelled request stops between
+		// steps (the fused kernels keep nothing across steps)
+		for step := 0; step < steps; step++ {
+			if err := ctx.Err(); err != nil {
+				return nil, err
 			}
-			return m.maml.StepLRs(step)[i].Value
-		})
+			w = m.fast.adapt(w, s, 1, func(_, i int) *tensor.Tensor {
+				if lrOverride != nil {
+					return lrOverride
+				}
+				return m.maml.StepLRs(step)[i].Value
+			})
+		}
+		return w, nil
 	}
 	t := s.task()
 	xs := m.features(s.x)
 	for step := 0; step < steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		vs := make([]*autodiff.Var, len(w))
 		for i := range w {
 			vs[i] = autodiff.Param(w[i]) // a fresh leaf per step: no graph across steps
@@ -287,12 +305,12 @@ func (m *model) adaptMAML(s supportSet, steps int, lr float64) []*tensor.Tensor 
 			w[i] = tensor.Sub(w[i], tensor.Mul(r, g[i].Value))
 		}
 	}
-	return w
+	return w, nil
 }
 
 // adaptReptile fine-tunes a copy with the inner optimizer, as Reptile's
 // Evaluate does.
-func (m *model) adaptReptile(s supportSet, steps int, lr float64) []*tensor.Tensor {
+func (m *model) adaptReptile(ctx context.Context, s supportSet, steps int, lr float64) ([]*tensor.Tensor, error) {
 	cfg := m.reptile.Cfg
 	if lr > 0 {
 		cfg.InnerLR = lr
@@ -310,6 +328,9 @@ func (m *model) adaptReptile(s supportSet, steps int, lr float64) []*tensor.Tens
 	t := s.task()
 	xs := autodiff.Const(s.x)
 	for step := 0; step < steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		loss := meta.TaskLoss(m.head.Apply(w, xs), t, false)
 		g := autodiff.Grad([]*autodiff.Var{loss}, w, false)
 		autodiff.Free(loss)
@@ -323,7 +344,7 @@ func (m *model) adaptReptile(s supportSet, steps int, lr float64) []*tensor.Tens
 	for i := range w {
 		out[i] = w[i].Value
 	}
-	return out
+	return out, nil
 }
 
 // features runs the frozen ANIL body (identity otherwise); no graph.

@@ -390,12 +390,18 @@ func newMetaEvalCmd() *cobra.Command {
 				steps = s.EvalSteps
 			} else if steps < 0 {
 				return fmt.Errorf("--eval-steps = %d, want >= 0", steps)
+			} else if steps > meta.MaxSteps {
+				return fmt.Errorf("--eval-steps = %d, want 0..%d", steps, meta.MaxSteps)
 			}
 			start := time.Now()
 			set := data.EvalSet(dist, tasks, seed)
 			sum, err := meta.EvaluateDistributed(comm, b.Algorithm, set, steps, 0)
 			if err != nil {
 				return err
+			}
+			if bad(sum.Mean) || bad(sum.CI95) || bad(sum.Loss) {
+				return fmt.Errorf("checkpoint %s: evaluation gave a non-finite %s (%v ± %v, loss %v over %d tasks): the weights are corrupt (damaged or from a diverged run); use another checkpoint or retrain",
+					ckpt, metricName(s), sum.Mean, sum.CI95, sum.Loss, sum.N)
 			}
 			secs := time.Since(start).Seconds()
 			if asJSON {
@@ -441,3 +447,6 @@ func describe(s meta.Spec) string {
 	}
 	return fmt.Sprintf("%d-way %d-shot, %s split", s.Ways, s.Shots, s.Split)
 }
+
+// bad reports a non-finite number (NaN or ±Inf).
+func bad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }

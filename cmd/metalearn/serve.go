@@ -34,6 +34,10 @@ type serveFlags struct {
 	maxSteps, maxWays, maxImage int
 	kernelThreads               int
 	shutdownTimeout             time.Duration
+	maxConns                    int
+	memoryMB                    float64
+	requestTimeout, readTimeout time.Duration
+	writeTimeout                time.Duration
 }
 
 func (f *serveFlags) bind(cmd *cobra.Command, withAddr bool) {
@@ -57,6 +61,11 @@ func (f *serveFlags) bind(cmd *cobra.Command, withAddr bool) {
 	fl.IntVar(&f.maxWays, "max-ways", 100, "classes of a metric-based support set")
 	fl.IntVar(&f.maxImage, "max-image-side", 512, "largest image side (PNG or nested array), pixels")
 	fl.Float64Var(&f.maxLR, "max-lr", 10, "largest learning_rate a request may ask for")
+	fl.IntVar(&f.maxConns, "max-conns", 256, "open connections at most; one more is answered 503 and closed")
+	fl.Float64Var(&f.memoryMB, "memory-mb", 256, "memory all requests together may hold while read and computed, MiB (each reserves 4x its body; beyond: wait up to --queue-timeout, then 503)")
+	fl.DurationVar(&f.requestTimeout, "request-timeout", 30*time.Second, "longest a request may wait and compute (then 503; the adaptation stops)")
+	fl.DurationVar(&f.readTimeout, "read-timeout", 20*time.Second, "longest a client may take to send a request, body included (then 408)")
+	fl.DurationVar(&f.writeTimeout, "write-timeout", 10*time.Second, "longest a client may take to read an answer")
 	fl.IntVar(&f.kernelThreads, "kernel-threads", 0, "goroutines per tensor kernel (0: the number of cores; 1 suits many concurrent requests)")
 }
 
@@ -71,7 +80,7 @@ func (f *serveFlags) config(cmd *cobra.Command) (serve.Config, error) {
 		v    int
 		min  int
 	}{{"workers", f.workers, 0}, {"queue", f.queue, 0}, {"cache-entries", f.cacheEntries, 1}, {"max-support", f.maxSupport, 1},
-		{"max-queries", f.maxQueries, 1}, {"max-steps", f.maxSteps, 1}, {"max-ways", f.maxWays, 2}, {"max-image-side", f.maxImage, 1}, {"kernel-threads", f.kernelThreads, 0}} {
+		{"max-queries", f.maxQueries, 1}, {"max-steps", f.maxSteps, 1}, {"max-ways", f.maxWays, 2}, {"max-image-side", f.maxImage, 1}, {"kernel-threads", f.kernelThreads, 0}, {"max-conns", f.maxConns, 1}} {
 		if p.v < p.min {
 			return c, fmt.Errorf("--%s = %d, want >= %d", p.name, p.v, p.min)
 		}
@@ -79,7 +88,7 @@ func (f *serveFlags) config(cmd *cobra.Command) (serve.Config, error) {
 	for _, p := range []struct {
 		name string
 		v    float64
-	}{{"cache-mb", f.cacheMB}, {"max-body-mb", f.maxBodyMB}, {"max-lr", f.maxLR}} {
+	}{{"cache-mb", f.cacheMB}, {"max-body-mb", f.maxBodyMB}, {"max-lr", f.maxLR}, {"memory-mb", f.memoryMB}} {
 		if !(p.v > 0) || p.v > 1e9 {
 			return c, fmt.Errorf("--%s = %v, want a positive number", p.name, p.v)
 		}
@@ -87,7 +96,7 @@ func (f *serveFlags) config(cmd *cobra.Command) (serve.Config, error) {
 	for _, p := range []struct {
 		name string
 		v    time.Duration
-	}{{"queue-timeout", f.queueTimeout}, {"cache-ttl", f.cacheTTL}} {
+	}{{"queue-timeout", f.queueTimeout}, {"cache-ttl", f.cacheTTL}, {"request-timeout", f.requestTimeout}, {"read-timeout", f.readTimeout}, {"write-timeout", f.writeTimeout}} {
 		if p.v <= 0 {
 			return c, fmt.Errorf("--%s = %v, want a positive duration", p.name, p.v)
 		}
@@ -107,6 +116,8 @@ func (f *serveFlags) config(cmd *cobra.Command) (serve.Config, error) {
 		CacheEntries: f.cacheEntries, CacheBytes: int64(f.cacheMB * (1 << 20)), CacheTTL: f.cacheTTL,
 		Limits: serve.Limits{MaxBodyBytes: int64(f.maxBodyMB * (1 << 20)), MaxSupport: f.maxSupport, MaxQueries: f.maxQueries,
 			MaxSteps: f.maxSteps, MaxWays: f.maxWays, MaxImageSide: f.maxImage, MaxLR: f.maxLR},
+		MaxConns: f.maxConns, MemoryBudget: int64(f.memoryMB * (1 << 20)), RequestTimeout: f.requestTimeout,
+		ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout,
 		ErrorLog: log.New(cmd.ErrOrStderr(), "metalearn serve: ", log.LstdFlags)}
 	if f.kernelThreads > 0 {
 		tensor.SetThreads(f.kernelThreads)
@@ -166,6 +177,8 @@ requests and stop. See the serve package documentation for details.`,
 			fmt.Fprintln(out, "shutting down: draining in-flight requests")
 			sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 			defer cancel()
+			// past the timeout the computations in flight are stopped and
+			// answered 503; an error only if one did not stop
 			if err := s.Shutdown(sctx); err != nil {
 				return fmt.Errorf("shutdown: %v", err)
 			}

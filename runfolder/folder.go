@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,7 +19,10 @@ import (
 
 // Folder is an open run folder.
 type Folder struct {
-	Dir     string
+	Dir string
+	// Cleaned lists the orphan temporary files (from a process killed
+	// during an atomic write) removed when the folder was opened.
+	Cleaned []string
 	start   time.Time
 	mu      sync.Mutex
 	metrics *os.File
@@ -47,6 +51,7 @@ func (f *Folder) PlotDir() string     { return filepath.Join(f.Dir, "plots") }
 // that already holds a run is refused (resume it, or choose another).
 func Create(dir string, config []byte) (*Folder, error) {
 	f := &Folder{Dir: dir, start: time.Now()}
+	f.Cleaned = cleanTemporaries(dir)
 	for _, p := range []string{f.SummaryPath(), f.CheckpointPath(), f.MetricsPath()} {
 		if _, err := os.Stat(p); err == nil {
 			return nil, fmt.Errorf("run folder %s already holds a run (%s); continue it with --resume or choose another folder (--out)", dir, filepath.Base(p))
@@ -72,6 +77,7 @@ func Create(dir string, config []byte) (*Folder, error) {
 // wall time the run had used by then.
 func Resume(dir string, config []byte, step int, elapsed time.Duration) (*Folder, error) {
 	f := &Folder{Dir: dir, start: time.Now().Add(-elapsed)}
+	f.Cleaned = cleanTemporaries(dir)
 	old, err := os.ReadFile(f.ConfigPath())
 	if err != nil {
 		return nil, fmt.Errorf("run folder %s: cannot resume: %w", dir, unwrapPath(err))
@@ -89,6 +95,32 @@ func Resume(dir string, config []byte, step int, elapsed time.Duration) (*Folder
 	}
 	f.metrics = m
 	return f, nil
+}
+
+// cleanTemporaries removes the temporary files of atomic writes
+// (".NAME.tmp*", WriteFileAtomic's and checkpoint.WriteFile's) that a
+// process killed mid-write left in dir and dir/checkpoints, and returns
+// their paths. Only this run's own writers use the folder, so a
+// temporary found when a run starts is an orphan.
+func cleanTemporaries(dir string) []string {
+	var out []string
+	for _, d := range []string{dir, filepath.Join(dir, "checkpoints")} {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			n := e.Name()
+			if !e.Type().IsRegular() || !strings.HasPrefix(n, ".") || !strings.Contains(n, ".tmp") {
+				continue
+			}
+			p := filepath.Join(d, n)
+			if os.Remove(p) == nil {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }
 
 // trimMetrics keeps the records with Step <= step (and drops a torn last

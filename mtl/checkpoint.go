@@ -82,6 +82,9 @@ func LoadTraining(path string, m Model) (*TrainState, map[string]string, error) 
 	if err := dec.Decode(&ss); err != nil {
 		return nil, nil, fmt.Errorf("checkpoint %s: bad train_state metadata: %v", path, err)
 	}
+	if ss.Step < 0 {
+		return nil, nil, fmt.Errorf("checkpoint %s: bad train_state: step %d, want >= 0", path, ss.Step)
+	}
 	params := AllParams(m)
 	vals := make([]*tensor.Tensor, len(params))
 	for i, p := range params {

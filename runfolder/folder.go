@@ -1,7 +1,6 @@
 package runfolder
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -134,17 +133,27 @@ func trimMetrics(path string, step int) error {
 		return err
 	}
 	var keep bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
+	for _, l := range lines(b) {
 		var r Record
-		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Step > step {
+		if json.Unmarshal(l, &r) != nil || r.Step > step {
 			continue
 		}
-		keep.Write(sc.Bytes())
+		keep.Write(l)
 		keep.WriteByte('\n')
 	}
 	return WriteFileAtomic(path, keep.Bytes())
+}
+
+// lines splits a metrics log into its non-blank lines (no length limit:
+// a damaged long line is one bad record, not the end of the file).
+func lines(b []byte) [][]byte {
+	var out [][]byte
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if l = bytes.TrimRight(l, "\r"); len(bytes.TrimSpace(l)) > 0 {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Elapsed is the run's wall time so far, across resumes.
@@ -200,18 +209,17 @@ func ReadMetrics(path string) ([]Record, error) {
 		return nil, err
 	}
 	var out []Record
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	line := 0
-	for sc.Scan() {
-		line++
+	for i, l := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
 		var r Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
+		if err := json.Unmarshal(l, &r); err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
 		}
 		out = append(out, r)
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // PlotCurves draws one learning-curve chart per metric (a line per split)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -140,6 +141,33 @@ type baselinesFile struct {
 }
 
 const baselinesFormat = "metalearn-mtl-baselines/1"
+
+// parseBaselines reads a baselines.json (path names it in errors): the
+// format, one finite metric per task and one direction per task (or none).
+func parseBaselines(b []byte, path string) (baselinesFile, error) {
+	var bl baselinesFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&bl); err != nil || bl.Format != baselinesFormat {
+		return bl, fmt.Errorf("%s is not a baselines file written by mtl train --save", path)
+	}
+	if dec.More() {
+		return bl, fmt.Errorf("%s: data after the baselines object", path)
+	}
+	switch {
+	case len(bl.Tasks) == 0:
+		return bl, fmt.Errorf("%s: no tasks", path)
+	case len(bl.Metrics) != len(bl.Tasks):
+		return bl, fmt.Errorf("%s: %d metrics for %d tasks; want one per task", path, len(bl.Metrics), len(bl.Tasks))
+	case len(bl.HigherIsBetter) != 0 && len(bl.HigherIsBetter) != len(bl.Tasks): // none: all lower is better
+		return bl, fmt.Errorf("%s: %d directions (higher_is_better) for %d tasks; want one per task or none", path, len(bl.HigherIsBetter), len(bl.Tasks))
+	}
+	for i, m := range bl.Metrics {
+		if math.IsNaN(m) || math.IsInf(m, 0) {
+			return bl, fmt.Errorf("%s: metrics[%d] (task %q) = %v, want a finite number", path, i, bl.Tasks[i], m)
+		}
+	}
+	return bl, nil
+}
 
 func taskNames(e *mtl.Experiment) []string {
 	names := make([]string, len(e.Tasks))
@@ -454,9 +482,9 @@ another architecture on the same data and seed).`,
 				}
 				return fmt.Errorf("baselines: %w", err)
 			}
-			var bl baselinesFile
-			if err := json.Unmarshal(b, &bl); err != nil || bl.Format != baselinesFormat {
-				return fmt.Errorf("%s is not a baselines file written by mtl train --save", baselines)
+			bl, err := parseBaselines(b, baselines)
+			if err != nil {
+				return err
 			}
 			e, err := buildTrainExperiment(meta.Dataset, dataDir, meta.NumTasks, meta.PerTask, meta.Seed)
 			if err != nil {

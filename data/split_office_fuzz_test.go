@@ -12,7 +12,7 @@ import (
 func FuzzVinyalsSplit(f *testing.F) {
 	f.Add("Greek/character01/rot000\nGreek/character01/rot090\n", "Latin/character02/rot180\n\n", "Korean/character10/rot270\r\n")
 	f.Add("Greek/character01/rot000\n", "Greek/character01/rot000\n", "x/y/rot000\n") // an entry in two files
-	f.Add("Greek/character01/rot045\n", "", "")                                         // a bad rotation
+	f.Add("Greek/character01/rot045\n", "", "")                                       // a bad rotation
 	f.Add("/a/rot000\n", "a//rot000\n", "a/b/c/rot000\n")
 	f.Add("", "\n \t\n", strings.Repeat("a", 70000)+"/b/rot000\n") // a line past bufio's 64 KiB
 	f.Fuzz(func(t *testing.T, train, val, test string) {

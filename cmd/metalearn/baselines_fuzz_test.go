@@ -14,7 +14,7 @@ import (
 func FuzzBaselines(f *testing.F) {
 	f.Add([]byte(`{"format":"metalearn-mtl-baselines/1","dataset":"circles","experiment":"circles-3","arch":"single","hidden":8,"seed":1,"steps":10,"lr":0.01,"tasks":["a","b"],"higher_is_better":[true,false],"metrics":[0.9,0.2]}`))
 	f.Add([]byte(`{"format":"metalearn-mtl-baselines/1","tasks":["a"],"higher_is_better":[true],"metrics":[0.5,0.7]}`)) // more metrics than tasks
-	f.Add([]byte(`{"format":"metalearn-mtl-baselines/1","tasks":["a"],"higher_is_better":[],"metrics":[0.5]}`))     // no direction
+	f.Add([]byte(`{"format":"metalearn-mtl-baselines/1","tasks":["a"],"higher_is_better":[],"metrics":[0.5]}`))         // no direction
 	f.Add([]byte(`{"format":"metalearn-mtl-baselines/1","tasks":["a"],"higher_is_better":[true],"metrics":[1e999]}`))
 	f.Add([]byte(`{"format":"metalearn-mtl-baselines/1","tasks":[],"metrics":[]}`))
 	f.Add([]byte(`{"format":"other"}`))

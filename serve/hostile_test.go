@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -597,5 +598,75 @@ func TestFailedModelLoad(t *testing.T) {
 	}
 	if code, b := post(t, ts.URL+"/v1/adapt", "", req); code != 200 {
 		t.Errorf("later, fixed with a new mtime: %d %s, want 200", code, b)
+	}
+}
+
+// The short form of the hostile-load test (issue 23): 8 hostile clients
+// (every kind in HostileKinds) and 4 normal ones for a few seconds against
+// an in-process server. Pass/fail does not depend on speed beyond
+// generous bounds: normal clients get no 5xx but documented 503s,
+// /healthz answers every probe, hostile requests get their 4xx, the peak
+// RSS stays under 2x idle + the memory budget, and Shutdown returns nil.
+// The full form (32 + 8 clients, 60 s) is `metalearn serve loadtest
+// --hostile 32` (RELIABILITY.md).
+func TestHostileLoadShort(t *testing.T) {
+	dir := writeModels(t, "proto")
+	const budget = 64 << 20
+	s, err := New(Config{ModelDir: dir, Workers: 2, MemoryBudget: budget, ReadTimeout: time.Second, Limits: Limits{MaxSteps: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	runtime.GC()
+	idle := rss(t)
+	rep, err := HostileLoad(context.Background(), HostileConfig{URL: "http://" + ln.Addr().String(), Model: "proto",
+		Hostile: 8, Normal: 4, Baseline: time.Second, Duration: 3 * time.Second, AmplifyBytes: 1 << 20,
+		SlowGap: 300 * time.Millisecond, MaxSteps: 5, RSS: func() int64 { return rss(t) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%v", rep)
+	if rep.Normal5xx != 0 {
+		t.Errorf("normal clients got %d 5xx answers other than 503: %v", rep.Normal5xx, rep.NormalFailures)
+	}
+	if rep.LoadedOps == 0 {
+		t.Errorf("no normal operation succeeded under load: %v", rep.NormalStatus)
+	}
+	if rep.HealthProbes == 0 || rep.HealthFailures != 0 {
+		t.Errorf("/healthz: %d of %d probes failed", rep.HealthFailures, rep.HealthProbes)
+	}
+	if bound := 2*idle + budget; rep.PeakRSS > bound {
+		t.Errorf("peak RSS %d > 2 x idle %d + budget %d", rep.PeakRSS, idle, int64(budget))
+	}
+	if rep.LoadedP99 > 30_000 { // a hang detector, not a speed test
+		t.Errorf("normal p99 %.0f ms under load", rep.LoadedP99)
+	}
+	want := map[string][]int{"amplify": {413, 503}, "huge-steps": {400}, "nulls": {400}, "duplicate-keys": {400}, "slow-body": {408}}
+	for kind, codes := range want {
+		st := rep.HostileStatus[kind]
+		n := 0
+		for code, k := range st {
+			if slices.Contains(codes, code) {
+				n += k
+			} else if code >= 500 && code != 503 {
+				t.Errorf("hostile %s: %d answers %d", kind, k, code)
+			}
+		}
+		if n == 0 {
+			t.Errorf("hostile %s: answers %v, want some of %v", kind, st, codes)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown after the load: %v", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
 	}
 }

@@ -251,6 +251,9 @@ func newServeLoadtestCmd() *cobra.Command {
 		duration                        time.Duration
 		png, asJSON                     bool
 		seed                            uint64
+		hostile, serverPID              int
+		baseline                        time.Duration
+		amplifyMB                       float64
 	)
 	cmd := &cobra.Command{
 		Use:   "loadtest",
@@ -260,9 +263,18 @@ refused): each operation adapts to a random N-way K-shot support set and
 predicts Q queries with the returned id (--mode adapt+predict), or sends one
 predict with an inline support set (--mode inline). It stops by itself after
 --requests operations or --duration, whichever comes first. With --models it
-starts an in-process server on 127.0.0.1 instead of using --url.`,
+starts an in-process server on 127.0.0.1 instead of using --url.
+
+With --hostile N it measures --concurrency normal clients alone for
+--baseline, then for --duration while N hostile clients send amplifying
+bodies, bodies trickled past the read timeout, huge step counts, nulls,
+duplicate keys and abandoned requests; it reports the normal clients'
+latency and answers, the hostile answers, /healthz probes and (with
+--server-pid, or in-process) the server's peak RSS, and fails when a normal
+client gets a 5xx other than 503 or /healthz does not answer.`,
 		Example: `  metalearn serve loadtest --url http://127.0.0.1:8080 --model proto --concurrency 8 --requests 2000
-  metalearn serve loadtest --models models/ --model fomaml --steps 5 --requests 300`,
+  metalearn serve loadtest --models models/ --model fomaml --steps 5 --requests 300
+  metalearn serve loadtest --url http://127.0.0.1:8080 --model proto --hostile 32 --concurrency 8 --duration 60s --server-pid 1234`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if model == "" {
@@ -276,6 +288,10 @@ starts an in-process server on 127.0.0.1 instead of using --url.`,
 				return err
 			}
 			defer stop()
+			if hostile > 0 {
+				return runHostile(cmd, serve.HostileConfig{URL: u, Token: tok, Model: model, Hostile: hostile, Normal: conc, Duration: duration,
+					Baseline: baseline, AmplifyBytes: int(amplifyMB * (1 << 20)), MaxSteps: f.maxSteps, Seed: seed}, url == "", serverPID, asJSON)
+			}
 			cfg := serve.LoadConfig{URL: u, Token: tok, Model: model, Concurrency: conc, Operations: requests, Duration: duration,
 				Mode: mode, Ways: ways, Shots: shots, Queries: qs, PNG: png, Seed: seed}
 			if cmd.Flags().Changed("steps") {
@@ -330,7 +346,63 @@ starts an in-process server on 127.0.0.1 instead of using --url.`,
 	fl.BoolVar(&png, "png", false, "send images as base64 PNG instead of arrays")
 	fl.Uint64Var(&seed, "seed", 1, "seed of the synthetic inputs")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON line")
+	fl.IntVar(&hostile, "hostile", 0, "hostile clients mixed with the --concurrency normal ones (0: an ordinary load test)")
+	fl.DurationVar(&baseline, "baseline", 0, "with --hostile: how long the normal clients run alone first (default --duration/4, at least 2s)")
+	fl.Float64Var(&amplifyMB, "amplify-mb", 8, "with --hostile: size of an amplifying body, MiB (kept 4 KiB under it)")
+	fl.IntVar(&serverPID, "server-pid", 0, "with --hostile and --url: the server's process id, to sample its RSS (Linux /proc)")
 	return cmd
+}
+
+// runHostile runs serve.HostileLoad and prints its report; the peak RSS
+// is the server's (--server-pid) or, in-process, this process's.
+func runHostile(cmd *cobra.Command, cfg serve.HostileConfig, inProcess bool, pid int, asJSON bool) error {
+	switch {
+	case cfg.Hostile > serve.MaxConcurrency:
+		return fmt.Errorf("--hostile = %d, want 1..%d", cfg.Hostile, serve.MaxConcurrency)
+	case cfg.Duration <= 0 || cfg.Duration > serve.MaxLoadDuration:
+		return fmt.Errorf("--duration = %v, want 0 < duration <= %v", cfg.Duration, serve.MaxLoadDuration)
+	case cfg.AmplifyBytes < 4096:
+		return fmt.Errorf("--amplify-mb: want at least 4 KiB")
+	}
+	statm := ""
+	switch {
+	case pid > 0:
+		statm = fmt.Sprintf("/proc/%d/statm", pid)
+	case inProcess:
+		statm = "/proc/self/statm"
+	}
+	if statm != "" {
+		if _, err := os.ReadFile(statm); err != nil {
+			return fmt.Errorf("--server-pid: cannot read %s: %v", statm, err)
+		}
+		cfg.RSS = func() int64 {
+			b, err := os.ReadFile(statm)
+			if err != nil {
+				return 0
+			}
+			var size, res int64
+			fmt.Sscan(string(b), &size, &res)
+			return res * int64(os.Getpagesize())
+		}
+	}
+	rep, err := serve.HostileLoad(cmd.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if asJSON {
+		b, _ := json.Marshal(map[string]any{"report": rep, "target": cfg.URL, "cores": runtime.NumCPU(), "in_process": inProcess})
+		fmt.Fprintln(out, string(b))
+	} else {
+		fmt.Fprintln(out, rep)
+	}
+	switch {
+	case rep.Normal5xx > 0:
+		return fmt.Errorf("normal clients got %d 5xx answers other than 503 (%v)", rep.Normal5xx, rep.NormalFailures)
+	case rep.HealthFailures > 0:
+		return fmt.Errorf("/healthz failed %d of %d probes", rep.HealthFailures, rep.HealthProbes)
+	}
+	return nil
 }
 
 func newServeDemoCmd() *cobra.Command {

@@ -160,6 +160,9 @@ type Server struct {
 	// ends with it, so computations in flight stop and answer 503.
 	base       context.Context
 	cancelBase context.CancelCauseFunc
+	// answering counts the requests whose body was read and whose answer
+	// is not written yet (Shutdown waits for them, not for body readers)
+	answering  atomic.Int64
 	timeoutErr error // the request timeout's answer
 	// beforeCompute, when set (tests), runs while a request holds a worker.
 	beforeCompute func()
@@ -229,33 +232,57 @@ func (s *Server) Serve(ln net.Listener) error {
 // deadline.
 var errShuttingDown = &apiError{http.StatusServiceUnavailable, "server is shutting down: the computation was stopped at the shutdown deadline; retry later"}
 
-// shutdownGrace is how long Shutdown waits, after cancelling the
-// computations at its deadline, for their 503 answers to be written.
+// shutdownGrace is how long Shutdown leaves, after cancelling the
+// computations, for their 503 answers to be written (at most a quarter of
+// the time to its deadline; the cancellation comes that much before it).
 const shutdownGrace = 2 * time.Second
 
 // Shutdown stops accepting connections and requests and waits for the
-// in-flight ones to finish. When ctx ends first, it cancels the
-// computations in flight (each stops at its next step and is answered
-// 503), waits briefly for those answers, closes the connections left
-// (clients still sending a body or not reading their answer) and returns
-// nil; an error only if a computation did not stop.
+// in-flight ones to finish. Shortly before ctx's deadline (or when ctx
+// ends, without one) it cancels the computations in flight (each stops at
+// its next step and is answered 503), waits for those answers until the
+// deadline, closes the connections left (clients still sending a body or
+// not reading their answer) and returns nil; an error only if a
+// computation did not stop.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	s.stopOnce.Do(func() { close(s.stop) })
 	done := make(chan error, 1)
 	go func() { done <- s.srv.Shutdown(context.Background()) }()
+	// with a deadline, computations are cancelled a grace period before
+	// it, so their answers are written and all is closed by the deadline
+	grace := shutdownGrace
+	var early <-chan time.Time
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		grace = max(min(shutdownGrace, left/4), 0)
+		t := time.NewTimer(left - grace)
+		defer t.Stop()
+		early = t.C
+	}
 	select {
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+	case <-early:
 	}
 	s.cancelBase(errShuttingDown)
-	t := time.NewTimer(shutdownGrace)
+	t := time.NewTimer(grace)
 	defer t.Stop()
-	select {
-	case err := <-done:
-		return err
-	case <-t.C:
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-t.C:
+			break wait
+		case <-tick.C:
+			if s.answering.Load() == 0 { // every request with a body is answered
+				break wait
+			}
+		}
 	}
 	_ = s.srv.Close()
 	if n := s.pool.running.Load(); n > 0 {
@@ -276,6 +303,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	code         int
 	writeTimeout time.Duration
+	bodyRead     bool // counted in Server.answering until answered
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -310,6 +338,9 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		route = "other"
 	}
 	defer func() {
+		if w.bodyRead {
+			defer s.answering.Add(-1)
+		}
 		if p := recover(); p != nil {
 			s.met.panicked()
 			s.cfg.ErrorLog.Printf("serve: panic in %s: %v", r.URL.Path, p)
@@ -475,6 +506,10 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 			return &apiError{http.StatusRequestTimeout, fmt.Sprintf("the request body did not arrive within the read timeout (%v)", s.cfg.ReadTimeout)}
 		}
 		return badRequest("reading the request body: %v", err)
+	}
+	if sw, ok := w.(*statusWriter); ok && !sw.bodyRead {
+		sw.bodyRead = true
+		s.answering.Add(1)
 	}
 	data := buf.Bytes()
 	lim := s.bodyLimits()

@@ -340,6 +340,7 @@ func TestSilentlyAcceptedInput(t *testing.T) {
 	for _, tc := range cases {
 		code, b := post(t, ts.URL+tc.path, "", tc.body)
 		msg := errorMessage(b)
+		t.Logf("catalogue | serve | %s | %d %s", tc.name, code, msg)
 		ok := code == 400
 		for _, w := range tc.want {
 			ok = ok && strings.Contains(msg, w)

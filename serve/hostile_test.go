@@ -286,7 +286,7 @@ func TestConnectionCap(t *testing.T) {
 		defer c.Close()
 		held = append(held, c)
 	}
-	for s.conns.open.Load() < 2 { // both accepted
+	for s.conns.Load().open.Load() < 2 { // both accepted
 		time.Sleep(time.Millisecond)
 	}
 	c, err := net.Dial("tcp", ln.Addr().String())
@@ -305,7 +305,7 @@ func TestConnectionCap(t *testing.T) {
 		t.Errorf("third connection: %d %s, want 503 naming the connection limit", resp.StatusCode, b)
 	}
 	held[0].Close()
-	for s.conns.open.Load() > 1 {
+	for s.conns.Load().open.Load() > 1 {
 		time.Sleep(time.Millisecond)
 	}
 	if code, _ := get(t, "http://"+ln.Addr().String()+"/healthz", ""); code != 200 {

@@ -150,7 +150,7 @@ type Server struct {
 	cache    *cache
 	pool     *pool
 	budget   *budget
-	conns    *connLimit
+	conns    atomic.Pointer[connLimit] // set by Serve
 	met      *metrics
 	srv      *http.Server
 	draining atomic.Bool
@@ -220,8 +220,9 @@ func (s *Server) ListenAndServe() error {
 // Serve serves on ln until Shutdown; it returns nil after a Shutdown. At
 // most MaxConns connections are open at once.
 func (s *Server) Serve(ln net.Listener) error {
-	s.conns = newConnLimit(ln, s.cfg.MaxConns)
-	err := s.srv.Serve(s.conns)
+	cl := newConnLimit(ln, s.cfg.MaxConns)
+	s.conns.Store(cl)
+	err := s.srv.Serve(cl)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -427,7 +428,7 @@ func writeError(w http.ResponseWriter, err error) {
 func (s *Server) writeMetrics(w http.ResponseWriter) {
 	n, b, ev := s.cache.stats()
 	g := gauges{cacheEntries: n, cacheBytes: b, evictions: ev, running: s.pool.running.Load(), waiting: s.pool.waiting.Load(),
-		rejected: [4]uint64{s.pool.rejected[0].Load(), s.pool.rejected[1].Load(), s.pool.rejected[2].Load(), s.conns.refusedCount()},
+		rejected: [4]uint64{s.pool.rejected[0].Load(), s.pool.rejected[1].Load(), s.pool.rejected[2].Load(), s.conns.Load().refusedCount()},
 		models:   s.reg.loaded(), workers: s.cfg.Workers}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	s.met.write(w, g)

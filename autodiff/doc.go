@@ -25,7 +25,11 @@
 // MB to 3 MB per step, with the speed and peak-memory effects recorded in
 // BENCHMARKS.md.
 //
-// Each op's forward and backward live side by side in ops.go, conv.go and
-// friends; GradCheck and GradGradCheck verify them against central finite
-// differences in float64.
+// Each op's forward and backward live side by side, one file per op
+// family: elementwise and reduction ops (ops.go), shapes (shape.go),
+// matrix products and solves (linalg.go), convolution and the fused
+// convolution block (conv.go), pooling (pool.go), batch normalisation
+// (batchnorm.go), per-channel sums and affine maps (channel.go), losses
+// (loss.go); GradCheck and GradGradCheck (gradcheck.go) verify them
+// against central finite differences in float64.
 package autodiff

@@ -2,7 +2,6 @@ package autodiff
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/metalearn/metalearn/tensor"
 )
@@ -95,97 +94,6 @@ func Linear(x, w, b *Var) *Var {
 		}
 		return r
 	}, x, w, b)
-}
-
-// Conv2d is the cross-correlation of x [N,C,H,W] with w [O,C,KH,KW].
-//
-// The three kernels conv, input-gradient and weight-gradient are the three
-// partial derivatives of the trilinear form <conv(x,w), gy>, so each one's
-// backward is written with the other two; this closes the set under
-// differentiation to any order.
-func Conv2d(x, w *Var, stride, pad int) *Var {
-	return record("Conv2d", tensor.Conv2d(x.Value, w.Value, stride, pad), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
-		r := make([]*Var, 2)
-		if needs[0] {
-			r[0] = conv2dInputGrad(g, in[1], in[0].Shape(), stride, pad)
-		}
-		if needs[1] {
-			r[1] = conv2dWeightGrad(in[0], g, in[1].Shape(), stride, pad)
-		}
-		return r
-	}, x, w)
-}
-
-func conv2dInputGrad(gy, w *Var, xShape []int, stride, pad int) *Var {
-	xShape = append([]int(nil), xShape...)
-	return record("Conv2dInputGrad", tensor.Conv2dInputGrad(gy.Value, w.Value, xShape, stride, pad), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
-		r := make([]*Var, 2)
-		if needs[0] {
-			r[0] = Conv2d(g, in[1], stride, pad)
-		}
-		if needs[1] {
-			r[1] = conv2dWeightGrad(g, in[0], in[1].Shape(), stride, pad)
-		}
-		return r
-	}, gy, w)
-}
-
-func conv2dWeightGrad(x, gy *Var, wShape []int, stride, pad int) *Var {
-	wShape = append([]int(nil), wShape...)
-	return record("Conv2dWeightGrad", tensor.Conv2dWeightGrad(x.Value, gy.Value, wShape, stride, pad), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
-		r := make([]*Var, 2)
-		if needs[0] {
-			r[0] = conv2dInputGrad(in[1], g, in[0].Shape(), stride, pad)
-		}
-		if needs[1] {
-			r[1] = Conv2d(in[0], g, stride, pad)
-		}
-		return r
-	}, x, gy)
-}
-
-// MaxPool2d takes the maximum over k x k windows; gradients flow to the
-// chosen elements.
-func MaxPool2d(x *Var, k, stride, pad int) *Var {
-	if x.Value.Len() > math.MaxInt32 {
-		v, idx := tensor.MaxPool2d(x.Value, k, stride, pad)
-		return TakeFlat(x, idx, v.Shape())
-	}
-	v, idx := tensor.MaxPool2dInt32(x.Value, k, stride, pad)
-	inShape := append([]int(nil), x.Shape()...)
-	return record("MaxPool2d", v, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
-		return []*Var{maxPoolGrad(g, idx, inShape)}
-	}, x)
-}
-
-// maxPoolGrad scatters g back through pooling indices (adjoint of
-// takeFlatInt32).
-func maxPoolGrad(g *Var, idx []int32, xShape []int) *Var {
-	gShape := append([]int(nil), g.Shape()...)
-	return record("MaxPool2dGrad", tensor.MaxPool2dBackward(g.Value, idx, xShape), func(gg *Var, in []*Var, out *Var, needs []bool) []*Var {
-		return []*Var{takeFlatInt32(gg, idx, gShape)}
-	}, g)
-}
-
-func takeFlatInt32(x *Var, idx []int32, shape []int) *Var {
-	inShape := append([]int(nil), x.Shape()...)
-	return record("TakeFlat", tensor.TakeFlatInt32(x.Value, idx, shape), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
-		return []*Var{maxPoolGrad(g, idx, inShape)}
-	}, x)
-}
-
-// AvgPool2d averages k x k windows (padding counted as zeros).
-func AvgPool2d(x *Var, k, stride, pad int) *Var {
-	inShape := append([]int(nil), x.Shape()...)
-	return record("AvgPool2d", tensor.AvgPool2d(x.Value, k, stride, pad), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
-		return []*Var{avgPool2dGrad(g, inShape, k, stride, pad)}
-	}, x)
-}
-
-func avgPool2dGrad(g *Var, xShape []int, k, stride, pad int) *Var {
-	return record("AvgPool2dGrad", tensor.AvgPool2dGrad(g.Value, xShape, k, stride, pad), func(gg *Var, in []*Var, out *Var, needs []bool) []*Var {
-		return []*Var{AvgPool2d(gg, k, stride, pad)}
-	}, g)
 }
 
 // Solve returns X with A X = B (A square, optionally batched). Gradients:

@@ -66,4 +66,36 @@
 //     its last MulanTargets[name] attributes as targets, with a mask.
 //   - ReadIDX and LoadMNIST read the MNIST/Fashion-MNIST IDX files (gzipped
 //     or not); MakeMultiMNIST builds Sener & Koltun's two-digit MultiMNIST.
+//
+// # Parallel text (translation)
+//
+// Every reader returns Segments (source, target, and the id, context and
+// line where the format has them) and reports bad input as a *ParseError
+// naming the file, line and reason; each is fuzzed.
+//
+//   - ParsePO / ReadPO read gettext catalogues: msgctxt, msgid,
+//     msgid_plural, msgstr[n], flags (fuzzy, c-format, ...), translator and
+//     extracted comments, references, previous msgids (#|), C escapes
+//     (\n \t \" \\, octal, hex), multi-line strings, obsolete (#~) entries,
+//     the header and its Plural-Forms (whose nplurals every plural entry
+//     must match). WritePO writes gettext's layout; reading it back gives
+//     the same entries (byte-identical for a file in that layout).
+//     POFile.Segments gives the translated entries (msgid -> msgstr[0]).
+//   - ParseMO / ReadMO read compiled .mo catalogues of either byte order
+//     (context as msgctxt\x04msgid, plurals split on NUL); WriteMO writes
+//     one (for tests and tools).
+//   - ParseTMX / ReadTMX read TMX 1.4 translation memories with
+//     encoding/xml: <tu> (tuid) with <tuv xml:lang> variants. Inline codes
+//     (<bpt>, <ept>, <ph>, <it>, <ut> and their <sub>) are removed with
+//     their content by default, so a segment is its translatable text;
+//     TMXOptions.KeepCodes keeps their native code (e.g. "<b>") as text;
+//     <hi> text is always kept. TMXPairs picks src -> tgt pairs ("en"
+//     matches "en-US").
+//   - ParseMoses / ReadMoses pair line-aligned files (x.en + x.de; the line
+//     counts must match); ParseParallelTSV reads src<TAB>tgt or
+//     id<TAB>src<TAB>tgt; ReadLines reads one segment per line.
+//   - LoadLoMT reads a lo-mt file (../shared/data/lo-mt: LibreOffice UI and
+//     help, id<TAB>en<TAB>xx, train/dev/test); LoadLoMTMultiWay joins
+//     languages on id and LoadLoMTPair gives any direction, X->Y (e.g.
+//     de->fr zero-shot references) by the join.
 package data

@@ -14,6 +14,7 @@ import (
 	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/dist"
 	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/stats"
 	"github.com/metalearn/metalearn/tensor"
 )
 
@@ -532,7 +533,8 @@ func meanMetric(rs []TaskResult) float64 {
 // Summary is a mean over tasks with its 95% confidence interval.
 type Summary struct {
 	Mean float64 `json:"mean"`
-	// CI95 is the half-width 1.96 * sd / sqrt(n) (sample sd).
+	// CI95 is the half-width of the Student-t interval,
+	// t_{0.975, n-1} * sd / sqrt(n) (sample sd; stats.MeanCI95).
 	CI95 float64 `json:"ci95"`
 	Loss float64 `json:"loss"`
 	N    int     `json:"n"`
@@ -561,14 +563,10 @@ func Summarise(rs []TaskResult) Summary {
 	if n == 0 {
 		return Summary{}
 	}
-	m := meanMetric(rs)
-	ss := 0.0
-	for _, r := range rs {
-		ss += (r.Metric - m) * (r.Metric - m)
+	metrics := make([]float64, n)
+	for i, r := range rs {
+		metrics[i] = r.Metric
 	}
-	ci := 0.0
-	if n > 1 {
-		ci = 1.96 * math.Sqrt(ss/float64(n-1)) / math.Sqrt(float64(n))
-	}
-	return Summary{Mean: m, CI95: ci, Loss: meanLoss(rs), N: n}
+	_, _, ci := stats.MeanCI95(metrics)
+	return Summary{Mean: meanMetric(rs), CI95: ci, Loss: meanLoss(rs), N: n}
 }

@@ -11,9 +11,9 @@ import (
 	"github.com/metalearn/metalearn/tensor"
 )
 
-// A multi-task training checkpoint is a safetensors file holding the
-// model's parameters under their names (AllParams: "shared.*",
-// "task<t>.*"), the optimizer's buffers ("train.optim.<slot>.<i>") and the
+// A multi-task training checkpoint is a model file (ModelFormat: the
+// model's parameters under their AllParams names "shared.*", "task<t>.*",
+// and its buffers) with, added, the optimizer's buffers ("train.optim.<slot>.<i>") and the
 // best validated parameters ("train.best.<i>"), with the rest of the
 // TrainState as JSON in the "train_state" metadata entry.
 type savedState struct {
@@ -25,17 +25,14 @@ type savedState struct {
 	HasBest   bool     `json:"has_best"`
 }
 
-// SaveTraining writes m's parameters and st to path atomically, with
-// format "metalearn-mtl/1" and extra in the metadata.
+// SaveTraining writes m's parameters and buffers and st to path
+// atomically, with format ModelFormat and extra in the metadata.
 func SaveTraining(path string, m Model, st *TrainState, extra map[string]string) error {
 	if st == nil {
 		return errors.New("mtl: SaveTraining: nil state")
 	}
 	params := AllParams(m)
-	var ts []checkpoint.Named
-	for _, p := range params {
-		ts = append(ts, checkpoint.Named{Name: p.Name, Tensor: p.V.Value})
-	}
+	ts := ModelTensors(m)
 	ss := savedState{Step: st.Step, RNG: st.RNG, Weighting: st.Weighting, HasBest: st.Best != nil}
 	if !math.IsInf(st.BestVal, 1) {
 		if math.IsNaN(st.BestVal) || math.IsInf(st.BestVal, -1) {
@@ -57,23 +54,21 @@ func SaveTraining(path string, m Model, st *TrainState, extra map[string]string)
 	if err != nil {
 		return err
 	}
-	md := map[string]string{}
-	for k, v := range extra {
-		md[k] = v
-	}
-	md["format"], md["train_state"] = "metalearn-mtl/1", string(js)
+	md := modelMetadata(extra)
+	md["train_state"] = string(js)
 	return checkpoint.WriteFile(path, ts, md)
 }
 
 // LoadTraining reads a checkpoint written by SaveTraining into m (which
 // must have the same parameters) and returns the state to pass as
-// TrainConfig.Resume, with the file's metadata.
+// TrainConfig.Resume, with the file's metadata. Checkpoints written before
+// buffers were saved leave m's buffers as they are (see LoadModel).
 func LoadTraining(path string, m Model) (*TrainState, map[string]string, error) {
 	ts, md, err := checkpoint.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	if md["format"] != "metalearn-mtl/1" {
+	if md["format"] != ModelFormat {
 		return nil, nil, fmt.Errorf("checkpoint %s: not a metalearn multi-task checkpoint (format %q)", path, md["format"])
 	}
 	var ss savedState
@@ -86,16 +81,9 @@ func LoadTraining(path string, m Model) (*TrainState, map[string]string, error) 
 		return nil, nil, fmt.Errorf("checkpoint %s: bad train_state: step %d, want >= 0", path, ss.Step)
 	}
 	params := AllParams(m)
-	vals := make([]*tensor.Tensor, len(params))
-	for i, p := range params {
-		t, ok := ts[p.Name]
-		if !ok || !tensor.SameShape(t.Shape(), p.V.Value.Shape()) {
-			return nil, nil, fmt.Errorf("checkpoint %s: missing or mis-shaped tensor %q (checkpoint from another model?)", path, p.Name)
-		}
-		if t.HasNaNOrInf() {
-			return nil, nil, fmt.Errorf("checkpoint %s: tensor %q holds NaN or infinite values", path, p.Name)
-		}
-		vals[i] = t.AsType(p.V.Value.DType()).Clone()
+	apply, _, err := modelValues(ts, m, path, false)
+	if err != nil {
+		return nil, nil, err
 	}
 	st := &TrainState{Step: ss.Step, RNG: ss.RNG, Weighting: ss.Weighting, BestVal: math.Inf(1)}
 	if ss.BestVal != nil {
@@ -111,8 +99,6 @@ func LoadTraining(path string, m Model) (*TrainState, map[string]string, error) 
 		}
 	}
 	st.Optimizer = checkpoint.OptimizerState(ts, ss.OptimizerMeta, len(params))
-	for i, p := range params {
-		p.V.Value = vals[i]
-	}
+	apply()
 	return st, md, nil
 }

@@ -18,7 +18,9 @@
 //     sampling for multi-input data (Sampler: round-robin, proportional,
 //     temperature), periodic checkpoints and exact resume (TrainState,
 //     SaveTraining / LoadTraining; weightings with hidden state implement
-//     StateSaver); an Experiment trains single-task baselines and
+//     StateSaver); a model file (ModelFormat, SaveModel / LoadModel,
+//     modelfile.go) holds parameters and buffers and is the one format
+//     every command writes; an Experiment trains single-task baselines and
 //     multi-task models and compares them with DeltaP / DeltaM.
 //   - RunSchool reproduces the School benchmark; MulanExperiment,
 //     CirclesExperiment, MultiMNISTExperiment and ParkinsonsExperiment
@@ -26,4 +28,10 @@
 //     Parkinson's telemonitoring problems; the two-objective toy problem
 //     of the CAGrad / Nash-MTL papers is in toy.go; RunSeed is the seed
 //     example.
+//   - Everything `metalearn mtl train|eval` does is one call: an
+//     ExperimentSpec names a dataset (circles, mulan:<set>,
+//     multimnist[:N[:M]], parkinsons:<target>), Sweep compares weightings
+//     with single-task baselines over seeds (saving models and
+//     Baselines), EvaluateSaved re-tests a saved model.
+
 package mtl

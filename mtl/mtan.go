@@ -129,8 +129,9 @@ func NewMTAN(rng *rand.Rand, cfg ConvNetConfig, outs []int) (*MTAN, error) {
 	for j, ch := range cfg.Blocks {
 		m.Convs = append(m.Convs, nn.NewConv2d(rng, in, ch, cfg.Kernel, 1, 0))
 		if j > 0 {
-			m.Bridge = append(m.Bridge, nn.NewSequential(nn.MaxPool2d(2, 2, 0),
-				nn.NewConv2d(rng, in, ch, cfg.Kernel, 1, 0), nn.NewBatchNorm(ch), nn.ReLU()))
+			br := nn.NewSequential(nn.MaxPool2d(2, 2, 0))
+			br.AppendBlock(nn.NewConvBlock(rng, in, ch, cfg.Kernel, 1, 0, false))
+			m.Bridge = append(m.Bridge, br)
 		}
 		in = ch
 	}
@@ -142,9 +143,10 @@ func NewMTAN(rng *rand.Rand, cfg ConvNetConfig, outs []int) (*MTAN, error) {
 			if j > 0 {
 				cin = 2 * ch
 			}
-			att = append(att, nn.NewSequential(
-				nn.NewConv2d(rng, cin, ch, 1, 1, 0), nn.NewBatchNorm(ch), nn.ReLU(),
-				nn.NewConv2d(rng, ch, ch, 1, 1, 0), nn.NewBatchNorm(ch), nn.Sigmoid()))
+			a := nn.NewSequential()
+			a.AppendBlock(nn.NewConvBlock(rng, cin, ch, 1, 1, 0, false))
+			a.Append(nn.NewConv2d(rng, ch, ch, 1, 1, 0), nn.NewBatchNorm(ch), nn.Sigmoid())
+			att = append(att, a)
 		}
 		m.Att = append(m.Att, att)
 		m.Heads = append(m.Heads, convHead(rng, cfg.Hidden, o))

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/stats"
 	"github.com/metalearn/metalearn/tensor"
 )
 
@@ -199,29 +200,12 @@ func RunParkinsons(d *data.PatientData, methods []SchoolMethod, trainFrac float6
 				}
 				r.Splits = append(r.Splits, split.TestMSE(m))
 			}
-			r.Mean, r.SD = meanSD(r.Splits)
+			r.Mean, r.SD = stats.Mean(r.Splits), stats.SD(r.Splits)
 			r.Seconds = time.Since(start).Seconds()
 			out = append(out, r)
 		}
 	}
 	return out, nil
-}
-
-// meanSD returns the mean and the sample standard deviation (0 for one value).
-func meanSD(xs []float64) (mean, sd float64) {
-	for _, v := range xs {
-		mean += v
-	}
-	mean /= float64(len(xs))
-	for _, v := range xs {
-		sd += (v - mean) * (v - mean)
-	}
-	if len(xs) > 1 {
-		sd = math.Sqrt(sd / float64(len(xs)-1))
-	} else {
-		sd = 0
-	}
-	return mean, sd
 }
 
 // WithoutFeatures returns a copy of d without the named feature columns

@@ -16,7 +16,7 @@ func (*onesNeedingGrads) Name() string     { return "ones" }
 func (*onesNeedingGrads) NeedsGrads() bool { return true }
 func (o *onesNeedingGrads) Weights(_ int, losses []float64, grads [][]float64) []float64 {
 	o.gradLen = len(grads[0])
-	return wOnes(len(losses))
+	return ones(len(losses))
 }
 
 func twoTaskRegression(rows int) ([]TaskSpec, Dataset) {

@@ -2,11 +2,11 @@ package mtl
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"time"
 
 	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/stats"
 )
 
 // SchoolMethod is a School benchmark entry: a model family and its
@@ -72,16 +72,7 @@ func RunSchool(d *data.TaskRegression, methods []SchoolMethod, splits, steps int
 			}
 			r.Splits = append(r.Splits, ExplainedVariance(m, split.Test, split.TestTask))
 		}
-		for _, v := range r.Splits {
-			r.Mean += v
-		}
-		r.Mean /= float64(len(r.Splits))
-		for _, v := range r.Splits {
-			r.SD += (v - r.Mean) * (v - r.Mean)
-		}
-		if len(r.Splits) > 1 {
-			r.SD = math.Sqrt(r.SD / float64(len(r.Splits)-1))
-		}
+		r.Mean, r.SD = stats.Mean(r.Splits), stats.SD(r.Splits)
 		r.Seconds = time.Since(start).Seconds()
 		out = append(out, r)
 	}

@@ -3,7 +3,12 @@ package mtl
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/metalearn/metalearn/minnorm"
+	"github.com/metalearn/metalearn/plots"
 )
 
 // ToyProblem is the two-objective problem on R^2 of Liu et al., "Conflict-
@@ -181,7 +186,7 @@ func (p ToyProblem) RunToy(method string, start [2]float64, cfg ToyConfig) (*Toy
 	}
 	begin := time.Now()
 	x := []float64{start[0], start[1]}
-	opt := newWAdam(cfg.LR, 0)
+	opt := newParamAdam(cfg.LR, 0)
 	r := &ToyRun{Method: w.Name(), Start: start}
 	grads := [][]float64{make([]float64, 2), make([]float64, 2)}
 	upd := make([]float64, 2)
@@ -208,7 +213,7 @@ func (p ToyProblem) RunToy(method string, start [2]float64, cfg ToyConfig) (*Toy
 	r.Path = append(r.Path, r.Final)
 	l, g := p.Eval(x[0], x[1])
 	r.FinalLoss = l
-	gam := wMinNorm2(dot2(g[0], g[0]), dot2(g[0], g[1]), dot2(g[1], g[1]))
+	gam := minnorm.MinNorm2(dot2(g[0], g[0]), dot2(g[0], g[1]), dot2(g[1], g[1]))
 	r.Stationarity = math.Hypot(gam*g[0][0]+(1-gam)*g[1][0], gam*g[0][1]+(1-gam)*g[1][1])
 	r.DistPareto = DistToSet(r.Final, p.ParetoSet(2001))
 	r.Reached = r.DistPareto < cfg.Tol
@@ -245,4 +250,60 @@ func DistToSet(x [2]float64, pts [][2]float64) float64 {
 		best = math.Hypot(x[0]-pts[0][0], x[1]-pts[0][1])
 	}
 	return best
+}
+
+// PlotRuns draws one method's runs in parameter space (over contours of
+// L1+L2, with the Pareto set) and in loss space (with the Pareto front), as base_x.png|svg and base_loss.png|svg.
+func (p ToyProblem) PlotRuns(base, name string, runs []*ToyRun, front [][2]float64) error {
+	grid := plots.Grid{}
+	for i := 0; i <= 100; i++ {
+		v := -10 + 20*float64(i)/100
+		grid.X = append(grid.X, v)
+		grid.Y = append(grid.Y, v)
+	}
+	for _, y := range grid.Y {
+		row := make([]float64, len(grid.X))
+		for j, x := range grid.X {
+			l, _ := p.Eval(x, y)
+			row[j] = l[0] + l[1]
+		}
+		grid.Z = append(grid.Z, row)
+	}
+	var fx, fy, fl1, fl2 []float64
+	for _, q := range front {
+		fx, fy = append(fx, q[0]), append(fy, q[1])
+		l, _ := p.Eval(q[0], q[1])
+		fl1, fl2 = append(fl1, l[0]), append(fl2, l[1])
+	}
+	var xpaths, lpaths []plots.Series
+	for _, r := range runs {
+		label := fmt.Sprintf("(%g,%g)", r.Start[0], r.Start[1])
+		var xs, ys, l1, l2 []float64
+		for _, q := range r.Path {
+			xs, ys = append(xs, q[0]), append(ys, q[1])
+			l, _ := p.Eval(q[0], q[1])
+			l1, l2 = append(l1, l[0]), append(l2, l[1])
+		}
+		xpaths = append(xpaths, plots.Series{Name: label, X: xs, Y: ys})
+		lpaths = append(lpaths, plots.Series{Name: label, X: l1, Y: l2})
+	}
+	if _, err := (plots.Trajectories{Title: name + ": paths in x (contours of L1+L2)", XLabel: "x1", YLabel: "x2", Contour: &grid,
+		Curves: []plots.Series{{Name: "Pareto set", X: fx, Y: fy}}, Paths: xpaths}).Save(base + "_x"); err != nil {
+		return err
+	}
+	_, err := (plots.Trajectories{Title: name + ": paths in loss space", XLabel: "L1", YLabel: "L2",
+		Curves: []plots.Series{{Name: "Pareto front", X: fl1, Y: fl2}}, Paths: lpaths}).Save(base + "_loss")
+	return err
+}
+
+// CheckToyMethod reports whether the weighting name applies to the toy
+// problem (ToyMethods: the others assume positive losses).
+func CheckToyMethod(name string) error {
+	if _, err := ByName(name, 1); err != nil {
+		return err
+	}
+	if !slices.Contains(ToyMethods, name) {
+		return fmt.Errorf("%s assumes positive losses and does not apply to the toy problem (want some of %s)", name, strings.Join(ToyMethods, ","))
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/metalearn/metalearn/minnorm"
 )
 
 // The analytic toy gradients against central finite differences, at
@@ -41,7 +43,7 @@ func TestToyParetoSet(t *testing.T) {
 	p := ToyProblem{Scale: 1}
 	for _, x := range p.ParetoSet(21) {
 		_, g := p.Eval(x[0], x[1])
-		gam := wMinNorm2(dot2(g[0], g[0]), dot2(g[0], g[1]), dot2(g[1], g[1]))
+		gam := minnorm.MinNorm2(dot2(g[0], g[0]), dot2(g[0], g[1]), dot2(g[1], g[1]))
 		n := math.Hypot(gam*g[0][0]+(1-gam)*g[1][0], gam*g[0][1]+(1-gam)*g[1][1])
 		if n > 1e-9 || x[1] > -8 || x[1] < -9 {
 			t.Errorf("Pareto point %v: stationarity %v", x, n)

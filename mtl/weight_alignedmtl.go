@@ -1,6 +1,10 @@
 package mtl
 
-import "math"
+import (
+	"math"
+
+	"github.com/metalearn/metalearn/minnorm"
+)
 
 // AlignedMTL is Aligned-MTL, from Senushkin, Patakin, Kuznetsov &
 // Konushin, "Independent Component Alignment for Multi-Task Learning",
@@ -22,7 +26,7 @@ import "math"
 // paper's default), so the coefficients are alpha = B^T 1 = B 1 (B is
 // symmetric).
 //
-// The eigendecomposition uses a cyclic Jacobi solver (wJacobiEigen).
+// The eigendecomposition is minnorm.EigenSym (gonum/mat).
 // When all gradients are zero the coefficients are ones. Aligned-MTL-UB
 // is obtained by supplying gradients with respect to the shared
 // representation.
@@ -39,12 +43,12 @@ func (*AlignedMTL) NeedsGrads() bool { return true }
 
 // Weights returns alpha = B 1.
 func (*AlignedMTL) Weights(step int, losses []float64, grads [][]float64) []float64 {
-	grads = wCheckArgs("alignedmtl", losses, grads)
-	m := wGram(grads)
+	grads = checkGradArgs("alignedmtl", losses, grads)
+	m := minnorm.Gram(grads)
 	t := len(m)
 	b := wAlignedB(m)
 	if b == nil {
-		return wOnes(t)
+		return ones(t)
 	}
 	out := make([]float64, t)
 	for i := range out {
@@ -59,8 +63,8 @@ func (*AlignedMTL) Weights(step int, losses []float64, grads [][]float64) []floa
 // (nil when M is zero).
 func wAlignedB(m [][]float64) [][]float64 {
 	t := len(m)
-	vals, vecs := wJacobiEigen(m)
-	if t == 0 || !(vals[0] > 0) {
+	vals, vecs, ok := minnorm.EigenSym(m)
+	if t == 0 || !ok || !(vals[0] > 0) {
 		return nil
 	}
 	tol := vals[0] * float64(t) * 1.1920929e-07
@@ -69,7 +73,7 @@ func wAlignedB(m [][]float64) [][]float64 {
 		rank++
 	}
 	lmin := vals[rank-1]
-	b := wZeros(t, t)
+	b := minnorm.Zeros(t, t)
 	for k := 0; k < rank; k++ {
 		f := math.Sqrt(lmin / vals[k])
 		for i := 0; i < t; i++ {

@@ -1,6 +1,10 @@
 package mtl
 
-import "math"
+import (
+	"math"
+
+	"github.com/metalearn/metalearn/minnorm"
+)
 
 // CAGrad is conflict-averse gradient descent, from Liu, Liu, Jin, Stone &
 // Liu, "Conflict-Averse Gradient Descent for Multi-task Learning", NeurIPS
@@ -46,16 +50,16 @@ func (*CAGrad) NeedsGrads() bool { return true }
 
 // Weights returns the CAGrad coefficients.
 func (g *CAGrad) Weights(step int, losses []float64, grads [][]float64) []float64 {
-	grads = wCheckArgs("cagrad", losses, grads)
-	m := wGram(grads)
+	grads = checkGradArgs("cagrad", losses, grads)
+	m := minnorm.Gram(grads)
 	t := len(m)
 	if t == 0 {
 		return nil
 	}
-	out := wFill(t, 1/float64(t))
-	md := wMaxDiag(m)
+	out := fill(t, 1/float64(t))
+	md := minnorm.MaxDiag(m)
 	if md > 0 && g.C != 0 {
-		m = wScaled(m, md) // the coefficients are invariant to the scale of M
+		m = minnorm.Scaled(m, md) // the coefficients are invariant to the scale of M
 		meanM := 0.0
 		for i := range m {
 			for j := range m {
@@ -66,7 +70,7 @@ func (g *CAGrad) Weights(step int, losses []float64, grads [][]float64) []float6
 		g0n := math.Sqrt(math.Max(meanM, 0) + 1e-8)
 		cc := g.C*g0n + 1e-8
 		w := wCAGradDual(m, cc)
-		gwn := math.Sqrt(math.Max(wQuad(m, w), 0))
+		gwn := math.Sqrt(math.Max(minnorm.Quad(m, w), 0))
 		if gwn > 1e-12 {
 			lambda := cc / (gwn + 1e-8)
 			cand := make([]float64, t)
@@ -97,10 +101,10 @@ func (g *CAGrad) Weights(step int, losses []float64, grads [][]float64) []float6
 // over the simplex by projected gradient descent with backtracking.
 func wCAGradDual(m [][]float64, c float64) []float64 {
 	t := len(m)
-	b := wFill(t, 1/float64(t))
-	mb := wMatVec(m, b)
+	b := fill(t, 1/float64(t))
+	mb := minnorm.MatVec(m, b)
 	f := func(w []float64) float64 {
-		return wDot(w, mb) + c*math.Sqrt(math.Max(wQuad(m, w), 0)+1e-8)
+		return minnorm.Dot(w, mb) + c*math.Sqrt(math.Max(minnorm.Quad(m, w), 0)+1e-8)
 	}
 	w := append([]float64(nil), b...)
 	fw := f(w)
@@ -111,8 +115,8 @@ func wCAGradDual(m [][]float64, c float64) []float64 {
 	step := 1 / (trace + c*trace/1e-4 + 1e-300)
 	step *= 1024 // optimistic; backtracking shrinks it
 	for it := 0; it < 500; it++ {
-		mw := wMatVec(m, w)
-		q := math.Sqrt(math.Max(wDot(w, mw), 0) + 1e-8)
+		mw := minnorm.MatVec(m, w)
+		q := math.Sqrt(math.Max(minnorm.Dot(w, mw), 0) + 1e-8)
 		grad := make([]float64, t)
 		for i := range grad {
 			grad[i] = mb[i] + c*mw[i]/q
@@ -125,7 +129,7 @@ func wCAGradDual(m [][]float64, c float64) []float64 {
 			for i := range cand {
 				cand[i] = w[i] - step*grad[i]
 			}
-			nw = wProjectSimplex(cand)
+			nw = minnorm.ProjectSimplex(cand)
 			fn = f(nw)
 			diff, sq := 0.0, 0.0
 			for i := range nw {
@@ -157,7 +161,7 @@ func wCAGradDual(m [][]float64, c float64) []float64 {
 // wWorstDot is min_i (M c)_i, the worst task's inner product with
 // d = sum_i c_i g_i.
 func wWorstDot(m [][]float64, c []float64) float64 {
-	mc := wMatVec(m, c)
+	mc := minnorm.MatVec(m, c)
 	worst := math.Inf(1)
 	for _, v := range mc {
 		worst = math.Min(worst, v)

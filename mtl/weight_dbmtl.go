@@ -1,6 +1,10 @@
 package mtl
 
-import "math"
+import (
+	"math"
+
+	"github.com/metalearn/metalearn/minnorm"
+)
 
 // DBMTL is dual-balancing multi-task learning, from Lin, Ye, Xu, Shi &
 // Zhang, "Dual-Balancing for Multi-Task Learning", arXiv:2308.12029, 2023
@@ -51,13 +55,13 @@ func (*DBMTL) NeedsGrads() bool { return true }
 
 // Weights updates the EMA gradients and returns a_i / (L_i + 1e-8).
 func (db *DBMTL) Weights(step int, losses []float64, grads [][]float64) []float64 {
-	grads = wCheckArgs("dbmtl", losses, grads)
+	grads = checkGradArgs("dbmtl", losses, grads)
 	t := len(losses)
 	if t == 0 {
 		return nil
 	}
 	if len(db.buf) != t || len(db.buf[0]) != len(grads[0]) { // (re)initialise
-		db.buf = wZeros(t, len(grads[0]))
+		db.buf = minnorm.Zeros(t, len(grads[0]))
 		db.step = 0
 	}
 	db.step++
@@ -71,7 +75,7 @@ func (db *DBMTL) Weights(step int, losses []float64, grads [][]float64) []float6
 			h := g * inv[i]
 			db.buf[i][k] = h + beta*(db.buf[i][k]-h)
 		}
-		u[i] = wNorm(db.buf[i])
+		u[i] = minnorm.Norm(db.buf[i])
 		umax = math.Max(umax, u[i])
 	}
 	out := make([]float64, t)

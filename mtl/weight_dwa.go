@@ -49,7 +49,7 @@ func (d *DWA) Weights(step int, losses []float64, grads [][]float64) []float64 {
 	if d.tasks != t || d.acc == nil {
 		*d = DWA{Temp: d.Temp, Window: d.Window, tasks: t, acc: make([]float64, t)}
 	}
-	out := wOnes(t)
+	out := ones(t)
 	if d.epochs >= 2 {
 		temp := d.Temp
 		if temp <= 0 {
@@ -66,7 +66,7 @@ func (d *DWA) Weights(step int, losses []float64, grads [][]float64) []float64 {
 			}
 			r[i] /= temp
 		}
-		sm := wSoftmax(r)
+		sm := softmax(r)
 		for i := range out {
 			out[i] = float64(t) * sm[i]
 		}

@@ -18,5 +18,5 @@ func (*EW) NeedsGrads() bool { return false }
 
 // Weights returns one 1 per task.
 func (*EW) Weights(step int, losses []float64, grads [][]float64) []float64 {
-	return wOnes(len(losses))
+	return ones(len(losses))
 }

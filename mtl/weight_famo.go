@@ -41,7 +41,7 @@ type FAMO struct {
 
 	xi   []float64
 	prev []float64
-	adam *wAdam
+	adam *paramAdam
 }
 
 // NewFAMO returns FAMO with lr 0.025, weight decay 1e-3 and Adam.
@@ -79,7 +79,7 @@ func (f *FAMO) Weights(step int, losses []float64, grads [][]float64) []float64 
 	}
 	d := f.shifted(losses)
 	if f.prev != nil {
-		z := wSoftmax(f.xi)
+		z := softmax(f.xi)
 		delta := make([]float64, t)
 		zd := 0.0
 		for i := range delta {
@@ -90,10 +90,10 @@ func (f *FAMO) Weights(step int, losses []float64, grads [][]float64) []float64 
 		for i := range grad {
 			grad[i] = z[i] * (delta[i] - zd)
 		}
-		wParamStep(f.Optimizer, &f.adam, f.LR, f.Gamma, f.xi, grad)
+		paramStep(f.Optimizer, &f.adam, f.LR, f.Gamma, f.xi, grad)
 	}
 	f.prev = d
-	z := wSoftmax(f.xi)
+	z := softmax(f.xi)
 	out := make([]float64, t)
 	s := 0.0
 	for i := range out {

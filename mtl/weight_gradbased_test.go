@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/metalearn/metalearn/minnorm"
 )
 
 func TestWeightPCGrad(t *testing.T) {
@@ -21,7 +23,7 @@ func TestWeightPCGrad(t *testing.T) {
 	for _, c := range cases {
 		got := NewPCGrad(1).Weights(0, []float64{1, 1}, c.grads)
 		wtVecClose(t, c.name+" coefficients", got, c.want, 1e-15)
-		wtVecClose(t, c.name+" direction", wCombine(c.grads, got), c.dir, 1e-15)
+		wtVecClose(t, c.name+" direction", minnorm.Combine(c.grads, got), c.dir, 1e-15)
 	}
 
 	// T = 4: the tracked coefficients reproduce the explicit P-dimensional
@@ -36,8 +38,8 @@ func TestWeightPCGrad(t *testing.T) {
 		for i := range g {
 			pc := append([]float64(nil), g[i]...)
 			for _, j := range wOthersShuffled(order, 4, i) {
-				if d := wDot(pc, g[j]); d < 0 {
-					f := d / wDot(g[j], g[j])
+				if d := minnorm.Dot(pc, g[j]); d < 0 {
+					f := d / minnorm.Dot(g[j], g[j])
 					for k := range pc {
 						pc[k] -= f * g[j][k]
 					}
@@ -47,7 +49,7 @@ func TestWeightPCGrad(t *testing.T) {
 				want[k] += pc[k]
 			}
 		}
-		wtVecClose(t, "explicit PCGrad", wCombine(g, c), want, 1e-12)
+		wtVecClose(t, "explicit PCGrad", minnorm.Combine(g, c), want, 1e-12)
 	}
 }
 
@@ -77,7 +79,7 @@ func TestWeightGradVac(t *testing.T) {
 	w := 0.5 / math.Sqrt(0.75) // ||g1|| (0.5 * 1 - 0) / (||g2|| sqrt(1-0.25))
 	wtVecClose(t, "GradVac vaccine", c, []float64{1 + w, 1 + w}, 1e-14)
 	g1p := []float64{1, w} // g1' = g1 + w g2
-	if cos := g1p[1] / wNorm(g1p); !wtClose(cos, 0.5, 1e-14) {
+	if cos := g1p[1] / minnorm.Norm(g1p); !wtClose(cos, 0.5, 1e-14) {
 		t.Fatalf("cos(g1', g2) = %v, want the target 0.5", cos)
 	}
 	if tg := gv.Targets(); !wtClose(tg[0][1], 0.99*0.5, 1e-15) {
@@ -88,7 +90,7 @@ func TestWeightGradVac(t *testing.T) {
 func TestWeightMGDA(t *testing.T) {
 	// Two vectors, interior solution: alpha1 = (g2.g2 - g1.g2)/||g1-g2||^2.
 	g := [][]float64{{2, 0}, {-1, 1}}
-	m := wGram(g)
+	m := minnorm.Gram(g)
 	a1 := (m[1][1] - m[0][1]) / (m[0][0] + m[1][1] - 2*m[0][1])
 	for _, s := range []MGDASolver{MGDAExact, MGDAFrankWolfe} {
 		mg := NewMGDA()
@@ -113,12 +115,12 @@ func TestWeightMGDA(t *testing.T) {
 		for i := range g {
 			g[i][0] += 2 // mostly a non-trivial common direction
 		}
-		m := wGram(g)
-		a := NewMGDA().Weights(0, wOnes(tasks), g)
+		m := minnorm.Gram(g)
+		a := NewMGDA().Weights(0, ones(tasks), g)
 		wtCheckMinNorm(t, m, a, 1e-10)
 		fw := &MGDA{Normalization: "none", Solver: MGDAFrankWolfe, MaxIter: 250, StopCrit: 1e-5}
-		b := fw.Weights(0, wOnes(tasks), g)
-		if q, qb := wQuad(m, a), wQuad(m, b); qb < q-1e-10 || qb > q+1e-2*wMaxDiag(m) {
+		b := fw.Weights(0, ones(tasks), g)
+		if q, qb := minnorm.Quad(m, a), minnorm.Quad(m, b); qb < q-1e-10 || qb > q+1e-2*minnorm.MaxDiag(m) {
 			t.Fatalf("Frank-Wolfe norm^2 %v vs exact %v", qb, q)
 		}
 	}
@@ -131,10 +133,10 @@ func TestWeightCAGrad(t *testing.T) {
 	wtVecClose(t, "CAGrad c=0", zero.Weights(0, []float64{1, 1, 1}, g), []float64{1.0 / 3, 1.0 / 3, 1.0 / 3}, 0)
 
 	minDot := func(g [][]float64, c []float64) float64 {
-		d := wCombine(g, c)
+		d := minnorm.Combine(g, c)
 		mn := math.Inf(1)
 		for _, gi := range g {
-			mn = math.Min(mn, wDot(gi, d)/wNorm(d))
+			mn = math.Min(mn, minnorm.Dot(gi, d)/minnorm.Norm(d))
 		}
 		return mn
 	}
@@ -144,8 +146,8 @@ func TestWeightCAGrad(t *testing.T) {
 		{{3, 0, 0}, {-1, 1, 0}, {-1, 0, 0.2}},
 	}
 	for k, g := range conflicts {
-		mean := wFill(len(g), 1/float64(len(g)))
-		c := NewCAGrad().Weights(0, wOnes(len(g)), g)
+		mean := fill(len(g), 1/float64(len(g)))
+		c := NewCAGrad().Weights(0, ones(len(g)), g)
 		if minDot(g, c) <= minDot(g, mean) {
 			t.Fatalf("case %d: CAGrad min_i g_i.d/||d|| = %v does not improve on the mean's %v", k, minDot(g, c), minDot(g, mean))
 		}
@@ -153,12 +155,12 @@ func TestWeightCAGrad(t *testing.T) {
 
 	// The dual solver reaches the minimum of its objective (grid check, T=2).
 	g2 := [][]float64{{1, 0}, {-0.8, 0.3}}
-	m := wGram(g2)
+	m := minnorm.Gram(g2)
 	cc := 0.4*math.Sqrt((m[0][0]+2*m[0][1]+m[1][1])/4+1e-8) + 1e-8
 	w := wCAGradDual(m, cc)
 	f := func(x float64) float64 {
 		v := []float64{x, 1 - x}
-		return wDot(v, wMatVec(m, []float64{0.5, 0.5})) + cc*math.Sqrt(wQuad(m, v)+1e-8)
+		return minnorm.Dot(v, minnorm.MatVec(m, []float64{0.5, 0.5})) + cc*math.Sqrt(minnorm.Quad(m, v)+1e-8)
 	}
 	best := math.Inf(1)
 	for i := 0; i <= 100000; i++ {
@@ -169,7 +171,7 @@ func TestWeightCAGrad(t *testing.T) {
 	}
 	// Coefficients follow d = (g0 + lambda g_w)/(1+c^2).
 	c := NewCAGrad().Weights(0, []float64{1, 1}, g2)
-	lambda := cc / (math.Sqrt(wQuad(m, w)) + 1e-8)
+	lambda := cc / (math.Sqrt(minnorm.Quad(m, w)) + 1e-8)
 	wtVecClose(t, "CAGrad coefficients", c, []float64{(0.5 + lambda*w[0]) / 1.16, (0.5 + lambda*w[1]) / 1.16}, 1e-6)
 }
 
@@ -183,7 +185,7 @@ func TestWeightIMTL(t *testing.T) {
 				g[i][k] *= float64(1 + 3*i)
 			}
 		}
-		a := NewIMTL().Weights(0, wOnes(tasks), g)
+		a := NewIMTL().Weights(0, ones(tasks), g)
 		s := 0.0
 		for _, v := range a {
 			s += v
@@ -191,10 +193,10 @@ func TestWeightIMTL(t *testing.T) {
 		if !wtClose(s, 1, 1e-10) {
 			t.Fatalf("IMTL coefficients %v sum to %v", a, s)
 		}
-		d := wCombine(g, a)
-		p0 := wDot(d, g[0]) / wNorm(g[0])
+		d := minnorm.Combine(g, a)
+		p0 := minnorm.Dot(d, g[0]) / minnorm.Norm(g[0])
 		for i := 1; i < tasks; i++ {
-			if pi := wDot(d, g[i]) / wNorm(g[i]); !wtClose(pi, p0, 1e-9) {
+			if pi := minnorm.Dot(d, g[i]) / minnorm.Norm(g[i]); !wtClose(pi, p0, 1e-9) {
 				t.Fatalf("projections on unit gradients differ: %v vs %v", pi, p0)
 			}
 		}
@@ -216,8 +218,8 @@ func TestWeightNashMTL(t *testing.T) {
 				g[i][k] *= math.Pow(10, float64(i%3-1)) // scales 0.1, 1, 10
 			}
 		}
-		a := raw.Weights(0, wOnes(tasks), g)
-		ma := wMatVec(wGram(g), a)
+		a := raw.Weights(0, ones(tasks), g)
+		ma := minnorm.MatVec(minnorm.Gram(g), a)
 		for i := range a {
 			if !(a[i] > 0) || math.Abs(ma[i]*a[i]-1) > 1e-6 {
 				t.Fatalf("bargaining condition: alpha_%d (M alpha)_%d = %v (alpha %v)", i, i, ma[i]*a[i], a)
@@ -230,7 +232,7 @@ func TestWeightNashMTL(t *testing.T) {
 	wtVecClose(t, "Nash orthogonal", raw.Weights(0, []float64{1, 1}, g), []float64{0.5, 2}, 1e-12)
 	// Default max_norm = 1 clips ||d|| (= sqrt(T) before clipping) to 1.
 	c := NewNashMTL().Weights(0, []float64{1, 1}, g)
-	if n := wNorm(wCombine(g, c)); !wtClose(n, 1, 1e-12) {
+	if n := minnorm.Norm(minnorm.Combine(g, c)); !wtClose(n, 1, 1e-12) {
 		t.Fatalf("clipped ||d|| = %v, want 1", n)
 	}
 	wtVecClose(t, "Nash clipped", c, []float64{0.5 / math.Sqrt2, 2 / math.Sqrt2}, 1e-12)
@@ -243,20 +245,20 @@ func TestWeightAlignedMTL(t *testing.T) {
 		for k := range g[0] {
 			g[0][k] *= 10 // badly conditioned
 		}
-		m := wGram(g)
+		m := minnorm.Gram(g)
 		b := wAlignedB(m)
 		// Aligned matrix Ghat = B G; its Gram matrix B M B must have all
 		// non-zero eigenvalues equal (singular values equal, condition 1).
 		gh := make([][]float64, tc.tasks)
 		for i := range gh {
-			gh[i] = wCombine(g, b[i])
+			gh[i] = minnorm.Combine(g, b[i])
 		}
-		vals, _ := wJacobiEigen(wGram(gh))
+		vals, _, _ := minnorm.EigenSym(minnorm.Gram(gh))
 		rank := tc.tasks
 		if tc.p < rank {
 			rank = tc.p
 		}
-		mvals, _ := wJacobiEigen(m)
+		mvals, _, _ := minnorm.EigenSym(m)
 		for k := 0; k < rank; k++ {
 			if !wtClose(vals[k], mvals[rank-1], 1e-9) {
 				t.Fatalf("T=%d P=%d: aligned eigenvalues %v, want all %v", tc.tasks, tc.p, vals, mvals[rank-1])
@@ -268,14 +270,14 @@ func TestWeightAlignedMTL(t *testing.T) {
 			}
 		}
 		// The strategy's coefficients are B 1: d = sum of aligned rows.
-		c := NewAlignedMTL().Weights(0, wOnes(tc.tasks), g)
-		d := wZeros(1, tc.p)[0]
+		c := NewAlignedMTL().Weights(0, ones(tc.tasks), g)
+		d := minnorm.Zeros(1, tc.p)[0]
 		for i := range gh {
 			for k := range d {
 				d[k] += gh[i][k]
 			}
 		}
-		wtVecClose(t, "aligned direction", wCombine(g, c), d, 1e-9)
+		wtVecClose(t, "aligned direction", minnorm.Combine(g, c), d, 1e-9)
 	}
 	// Orthogonal gradients of norms 1 and 2: B = diag(1, 1/2) -> (1, 1/2).
 	wtVecClose(t, "aligned orthogonal", NewAlignedMTL().Weights(0, []float64{1, 1}, [][]float64{{1, 0}, {0, 2}}), []float64{1, 0.5}, 1e-14)
@@ -291,10 +293,10 @@ func TestWeightUPGrad(t *testing.T) {
 	for trial := 0; trial < 40; trial++ {
 		tasks := 2 + trial%4
 		g := wtRandGrads(rng, tasks, 3+trial%5)
-		c := NewUPGrad().Weights(0, wOnes(tasks), g)
-		d := wCombine(g, c)
+		c := NewUPGrad().Weights(0, ones(tasks), g)
+		d := minnorm.Combine(g, c)
 		for i := range g {
-			if v := wDot(g[i], d); v < -1e-9 {
+			if v := minnorm.Dot(g[i], d); v < -1e-9 {
 				t.Fatalf("g_%d.d = %v < 0: UPGrad direction conflicts", i, v)
 			}
 		}

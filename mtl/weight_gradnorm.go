@@ -1,6 +1,10 @@
 package mtl
 
-import "math"
+import (
+	"math"
+
+	"github.com/metalearn/metalearn/minnorm"
+)
 
 // GradNorm is gradient normalisation, from Chen, Badrinarayanan, Lee &
 // Rabinovich, "GradNorm: Gradient Normalization for Adaptive Loss
@@ -35,7 +39,7 @@ type GradNorm struct {
 
 	w    []float64
 	l0   []float64
-	adam *wAdam
+	adam *paramAdam
 }
 
 // NewGradNorm returns GradNorm with alpha 1.5 and Adam (lr 1e-3) on the
@@ -53,13 +57,13 @@ func (g *GradNorm) TaskWeights() []float64 { return append([]float64(nil), g.w..
 
 // Weights returns w(t) and updates w by one step on L_grad.
 func (g *GradNorm) Weights(step int, losses []float64, grads [][]float64) []float64 {
-	grads = wCheckArgs("gradnorm", losses, grads)
+	grads = checkGradArgs("gradnorm", losses, grads)
 	t := len(losses)
 	if t == 0 {
 		return nil
 	}
 	if len(g.w) != t {
-		g.w = wOnes(t)
+		g.w = ones(t)
 		g.l0 = nil
 		g.adam = nil
 	}
@@ -75,7 +79,7 @@ func (g *GradNorm) Weights(step int, losses []float64, grads [][]float64) []floa
 	gbar, rsum := 0.0, 0.0
 	rt := make([]float64, t)
 	for i := range n {
-		n[i] = wNorm(grads[i])
+		n[i] = minnorm.Norm(grads[i])
 		gi[i] = g.w[i] * n[i]
 		gbar += gi[i]
 		rt[i] = 1
@@ -100,7 +104,7 @@ func (g *GradNorm) Weights(step int, losses []float64, grads [][]float64) []floa
 			grad[i] = -n[i]
 		}
 	}
-	wParamStep(g.Optimizer, &g.adam, g.LR, 0, g.w, grad)
+	paramStep(g.Optimizer, &g.adam, g.LR, 0, g.w, grad)
 	sum := 0.0
 	for i := range g.w {
 		if !(g.w[i] >= 1e-6) {

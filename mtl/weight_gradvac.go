@@ -3,6 +3,8 @@ package mtl
 import (
 	"math"
 	"math/rand/v2"
+
+	"github.com/metalearn/metalearn/minnorm"
 )
 
 // GradVac is gradient vaccine, from Wang, Tsvetkov, Firat & Cao, "Gradient
@@ -63,21 +65,21 @@ func (g *GradVac) Targets() [][]float64 {
 
 // Weights returns the coefficients of sum_i g_i' and updates the targets.
 func (g *GradVac) Weights(step int, losses []float64, grads [][]float64) []float64 {
-	grads = wCheckArgs("gradvac", losses, grads)
-	m := wGram(grads)
+	grads = checkGradArgs("gradvac", losses, grads)
+	m := minnorm.Gram(grads)
 	t := len(m)
 	if len(g.target) != t {
-		g.target = wZeros(t, t)
+		g.target = minnorm.Zeros(t, t)
 	}
 	out := make([]float64, t)
 	for i := 0; i < t; i++ {
 		c := make([]float64, t)
 		c[i] = 1
 		for _, j := range wOthersShuffled(g.rng, t, i) {
-			mc := wMatVec(m, c)
-			ni := math.Sqrt(math.Max(wDot(c, mc), 0))
+			mc := minnorm.MatVec(m, c)
+			ni := math.Sqrt(math.Max(minnorm.Dot(c, mc), 0))
 			nj := math.Sqrt(m[j][j])
-			if wIsZeroGrad(m, j) || !(ni > 1e-12*math.Sqrt(wMaxDiag(m))) {
+			if isZeroGrad(m, j) || !(ni > 1e-12*math.Sqrt(minnorm.MaxDiag(m))) {
 				continue
 			}
 			phi := math.Max(-1, math.Min(1, mc[j]/(ni*nj)))

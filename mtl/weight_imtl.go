@@ -1,6 +1,10 @@
 package mtl
 
-import "math"
+import (
+	"math"
+
+	"github.com/metalearn/metalearn/minnorm"
+)
 
 // IMTL is the gradient part of impartial multi-task learning (IMTL-G),
 // from Liu, Li, Kuang, Xue, Chen, Yang, Liao & Zhang, "Towards Impartial
@@ -37,27 +41,27 @@ func (*IMTL) NeedsGrads() bool { return true }
 
 // Weights returns the IMTL-G coefficients.
 func (*IMTL) Weights(step int, losses []float64, grads [][]float64) []float64 {
-	grads = wCheckArgs("imtl", losses, grads)
-	m := wGram(grads)
+	grads = checkGradArgs("imtl", losses, grads)
+	m := minnorm.Gram(grads)
 	t := len(m)
 	out := make([]float64, t)
 	var idx []int
 	for i := 0; i < t; i++ {
-		if !wIsZeroGrad(m, i) {
+		if !isZeroGrad(m, i) {
 			idx = append(idx, i)
 		}
 	}
 	k := len(idx)
 	if k == 0 {
-		return wOnes(t)
+		return ones(t)
 	}
-	sub := wSub(m, idx)
-	sub = wScaled(sub, wMaxDiag(sub)) // alpha is invariant to scaling M
+	sub := minnorm.Sub(m, idx)
+	sub = minnorm.Scaled(sub, minnorm.MaxDiag(sub)) // alpha is invariant to scaling M
 	n := make([]float64, k)
 	for a := range n {
 		n[a] = math.Sqrt(sub[a][a])
 	}
-	a := wZeros(k, k)
+	a := minnorm.Zeros(k, k)
 	b := make([]float64, k)
 	for c := 0; c < k; c++ {
 		a[0][c] = 1
@@ -68,7 +72,7 @@ func (*IMTL) Weights(step int, losses []float64, grads [][]float64) []float64 {
 			a[r][c] = sub[c][r]/n[r] - sub[c][0]/n[0]
 		}
 	}
-	alpha, ok := wSolve(a, b)
+	alpha, ok := minnorm.Solve(a, b)
 	if ok {
 		for _, v := range alpha {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -77,7 +81,7 @@ func (*IMTL) Weights(step int, losses []float64, grads [][]float64) []float64 {
 		}
 	}
 	if !ok {
-		alpha = wFill(k, 1/float64(k))
+		alpha = fill(k, 1/float64(k))
 	}
 	for c, i := range idx {
 		out[i] = alpha[c]

@@ -3,6 +3,8 @@ package mtl
 import (
 	"math"
 	"testing"
+
+	"github.com/metalearn/metalearn/minnorm"
 )
 
 func wtVecClose(t *testing.T, what string, got, want []float64, tol float64) {
@@ -130,7 +132,7 @@ func TestWeightFAMO(t *testing.T) {
 	l := math.Ln2 / 4
 	xi := []float64{-0.025 * l, 0.025 * l}
 	wtVecClose(t, "FAMO logits", f.Logits(), xi, 1e-7)
-	z := wSoftmax(xi)
+	z := softmax(xi)
 	a, b := z[0]/0.5, z[1]/4
 	wtVecClose(t, "FAMO call 1", c, []float64{a / (a + b), b / (a + b)}, 1e-7)
 	// Third call: the decay term gamma*xi enters.
@@ -158,8 +160,8 @@ func TestWeightDBMTL(t *testing.T) {
 	wtVecClose(t, "DB-MTL call 2", c, []float64{1, n0 / 0.19}, 1e-6)
 	// Each task's scaled EMA gradient has the largest magnitude.
 	for i := range db.buf {
-		if !wtClose(wNorm(db.buf[i])*c[i], n0, 1e-6) {
-			t.Fatalf("task %d: scaled EMA norm %v, want %v", i, wNorm(db.buf[i])*c[i], n0)
+		if !wtClose(minnorm.Norm(db.buf[i])*c[i], n0, 1e-6) {
+			t.Fatalf("task %d: scaled EMA norm %v, want %v", i, minnorm.Norm(db.buf[i])*c[i], n0)
 		}
 	}
 }

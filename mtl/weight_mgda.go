@@ -3,6 +3,8 @@ package mtl
 import (
 	"fmt"
 	"math"
+
+	"github.com/metalearn/metalearn/minnorm"
 )
 
 // MGDA is the multiple-gradient descent algorithm as a multi-objective
@@ -67,13 +69,13 @@ func (*MGDA) NeedsGrads() bool { return true }
 
 // Weights returns the min-norm convex coefficients.
 func (g *MGDA) Weights(step int, losses []float64, grads [][]float64) []float64 {
-	grads = wCheckArgs("mgda", losses, grads)
-	m := wGram(grads)
+	grads = checkGradArgs("mgda", losses, grads)
+	m := minnorm.Gram(grads)
 	t := len(m)
 	if t == 0 {
 		return nil
 	}
-	norm := wOnes(t)
+	norm := ones(t)
 	for i := range norm {
 		switch g.Normalization {
 		case "", "none":
@@ -90,58 +92,14 @@ func (g *MGDA) Weights(step int, losses []float64, grads [][]float64) []float64 
 			norm[i] = 1 // zero gradient or non-positive loss: leave unnormalised
 		}
 	}
-	mn := wZeros(t, t)
+	mn := minnorm.Zeros(t, t)
 	for i := range mn {
 		for j := range mn {
 			mn[i][j] = m[i][j] / (norm[i] * norm[j])
 		}
 	}
 	if g.Solver == MGDAFrankWolfe {
-		return wMinNormHullFW(mn, g.MaxIter, g.StopCrit)
+		return minnorm.HullFrankWolfe(mn, g.MaxIter, g.StopCrit)
 	}
-	return wMinNormHull(mn)
-}
-
-// wMinNormHullFW is Sener & Koltun's Algorithm 2 (Frank-Wolfe) on the Gram
-// matrix: alpha = 1/T; repeat: t = argmin_r (M alpha)_r, exact line search
-// gamma = argmin ||(1-gamma) theta + gamma g_t||^2 on [0, 1], alpha <-
-// (1-gamma) alpha + gamma e_t; stop after maxIter steps or when
-// ||change||_1 < stop.
-func wMinNormHullFW(m [][]float64, maxIter int, stop float64) []float64 {
-	t := len(m)
-	alpha := wFill(t, 1/float64(t))
-	if t <= 1 {
-		return alpha
-	}
-	if t == 2 {
-		a := wMinNorm2(m[0][0], m[0][1], m[1][1])
-		return []float64{a, 1 - a}
-	}
-	if maxIter <= 0 {
-		maxIter = 250
-	}
-	for it := 0; it < maxIter; it++ {
-		ma := wMatVec(m, alpha)
-		best := 0
-		for r := 1; r < t; r++ {
-			if ma[r] < ma[best] {
-				best = r
-			}
-		}
-		// gamma here is the weight kept on the current iterate theta.
-		keep := wMinNorm2(wDot(alpha, ma), ma[best], m[best][best])
-		change := 0.0
-		for r := range alpha {
-			na := keep * alpha[r]
-			if r == best {
-				na += 1 - keep
-			}
-			change += math.Abs(na - alpha[r])
-			alpha[r] = na
-		}
-		if change < stop {
-			break
-		}
-	}
-	return alpha
+	return minnorm.Hull(mn)
 }

@@ -1,6 +1,10 @@
 package mtl
 
-import "math"
+import (
+	"math"
+
+	"github.com/metalearn/metalearn/minnorm"
+)
 
 // NashMTL is Nash bargaining multi-task learning, from Navon, Shamsian,
 // Achituve, Maron, Kawaguchi, Chechik & Fetaya, "Multi-Task Learning as a
@@ -52,25 +56,25 @@ func (*NashMTL) NeedsGrads() bool { return true }
 
 // Weights returns the (clipped) bargaining coefficients.
 func (n *NashMTL) Weights(step int, losses []float64, grads [][]float64) []float64 {
-	grads = wCheckArgs("nashmtl", losses, grads)
-	m := wGram(grads)
+	grads = checkGradArgs("nashmtl", losses, grads)
+	m := minnorm.Gram(grads)
 	t := len(m)
 	out := make([]float64, t)
 	var idx []int
 	for i := 0; i < t; i++ {
-		if !wIsZeroGrad(m, i) {
+		if !isZeroGrad(m, i) {
 			idx = append(idx, i)
 		}
 	}
 	if len(idx) == 0 {
-		return wOnes(t)
+		return ones(t)
 	}
-	alpha := wNashSolve(wSub(m, idx), n.MaxIter)
+	alpha := wNashSolve(minnorm.Sub(m, idx), n.MaxIter)
 	for a, i := range idx {
 		out[i] = alpha[a]
 	}
 	if n.MaxNorm > 0 {
-		dn := math.Sqrt(math.Max(wQuad(m, out), 0))
+		dn := math.Sqrt(math.Max(minnorm.Quad(m, out), 0))
 		if dn > n.MaxNorm {
 			s := n.MaxNorm / dn
 			for i := range out {
@@ -96,37 +100,37 @@ func wNashSolve(m [][]float64, maxIter int) []float64 {
 	for i := range sd {
 		sd[i] = math.Sqrt(m[i][i])
 	}
-	cm := wZeros(t, t)
+	cm := minnorm.Zeros(t, t)
 	for i := range cm {
 		for j := range cm {
 			cm[i][j] = m[i][j] / (sd[i] * sd[j])
 		}
 	}
 	f := func(b []float64) float64 {
-		v := 0.5 * wQuad(cm, b)
+		v := 0.5 * minnorm.Quad(cm, b)
 		for _, x := range b {
 			v -= math.Log(x)
 		}
 		return v
 	}
-	beta := wOnes(t)
+	beta := ones(t)
 	fb := f(beta)
 	for it := 0; it < maxIter; it++ {
-		cb := wMatVec(cm, beta)
+		cb := minnorm.MatVec(cm, beta)
 		grad := make([]float64, t)
 		neg := make([]float64, t)
-		h := wZeros(t, t)
+		h := minnorm.Zeros(t, t)
 		for i := range grad {
 			grad[i] = cb[i] - 1/beta[i]
 			neg[i] = -grad[i]
 			copy(h[i], cm[i])
 			h[i][i] += 1 / (beta[i] * beta[i])
 		}
-		delta, ok := wSolve(h, neg)
+		delta, ok := minnorm.Solve(h, neg)
 		if !ok {
-			delta = wPinvSolve(h, neg)
+			delta = minnorm.PinvSolve(h, neg)
 		}
-		dec := -wDot(grad, delta) // squared Newton decrement
+		dec := -minnorm.Dot(grad, delta) // squared Newton decrement
 		if !(dec > 1e-26) {
 			break
 		}

@@ -1,6 +1,10 @@
 package mtl
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"github.com/metalearn/metalearn/minnorm"
+)
 
 // PCGrad is projecting conflicting gradients, from Yu, Kumar, Gupta,
 // Levine, Hausman & Finn, "Gradient Surgery for Multi-Task Learning",
@@ -39,15 +43,15 @@ func (*PCGrad) NeedsGrads() bool { return true }
 
 // Weights returns the coefficients of sum_i g_i^PC.
 func (p *PCGrad) Weights(step int, losses []float64, grads [][]float64) []float64 {
-	grads = wCheckArgs("pcgrad", losses, grads)
-	m := wGram(grads)
+	grads = checkGradArgs("pcgrad", losses, grads)
+	m := minnorm.Gram(grads)
 	t := len(m)
 	out := make([]float64, t)
 	for i := 0; i < t; i++ {
 		c := make([]float64, t)
 		c[i] = 1
 		for _, j := range wOthersShuffled(p.rng, t, i) {
-			if wIsZeroGrad(m, j) {
+			if isZeroGrad(m, j) {
 				continue
 			}
 			dot := 0.0 // g_i^PC . g_j

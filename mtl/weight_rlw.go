@@ -31,5 +31,5 @@ func (r *RLW) Weights(step int, losses []float64, grads [][]float64) []float64 {
 	for i := range z {
 		z[i] = r.rng.NormFloat64()
 	}
-	return wSoftmax(z)
+	return softmax(z)
 }

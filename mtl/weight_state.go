@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+
+	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/tensor"
 )
 
 // StateSaver is implemented by weightings with hidden state (loss
@@ -16,23 +19,51 @@ type StateSaver interface {
 	LoadState([]byte) error
 }
 
-type wAdamState struct {
+// adamState is how a strategy's Adam state is saved (the layout of the
+// strategy's own Adam before it became optim.Adam; kept so saved states
+// load): moments M and V and the step count T.
+type adamState struct {
 	M, V []float64
 	T    int
 }
 
-func (a *wAdam) state() *wAdamState {
+func (a *paramAdam) state() *adamState {
 	if a == nil {
 		return nil
 	}
-	return &wAdamState{M: append([]float64(nil), a.m...), V: append([]float64(nil), a.v...), T: a.t}
+	if a.opt == nil {
+		if a.pending != nil {
+			return &adamState{M: append([]float64(nil), a.pending.M...), V: append([]float64(nil), a.pending.V...), T: a.pending.T}
+		}
+		return &adamState{}
+	}
+	st := a.opt.State()
+	s := &adamState{T: st.Step}
+	if m := st.Slots["m"]; len(m) == 1 && m[0] != nil {
+		s.M = append([]float64(nil), m[0].Values...)
+	}
+	if v := st.Slots["v"]; len(v) == 1 && v[0] != nil {
+		s.V = append([]float64(nil), v[0].Values...)
+	}
+	return s
 }
 
-func (a *wAdam) load(s *wAdamState) {
+// load restores s; it takes effect at the next step, when the number of
+// parameters is known (a state for another number restarts the moments).
+func (a *paramAdam) load(s *adamState) {
 	if a == nil || s == nil {
 		return
 	}
-	a.m, a.v, a.t = append([]float64(nil), s.M...), append([]float64(nil), s.V...), s.T
+	a.x, a.opt = nil, nil
+	a.pending = &adamState{M: append([]float64(nil), s.M...), V: append([]float64(nil), s.V...), T: s.T}
+}
+
+// optimState is s as optim.Adam's state for n parameters.
+func (s *adamState) optimState(lr float64, n int) *optim.State {
+	slot := func(vs []float64) []*optim.SlotValue {
+		return []*optim.SlotValue{{Shape: []int{n}, DType: tensor.Float64, Values: append([]float64(nil), vs...)}}
+	}
+	return &optim.State{Algorithm: "adam", Step: s.T, LR: lr, Slots: map[string][]*optim.SlotValue{"m": slot(s.M), "v": slot(s.V)}}
 }
 
 func rngState(src *rand.PCG) ([]byte, error) {
@@ -98,7 +129,7 @@ func (w *DWA) LoadState(b []byte) error {
 
 type famoState struct {
 	Xi, Prev []float64
-	Adam     *wAdamState
+	Adam     *adamState
 }
 
 // SaveState implements StateSaver.
@@ -113,7 +144,7 @@ func (w *FAMO) LoadState(b []byte) error {
 	w.xi, w.prev = s.Xi, s.Prev
 	if s.Adam != nil {
 		if w.adam == nil {
-			w.adam = newWAdam(w.LR, w.Gamma)
+			w.adam = newParamAdam(w.LR, w.Gamma)
 		}
 		w.adam.load(s.Adam)
 	}
@@ -122,7 +153,7 @@ func (w *FAMO) LoadState(b []byte) error {
 
 type gradNormState struct {
 	W, L0 []float64
-	Adam  *wAdamState
+	Adam  *adamState
 }
 
 // SaveState implements StateSaver.
@@ -139,7 +170,7 @@ func (w *GradNorm) LoadState(b []byte) error {
 	w.w, w.l0 = s.W, s.L0
 	if s.Adam != nil {
 		if w.adam == nil {
-			w.adam = newWAdam(w.LR, 0)
+			w.adam = newParamAdam(w.LR, 0)
 		}
 		w.adam.load(s.Adam)
 	}
@@ -148,7 +179,7 @@ func (w *GradNorm) LoadState(b []byte) error {
 
 type uwState struct {
 	S    []float64
-	Adam *wAdamState
+	Adam *adamState
 }
 
 // SaveState implements StateSaver.
@@ -163,7 +194,7 @@ func (w *UW) LoadState(b []byte) error {
 	w.s = s.S
 	if s.Adam != nil {
 		if w.adam == nil {
-			w.adam = newWAdam(w.LR, 0)
+			w.adam = newParamAdam(w.LR, 0)
 		}
 		w.adam.load(s.Adam)
 	}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/metalearn/metalearn/minnorm"
 )
 
 // TestWeightSolversStress checks the optimality conditions of the
@@ -36,11 +38,11 @@ func TestWeightSolversStress(t *testing.T) {
 				}
 			}
 		}
-		m := wGram(g)
-		md := wMaxDiag(m)
+		m := minnorm.Gram(g)
+		md := minnorm.MaxDiag(m)
 		// UPGrad
-		c := NewUPGrad().Weights(0, wOnes(tasks), g)
-		mc := wMatVec(m, c)
+		c := NewUPGrad().Weights(0, ones(tasks), g)
+		mc := minnorm.MatVec(m, c)
 		for i := range mc {
 			if mc[i] < -1e-9*md {
 				bad["upgrad"]++
@@ -51,9 +53,9 @@ func TestWeightSolversStress(t *testing.T) {
 			}
 		}
 		// MGDA
-		a := NewMGDA().Weights(0, wOnes(tasks), g)
-		ma := wMatVec(m, a)
-		dd := wDot(a, ma)
+		a := NewMGDA().Weights(0, ones(tasks), g)
+		ma := minnorm.MatVec(m, a)
+		dd := minnorm.Dot(a, ma)
 		for i := range ma {
 			if ma[i] < dd-1e-9*md {
 				bad["mgda"]++
@@ -65,8 +67,8 @@ func TestWeightSolversStress(t *testing.T) {
 		}
 		// Nash raw on non-degenerate
 		if (trial%5 == 0 || trial%5 == 2) && p >= tasks {
-			n := (&NashMTL{MaxNorm: 0}).Weights(0, wOnes(tasks), g)
-			mn := wMatVec(m, n)
+			n := (&NashMTL{MaxNorm: 0}).Weights(0, ones(tasks), g)
+			mn := minnorm.MatVec(m, n)
 			for i := range n {
 				if math.Abs(n[i]*mn[i]-1) > 1e-6 {
 					bad["nash"]++
@@ -79,20 +81,20 @@ func TestWeightSolversStress(t *testing.T) {
 		}
 		// IMTL
 		if trial%5 == 0 && p >= tasks {
-			a := NewIMTL().Weights(0, wOnes(tasks), g)
-			d := wCombine(g, a)
-			p0 := wDot(d, g[0]) / wNorm(g[0])
+			a := NewIMTL().Weights(0, ones(tasks), g)
+			d := minnorm.Combine(g, a)
+			p0 := minnorm.Dot(d, g[0]) / minnorm.Norm(g[0])
 			for i := 1; i < tasks; i++ {
-				if !wtClose(wDot(d, g[i])/wNorm(g[i]), p0, 1e-6) {
+				if !wtClose(minnorm.Dot(d, g[i])/minnorm.Norm(g[i]), p0, 1e-6) {
 					bad["imtl"]++
 					break
 				}
 			}
 		}
 		{
-			cg := (&CAGrad{C: 0.4, Rescale: 0}).Weights(0, wOnes(tasks), g)
-			mc := wMatVec(m, cg)
-			m0 := wMatVec(m, wFill(tasks, 1/float64(tasks)))
+			cg := (&CAGrad{C: 0.4, Rescale: 0}).Weights(0, ones(tasks), g)
+			mc := minnorm.MatVec(m, cg)
+			m0 := minnorm.MatVec(m, fill(tasks, 1/float64(tasks)))
 			mn, mn0 := math.Inf(1), math.Inf(1)
 			for i := range mc {
 				mn = math.Min(mn, mc[i])
@@ -107,7 +109,7 @@ func TestWeightSolversStress(t *testing.T) {
 		}
 		for _, name := range WeightingNames {
 			w, _ := ByName(name, 1)
-			wtCheckFinite(t, name, w.Weights(0, wOnes(tasks), g), tasks)
+			wtCheckFinite(t, name, w.Weights(0, ones(tasks), g), tasks)
 		}
 	}
 	for k, v := range bad {

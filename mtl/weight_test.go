@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/metalearn/metalearn/minnorm"
 )
 
 func TestWeightByName(t *testing.T) {
@@ -73,7 +75,7 @@ func TestWeightAllFinite(t *testing.T) {
 	const p = 6
 	gens := map[string]gen{
 		"random": func(tasks int) [][]float64 { return wtRandGrads(rng, tasks, p) },
-		"zero":   func(tasks int) [][]float64 { return wZeros(tasks, p) },
+		"zero":   func(tasks int) [][]float64 { return minnorm.Zeros(tasks, p) },
 		"onezero": func(tasks int) [][]float64 {
 			g := wtRandGrads(rng, tasks, p)
 			g[0] = make([]float64, p)
@@ -136,7 +138,7 @@ func TestWeightDoesNotModifyGrads(t *testing.T) {
 	for _, name := range WeightingNames {
 		w, _ := ByName(name, 1)
 		g := wtRandGrads(rng, 3, 5)
-		cp := wZeros(3, 5)
+		cp := minnorm.Zeros(3, 5)
 		for i := range g {
 			copy(cp[i], g[i])
 		}

@@ -1,6 +1,10 @@
 package mtl
 
-import "math"
+import (
+	"math"
+
+	"github.com/metalearn/metalearn/minnorm"
+)
 
 // UPGrad is the unconflicting projection of gradients, from Quinton & Rey,
 // "Jacobian Descent for Multi-Objective Optimization", arXiv:2406.16232,
@@ -16,7 +20,7 @@ import "math"
 // By Lagrangian duality pi(g_i) = G^T (e_i + w^(i)) where w^(i) >= 0
 // minimises 1/2 w^T M w + w^T M e_i (M = G G^T), a non-negative least
 // squares problem in T variables, solved here exactly with Lawson-Hanson
-// (wNNLSGram). The coefficients are c = sum_i u_i (e_i + w^(i)), and d
+// (minnorm.NNLSGram). The coefficients are c = sum_i u_i (e_i + w^(i)), and d
 // satisfies g_j.d >= 0 for all j (no task's loss increases to first
 // order); when the gradients do not conflict every w^(i) = 0 and d is the
 // weighted mean.
@@ -49,17 +53,17 @@ func (*UPGrad) NeedsGrads() bool { return true }
 
 // Weights returns sum_i u_i (e_i + w^(i)).
 func (up *UPGrad) Weights(step int, losses []float64, grads [][]float64) []float64 {
-	grads = wCheckArgs("upgrad", losses, grads)
-	m := wGram(grads)
+	grads = checkGradArgs("upgrad", losses, grads)
+	m := minnorm.Gram(grads)
 	t := len(m)
-	u := wFill(t, 1/float64(t))
+	u := fill(t, 1/float64(t))
 	if len(up.Pref) == t {
 		u = append([]float64(nil), up.Pref...)
 	}
 	out := append([]float64(nil), u...)
 	var idx []int // tasks with a non-zero gradient
 	for i := 0; i < t; i++ {
-		if !wIsZeroGrad(m, i) {
+		if !isZeroGrad(m, i) {
 			idx = append(idx, i)
 		}
 	}
@@ -74,7 +78,7 @@ func (up *UPGrad) Weights(step int, losses []float64, grads [][]float64) []float
 	// Correlation matrix of the non-zero gradients: the cone {v : G v >= 0}
 	// does not depend on the rows' lengths, and pi is positively
 	// homogeneous, so every projection is computed for unit vectors.
-	cm := wZeros(k, k)
+	cm := minnorm.Zeros(k, k)
 	for a, i := range idx {
 		for b, j := range idx {
 			cm[a][b] = m[i][j] / (sd[a] * sd[b])
@@ -89,7 +93,7 @@ func (up *UPGrad) Weights(step int, losses []float64, grads [][]float64) []float
 		for c := range b {
 			b[c] = m[idx[c]][i] / (sd[c] * sd[a])
 		}
-		w := wNNLSGram(cm, b)
+		w := minnorm.NNLSGram(cm, b)
 		// pi(g_i) = ||g_i|| (ghat_i + sum_c w_c ghat_c).
 		for c, j := range idx {
 			out[j] += u[i] * sd[a] * w[c] / sd[c]

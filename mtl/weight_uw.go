@@ -33,7 +33,7 @@ type UW struct {
 	InitLogVar float64
 
 	s    []float64
-	adam *wAdam
+	adam *paramAdam
 }
 
 // NewUW returns uncertainty weighting with s_i = 0 initially and Adam with
@@ -54,7 +54,7 @@ func (u *UW) LogVars() []float64 { return append([]float64(nil), u.s...) }
 func (u *UW) Weights(step int, losses []float64, grads [][]float64) []float64 {
 	t := len(losses)
 	if len(u.s) != t {
-		u.s = wFill(t, u.InitLogVar)
+		u.s = fill(t, u.InitLogVar)
 		u.adam = nil
 	}
 	out := make([]float64, t)
@@ -63,6 +63,6 @@ func (u *UW) Weights(step int, losses []float64, grads [][]float64) []float64 {
 		out[i] = math.Exp(-u.s[i])
 		g[i] = 1 - out[i]*losses[i]
 	}
-	wParamStep(u.Optimizer, &u.adam, u.LR, 0, u.s, g)
+	paramStep(u.Optimizer, &u.adam, u.LR, 0, u.s, g)
 	return out
 }

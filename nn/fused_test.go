@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -8,8 +9,8 @@ import (
 	"github.com/metalearn/metalearn/tensor"
 )
 
-// Sequential fuses BatchNorm followed by ReLU and 2x2 max-pooling, with
-// the convolution before it when that is cheap to recompute (2 input
+// A declared ConvBlock runs BatchNorm, ReLU and 2x2 max-pooling fused,
+// with the convolution when that is cheap to recompute (2 input
 // channels: 18 values per output) or without (4: 36); the result, the
 // gradients (first order by the fused kernels and as a graph, and second
 // order) and the running statistics match running the layers one by one.
@@ -22,7 +23,8 @@ func TestSequentialFusedBatchNormReLU(t *testing.T) {
 		train := c.train
 		r := rand.New(rand.NewPCG(9, 9))
 		conv, bn := NewConv2d(r, c.in, 3, 3, 1, 1), randBN(r, 3, train)
-		seq := NewSequential(conv, bn, ReLU(), MaxPool2d(2, 2, 0))
+		seq := NewSequential()
+		seq.AppendBlock(&ConvBlock{Conv: conv, BN: bn, ReLU: ReLU(), Pool: MaxPool2d(2, 2, 0).(*MaxPool)})
 		Cast(seq, tensor.Float64)
 		x := autodiff.Const(tensor.RandN(r, tensor.Float64, 1, 4, c.in, 6, 6))
 		rm0, rv0 := bn.RunningMean.Value.Clone(), bn.RunningVar.Value.Clone()
@@ -63,7 +65,56 @@ func TestSequentialFusedBatchNormReLU(t *testing.T) {
 			t.Fatalf("train=%v: running statistics differ", train)
 		}
 	}
-	if isReLU(&Func{Name: "ReLU", F: autodiff.Tanh}) || !isReLU(ReLU()) {
-		t.Fatal("isReLU misidentifies modules")
+}
+
+// Fusion is declared, not guessed: the same layers appended one by one
+// run one by one; a block whose layer was replaced runs its layers one by
+// one; malformed blocks are refused.
+func TestConvBlockDeclared(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	b := NewConvBlock(r, 2, 3, 3, 1, 1, true)
+	x := autodiff.Const(tensor.RandN(r, tensor.Float32, 1, 2, 2, 6, 6))
+	plain := NewSequential(b.Layers()...)
+	if op := plain.Apply(Vars(plain), x).Op(); op != "MaxPool2d" {
+		t.Errorf("undeclared layers end in %s, want MaxPool2d", op)
+	}
+	s := NewSequential()
+	s.AppendBlock(b)
+	if op := s.Apply(Vars(s), x).Op(); op != "ConvBatchNormReLUPool" {
+		t.Errorf("declared block ends in %s, want ConvBatchNormReLUPool", op)
+	}
+	if us := Units(s); len(us) != 1 || us[0].Block != b {
+		t.Errorf("Units = %v, want the block", us)
+	}
+	names := []string{}
+	for _, p := range s.Params() {
+		names = append(names, p.Name)
+	}
+	for _, bf := range s.Buffers() {
+		names = append(names, bf.Name)
+	}
+	if got := fmt.Sprint(names); got != "[0.weight 0.bias 1.weight 1.bias 1.running_mean 1.running_var]" {
+		t.Errorf("names %s: not those of the layers", got)
+	}
+	s.Layers[3] = MaxPool2d(2, 2, 0)
+	if op := s.Apply(Vars(s), x).Op(); op != "MaxPool2d" {
+		t.Errorf("block with a replaced layer ends in %s, want MaxPool2d", op)
+	}
+	if us := Units(s); len(us) != 4 {
+		t.Errorf("Units of a broken block: %d units, want 4 layers", len(us))
+	}
+	for _, bad := range []*ConvBlock{
+		{Conv: b.Conv, BN: b.BN, ReLU: Tanh()},
+		{Conv: b.Conv, BN: b.BN, ReLU: ReLU(), Pool: &MaxPool{K: 3, Stride: 2}},
+		{BN: b.BN, ReLU: ReLU()},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("AppendBlock accepted %+v", bad)
+				}
+			}()
+			NewSequential().AppendBlock(bad)
+		}()
 	}
 }

@@ -5,16 +5,17 @@ import "math/rand/v2"
 // Conv4 returns the standard few-shot embedding network (Vinyals et al.
 // 2016; Snell et al. 2017; Finn et al. 2017): four blocks of 3x3 convolution
 // with `hidden` filters (padding 1), BatchNorm, ReLU and 2x2 max-pooling,
-// followed by Flatten. On 28x28 inputs it yields hidden features.
+// followed by Flatten; each block is a fused ConvBlock. On 28x28 inputs it
+// yields hidden features.
 func Conv4(rng *rand.Rand, in, hidden int) *Sequential {
-	var layers []Module
+	s := NewSequential()
 	c := in
 	for i := 0; i < 4; i++ {
-		layers = append(layers, NewConv2d(rng, c, hidden, 3, 1, 1), NewBatchNorm(hidden), ReLU(), MaxPool2d(2, 2, 0))
+		s.AppendBlock(NewConvBlock(rng, c, hidden, 3, 1, 1, true))
 		c = hidden
 	}
-	layers = append(layers, Flatten())
-	return NewSequential(layers...)
+	s.Append(Flatten())
+	return s
 }
 
 // Conv4Strided returns the Omniglot network of the MAML authors' code
@@ -24,14 +25,14 @@ func Conv4(rng *rand.Rand, in, hidden int) *Sequential {
 // over the remaining positions. On 28x28 inputs (28 -> 14 -> 7 -> 4 -> 2)
 // it yields hidden features with about a quarter of Conv4's arithmetic.
 func Conv4Strided(rng *rand.Rand, in, hidden int) *Sequential {
-	var layers []Module
+	s := NewSequential()
 	c := in
 	for i := 0; i < 4; i++ {
-		layers = append(layers, NewConv2d(rng, c, hidden, 3, 2, 1), NewBatchNorm(hidden), ReLU())
+		s.AppendBlock(NewConvBlock(rng, c, hidden, 3, 2, 1, false))
 		c = hidden
 	}
-	layers = append(layers, GlobalAvgPool())
-	return NewSequential(layers...)
+	s.Append(GlobalAvgPool())
+	return s
 }
 
 // MLP returns Linear layers of the given sizes with act between them (not

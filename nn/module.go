@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"reflect"
 	"strconv"
 
 	"github.com/metalearn/metalearn/autodiff"
@@ -148,9 +147,12 @@ func checkWeights(layer string, w []*autodiff.Var, n int) {
 	}
 }
 
-// Sequential chains modules; parameter names are "<index>.<name>".
+// Sequential chains modules; parameter names are "<index>.<name>". Runs
+// of layers declared with AppendBlock are computed as one fused operation
+// (ConvBlock); every other layer runs on its own.
 type Sequential struct {
 	Layers []Module
+	blocks map[int]*ConvBlock // declared fused blocks by first layer
 }
 
 // NewSequential returns a Sequential of the given layers.
@@ -195,35 +197,15 @@ func (s *Sequential) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 		if off+n > len(w) {
 			panic(fmt.Sprintf("nn: Sequential.Apply: got %d weights, want %d", len(w), len(s.Params())))
 		}
-		// A convolution with few input channels, then BatchNorm with batch
-		// statistics, ReLU and 2x2 max-pooling, runs as one fused operation
-		// that never stores the convolution's output.
-		if conv, ok := l.(*Conv2d); ok && i+3 < len(s.Layers) && isReLU(s.Layers[i+2]) && is2x2(s.Layers[i+3]) {
-			if bn, ok := s.Layers[i+1].(*BatchNorm); ok {
-				nb := paramCount(bn)
-				if off+n+nb > len(w) {
-					panic(fmt.Sprintf("nn: Sequential.Apply: got %d weights, want %d", len(w), len(s.Params())))
-				}
-				if y, ok := bn.applyConvReLUPool(conv, w[off:off+n], w[off+n:off+n+nb], x); ok {
-					x = y
-					off += n + nb
-					i += 3
-					continue
-				}
+		if b := s.blockAt(i); b != nil {
+			// a declared fused block (ConvBlock)
+			nb := paramCount(b.BN)
+			if off+n+nb > len(w) {
+				panic(fmt.Sprintf("nn: Sequential.Apply: got %d weights, want %d", len(w), len(s.Params())))
 			}
-		}
-		// BatchNorm followed by ReLU (and 2x2 max-pooling) runs as one fused
-		// operation.
-		if bn, ok := l.(*BatchNorm); ok && i+2 < len(s.Layers) && isReLU(s.Layers[i+1]) && is2x2(s.Layers[i+2]) && len(x.Shape()) == 4 {
-			x = bn.ApplyReLUPool(w[off:off+n], x)
-			off += n
-			i += 2
-			continue
-		}
-		if bn, ok := l.(*BatchNorm); ok && i+1 < len(s.Layers) && isReLU(s.Layers[i+1]) {
-			x = bn.ApplyReLU(w[off:off+n], x)
-			off += n
-			i++
+			x = b.apply(w[off:off+n], w[off+n:off+n+nb], x)
+			off += n + nb
+			i += len(b.Layers()) - 1
 			continue
 		}
 		x = l.Apply(w[off:off+n], x)
@@ -252,13 +234,6 @@ func (f *Func) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 
 // ReLU returns the rectified linear activation module.
 func ReLU() Module { return &Func{"ReLU", autodiff.Relu} }
-
-// isReLU reports whether m is a module made by ReLU().
-func isReLU(m Module) bool {
-	f, ok := m.(*Func)
-	return ok && f.Name == "ReLU" && f.F != nil &&
-		reflect.ValueOf(f.F).Pointer() == reflect.ValueOf(autodiff.Relu).Pointer()
-}
 
 // LeakyReLU returns max(x, slope*x) as a module.
 func LeakyReLU(slope float64) Module {
@@ -296,12 +271,6 @@ func (p *MaxPool) AppendVars(dst []*autodiff.Var) []*autodiff.Var { return dst }
 func (p *MaxPool) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 	checkWeights("MaxPool2d", w, 0)
 	return autodiff.MaxPool2d(x, p.K, p.Stride, p.Pad)
-}
-
-// is2x2 reports whether m pools 2x2 windows with stride 2 and no padding.
-func is2x2(m Module) bool {
-	p, ok := m.(*MaxPool)
-	return ok && p.K == 2 && p.Stride == 2 && p.Pad == 0
 }
 
 // AvgPool2d returns a k x k average-pooling module.

@@ -91,7 +91,8 @@
 // adaptation writes new tensors (never in place) and inference wraps
 // weights as constants, so no autodiff graph is built. autodiff.NoGrad is
 // not used: it is process-wide and would break concurrent adaptations.
-// Conv4 models (with or without a Linear head) run fused kernels (BatchNorm,
+// Conv4 models (four pooling nn.ConvBlocks, as nn.Conv4 declares them, with
+// or without a Linear head) run fused kernels (BatchNorm,
 // ReLU and pooling in one pass; a hand-written first-order backward pass);
 // they are checked against the generic autodiff path on random inputs at
 // load and dropped on any disagreement.

@@ -25,32 +25,23 @@ type conv4 struct {
 }
 
 // newConv4 returns the fused kernels for m, or nil when m is not a float32
-// Conv4 (+ Linear) network.
+// Conv4 (+ Linear) network built of nn.ConvBlocks.
 func newConv4(m nn.Module, transductive bool) *conv4 {
-	var layers []nn.Module
-	var flatten func(nn.Module)
-	flatten = func(x nn.Module) {
-		if s, ok := x.(*nn.Sequential); ok {
-			for _, l := range s.Layers {
-				flatten(l)
-			}
-			return
-		}
-		layers = append(layers, x)
+	// the network's forward steps as nn.Sequential runs them: four declared
+	// pooling blocks (nn.ConvBlock, as nn.Conv4 builds them), Flatten, and
+	// optionally a Linear classifier
+	units := nn.Units(m)
+	if len(units) != 5 && len(units) != 6 {
+		return nil
 	}
-	flatten(m)
 	c := &conv4{batch: transductive}
-	i := 0
-	for b := 0; b < 4; b++ {
-		if i+4 > len(layers) {
+	for _, u := range units[:4] {
+		b := u.Block
+		if b == nil || b.Pool == nil {
 			return nil
 		}
-		conv, ok1 := layers[i].(*nn.Conv2d)
-		bn, ok2 := layers[i+1].(*nn.BatchNorm)
-		relu, ok3 := layers[i+2].(*nn.Func)
-		pool, ok4 := layers[i+3].(*nn.MaxPool)
-		if !ok1 || !ok2 || !ok3 || !ok4 || relu.Name != "ReLU" || pool.K != 2 || pool.Stride != 2 || pool.Pad != 0 ||
-			conv.Bias == nil || conv.Stride != 1 || conv.Pad != 1 || conv.Weight.DType() != tensor.Float32 {
+		conv, bn := b.Conv, b.BN
+		if conv.Bias == nil || conv.Stride != 1 || conv.Pad != 1 || conv.Weight.DType() != tensor.Float32 {
 			return nil
 		}
 		if s := conv.Weight.Shape(); s[2] != 3 || s[3] != 3 {
@@ -60,18 +51,13 @@ func newConv4(m nn.Module, transductive bool) *conv4 {
 			return nil
 		}
 		c.bns = append(c.bns, bn)
-		i += 4
 	}
-	if i >= len(layers) {
+	if f, ok := units[4].Layer.(*nn.Func); !ok || f.Name != "Flatten" {
 		return nil
 	}
-	if f, ok := layers[i].(*nn.Func); !ok || f.Name != "Flatten" {
-		return nil
-	}
-	i++
-	if i < len(layers) {
-		l, ok := layers[i].(*nn.Linear)
-		if !ok || l.Bias == nil || i+1 != len(layers) {
+	if len(units) == 6 {
+		l, ok := units[5].Layer.(*nn.Linear)
+		if !ok || l.Bias == nil {
 			return nil
 		}
 		c.linear = true

@@ -98,14 +98,14 @@ func (a Arch) Build(rng *rand.Rand) (*nn.Sequential, error) {
 		return nn.MLP(rng, nn.ReLU, sizes...), nil
 	}
 	f := a.Hidden[0]
-	var layers []nn.Module
+	s := nn.NewSequential()
 	c, h, w := a.In[0], a.In[1], a.In[2]
 	for i := 0; i < 4; i++ {
-		layers = append(layers, nn.NewConv2d(rng, c, f, 3, 1, 1), nn.NewBatchNorm(f), nn.ReLU(), nn.MaxPool2d(2, 2, 0))
+		s.AppendBlock(nn.NewConvBlock(rng, c, f, 3, 1, 1, true))
 		c, h, w = f, h/2, w/2
 	}
-	layers = append(layers, nn.Flatten(), nn.NewLinear(rng, c*h*w, a.Classes))
-	return nn.NewSequential(layers...), nil
+	s.Append(nn.Flatten(), nn.NewLinear(rng, c*h*w, a.Classes))
+	return s, nil
 }
 
 // Builder adapts Build to Source.Build.

@@ -50,4 +50,13 @@
 // Long et al. 2015) and fine-tuning on a few labelled target examples.
 // Covariances and matrix square roots use gonum's symmetric
 // eigendecomposition in float64.
+//
+// # The CLI's runs as library calls
+//
+// Everything `metalearn transfer` does is one call here (load.go, run.go):
+// a Loader resolves dataset specs (office:<domain>, omniglot:<Alphabet>,
+// omniglot:background|evaluation); AutoArch, ParseShots, ParseStrategies
+// and Relabel read the rest of the settings; Pretrain, Finetune,
+// RunMatrix and RunAffinity are the pretrain, finetune, matrix and
+// affinity commands (CrossDomain is domain).
 package transfer

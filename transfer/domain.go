@@ -14,6 +14,7 @@ import (
 	"github.com/metalearn/metalearn/nn"
 	"github.com/metalearn/metalearn/optim"
 	"github.com/metalearn/metalearn/plots"
+	"github.com/metalearn/metalearn/stats"
 	"github.com/metalearn/metalearn/tensor"
 )
 
@@ -450,7 +451,7 @@ func CrossDomain(domains []*data.Domain, cfg DomainConfig) (*DomainReport, error
 			line := fmt.Sprintf("%-8s -> %-8s", src.Name, tgt.Name)
 			for _, m := range cfg.Methods {
 				st := &MethodStat{Accuracies: accs[m]}
-				st.Mean, st.SD, st.CI95 = meanCI(accs[m])
+				st.Mean, st.SD, st.CI95 = stats.MeanCI95(accs[m])
 				pair.Results[m] = st
 				line += fmt.Sprintf("  %s %.1f", m, st.Mean)
 			}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/metalearn/metalearn/plots"
+	"github.com/metalearn/metalearn/stats"
 )
 
 // GainConfig configures GainReport.
@@ -120,13 +121,13 @@ func GainReport(src Source, pool, val, test Data, cfg GainConfig) (*Gain, error)
 		}
 		for si, s := range strategies {
 			c := GainCell{Strategy: s.Name(), Shots: k, Examples: exs / float64(cfg.Seeds), Accuracies: accs[si]}
-			c.Mean, c.SD, c.CI95 = meanCI(accs[si])
+			c.Mean, c.SD, c.CI95 = stats.MeanCI95(accs[si])
 			diff := make([]float64, cfg.Seeds)
 			for i := range diff {
 				diff[i] = accs[si][i] - accs[0][i]
 			}
 			if si > 0 {
-				c.Gain, _, c.GainCI95 = meanCI(diff)
+				c.Gain, _, c.GainCI95 = stats.MeanCI95(diff)
 				c.NegativeTransfer = c.Gain+c.GainCI95 < 0
 				if c.NegativeTransfer {
 					g.Negative = append(g.Negative, s.Name()+"@"+shotName(k))

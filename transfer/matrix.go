@@ -7,6 +7,7 @@ import (
 
 	"github.com/metalearn/metalearn/nn"
 	"github.com/metalearn/metalearn/plots"
+	"github.com/metalearn/metalearn/stats"
 )
 
 // MatrixTask is one task of a pairwise transfer matrix: a training pool
@@ -155,7 +156,7 @@ func TransferMatrix(tasks []MatrixTask, cfg MatrixConfig) (*Matrix, error) {
 				acc[a][b] = append(acc[a][b], r.TestAcc)
 			}
 		}
-		mx.Scratch[b], _, mx.ScratchCI95[b] = meanCI(scratch[b])
+		mx.Scratch[b], _, mx.ScratchCI95[b] = stats.MeanCI95(scratch[b])
 		if cfg.Log != nil {
 			cfg.Log(fmt.Sprintf("target %-28s scratch %.4f ± %.4f", t.Name, mx.Scratch[b], mx.ScratchCI95[b]))
 		}
@@ -163,12 +164,12 @@ func TransferMatrix(tasks []MatrixTask, cfg MatrixConfig) (*Matrix, error) {
 	for a := range tasks {
 		row, gain, gci := make([]float64, n), make([]float64, n), make([]float64, n)
 		for b := range tasks {
-			row[b], _, _ = meanCI(acc[a][b])
+			row[b], _, _ = stats.MeanCI95(acc[a][b])
 			d := make([]float64, cfg.Seeds)
 			for i := range d {
 				d[i] = acc[a][b][i] - scratch[b][i]
 			}
-			gain[b], _, gci[b] = meanCI(d)
+			gain[b], _, gci[b] = stats.MeanCI95(d)
 			if a != b && gain[b]+gci[b] < 0 {
 				mx.Negative = append(mx.Negative, tasks[a].Name+"->"+tasks[b].Name)
 			}

@@ -19,7 +19,6 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
-	"github.com/metalearn/metalearn/checkpoint"
 	"github.com/metalearn/metalearn/config"
 	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/meta"
@@ -441,11 +440,7 @@ func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode ru
 		all[i] = i
 	}
 	metrics := e.Metrics(model, e.Test, all)
-	var named []checkpoint.Named
-	for _, p := range mtl.AllParams(model) {
-		named = append(named, checkpoint.Named{Name: p.Name, Tensor: p.V.Value})
-	}
-	if err := checkpoint.WriteFile(folder.ModelPath(), named, map[string]string{"format": "metalearn-mtl/1", "config": string(resolved)}); err != nil {
+	if err := mtl.SaveModel(folder.ModelPath(), model, map[string]string{"config": string(resolved)}); err != nil {
 		return err
 	}
 	perTask := map[string]float64{}

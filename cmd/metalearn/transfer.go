@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/mtl"
-	"github.com/metalearn/metalearn/nn"
 	"github.com/metalearn/metalearn/transfer"
 )
 
@@ -42,79 +40,6 @@ from --data-dir (default ../shared/data). --out DIR writes JSON plus PNG/SVG plo
 	return cmd
 }
 
-// dataLoader loads dataset specs, caching Omniglot sets.
-type dataLoader struct {
-	dir      string
-	size     int
-	omniglot map[string]*data.ClassDataset
-}
-
-func (l *dataLoader) omniglotSet(set string) (*data.ClassDataset, error) {
-	if ds, ok := l.omniglot[set]; ok {
-		return ds, nil
-	}
-	p := filepath.Join(l.dir, "omniglot", "images_"+set+".npz")
-	if _, err := os.Stat(p); err != nil {
-		return nil, fmt.Errorf("omniglot %s set not found: %w (set --data-dir to the folder holding omniglot/)", set, err)
-	}
-	ds, err := data.LoadOmniglotNPZ(p, l.size)
-	if err != nil {
-		return nil, err
-	}
-	if l.omniglot == nil {
-		l.omniglot = map[string]*data.ClassDataset{}
-	}
-	l.omniglot[set] = ds
-	return ds, nil
-}
-
-// load resolves "office:<domain>", "omniglot:<background|evaluation>" and
-// "omniglot:<Alphabet>"; maxClasses > 0 keeps the first classes only.
-func (l *dataLoader) load(spec string, maxClasses int) (transfer.Data, error) {
-	kind, name, ok := strings.Cut(spec, ":")
-	if !ok || name == "" {
-		return transfer.Data{}, fmt.Errorf("dataset %q: want office:<A|C|D|W> or omniglot:<Alphabet|background|evaluation>", spec)
-	}
-	switch kind {
-	case "office":
-		ds, err := data.LoadOfficeCaltech(filepath.Join(l.dir, "office-caltech10-surf"), name)
-		if err != nil {
-			return transfer.Data{}, err
-		}
-		return transfer.DomainData(ds[0]), nil
-	case "omniglot":
-		if name == "background" || name == "evaluation" {
-			ds, err := l.omniglotSet(name)
-			if err != nil {
-				return transfer.Data{}, err
-			}
-			n := ds.NumClasses()
-			if maxClasses > 0 {
-				n = min(n, maxClasses)
-			}
-			cls := make([]int, n)
-			for i := range cls {
-				cls[i] = i
-			}
-			return transfer.ClassData(ds, cls, "omniglot-"+name)
-		}
-		var have []string
-		for _, set := range []string{"background", "evaluation"} {
-			ds, err := l.omniglotSet(set)
-			if err != nil {
-				return transfer.Data{}, err
-			}
-			names, _ := transfer.OmniglotAlphabets(ds)
-			if slices.Contains(names, name) {
-				return transfer.OmniglotAlphabet(ds, name, maxClasses)
-			}
-			have = append(have, names...)
-		}
-		return transfer.Data{}, fmt.Errorf("dataset %q: no such Omniglot alphabet (have %s)", spec, strings.Join(have, ", "))
-	}
-	return transfer.Data{}, fmt.Errorf("dataset %q: unknown kind %q (want office or omniglot)", spec, kind)
-}
-
 func parseFloats(flag, text string) ([]float64, error) {
 	var out []float64
 	for _, f := range strings.Split(text, ",") {
@@ -127,55 +52,16 @@ func parseFloats(flag, text string) ([]float64, error) {
 	return out, nil
 }
 
-func parseShots(text string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(text, ",") {
-		f = strings.TrimSpace(f)
-		if f == "all" {
-			out = append(out, 0)
-			continue
-		}
-		v, err := strconv.Atoi(f)
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("--shots %q: %q is not a positive integer or \"all\"", text, f)
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-// splitData cuts d per class into pool/val/test by --split fractions.
-func splitData(d transfer.Data, split string, seed uint64) (pool, val, test transfer.Data, err error) {
+// parseSplit reads --split: three per-class fractions.
+func parseSplit(split, want string) ([]float64, error) {
 	fr, err := parseFloats("--split", split)
 	if err != nil {
-		return
+		return nil, err
 	}
 	if len(fr) != 3 {
-		err = fmt.Errorf("--split %q: want three fractions pool,val,test", split)
-		return
+		return nil, fmt.Errorf("--split %q: want three fractions %s", split, want)
 	}
-	parts, err := transfer.SplitPerClass(d, fr, seed)
-	if err != nil {
-		err = fmt.Errorf("--split %q: %w", split, err)
-		return
-	}
-	return parts[0], parts[1], parts[2], nil
-}
-
-// defaultArch picks conv4:32 for images and mlp:128 for feature vectors.
-func archFor(text string, d transfer.Data) (transfer.Arch, error) {
-	in := d.X.Shape()[1:]
-	if text == "" || text == "auto" {
-		text = "mlp:128"
-		if len(in) == 3 {
-			text = "conv4:32"
-		}
-	}
-	a, err := transfer.ParseArch(text, in, d.Classes())
-	if err != nil {
-		return a, fmt.Errorf("--arch: %w", err)
-	}
-	return a, nil
+	return fr, nil
 }
 
 // writeOut writes name.json (and the plot files, when plot is set) into dir.
@@ -203,6 +89,14 @@ func writeOut(dir, name string, v any, plot func(base string) ([]string, error))
 		files = append(files, fs...)
 	}
 	return files, nil
+}
+
+// logUnless returns a progress logger printing to w, or nil when quiet.
+func logUnless(quiet bool, w io.Writer) func(string) {
+	if quiet {
+		return nil
+	}
+	return func(s string) { fmt.Fprintln(w, s) }
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -244,39 +138,26 @@ func newTransferPretrainCmd() *cobra.Command {
 			if err := checkTrainFlags(steps, lr, batch); err != nil {
 				return err
 			}
-			start := time.Now()
-			l := &dataLoader{dir: dataDir, size: size}
-			d, err := l.load(spec, maxClasses)
+			fr, err := parseSplit(split, "train,val,test")
 			if err != nil {
 				return err
 			}
-			train, val, test, err := splitData(d, split, seed)
+			l := &transfer.Loader{Dir: dataDir, Size: size}
+			d, err := l.Load(spec, maxClasses)
 			if err != nil {
 				return err
 			}
-			a, err := archFor(arch, d)
+			res, err := transfer.Pretrain(transfer.PretrainConfig{Data: d, Spec: spec, Arch: arch, Split: fr, Out: out,
+				Train: transfer.Config{Steps: steps, LR: lr, BatchSize: batch, EvalEvery: evalEvery, Patience: patience, Seed: seed}})
 			if err != nil {
 				return err
 			}
-			m, err := a.Build(rand.New(rand.NewPCG(seed, 0x707265)))
-			if err != nil {
-				return err
+			if asJSON { // keys in the order the command always printed (sorted)
+				return printJSON(w, map[string]any{"data": res.Data, "arch": res.Arch, "classes": res.Classes, "train_examples": res.TrainExamples,
+					"val_accuracy": res.ValAccuracy, "test_accuracy": res.TestAccuracy, "steps": res.Steps, "best_step": res.BestStep, "out": res.Out, "seconds": res.Seconds})
 			}
-			r, err := transfer.FineTune(m, transfer.Target{Train: train, Val: val, Test: test}, transfer.Strategy{Kind: transfer.Scratch},
-				transfer.Config{Steps: steps, LR: lr, BatchSize: batch, EvalEvery: evalEvery, Patience: patience, Seed: seed})
-			if err != nil {
-				return err
-			}
-			if err := transfer.SaveSource(out, m, a, d.ClassNames, spec); err != nil {
-				return err
-			}
-			res := map[string]any{"data": spec, "arch": a, "classes": d.Classes(), "train_examples": train.Len(), "val_accuracy": r.ValAcc,
-				"test_accuracy": r.TestAcc, "steps": r.Steps, "best_step": r.BestStep, "out": out, "seconds": time.Since(start).Seconds()}
-			if asJSON {
-				return printJSON(w, res)
-			}
-			fmt.Fprintf(w, "source %s: %s, %d classes, %d training examples; %d steps (best %d)\n", spec, a, d.Classes(), train.Len(), r.Steps, r.BestStep)
-			fmt.Fprintf(w, "validation accuracy %.4f, test accuracy %.4f; wrote %s (%.1fs)\n", r.ValAcc, r.TestAcc, out, time.Since(start).Seconds())
+			fmt.Fprintf(w, "source %s: %s, %d classes, %d training examples; %d steps (best %d)\n", spec, res.Arch, res.Classes, res.TrainExamples, res.Steps, res.BestStep)
+			fmt.Fprintf(w, "validation accuracy %.4f, test accuracy %.4f; wrote %s (%.1fs)\n", res.ValAccuracy, res.TestAccuracy, out, res.Seconds)
 			return nil
 		},
 	}
@@ -331,55 +212,6 @@ func (ff *ftFlags) config() (transfer.Config, error) {
 	return transfer.Config{Steps: ff.steps, LR: ff.lr, BatchSize: ff.batch, EvalEvery: ff.evalEvery, Patience: ff.patience, Optimizer: ff.optimizer}, nil
 }
 
-// parseStrategies reads --strategies; a bare "freeze" freezes half of the
-// non-head layers of a model with nLayers parameterised layers.
-func parseStrategies(text string, nLayers int) ([]transfer.Strategy, error) {
-	var out []transfer.Strategy
-	for _, s := range strings.Split(text, ",") {
-		s = strings.TrimSpace(s)
-		if s == "freeze" {
-			s = fmt.Sprintf("freeze:%d", max(1, (nLayers-1)/2))
-		}
-		st, err := transfer.ParseStrategy(s)
-		if err != nil {
-			return nil, fmt.Errorf("--strategies: %w", err)
-		}
-		if err := st.Validate(nLayers); err != nil {
-			return nil, fmt.Errorf("--strategies %s: %w", s, err)
-		}
-		out = append(out, st)
-	}
-	return out, nil
-}
-
-// relabel maps a target's classes onto the source's class names (--head
-// keep); target classes the source never saw are an error listing them.
-func relabel(d transfer.Data, source []string) (transfer.Data, error) {
-	pos := map[string]int{}
-	for i, n := range source {
-		pos[n] = i
-	}
-	var unseen []string
-	m := make([]int, d.Classes())
-	for c, n := range d.ClassNames {
-		i, ok := pos[n]
-		if !ok {
-			unseen = append(unseen, strconv.Quote(n))
-		}
-		m[c] = i
-	}
-	if len(unseen) > 0 {
-		return d, fmt.Errorf("--head keep: target %s has labels the source model never saw: %s (source classes: %d; use --head new for a new label set)", d.Name, strings.Join(unseen, ", "), len(source))
-	}
-	out := d
-	out.Y = make([]int, len(d.Y))
-	for i, y := range d.Y {
-		out.Y[i] = m[y]
-	}
-	out.ClassNames = source
-	return out, nil
-}
-
 func newTransferFinetuneCmd() *cobra.Command {
 	var (
 		source, target, strategies, shots, split, head, dataDir, outDir string
@@ -414,54 +246,26 @@ BatchNorm + head = 9; mlp:H = 2).`,
 			if head != "new" && head != "keep" {
 				return fmt.Errorf("--head %q: want new or keep", head)
 			}
-			shotList, err := parseShots(shots)
+			shotList, err := transfer.ParseShots(shots)
 			if err != nil {
-				return err
+				return fmt.Errorf("--shots %q: %w", shots, err)
 			}
 			cfg, err := ff.config()
 			if err != nil {
 				return err
 			}
+			fr, err := parseSplit(split, "pool,val,test")
+			if err != nil {
+				return err
+			}
 			start := time.Now()
-			sf, err := transfer.LoadSourceFile(source)
+			l := &transfer.Loader{Dir: dataDir, Size: size}
+			d, err := l.Load(target, maxClasses)
 			if err != nil {
 				return err
 			}
-			probe, err := sf.Arch.Build(rand.New(rand.NewPCG(1, 1)))
-			if err != nil {
-				return err
-			}
-			sts, err := parseStrategies(strategies, len(transfer.Layers(probe)))
-			if err != nil {
-				return err
-			}
-			l := &dataLoader{dir: dataDir, size: size}
-			d, err := l.load(target, maxClasses)
-			if err != nil {
-				return err
-			}
-			if got, want := d.X.Shape()[1:], sf.Arch.In; !slices.Equal(got, want) {
-				return fmt.Errorf("target %s has inputs of shape %v, but the source model %s takes %v", target, got, source, want)
-			}
-			if head == "keep" {
-				if d, err = relabel(d, sf.ClassNames); err != nil {
-					return err
-				}
-			}
-			pool, val, test, err := splitData(d, split, 1)
-			if err != nil {
-				return err
-			}
-			src := transfer.Source{Name: sf.Dataset, Build: sf.Arch.Builder(), Weights: sf.Weights}
-			if src.Name == "" {
-				src.Name = filepath.Base(source)
-			}
-			g, err := transfer.GainReport(src, pool, val, test, transfer.GainConfig{Shots: shotList, Seeds: seeds, Strategies: sts, Train: cfg, KeepHead: head == "keep",
-				Log: func(s string) {
-					if !asJSON {
-						fmt.Fprintln(w, s)
-					}
-				}})
+			g, err := transfer.Finetune(transfer.FinetuneConfig{Source: source, Target: d, TargetSpec: target, Strategies: strategies, KeepHead: head == "keep",
+				Split: fr, Shots: shotList, Seeds: seeds, Train: cfg, Log: logUnless(asJSON, w)})
 			if err != nil {
 				return err
 			}
@@ -530,47 +334,14 @@ func newTransferMatrixCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			start := time.Now()
-			l := &dataLoader{dir: dataDir, size: size}
-			var mts []transfer.MatrixTask
-			var in []int
-			for _, n := range names {
-				d, err := l.load(dataset+":"+strings.TrimSpace(n), maxChars)
-				if err != nil {
-					return err
-				}
-				if in != nil && !slices.Equal(in, d.X.Shape()[1:]) {
-					return fmt.Errorf("--tasks: %s has inputs %v, %s has %v; tasks must share an input space", n, d.X.Shape()[1:], names[0], in)
-				}
-				in = d.X.Shape()[1:]
-				pool, val, test, err := splitData(d, split, 1)
-				if err != nil {
-					return err
-				}
-				mts = append(mts, transfer.MatrixTask{Name: d.Name, Pool: pool, Val: val, Test: test})
-			}
-			a, err := archFor(arch, mts[0].Pool)
+			fr, err := parseSplit(split, "pool,val,test")
 			if err != nil {
 				return err
 			}
-			if err := st.Validate(len(transfer.Layers(mustBuild(a)))); err != nil {
-				return fmt.Errorf("--strategy: %w", err)
-			}
-			pre := cfg
-			pre.Steps = pretrainSteps
-			mx, err := transfer.TransferMatrix(mts, transfer.MatrixConfig{
-				Build: func(rng *rand.Rand, classes int) (*nn.Sequential, error) {
-					b := a
-					b.Classes = classes
-					return b.Build(rng)
-				},
-				Pretrain: pre, Shots: shots, Seeds: seeds, Strategy: st, Train: cfg, KeepHead: dataset == "office",
-				Log: func(s string) {
-					if !asJSON {
-						fmt.Fprintln(w, s)
-					}
-				},
-			})
+			start := time.Now()
+			mx, err := transfer.RunMatrix(transfer.MatrixRunConfig{Loader: &transfer.Loader{Dir: dataDir, Size: size}, Dataset: dataset, Tasks: names,
+				MaxClasses: maxChars, Split: fr, Arch: arch, Strategy: st, PretrainSteps: pretrainSteps, Shots: shots, Seeds: seeds, Train: cfg,
+				Log: logUnless(asJSON, w)})
 			if err != nil {
 				return err
 			}
@@ -607,14 +378,6 @@ func newTransferMatrixCmd() *cobra.Command {
 	return cmd
 }
 
-func mustBuild(a transfer.Arch) *nn.Sequential {
-	m, err := a.Build(rand.New(rand.NewPCG(1, 1)))
-	if err != nil {
-		return nn.NewSequential()
-	}
-	return m
-}
-
 func newTransferAffinityCmd() *cobra.Command {
 	var (
 		dataset, arch, dataDir, outDir        string
@@ -648,50 +411,26 @@ mulan:<set> (Mulan multi-target regression, one task per target).`,
 			if !slices.Contains(mtl.Architectures, arch) {
 				return fmt.Errorf("--arch %q: want one of %s", arch, strings.Join(mtl.Architectures, ", "))
 			}
-			start := time.Now()
-			var e *mtl.Experiment
-			if dataset == "circles" {
-				if tasks < 2 || perTask < 2 {
-					return fmt.Errorf("--tasks %d and --per-task %d: want >= 2", tasks, perTask)
-				}
-				e = mtl.CirclesExperiment(tasks, perTask, seed)
-			} else {
-				ex, err := loadExperiment(dataset, dataDir, seed)
-				if err != nil {
-					return err
-				}
-				e = ex
+			if dataset == "circles" && (tasks < 2 || perTask < 2) {
+				return fmt.Errorf("--tasks %d and --per-task %d: want >= 2", tasks, perTask)
+			}
+			spec := mtl.ExperimentSpec{Dataset: dataset, DataDir: dataDir, Tasks: tasks, PerTask: perTask}
+			if err := spec.Check(); err != nil {
+				return fmt.Errorf("--%w", err)
+			}
+			e, err := spec.Build(seed)
+			if err != nil {
+				return err
 			}
 			if groups < 1 || groups > len(e.Tasks) {
 				return fmt.Errorf("--groups %d: want 1..%d (the number of tasks)", groups, len(e.Tasks))
 			}
-			m, err := e.BuildModel(arch, e.Tasks, hidden, rand.New(rand.NewPCG(seed, 99)))
+			res, err := transfer.RunAffinity(transfer.AffinityRunConfig{Experiment: e, Arch: arch, Hidden: hidden, Train: mtl.TrainConfig{Steps: steps, LR: lr, Seed: seed},
+				Affinity: transfer.AffinityConfig{Every: every, LookaheadLR: lookLR, Batch: batch}, Groups: groups, Check: check, MaxAll: maxAll, Random: random, Seed: seed})
 			if err != nil {
 				return err
 			}
-			tc := mtl.TrainConfig{Steps: steps, LR: lr, Seed: seed}
-			aff, err := transfer.TaskAffinity(m, e.Tasks, e.Train, transfer.AffinityConfig{Train: tc, Every: every, LookaheadLR: lookLR, Batch: batch})
-			if err != nil {
-				return err
-			}
-			gr, err := transfer.GroupTasks(aff.Z, aff.Tasks, groups)
-			if err != nil {
-				return err
-			}
-			res := struct {
-				Dataset  string                `json:"dataset"`
-				Affinity *transfer.Affinity    `json:"affinity"`
-				Grouping *transfer.GroupResult `json:"grouping"`
-				Check    *transfer.CheckResult `json:"check,omitempty"`
-				Seconds  float64               `json:"seconds"`
-			}{Dataset: e.Name, Affinity: aff, Grouping: gr}
-			if check {
-				res.Check, err = transfer.CheckGroupings(e, aff.Z, groups, mtl.RunConfig{Arch: arch, Hidden: hidden, Seed: seed, Train: tc}, maxAll, random, seed)
-				if err != nil {
-					return err
-				}
-			}
-			res.Seconds = time.Since(start).Seconds()
+			aff, gr := res.Affinity, res.Grouping
 			files, err := writeOut(outDir, "affinity", res, aff.Plot)
 			if err != nil {
 				return err

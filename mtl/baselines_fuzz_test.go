@@ -1,11 +1,9 @@
-package main
+package mtl
 
 import (
 	"math"
 	"strings"
 	"testing"
-
-	"github.com/metalearn/metalearn/mtl"
 )
 
 // FuzzBaselines feeds arbitrary bytes as baselines.json: it is refused
@@ -21,7 +19,7 @@ func FuzzBaselines(f *testing.F) {
 	f.Add([]byte(`{"format":"metalearn-mtl-baselines/1","tasks":["a"],"higher_is_better":[true],"metrics":[0]} {}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		bl, err := parseBaselines(b, "baselines.json")
+		bl, err := ParseBaselines(b, "baselines.json")
 		if err != nil {
 			if !strings.Contains(err.Error(), "baselines.json") {
 				t.Fatalf("error %q does not name the file", err)
@@ -41,6 +39,6 @@ func FuzzBaselines(f *testing.F) {
 		if len(hib) == 0 {
 			hib = make([]bool, n)
 		}
-		_, _ = mtl.DeltaP(bl.Metrics, bl.Metrics, hib) // must not panic
+		_, _ = DeltaP(bl.Metrics, bl.Metrics, hib) // must not panic
 	})
 }

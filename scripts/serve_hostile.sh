@@ -31,9 +31,10 @@ until curl -sf http://127.0.0.1:$port/healthz > /dev/null 2>&1; do
   i=$((i+1)); [ $i -lt 100 ] || { echo "server did not start" >&2; cat "$out/server.log" >&2; exit 1; }
   sleep 0.1
 done
+echo "server idle RSS after start: $(awk -v p=$(getconf PAGESIZE) '{printf "%.0f MiB", $2*p/1048576}' /proc/$pid/statm)" | tee "$out/hostile.txt"
 status=0
 $ml serve loadtest --url http://127.0.0.1:$port --model "$model" --hostile 32 --concurrency 8 --duration "$dur" \
-  --server-pid $pid | tee "$out/hostile.txt" || status=$?
+  --server-pid $pid | tee -a "$out/hostile.txt" || status=$?
 # SIGTERM with clients still trickling bodies (they hold their
 # connections until the read timeout, 20s, past the shutdown timeout)
 head -c 200000 /dev/zero | tr '\0' ' ' > "$out/slow.body"

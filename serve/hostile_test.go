@@ -671,3 +671,38 @@ func TestHostileLoadShort(t *testing.T) {
 		t.Errorf("Serve: %v", err)
 	}
 }
+
+// A client still sending its body does not hold Shutdown past its
+// deadline or make it fail (before: Shutdown returned the context's error
+// and `serve` exited 1).
+func TestShutdownWithSlowClient(t *testing.T) {
+	dir := writeModels(t, "proto")
+	s, err := New(Config{ModelDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /v1/adapt HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"model\":")
+	for s.conns.Load().open.Load() < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // the request is being read
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown with a client still sending: %v, want nil", err)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve: %v", err)
+	}
+}

@@ -208,6 +208,7 @@ func trainMeta(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode r
 		}
 	}
 	defer folder.Close()
+	reportCleaned(stderr, folder)
 	spec = b.Spec
 	train, err := spec.Tasks("train")
 	if err != nil {
@@ -392,6 +393,7 @@ func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode ru
 		return err
 	}
 	defer folder.Close()
+	reportCleaned(stderr, folder)
 	prog := &runfolder.Progress{W: stderr, Mode: mode, Total: m.Steps, Label: "mtl " + m.Weighting}
 	if mode == runfolder.JSON {
 		prog.W = stdout
@@ -513,6 +515,7 @@ func trainTransfer(stdout, stderr io.Writer, cfg *config.Config, o trainOpts) er
 		return err
 	}
 	defer folder.Close()
+	reportCleaned(stderr, folder)
 	out := filepath.Join(cfg.Out, tc.Command)
 	if tc.Command == "pretrain" {
 		out = filepath.Join(cfg.Out, "source.safetensors")
@@ -571,4 +574,12 @@ func writeJSONLine(w io.Writer, v any) error {
 	}
 	_, err = fmt.Fprintln(w, string(b))
 	return err
+}
+
+// reportCleaned names the orphan temporary files (left by a process killed
+// during a write) removed when the run folder was opened.
+func reportCleaned(w io.Writer, f *runfolder.Folder) {
+	for _, p := range f.Cleaned {
+		fmt.Fprintf(w, "removed %s (left by an interrupted write)\n", p)
+	}
 }

@@ -388,26 +388,17 @@ func (c *Config) defaults() {
 		if m.Iterations == 0 {
 			m.Iterations = 1000
 		}
-		if m.MetaBatch == 0 {
-			switch {
-			case m.Dataset == "sinusoid":
-				m.MetaBatch = 25
-			case meta.MetricBased(m.Algorithm):
-				m.MetaBatch = 1
-			case m.Algorithm == "reptile":
-				m.MetaBatch = 5
-			default:
-				m.MetaBatch = 4
+		if a, err := meta.AlgorithmByName(m.Algorithm); err == nil {
+			// the algorithm's outer-loop defaults, from meta's table
+			if m.MetaBatch == 0 {
+				m.MetaBatch = a.DefaultMetaBatch(m.Dataset)
 			}
-		}
-		if m.OuterLR == 0 {
-			m.OuterLR = 1e-3
-			if m.Algorithm == "reptile" {
-				m.OuterLR = 1
+			if m.OuterLR == 0 {
+				m.OuterLR = a.OuterLR
 			}
-		}
-		if m.OuterSchedule == "" {
-			m.OuterSchedule = meta.DefaultOuterSchedule(m.Algorithm)
+			if m.OuterSchedule == "" {
+				m.OuterSchedule = a.Schedule
+			}
 		}
 		if m.ValEvery == 0 {
 			m.ValEvery = max(m.Iterations/10, 1)
@@ -519,7 +510,7 @@ func (c *Config) validate() error {
 
 func (c *Config) validateMeta() error {
 	m := c.Meta
-	if !slices.Contains(meta.Algorithms, m.Algorithm) {
+	if _, err := meta.AlgorithmByName(m.Algorithm); err != nil {
 		return c.errf("meta.algorithm", "%q, want one of %s", m.Algorithm, strings.Join(meta.Algorithms, ", "))
 	}
 	checks := []struct {

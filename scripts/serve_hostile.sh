@@ -20,7 +20,8 @@ for spec in "protonet proto" "fomaml fomaml"; do
   algo=$1 name=$2
   shift 2
   [ -f "$out/models/$name.safetensors" ] || $ml meta train --algo "$algo" --dataset omniglot --ways 5 --shots 1 \
-    --queries 15 --eval-steps 5 --iterations 1 --val-every 1000 --val-tasks 1 --out "$out/models/$name.safetensors" > /dev/null
+    --queries 15 --eval-steps 5 --iterations 1 --val-every 1000 --val-tasks 1 --out "$out/models/$name.safetensors" \
+    > "$out/train-$name.log" 2>&1 || { cat "$out/train-$name.log" >&2; exit 1; }
 done
 port=${PORT:-18081}
 $ml serve --models "$out/models" --addr 127.0.0.1:$port --shutdown-timeout 10s "$@" > "$out/server.log" 2>&1 &

@@ -77,6 +77,9 @@ type Config struct {
 	// FailedLoadTTL is how long a model file that failed to load is not
 	// read again (default 30s); a change of its modification time ends it.
 	FailedLoadTTL time.Duration
+	// RunsDir, when set, adds the run dashboard (GET /runs) and the
+	// read-only runs API over the run folders directly under it (web.go).
+	RunsDir string
 	// Now is the clock of the cache (default time.Now); tests inject one.
 	Now func() time.Time
 	// ErrorLog receives server errors (default: discarded).
@@ -163,7 +166,8 @@ type Server struct {
 	// answering counts the requests whose body was read and whose answer
 	// is not written yet (Shutdown waits for them, not for body readers)
 	answering  atomic.Int64
-	timeoutErr error // the request timeout's answer
+	timeoutErr error     // the request timeout's answer
+	runs       *runStore // Config.RunsDir, or nil
 	// beforeCompute, when set (tests), runs while a request holds a worker.
 	beforeCompute func()
 }
@@ -183,6 +187,11 @@ func New(cfg Config) (*Server, error) {
 		cache:  newCache(cfg.CacheEntries, cfg.CacheBytes, cfg.CacheTTL, cfg.Now),
 		pool:   newPool(cfg.Workers, cfg.Queue, cfg.QueueTimeout),
 		budget: newBudget(max(cfg.MemoryBudget, reservation(cfg.Limits.MaxBodyBytes)), cfg.QueueTimeout)}
+	if cfg.RunsDir != "" {
+		if s.runs, err = newRunStore(cfg.RunsDir); err != nil {
+			return nil, err
+		}
+	}
 	s.base, s.cancelBase = context.WithCancelCause(context.Background())
 	s.timeoutErr = &apiError{http.StatusServiceUnavailable, fmt.Sprintf("the request took longer than the request timeout (%v) and was stopped; ask for fewer steps or examples, or retry later", cfg.RequestTimeout)}
 	// The write timeout is a backstop for the whole exchange; each answer
@@ -294,8 +303,8 @@ wait:
 }
 
 // Handler returns the HTTP handler (for tests or embedding in another
-// server).
-func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+// server): the API, the web pages and the runs API (web.go).
+func (s *Server) Handler() http.Handler { return s.site() }
 
 // statusWriter records the status code and gives the answer
 // writeTimeout from its first byte (a client that does not read its

@@ -1,6 +1,7 @@
 package mt
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -251,4 +252,22 @@ func sameLanguage(a, b string) bool {
 		return s
 	}
 	return base(a) == base(b)
+}
+
+// FillPOFile reads the catalogue at path, fills it (FillPO) and returns
+// the filled catalogue in gettext's layout.
+func FillPOFile(ctx context.Context, path string, tr Translator, o FillOptions) ([]byte, FillReport, error) {
+	f, err := data.ReadPO(path)
+	if err != nil {
+		return nil, FillReport{}, err
+	}
+	g, rep, err := FillPO(ctx, f, tr, o)
+	if err != nil {
+		return nil, rep, fmt.Errorf("%s: %w", path, err)
+	}
+	var b bytes.Buffer
+	if err := data.WritePO(&b, g); err != nil {
+		return nil, rep, err
+	}
+	return b.Bytes(), rep, nil
 }

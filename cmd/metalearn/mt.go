@@ -66,6 +66,6 @@ defaults of sacreBLEU 2.x. CIs come from 1000 bootstrap resamples (seed
 		}
 		return nil
 	}
-	cmd.AddCommand(eval)
+	cmd.AddCommand(eval, newMTPOCmd())
 	return cmd
 }

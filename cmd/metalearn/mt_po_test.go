@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/mt"
+)
+
+func TestMTPO(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.safetensors")
+	os.WriteFile(model, []byte("not a model"), 0o644)
+	terms := filepath.Join(dir, "terms.tsv")
+	os.WriteFile(terms, []byte("spreadsheet\tfolla de cálculo\n"), 0o644)
+	out := filepath.Join(dir, "app.gl.po")
+	in := filepath.Join("..", "..", "mt", "testdata", "app.pot")
+
+	// Without a model type, the command says so clearly.
+	code, _, errs := runCLI("mt", "po", "--model", model, "--lang", "gl", in, "-o", out)
+	if code == 0 || !strings.Contains(errs, "cannot load a translation model") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	code, _, errs = runCLI("mt", "po", "--model", filepath.Join(dir, "missing.safetensors"), "--lang", "gl", in, "-o", out)
+	if code == 0 || !strings.Contains(errs, "--model: stat") || !strings.Contains(errs, "missing.safetensors") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+
+	// With a (fake) model: upper-cases the masked text.
+	defer func(f func(string) (mt.Translator, error)) { openTranslator = f }(openTranslator)
+	openTranslator = func(path string) (mt.Translator, error) {
+		return mt.TranslatorFunc(func(ctx context.Context, texts []string, from, to string) ([]string, error) {
+			r := make([]string, len(texts))
+			for i, s := range texts {
+				r[i] = strings.ToUpper(s)
+			}
+			return r, nil
+		}), nil
+	}
+	code, _, errs = runCLI("mt", "po", "--model", model, "--lang", "gl", in, "-o", out, "--glossary", terms)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, "mt po [==============================] 17/17") || !strings.Contains(errs, "19 entries: 2 already translated, 16 filled (fuzzy), 1 copied") {
+		t.Errorf("stderr: %s", errs)
+	}
+	f, err := data.ReadPO(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range f.Entries {
+		if !e.Obsolete {
+			got[e.ID] = e.Str[0]
+		}
+	}
+	for id, want := range map[string]string{
+		"Save _As…":                           "SAVE _AS…",
+		`Could not open "%s": %s`:             `COULD NOT OPEN "%s": %s`,
+		"The spreadsheet could not be saved.": "THE folla de cálculo COULD NOT BE SAVED.",
+		"_Open…":                              "_Abrir…",
+	} {
+		if got[id] != want {
+			t.Errorf("%q -> %q, want %q", id, got[id], want)
+		}
+	}
+
+	// Bad input.
+	bad := filepath.Join(dir, "bad.tsv")
+	os.WriteFile(bad, []byte("a\tb\tc\n"), 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", model, in, "-o", out}, "--lang is required"},
+		{[]string{"--model", model, "--lang", "de", in, "-o", out}, `the catalogue's Language is "gl", not "de"`},
+		{[]string{"--model", model, "--lang", "gl", in, "-o", out, "--glossary", bad}, "--glossary: " + bad + ":1: 3 columns, want 2"},
+		{[]string{"--model", model, "--lang", "gl", filepath.Join(dir, "none.po"), "-o", out}, "none.po"},
+		{[]string{"--model", model, "--lang", "gl", in, "-o", out, "--batch", "0"}, "--batch = 0"},
+		{[]string{"--lang", "gl", in, "-o", out}, `"model" not set`},
+	} {
+		code, _, errs := runCLI(append([]string{"mt", "po"}, c.args...)...)
+		if code == 0 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, %s; want %q", c.args, code, errs, c.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package mt
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -167,8 +168,9 @@ func (m *Masked) expand(text string) string {
 }
 
 // findAccel returns the byte offset of the one accelerator marker a in
-// text: a followed by a letter or digit, a the only such occurrence. For
-// _ the word must not look like a code identifier (lower_case_words).
+// text: a followed by a letter or digit, a the only such occurrence. (A
+// lone snake_case word is taken as a mnemonic, as GTK's "Pr_eferences";
+// two or more are not, having several markers.)
 func findAccel(text string, a rune) (int, bool) {
 	at, n := -1, 0
 	for i, r := range text {
@@ -184,25 +186,7 @@ func findAccel(text string, a rune) (int, bool) {
 	if n != 1 {
 		return 0, false
 	}
-	if a == '_' && isIdentifierWord(text, at) {
-		return 0, false
-	}
 	return at, true
-}
-
-var identRE = regexp.MustCompile(`^[a-z0-9]+(?:_[a-z0-9]+)+$`)
-
-// isIdentifierWord reports whether the whitespace-delimited word around
-// byte i looks like a snake_case identifier.
-func isIdentifierWord(text string, i int) bool {
-	start := strings.LastIndexFunc(text[:i], unicode.IsSpace) + 1
-	end := strings.IndexFunc(text[i:], unicode.IsSpace)
-	if end < 0 {
-		end = len(text)
-	} else {
-		end += i
-	}
-	return identRE.MatchString(text[start:end])
 }
 
 // maskTerms replaces glossary terms in the text (not inside sentinels)
@@ -344,6 +328,7 @@ func (m *Masked) Unmask(t string) Restored {
 	if len(tail) > 0 {
 		kept = insertTail(kept, tail)
 	}
+	r.Problems = append(r.Problems, m.keepArgumentOrder(kept)...)
 	// Expand: text and term pieces may take the accelerator.
 	type seg struct {
 		text   string
@@ -397,6 +382,38 @@ func (m *Masked) Unmask(t string) Restored {
 	b.WriteString(m.Suffix)
 	r.Text = b.String()
 	return r
+}
+
+// sequentialRE matches the printf conversions whose argument is the
+// next one in order (%s, %-5d, %(x)s excluded, %1$s excluded, %% and %*d
+// ... see orderDependent).
+var sequentialRE = regexp.MustCompile(`^%[-+#0']*(?:\d+)?(?:\.\d+)?(?:hh|h|ll|l|L|q|j|z|t|I64|I32)?[diouxXeEfFgGaAcspn]$`)
+
+// orderDependent reports whether a code span takes the next argument in
+// order, so a translation must keep such spans in source order.
+func orderDependent(s Span) bool { return s.Kind == SpanCode && sequentialRE.MatchString(s.Text) }
+
+// keepArgumentOrder: if the model reordered order-dependent printf
+// conversions (%s ... %d -> %d ... %s), the program would pass the
+// arguments to the wrong conversions, so they are put back in source
+// order at the positions the model chose (the pieces are rewritten in
+// place); the change is reported.
+func (m *Masked) keepArgumentOrder(kept []piece) []string {
+	var at, spans []int
+	for i, p := range kept {
+		if p.span >= 0 && p.span < len(m.Spans) && orderDependent(m.Spans[p.span]) {
+			at = append(at, i)
+			spans = append(spans, p.span)
+		}
+	}
+	if slices.IsSorted(spans) {
+		return nil
+	}
+	slices.Sort(spans)
+	for k, i := range at {
+		kept[i].span = spans[k]
+	}
+	return []string{"the model reordered printf conversions; they are kept in source order"}
 }
 
 // isSourceSentenceStart reports whether span k stands at the start of a
@@ -470,10 +487,12 @@ func insertTail(kept, tail []piece) []piece {
 	if n := len(kept); n > 0 && kept[n-1].span < 0 {
 		s := kept[n-1].text
 		core := strings.TrimRightFunc(s, func(r rune) bool { return strings.ContainsRune(".:!?…", r) || unicode.IsSpace(r) })
-		if core != s && strings.TrimSpace(core) != "" {
-			sep := []piece{{" ", -1}}
-			out := append(kept[:n-1:n-1], piece{core, -1})
-			out = append(out, sep...)
+		if core != s && (strings.TrimSpace(core) != "" || n > 1) {
+			out := kept[: n-1 : n-1]
+			if core != "" {
+				out = append(out, piece{core, -1})
+			}
+			out = append(out, piece{" ", -1})
 			out = append(out, joinPieces(tail)...)
 			return append(out, piece{s[len(core):], -1})
 		}

@@ -60,8 +60,9 @@ func TestAccelerators(t *testing.T) {
 		{"&File", "File", "&Ficheiro", "&Ficheiro"},                        // the model placed the marker: kept, not doubled
 		{"Print %s with ~Options", "Print ⟦0⟧ with Options", "Imprimir ⟦0⟧ con opcións", "Imprimir %s con ~opcións"},
 		{"_Open", "Open", "開く", "開く"},
-		{"file_name and user_id", "file_name and user_id", "x", "x"}, // identifiers, not mnemonics
-		{"snake_case", "snake_case", "snake_case", "snake_case"},
+		{"file_name and user_id", "file_name and user_id", "x", "x"}, // two markers: no mnemonic
+		{"Pr_eferences", "Preferences", "Preferencias", "Pr_eferencias"},
+		{"snake_case", "snakecase", "caso serpe", "_caso serpe"}, // one marker: a mnemonic
 		{"Fish & Chips", "Fish & Chips", "Peixe e patacas", "Peixe e patacas"},
 		{"Tom &amp; _Jerry", "Tom ⟦0⟧ Jerry", "Tom ⟦0⟧ Jerry", "Tom &amp; _Jerry"},
 	}
@@ -111,6 +112,16 @@ func TestUnmaskRepairs(t *testing.T) {
 		if got, want := placeholders(r.Text), placeholders("%s: could not copy %d files to %s."); !slices.Equal(got, want) {
 			t.Errorf("%q: placeholders %q, want %q", c.out, got, want)
 		}
+	}
+	// Reordered conversions go back to source order where the model put
+	// them (the arguments come in source order).
+	m2 := Mask("%s has %d files", MaskOptions{})
+	if r := m2.Unmask("⟦1⟧ ficheiros en ⟦0⟧"); r.Text != "%s ficheiros en %d" || len(r.Problems) != 1 {
+		t.Errorf("reordered: %q %q", r.Text, r.Problems)
+	}
+	m2 = Mask("%2$s has %1$d files in {0}", MaskOptions{})
+	if r := m2.Unmask("⟦2⟧: ⟦1⟧ ficheiros en ⟦0⟧"); r.Text != "{0}: %1$d ficheiros en %2$s" || len(r.Problems) != 0 {
+		t.Errorf("positional: %q %q", r.Text, r.Problems)
 	}
 	// A source without spans: stray sentinels from the model are removed.
 	m = Mask("Hello world", MaskOptions{})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -69,7 +70,8 @@ func TestFillPORealistic(t *testing.T) {
 	if writePO(t, f) != string(raw) {
 		t.Fatal("FillPO changed its input")
 	}
-	if rep.Entries != 19 || rep.Translated != 2 || rep.Filled != 16 || rep.Copied != 1 || rep.Repaired != 0 {
+	// One repair: the reversal swapped the two %s of "Could not open".
+	if rep.Entries != 19 || rep.Translated != 2 || rep.Filled != 16 || rep.Copied != 1 || rep.Repaired != 1 {
 		t.Fatalf("report %+v", rep)
 	}
 	if n := len(progress); n == 0 || progress[n-1] != [2]int{rep.Texts, rep.Texts} || rep.Texts != 17 || n != 5 {
@@ -116,7 +118,8 @@ func TestFillPORealistic(t *testing.T) {
 	if e := byID["insertbreak|linerb|~Line break"]; e.Str[0] != "BREAK ~LINE" {
 		t.Errorf("~Line break -> %q", e.Str[0])
 	}
-	if e := byID["|Could not open \"%s\": %s"]; !slices.Equal(e.Flags, []string{"fuzzy", "c-format"}) || e.Comments[0] != " Translators: %s is a file name." || len(e.Comments) != 1 {
+	if e := byID["|Could not open \"%s\": %s"]; !slices.Equal(e.Flags, []string{"fuzzy", "c-format"}) || e.Comments[0] != " Translators: %s is a file name." || len(e.Comments) != 2 ||
+		e.Comments[1] != RepairComment+"machine translation repaired: the model reordered printf conversions; they are kept in source order" {
 		t.Errorf("flags/comments %q %q", e.Flags, e.Comments)
 	}
 	// Header, translated (also fuzzy-translated) and obsolete entries are
@@ -138,6 +141,7 @@ func TestFillPORealistic(t *testing.T) {
 	if same != 5 { // header, 2 translated, 2 obsolete
 		t.Errorf("%d blocks unchanged, want 5", same)
 	}
+	msgfmtCheck(t, f, g, DefaultAccelerators)
 	// Filling the filled catalogue again changes nothing.
 	h, rep2, err := FillPO(context.Background(), g, reverseUpper(nil), FillOptions{To: "gl"})
 	if err != nil || rep2.Filled != 0 || rep2.Texts != 0 || writePO(t, h) != writePO(t, g) {
@@ -207,6 +211,7 @@ func TestFillPORepairs(t *testing.T) {
 		t.Errorf("%d repaired, want %d (9)", rep.Repaired, withSpans)
 	}
 	checkPlaceholders(t, f, g, DefaultAccelerators)
+	msgfmtCheck(t, f, g, DefaultAccelerators)
 	for _, e := range g.Entries {
 		if e.ID == `Could not open "%s": %s` {
 			if e.Str[0] != `Could not open "" %s %s:` || !strings.HasPrefix(e.Comments[len(e.Comments)-1], RepairComment+`machine translation repaired: put back missing "%s"`) {
@@ -327,8 +332,11 @@ func TestFillPOLoMT(t *testing.T) {
 		src := inj(s.Source, r)
 		fmt.Fprintf(&b, "\nmsgctxt \"%s\"\n", s.ID)
 		if i%50 == 0 {
-			fmt.Fprintf(&b, "msgid %s\nmsgid_plural %s\nmsgstr[0] \"\"\nmsgstr[1] \"\"\n", poQuote(src), poQuote(src+" (%d)"))
+			plural := strings.TrimSuffix(src, "\n") + " (%d)" + src[len(strings.TrimSuffix(src, "\n")):]
+			fmt.Fprintf(&b, "msgid %s\nmsgid_plural %s\nmsgstr[0] \"\"\nmsgstr[1] \"\"\n", poQuote(src), poQuote(plural))
 		} else if i%10 == 0 {
+			// A translated entry: the English as it is, the reference.
+			src = s.Source
 			fmt.Fprintf(&b, "msgid %s\nmsgstr %s\n", poQuote(src), poQuote(s.Target))
 		} else {
 			fmt.Fprintf(&b, "msgid %s\nmsgstr \"\"\n", poQuote(src))
@@ -357,12 +365,34 @@ func TestFillPOLoMT(t *testing.T) {
 		}
 		return out, nil
 	})
+	reordered := 0
+	for _, e := range f.Entries {
+		if e.Translated() {
+			continue
+		}
+		for _, src := range []string{e.ID, e.IDPlural} {
+			n := 0
+			for _, sp := range Mask(src, MaskOptions{}).Spans {
+				if orderDependent(sp) {
+					n++
+				}
+			}
+			if n > 1 {
+				reordered++
+				break
+			}
+		}
+	}
+	if reordered == 0 {
+		t.Fatal("no entry with several printf conversions")
+	}
 	for name, tr := range map[string]Translator{"reference": lookup, "reverse": reverseUpper(nil)} {
 		g, rep, err := FillPO(context.Background(), f, tr, FillOptions{To: "gl", BatchSize: 64})
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkPlaceholders(t, f, g, DefaultAccelerators)
+		msgfmtCheck(t, f, g, DefaultAccelerators)
 		for i, e := range g.Entries {
 			o := f.Entries[i]
 			if o.IsHeader() || o.Translated() {
@@ -378,8 +408,8 @@ func TestFillPOLoMT(t *testing.T) {
 				t.Fatalf("%s: sentinel left in %q", name, e.Str)
 			}
 		}
-		if name == "reverse" && rep.Repaired != 0 {
-			t.Errorf("reverse: %d repairs, want none", rep.Repaired)
+		if name == "reverse" && rep.Repaired != reordered {
+			t.Errorf("reverse: %d repairs, want %d (the entries with several printf conversions, reversed)", rep.Repaired, reordered)
 		}
 		if name == "reference" && rep.Repaired < rep.Filled/2 {
 			t.Errorf("reference: %d repairs of %d filled", rep.Repaired, rep.Filled)
@@ -390,4 +420,40 @@ func TestFillPOLoMT(t *testing.T) {
 
 func poQuote(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\t", `\t`).Replace(s) + `"`
+}
+
+// msgfmtCheck runs GNU msgfmt's format check on the filled entries of
+// g (fuzzy included) and, for each accelerator marker, its accelerator
+// check on the filled entries whose msgid has that accelerator, when
+// msgfmt is installed. (msgfmt counts every marker character, so "Apps &
+// features" would count as an accelerator there; Mask does not.)
+func msgfmtCheck(t *testing.T, f, g *data.POFile, accels string) {
+	t.Helper()
+	bin, err := exec.LookPath("msgfmt")
+	if err != nil {
+		t.Log("msgfmt not installed: the GNU gettext cross-check is skipped")
+		return
+	}
+	run := func(keep func(e data.POEntry) bool, args ...string) {
+		filled := &data.POFile{}
+		for i, e := range g.Entries {
+			if e.IsHeader() || (!e.Obsolete && !f.Entries[i].Translated() && keep(e)) {
+				filled.Entries = append(filled.Entries, e)
+			}
+		}
+		p := filepath.Join(t.TempDir(), "filled.po")
+		if err := os.WriteFile(p, []byte(writePO(t, filled)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(bin, append(args, "--use-fuzzy", "-o", os.DevNull, p)...).CombinedOutput()
+		if err != nil {
+			t.Errorf("msgfmt %v (%d entries): %v\n%s", args, len(filled.Entries)-1, err, out)
+		}
+	}
+	run(func(data.POEntry) bool { return true }, "--check-format")
+	for _, a := range accels {
+		run(func(e data.POEntry) bool {
+			return Mask(e.ID, MaskOptions{Accelerators: string(a)}).Accel == a
+		}, "--check-accelerators="+string(a))
+	}
 }

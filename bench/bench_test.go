@@ -50,3 +50,6 @@ func BenchmarkOmniglotMAML1st(b *testing.B) { benchWorkload(b, "omniglot_maml_1s
 
 func BenchmarkSinusoidMAML2nd(b *testing.B) { benchWorkload(b, "sinusoid_maml_2nd") }
 func BenchmarkSeedStep(b *testing.B)        { benchWorkload(b, "seed_step") }
+
+func BenchmarkMTSmallTrainStep(b *testing.B)    { benchWorkload(b, "mt_small_train_step") }
+func BenchmarkMTSmallGreedyDecode(b *testing.B) { benchWorkload(b, "mt_small_greedy_decode") }

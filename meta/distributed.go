@@ -1,6 +1,8 @@
 package meta
 
 import (
+	"sync"
+
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
@@ -10,6 +12,7 @@ import (
 	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/dist"
 	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/runner"
 	"github.com/metalearn/metalearn/tensor"
 )
 
@@ -63,7 +66,7 @@ func newDataParallel(c dist.Comm, alg Algorithm, cfg *TrainConfig) (*dataParalle
 	// silently train different things (or deadlock)
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s|%d|%d|%v|%q|%v|%d|%d|%d|%d|%v|%v|%d|", alg.Name(), cfg.Iterations, cfg.MetaBatch, cfg.OuterLR, cfg.Outer, cfg.ClipNorm,
-		cfg.Seed, cfg.ValEvery, len(cfg.Val), cfg.ValSteps, cfg.HigherIsBetter, cfg.FastReduce, cfg.CheckpointEvery)
+		cfg.Seed, cfg.ValEvery, len(cfg.Val), cfg.ValSteps, ValMetric(cfg.Val), cfg.FastReduce, cfg.CheckpointEvery)
 	for _, p := range dp.params {
 		fmt.Fprintf(h, "%v%v|", p.Value.DType(), p.Value.Shape())
 	}
@@ -322,17 +325,40 @@ func boolByte(b bool) byte {
 // gathered (exactly), so every rank returns the Summary that Evaluate
 // returns in one process. c nil or of size 1 is Evaluate.
 func EvaluateDistributed(c dist.Comm, alg Algorithm, tasks []data.Task, steps, workers int) (Summary, error) {
-	if c == nil || c.Size() == 1 {
-		return Evaluate(alg, tasks, steps, workers), nil
+	return EvaluateProgress(c, alg, tasks, steps, workers, nil)
+}
+
+// EvaluateProgress is EvaluateDistributed (c may be nil) that counts the
+// tasks this process evaluates on p (a bar with ETA, or lines in logs).
+func EvaluateProgress(c dist.Comm, alg Algorithm, tasks []data.Task, steps, workers int, p *runner.Progress) (Summary, error) {
+	size, rank := 1, 0
+	if c != nil {
+		size, rank = c.Size(), c.Rank()
 	}
-	size, rank := c.Size(), c.Rank()
 	lo, hi := dist.Share(len(tasks), rank, size)
 	if m, ok := alg.(interface{ SetTraining(bool) }); ok {
 		m.SetTraining(false)
 		defer m.SetTraining(true)
 	}
 	local := make([]TaskResult, hi-lo)
-	Parallel(hi-lo, workers, func(i int) { local[i] = alg.Evaluate(tasks[lo+i], steps) })
+	if p != nil {
+		p.Total = hi - lo
+		p.Start(0)
+	}
+	var mu sync.Mutex
+	done := 0
+	Parallel(hi-lo, workers, func(i int) {
+		local[i] = alg.Evaluate(tasks[lo+i], steps)
+		if p != nil {
+			mu.Lock()
+			done++
+			p.Update(done)
+			mu.Unlock()
+		}
+	})
+	if size == 1 {
+		return Summarise(local), nil
+	}
 	block := 16 * dist.MaxShare(len(tasks), size)
 	send := make([]byte, block)
 	b := send

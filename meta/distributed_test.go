@@ -38,8 +38,7 @@ func (c distCase) tasks(t *testing.T) (data.TaskDistribution, []data.Task) {
 }
 
 func (c distCase) config(val []data.Task) TrainConfig {
-	cfg := TrainConfig{Iterations: c.iters, MetaBatch: c.batch, OuterLR: 1e-3, Seed: 7, ValEvery: 3, Val: val, Workers: 2,
-		HigherIsBetter: c.spec.Dataset != "sinusoid"}
+	cfg := TrainConfig{Iterations: c.iters, MetaBatch: c.batch, OuterLR: 1e-3, Seed: 7, ValEvery: 3, Val: val, Workers: 2}
 	if c.spec.Algorithm == "reptile" {
 		cfg.Outer, cfg.Schedule = "sgd", optim.Linear(1, 0, c.iters)
 	}

@@ -19,9 +19,21 @@
 //
 // Every algorithm implements Algorithm: for one task it returns the
 // (pseudo-)gradient of its meta-objective with respect to its
-// meta-parameters. The Trainer averages those over a meta-batch of tasks,
-// processed in parallel, and applies an outer optimizer; Evaluate reports
-// a mean with a 95% confidence interval over many test tasks.
+// meta-parameters. One table (algorithms.go, AlgorithmByName) names every
+// algorithm with its constructor and outer-loop defaults. Train's step
+// averages the gradients over a meta-batch of tasks, processed in
+// parallel, and applies an outer optimizer; the loop around the steps
+// (budget, validation and best-keeping, checkpoints and resume, stopping,
+// progress) is package runner's. Run is a whole run as the CLI performs
+// it; Evaluate reports a mean with a 95% confidence interval over many
+// test tasks. Gradient-based algorithms own their adaptation (Adapter),
+// which the model server calls.
+//
+// Files: spec.go (the experiment schema, defaults and validation),
+// build.go (Build), checkpoint.go (model files), resume.go (training
+// checkpoints), tasks.go (task distributions and the Omniglot cache),
+// algorithms.go (the table), train.go (Train), run.go (Run), evalrun.go
+// (EvaluateCheckpoint), adapt.go (Adapter).
 //
 // The Learner type is the building block in the spirit of learn2learn's
 // clone()/adapt(loss): a model plus a list of (fast) weights that an inner

@@ -161,7 +161,10 @@ func (m *MAML) MetaParams() []*autodiff.Var {
 	return append(ps, m.LearnedLRs()...)
 }
 
-func (m *MAML) stepLRs(s int) []*autodiff.Var {
+// StepLRs returns the inner learning rates of adaptation step s, one per
+// head parameter (scalars, or tensors of the parameter's shape for
+// Meta-SGD), as adaptation uses them.
+func (m *MAML) StepLRs(s int) []*autodiff.Var {
 	if m.Cfg.LRMode == PerLayerPerStep {
 		return m.lrs[min(s, len(m.lrs)-1)]
 	}
@@ -194,19 +197,21 @@ func (m *MAML) adapt(t data.Task, steps int, createGraph, all bool) ([]*autodiff
 	l := NewLearner(m.Head)
 	var losses []*autodiff.Var
 	for s := 0; s < steps; s++ {
-		sl := TaskLoss(m.moduleAt(s).Apply(l.Weights, xs), t, false)
-		l.Adapt(sl, m.stepLRs(s), nil, createGraph)
+		sl := TaskLoss(m.ModuleAt(s).Apply(l.Weights, xs), t, false)
+		l.Adapt(sl, m.StepLRs(s), nil, createGraph)
 		if all && s < steps-1 {
-			losses = append(losses, TaskLoss(m.moduleAt(s+1).Apply(l.Weights, xq), t, true))
+			losses = append(losses, TaskLoss(m.ModuleAt(s+1).Apply(l.Weights, xq), t, true))
 		}
 	}
-	pred := m.moduleAt(steps).Apply(l.Weights, xq)
+	pred := m.ModuleAt(steps).Apply(l.Weights, xq)
 	losses = append(losses, TaskLoss(pred, t, true))
 	return losses, pred
 }
 
-// moduleAt returns the module whose buffers serve inner step s.
-func (m *MAML) moduleAt(s int) nn.Module {
+// ModuleAt returns the module whose BatchNorm buffers serve inner step s
+// (the head itself unless per-step BatchNorm is on); s = the number of
+// steps taken is the module of the final (query) pass.
+func (m *MAML) ModuleAt(s int) nn.Module {
 	if len(m.StepModules) == 0 {
 		return m.Head
 	}

@@ -33,23 +33,23 @@ func (m *MAML) recomputeGradient(t data.Task) ([]*tensor.Tensor, TaskResult) {
 	ws[0] = values(theta)
 	for s := 0; s < steps; s++ {
 		cur := leaves(ws[s], true)
-		l := &Learner{Module: m.moduleAt(s), Weights: cur}
+		l := &Learner{Module: m.ModuleAt(s), Weights: cur}
 		loss := TaskLoss(l.Forward(xs), t, false)
-		l.Adapt(loss, detachAll(m.stepLRs(s)), nil, false)
+		l.Adapt(loss, detachAll(m.StepLRs(s)), nil, false)
 		ws[s+1] = values(l.Weights)
 	}
 	// query loss at theta_S
 	last := leaves(ws[steps], true)
-	pred := m.moduleAt(steps).Apply(last, xq)
+	pred := m.ModuleAt(steps).Apply(last, xq)
 	qloss := TaskLoss(pred, t, true)
 	adj := autodiff.Grad([]*autodiff.Var{qloss}, last, false)
 	lrGrads := map[*autodiff.Var]*tensor.Tensor{}
 	for s := steps - 1; s >= 0; s-- {
 		cur := leaves(ws[s], true)
 		// Adapt replaces l.Weights in place: give it its own slice
-		l := &Learner{Module: m.moduleAt(s), Weights: append([]*autodiff.Var(nil), cur...)}
+		l := &Learner{Module: m.ModuleAt(s), Weights: append([]*autodiff.Var(nil), cur...)}
 		loss := TaskLoss(l.Forward(xs), t, false)
-		lrs := m.stepLRs(s)
+		lrs := m.StepLRs(s)
 		l.Adapt(loss, lrs, nil, true)
 		wrt := append([]*autodiff.Var(nil), cur...)
 		var learned []*autodiff.Var

@@ -128,13 +128,14 @@ func (r *Reptile) SetCarriedState(ts []*tensor.Tensor) error {
 	return nil
 }
 
-// adamState is the carried state as the inner optimizer's State.
-func (r *Reptile) adamState() *optim.State {
+// adamState is the carried state as the inner optimizer's State, with
+// learning rate lr.
+func (r *Reptile) adamState(lr float64) *optim.State {
 	vs := make([]*optim.SlotValue, len(r.adamV))
 	for i, v := range r.adamV {
 		vs[i] = &optim.SlotValue{Shape: v.Shape(), DType: v.DType(), Values: v.Values()}
 	}
-	return &optim.State{Algorithm: "adam", Step: r.adamStep, LR: r.Cfg.InnerLR,
+	return &optim.State{Algorithm: "adam", Step: r.adamStep, LR: lr,
 		Slots: map[string][]*optim.SlotValue{"m": make([]*optim.SlotValue, len(vs)), "v": vs}}
 }
 
@@ -144,26 +145,37 @@ func (r *Reptile) MetaParams() []*autodiff.Var { return nn.Vars(r.Model) }
 
 // train runs steps of the inner optimizer on a private copy of the weights
 // and returns the copy and the query predictions with it.
+func (r *Reptile) train(t data.Task, steps, batch int, keep bool) ([]*autodiff.Var, *autodiff.Var) {
+	w := r.adaptWeights(t, steps, batch, keep, 0)
+	_, xq := inputs(t, w[0].DType())
+	return w, r.Model.Apply(w, xq)
+}
+
+// adaptWeights runs steps of the inner optimizer (learning rate lr, or the
+// configured one for 0) on a private copy of the weights and returns it.
 // With CarryAdam the inner Adam starts from the carried state, and a
 // training call (keep) stores its final state back.
-func (r *Reptile) train(t data.Task, steps, batch int, keep bool) ([]*autodiff.Var, *autodiff.Var) {
+func (r *Reptile) adaptWeights(t data.Task, steps, batch int, keep bool, lr float64) []*autodiff.Var {
+	if lr <= 0 {
+		lr = r.Cfg.InnerLR
+	}
 	theta := nn.Vars(r.Model)
 	w := make([]*autodiff.Var, len(theta))
 	for i, p := range theta {
 		w[i] = autodiff.Param(p.Value.Clone())
 	}
 	dt := theta[0].DType()
-	xs, xq := inputs(t, dt)
+	xs := autodiff.Const(t.SupportX.AsType(dt))
 	var opt optim.Optimizer
 	if r.Cfg.InnerAdam {
-		opt = optim.NewAdam(w, optim.AdamConfig{LR: r.Cfg.InnerLR, Beta1: 0, Beta2: 0.999, ExplicitBetas: true})
+		opt = optim.NewAdam(w, optim.AdamConfig{LR: lr, Beta1: 0, Beta2: 0.999, ExplicitBetas: true})
 		if r.Cfg.CarryAdam {
-			if err := opt.LoadState(r.adamState()); err != nil {
+			if err := opt.LoadState(r.adamState(lr)); err != nil {
 				panic(err) // shapes are checked by SetCarriedState and NewReptile
 			}
 		}
 	} else {
-		opt = optim.NewSGD(w, optim.SGDConfig{LR: r.Cfg.InnerLR})
+		opt = optim.NewSGD(w, optim.SGDConfig{LR: lr})
 	}
 	var order []int // minibatches: the support examples with classes in turn
 	if n := t.SupportX.Shape()[0]; batch > 0 && batch < n {
@@ -190,7 +202,7 @@ func (r *Reptile) train(t data.Task, steps, batch int, keep bool) ([]*autodiff.V
 		}
 		r.adamStep = st.Step
 	}
-	return w, r.Model.Apply(w, xq)
+	return w
 }
 
 // TaskGradient returns theta - W for the task.

@@ -38,8 +38,10 @@ func (b *Built) SaveTraining(path string, st *TrainState, extra map[string]strin
 	}
 	like := bestSnapshot(b.Algorithm)
 	ts := b.Tensors()
-	ss := savedState{Iteration: st.Iteration, RNG: st.RNG, BestIteration: st.BestIteration, BestVal: st.BestVal,
-		HasBest: st.Best != nil, Curve: st.Curve, Skipped: st.Skipped, Elapsed: st.Elapsed}
+	// the file counts iterations from 0 (BestIteration -1: none), as it
+	// always has; the library counts them from 1
+	ss := savedState{Iteration: st.Iteration, RNG: st.RNG, BestIteration: st.BestIteration - 1, BestVal: st.BestVal,
+		HasBest: st.Best != nil, Curve: shiftCurve(st.Curve, -1), Skipped: st.Skipped, Elapsed: st.Elapsed}
 	if st.Best != nil {
 		if len(st.Best) != len(like) {
 			return fmt.Errorf("meta: SaveTraining: %d best tensors for %d meta-parameters and carried tensors", len(st.Best), len(like))
@@ -81,8 +83,8 @@ func LoadTraining(path string) (*Built, *TrainState, map[string]string, error) {
 		return nil, nil, nil, fmt.Errorf("checkpoint %s: bad train_state: iteration %d, skipped %d", path, ss.Iteration, ss.Skipped)
 	}
 	params := b.Algorithm.MetaParams()
-	st := &TrainState{Iteration: ss.Iteration, RNG: ss.RNG, BestIteration: ss.BestIteration, BestVal: ss.BestVal,
-		Curve: ss.Curve, Skipped: ss.Skipped, Elapsed: ss.Elapsed}
+	st := &TrainState{Iteration: ss.Iteration, RNG: ss.RNG, BestIteration: max(ss.BestIteration+1, 0), BestVal: ss.BestVal,
+		Curve: shiftCurve(ss.Curve, 1), Skipped: ss.Skipped, Elapsed: ss.Elapsed}
 	if ss.HasBest {
 		if st.Best, err = checkpoint.BestState(ts, bestSnapshot(b.Algorithm), path); err != nil {
 			return nil, nil, nil, err
@@ -100,6 +102,19 @@ func (b *Built) UseBest(st *TrainState) error {
 		return errors.New("holds no validated weights yet (no validation ran before it was written)")
 	}
 	return restoreBest(b.Algorithm, st.Best)
+}
+
+// shiftCurve returns a copy of c with every Iteration moved by d (the file
+// stores 0-based iterations).
+func shiftCurve(c []Progress, d int) []Progress {
+	if c == nil {
+		return nil
+	}
+	out := append([]Progress(nil), c...)
+	for i := range out {
+		out[i].Iteration += d
+	}
+	return out
 }
 
 func bytesReader(s string) *strings.Reader { return strings.NewReader(s) }

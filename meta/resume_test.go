@@ -48,7 +48,7 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 			cfg.CheckpointEvery, cfg.Stop = 5, stop
 			cfg.Checkpoint = func(st *TrainState) error { return first.SaveTraining(path, st, nil) }
 			cfg.Log = func(p Progress) {
-				if p.Iteration == 6 {
+				if p.Iteration == 7 { // iterations completed
 					close(stop)
 				}
 			}
@@ -137,8 +137,8 @@ func TestTrainBudgetEndsEarly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Iterations != 1 || res.BestIteration != 0 || res.BestVal == nil || saved != 1 {
-		t.Errorf("budget run: %d iterations, best %d (val %v), checkpoint at %d; want 1, 0, validated, 1", res.Iterations, res.BestIteration, res.BestVal, saved)
+	if res.Iterations != 1 || res.BestIteration != 1 || res.BestVal == nil || saved != 1 {
+		t.Errorf("budget run: %d iterations, best %d (val %v), checkpoint at %d; want 1, 1, validated, 1", res.Iterations, res.BestIteration, res.BestVal, saved)
 	}
 	cfg.Budget = -time.Second
 	if _, err := Train(b.Algorithm, data.Sinusoid{Support: 5, Query: 5}, cfg); err == nil || !strings.Contains(err.Error(), "budget") {

@@ -6,9 +6,10 @@ import (
 	"github.com/metalearn/metalearn/nn"
 )
 
-// Helpers for serving meta-learned models (package serve): read-only access
-// to what an algorithm uses at evaluation time, without recording a graph
-// through the meta-parameters.
+// Helpers for serving metric-based models (package serve): read-only
+// access to the algorithm's own classifier, without recording a graph
+// through the meta-parameters. Gradient-based models adapt through their
+// Adapter methods (adapt.go).
 
 // Freeze returns a module that runs m with constant copies of its parameter
 // Vars: they share m's tensors but do not require gradients, so forward
@@ -30,16 +31,6 @@ type frozen struct {
 func (f *frozen) Params() []nn.Param { return f.ps }
 
 func (f *frozen) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var { return f.m.Apply(w, x) }
-
-// StepLRs returns the inner learning rates of adaptation step s, one per
-// head parameter (scalars, or tensors of the parameter's shape for
-// Meta-SGD), as used by Evaluate.
-func (m *MAML) StepLRs(s int) []*autodiff.Var { return m.stepLRs(s) }
-
-// ModuleAt returns the module whose BatchNorm buffers serve inner step s
-// (the head itself unless per-step BatchNorm is on); step = the number of
-// steps taken is the module of the final (query) pass.
-func (m *MAML) ModuleAt(s int) nn.Module { return m.moduleAt(s) }
 
 // Frozen returns a ProtoNet that computes exactly what p computes, with
 // encoder enc (nil: p's encoder) wrapped by Freeze and the ridge-head

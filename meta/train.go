@@ -14,11 +14,14 @@ import (
 	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/dist"
 	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/runner"
 	"github.com/metalearn/metalearn/stats"
 	"github.com/metalearn/metalearn/tensor"
 )
 
-// TrainConfig configures meta-training.
+// TrainConfig configures meta-training. The loop around the steps
+// (budget, validation and best-keeping, checkpoints, stopping, non-finite
+// handling, progress) is the run driver's, package runner.
 type TrainConfig struct {
 	Iterations int // outer steps
 	MetaBatch  int // tasks per outer step
@@ -35,16 +38,17 @@ type TrainConfig struct {
 	// GOMAXPROCS). Results do not depend on it.
 	Workers int
 	// Validation: every ValEvery iterations evaluate on Val (with ValSteps
-	// adaptation steps, <0 for the algorithm default) and keep the best
-	// meta-parameters, restored at the end.
+	// adaptation steps; 0: the algorithm's evaluation default, NoSteps:
+	// none) and keep the best meta-parameters, restored at the end. The
+	// metric decides what "best" is: accuracy (classification tasks, higher
+	// is better) or mean squared error (regression tasks, lower is better).
 	ValEvery int
 	Val      []data.Task
 	ValSteps int
-	// HigherIsBetter says how to compare validation metrics (accuracy:
-	// true; MSE: false).
-	HigherIsBetter bool
-	// Log, when set, receives progress.
+	// Log, when set, receives progress after every iteration.
 	Log func(Progress)
+	// Progress, when set, shows a bar (terminal) or periodic lines (logs).
+	Progress *runner.Progress
 
 	// Resume continues a run from a state passed to Checkpoint (with the
 	// meta-parameters and buffers restored by the caller, e.g. LoadTraining);
@@ -52,11 +56,15 @@ type TrainConfig struct {
 	// configuration.
 	Resume *TrainState
 	// CheckpointEvery > 0 calls Checkpoint after every that many
-	// iterations, after the last one, and when Stop fires.
+	// iterations and after the last one; Checkpoint is also called when
+	// Stop fires. CheckpointName names the file in messages and
+	// ResumeCommand is quoted in the error of a stopped run.
 	CheckpointEvery int
 	Checkpoint      func(*TrainState) error
+	CheckpointName  string
+	ResumeCommand   string
 	// Stop, when closed, ends training after the current iteration (and
-	// its checkpoint); Train then returns ErrStopped.
+	// its checkpoint); Train then returns an error matching ErrStopped.
 	Stop <-chan struct{}
 	// Budget > 0 ends training after the first iteration that finishes
 	// with at least that much training time spent (counting the time
@@ -84,8 +92,23 @@ type TrainConfig struct {
 	FastReduce bool
 }
 
-// ErrStopped is returned by Train when TrainConfig.Stop fired.
-var ErrStopped = errors.New("meta: training stopped")
+// NoSteps as TrainConfig.ValSteps validates without adaptation steps.
+const NoSteps = -1
+
+// valSteps maps TrainConfig.ValSteps to Evaluate's convention.
+func (c *TrainConfig) valSteps() int {
+	switch {
+	case c.ValSteps == 0:
+		return -1 // the algorithm's default
+	case c.ValSteps < 0:
+		return 0
+	}
+	return c.ValSteps
+}
+
+// ErrStopped is matched (errors.Is) by the error Train returns when
+// TrainConfig.Stop fired.
+var ErrStopped = runner.ErrStopped
 
 // NonFiniteError reports a NaN or infinite loss or meta-gradient.
 type NonFiniteError struct {
@@ -105,7 +128,7 @@ type TrainState struct {
 	Iteration     int    // iterations completed
 	RNG           []byte // task sampler (math/rand/v2 PCG, binary form)
 	Optimizer     *optim.State
-	BestIteration int
+	BestIteration int // 1-based iteration of the best validation; 0: none yet
 	BestVal       *Summary
 	Best          []*tensor.Tensor // best validated meta-parameters, then any carried state (Carrier); nil if none
 	Curve         []Progress
@@ -115,7 +138,7 @@ type TrainState struct {
 
 // Progress is reported to TrainConfig.Log.
 type Progress struct {
-	Iteration  int
+	Iteration  int     // iterations completed: 1 after the first
 	Loss       float64 // mean query loss of the meta-batch
 	Metric     float64 // mean query metric of the meta-batch
 	Val        *Summary
@@ -131,7 +154,7 @@ type Progress struct {
 
 // TrainResult summarises a run.
 type TrainResult struct {
-	BestIteration int
+	BestIteration int // 1-based; 0: never validated
 	BestVal       *Summary
 	Curve         []Progress // validation points
 	Elapsed       time.Duration
@@ -153,6 +176,8 @@ func (c *TrainConfig) validate() error {
 		return fmt.Errorf("validation interval = %d, want >= 0", c.ValEvery)
 	case c.ValEvery > 0 && len(c.Val) == 0:
 		return errors.New("validation interval set but no validation tasks")
+	case c.ValSteps < NoSteps:
+		return fmt.Errorf("validation steps = %d, want >= 0 (0: the algorithm's default; NoSteps: none)", c.ValSteps)
 	case c.Budget < 0:
 		return fmt.Errorf("time budget = %v, want >= 0 (0: none)", c.Budget)
 	case c.Budget > 0 && c.Comm != nil && c.Comm.Size() > 1:
@@ -167,7 +192,18 @@ func (c *TrainConfig) validate() error {
 	return nil
 }
 
-// Train meta-trains alg on tasks drawn from dist.
+// ValMetric names the metric validation on tasks reports: "accuracy" for
+// classification tasks, "mse" for regression.
+func ValMetric(tasks []data.Task) string {
+	if len(tasks) > 0 && tasks[0].Ways > 0 {
+		return "accuracy"
+	}
+	return "mse"
+}
+
+// Train meta-trains alg on tasks drawn from dist: each iteration samples a
+// meta-batch, averages the tasks' meta-gradients (TaskGradient, or the
+// algorithm's BatchGradient) and takes one outer optimizer step.
 func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainResult, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("meta: %w", err)
@@ -183,15 +219,22 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 	if car != nil && cfg.Comm != nil && cfg.Comm.Size() > 1 {
 		return nil, fmt.Errorf("meta: %s carries state from task to task (Reptile's carried inner Adam), so its tasks run in order in one process; distributed training is not supported for it", alg.Name())
 	}
+	bg, pooled := alg.(batchGradienter)
+	if pooled && cfg.Comm != nil && cfg.Comm.Size() > 1 {
+		return nil, fmt.Errorf("meta: %s trains on pooled tasks in one process; distributed training is not supported for it", alg.Name())
+	}
 	workers := cfg.Workers
 	if car != nil {
 		workers = 1
 	}
-	pcg := rand.NewPCG(cfg.Seed, 0x6d657461)
+	stream := uint64(0x6d657461)
+	if pooled {
+		stream = bg.samplerStream()
+	}
+	pcg := rand.NewPCG(cfg.Seed, stream)
 	rng := rand.New(pcg)
-	res := &TrainResult{BestIteration: -1}
-	var best []*tensor.Tensor
-	first, prior := 0, time.Duration(0)
+	res := &TrainResult{}
+	var rs *runner.State
 	if r := cfg.Resume; r != nil {
 		if err := pcg.UnmarshalBinary(r.RNG); err != nil {
 			return nil, fmt.Errorf("meta: resume: task sampler state: %w", err)
@@ -202,27 +245,20 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 			}
 		}
 		if r.Best != nil {
-			like := bestSnapshot(alg)
-			if len(r.Best) != len(like) {
-				return nil, fmt.Errorf("meta: resume: %d best tensors for %d meta-parameters and carried tensors", len(r.Best), len(like))
+			if err := checkBest(alg, r.Best); err != nil {
+				return nil, fmt.Errorf("meta: resume: %w", err)
 			}
-			for i, t := range r.Best {
-				if i >= len(params) {
-					if !tensor.SameShape(t.Shape(), like[i].Shape()) {
-						return nil, fmt.Errorf("meta: resume: best carried tensor %d has shape %v, want %v", i-len(params), t.Shape(), like[i].Shape())
-					}
-					continue
-				}
-				if !tensor.SameShape(t.Shape(), params[i].Value.Shape()) {
-					return nil, fmt.Errorf("meta: resume: best tensor %d has shape %v, parameter has %v", i, t.Shape(), params[i].Value.Shape())
-				}
-			}
-			best = r.Best
 		}
 		res.BestIteration, res.BestVal, res.Skipped = r.BestIteration, r.BestVal, r.Skipped
 		res.Curve = append(res.Curve, r.Curve...)
-		first, prior = r.Iteration, r.Elapsed
-		res.Iterations = first
+		res.Iterations = r.Iteration
+		rs = &runner.State{Step: r.Iteration, Elapsed: r.Elapsed, Skipped: r.Skipped, BestStep: r.BestIteration, Best: r.Best}
+		if r.BestVal != nil {
+			rs.BestValue = r.BestVal.Mean
+			if rs.BestStep == 0 { // a best exists; its iteration was not recorded
+				rs.BestStep = max(r.Iteration, 1)
+			}
+		}
 	}
 	var dp *dataParallel
 	if cfg.Comm != nil && cfg.Comm.Size() > 1 {
@@ -233,26 +269,20 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 		dp = d
 	}
 	rank0 := dp == nil || dp.c.Rank() == 0
-	start := time.Now().Add(-prior)
-	state := func(done int) (*TrainState, error) {
-		b, err := pcg.MarshalBinary()
-		if err != nil {
-			return nil, err
-		}
-		return &TrainState{Iteration: done, RNG: b, Optimizer: opt.State(), BestIteration: res.BestIteration, BestVal: res.BestVal,
-			Best: best, Curve: append([]Progress(nil), res.Curve...), Skipped: res.Skipped, Elapsed: time.Since(start)}, nil
+	var p Progress      // the iteration in progress, for Log
+	var lastVal Summary // the latest validation
+	rc := runner.Config{
+		Steps: cfg.Iterations, Resume: rs, MaxDuration: cfg.Budget, SkipNonFinite: cfg.SkipNonFinite,
+		CheckpointEvery: cfg.CheckpointEvery, CheckpointName: cfg.CheckpointName, ResumeCommand: cfg.ResumeCommand,
+		Unit: "iteration", Stop: cfg.Stop,
 	}
-	save := func(done int) error {
-		st, err := state(done)
-		if err != nil {
-			return err
-		}
-		if err := cfg.Checkpoint(st); err != nil {
-			return fmt.Errorf("meta: checkpoint after iteration %d: %w", done, err)
-		}
-		return nil
+	if dp != nil {
+		rc.Stop = nil // the ranks agree on stopping in the step's exchange
 	}
-	for it := first; it < cfg.Iterations; it++ {
+	if rank0 {
+		rc.Progress = cfg.Progress
+	}
+	rc.Step = func(it int) (runner.Result, error) {
 		if cfg.Schedule != nil {
 			opt.SetLR(cfg.Schedule(it))
 		}
@@ -265,99 +295,138 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 			loss, metric float64
 			stopAll      bool // dp: some rank's Stop fired before the exchange
 		)
-		if dp == nil {
+		switch {
+		case pooled:
+			var tr TaskResult
+			var err error
+			if mean, tr, err = bg.BatchGradient(tasks, it); err != nil {
+				return runner.Result{}, err
+			}
+			loss, metric = tr.Loss, tr.Metric
+		case dp == nil:
 			grads, results := taskGradients(alg, tasks, it, workers)
 			mean, loss, metric = AverageGrads(grads), meanLoss(results), meanMetric(results)
-		} else {
+		default:
 			sr, err := dp.step(alg, tasks, it, cfg.Workers, stopFired(cfg.Stop))
 			if err != nil {
-				return res, err
+				return runner.Result{}, err
 			}
 			mean, loss, metric, stopAll = sr.mean, sr.loss, sr.metric, sr.stop
 		}
 		norm := globalNorm(mean)
-		p := Progress{Iteration: it, Loss: loss, Metric: metric, OuterLR: opt.LR(), Iterations: cfg.Iterations, GradNorm: norm}
-		if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(norm) || math.IsInf(norm, 0) {
-			if !cfg.SkipNonFinite {
-				what := "meta-gradient"
-				if math.IsNaN(loss) || math.IsInf(loss, 0) {
-					what = "loss"
-				}
-				return res, &NonFiniteError{Iteration: it + 1, What: what, Loss: loss}
+		p = Progress{Iteration: it + 1, Loss: loss, Metric: metric, OuterLR: opt.LR(), Iterations: cfg.Iterations, GradNorm: norm}
+		r := runner.Result{Loss: loss, Fields: []runner.Field{{Name: ValMetric(tasks), Value: metric}}, Stop: stopAll}
+		if !runner.Finite(loss, norm) {
+			what := "meta-gradient"
+			if !runner.Finite(loss) {
+				what = "loss"
 			}
-			res.Skipped++
-			p.Skipped = true
-		} else {
-			if cfg.ClipNorm > 0 {
-				optim.ClipGradNorm(mean, cfg.ClipNorm)
-			}
-			opt.StepWith(mean)
+			r.NonFinite = &NonFiniteError{Iteration: it + 1, What: what, Loss: loss}
+			return r, nil
 		}
-		p.Elapsed = time.Since(start)
-		last := it == cfg.Iterations-1 || (cfg.Budget > 0 && time.Since(start) >= cfg.Budget)
-		res.Iterations = it + 1
-		if cfg.ValEvery > 0 && ((it+1)%cfg.ValEvery == 0 || last) {
-			var s Summary
+		if cfg.ClipNorm > 0 {
+			optim.ClipGradNorm(mean, cfg.ClipNorm)
+		}
+		opt.StepWith(mean)
+		return r, nil
+	}
+	if cfg.ValEvery > 0 {
+		rc.ValEvery, rc.Metric = cfg.ValEvery, ValMetric(cfg.Val)
+		rc.Validate = func(int) (float64, error) {
 			if dp == nil {
-				s = Evaluate(alg, cfg.Val, cfg.ValSteps, cfg.Workers)
-			} else {
-				var err error
-				if s, err = EvaluateDistributed(dp.c, alg, cfg.Val, cfg.ValSteps, cfg.Workers); err != nil {
-					return res, err
-				}
+				lastVal = Evaluate(alg, cfg.Val, cfg.valSteps(), cfg.Workers)
+				return lastVal.Mean, nil
 			}
-			p.Val = &s
-			if res.BestVal == nil || (cfg.HigherIsBetter && s.Mean > res.BestVal.Mean) || (!cfg.HigherIsBetter && s.Mean < res.BestVal.Mean) {
-				res.BestVal, res.BestIteration, p.BestSoFar = &s, it, true
-				best = bestSnapshot(alg)
+			var err error
+			lastVal, err = EvaluateDistributed(dp.c, alg, cfg.Val, cfg.valSteps(), cfg.Workers)
+			return lastVal.Mean, err
+		}
+	}
+	// a resumed best is restored at the end even without validation now
+	rc.Snapshot = func() []*tensor.Tensor { return bestSnapshot(alg) }
+	rc.Restore = func(best []*tensor.Tensor) error { return restoreBest(alg, best) }
+	rc.Log = func(ev runner.Event) {
+		p.Elapsed, p.Skipped = ev.Elapsed, ev.Skipped
+		res.Iterations, res.Skipped = ev.Step, res.Skipped+b2i(ev.Skipped)
+		if ev.Validated {
+			s := lastVal
+			p.Val, p.BestSoFar = &s, ev.Best
+			if ev.Best {
+				res.BestVal, res.BestIteration = &s, ev.Step
 			}
 			res.Curve = append(res.Curve, p)
 		}
 		if cfg.Log != nil && rank0 {
 			cfg.Log(p)
 		}
-		stopped := false
+	}
+	rc.Checkpoint = func(st runner.State) error {
+		var err error
+		if rank0 && cfg.Checkpoint != nil {
+			var b []byte
+			if b, err = pcg.MarshalBinary(); err == nil {
+				err = cfg.Checkpoint(&TrainState{Iteration: st.Step, RNG: b, Optimizer: opt.State(), BestIteration: res.BestIteration, BestVal: res.BestVal,
+					Best: st.Best, Curve: append([]Progress(nil), res.Curve...), Skipped: st.Skipped, Elapsed: st.Elapsed})
+			}
+		}
 		if dp != nil {
-			stopped = stopAll
-		} else if cfg.Stop != nil {
-			select {
-			case <-cfg.Stop:
-				stopped = true
-			default:
-			}
+			err = dp.sync(err)
 		}
-		if cfg.CheckpointEvery > 0 && ((it+1)%cfg.CheckpointEvery == 0 || last || stopped) {
-			var err error
-			if rank0 {
-				err = save(it + 1)
-			}
-			if dp != nil {
-				err = dp.sync(err)
-			}
-			if err != nil {
-				return res, err
-			}
-		}
-		if stopped && it < cfg.Iterations-1 {
-			res.Elapsed = time.Since(start)
-			return res, ErrStopped
-		}
-		if last {
-			break
-		}
+		return err
+	}
+	if cfg.Checkpoint == nil && dp == nil {
+		rc.Checkpoint = nil
+	}
+	out, err := runner.Run(rc)
+	if out != nil {
+		res.Elapsed = out.Elapsed
+	}
+	if err != nil {
+		return res, err
 	}
 	if dp != nil {
 		if err := dp.sync(nil); err != nil {
 			return res, err
 		}
 	}
-	if best != nil {
-		if err := restoreBest(alg, best); err != nil {
-			return res, fmt.Errorf("meta: %w", err)
+	return res, nil
+}
+
+// batchGradienter is implemented by algorithms that compute one gradient
+// for a whole meta-batch (Pretrained: the pooled supervised loss) instead
+// of averaging per-task gradients; samplerStream is their task sampler's
+// stream.
+type batchGradienter interface {
+	BatchGradient(tasks []data.Task, iter int) ([]*tensor.Tensor, TaskResult, error)
+	samplerStream() uint64
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// checkBest checks that best has the layout of bestSnapshot(alg).
+func checkBest(alg Algorithm, best []*tensor.Tensor) error {
+	params := alg.MetaParams()
+	like := bestSnapshot(alg)
+	if len(best) != len(like) {
+		return fmt.Errorf("%d best tensors for %d meta-parameters and carried tensors", len(best), len(like))
+	}
+	for i, t := range best {
+		if i >= len(params) {
+			if !tensor.SameShape(t.Shape(), like[i].Shape()) {
+				return fmt.Errorf("best carried tensor %d has shape %v, want %v", i-len(params), t.Shape(), like[i].Shape())
+			}
+			continue
+		}
+		if !tensor.SameShape(t.Shape(), params[i].Value.Shape()) {
+			return fmt.Errorf("best tensor %d has shape %v, parameter has %v", i, t.Shape(), params[i].Value.Shape())
 		}
 	}
-	res.Elapsed = time.Since(start)
-	return res, nil
+	return nil
 }
 
 // stopFired reports whether stop is closed (false for nil).
@@ -432,15 +501,6 @@ func snapshot(ps []*autodiff.Var) []*tensor.Tensor {
 // outer step size, Nichol et al. 2018) and cosine (annealed to 0 along a
 // half cosine, as MAML++ anneals its meta-optimizer, Antoniou et al. 2019).
 var OuterSchedules = []string{"constant", "linear", "cosine"}
-
-// DefaultOuterSchedule is the schedule an algorithm uses unless told:
-// linear for Reptile, constant for the rest.
-func DefaultOuterSchedule(algorithm string) string {
-	if algorithm == "reptile" {
-		return "linear"
-	}
-	return "constant"
-}
 
 // OuterSchedule returns the outer learning rate per iteration for the
 // named schedule starting at lr over iterations ("": the algorithm's

@@ -9,6 +9,7 @@ import (
 	"github.com/metalearn/metalearn/autodiff"
 	"github.com/metalearn/metalearn/dist"
 	"github.com/metalearn/metalearn/optim"
+	"github.com/metalearn/metalearn/runner"
 	"github.com/metalearn/metalearn/tensor"
 )
 
@@ -263,12 +264,20 @@ type TrainConfig struct {
 	CheckpointEvery int
 	Checkpoint      func(*TrainState) error
 	// Stop, when closed, ends training after the current step (and its
-	// checkpoint); Train then returns ErrStopped.
-	Stop <-chan struct{}
+	// checkpoint); Train then returns an error matching ErrStopped.
+	// CheckpointName names the checkpoint file in messages and
+	// ResumeCommand is quoted in the error of a stopped run.
+	Stop           <-chan struct{}
+	CheckpointName string
+	ResumeCommand  string
+	// Progress, when set, shows a bar (terminal) or periodic lines (logs)
+	// with the mean task loss.
+	Progress *runner.Progress
 }
 
-// ErrStopped is returned by Train when TrainConfig.Stop fired.
-var ErrStopped = errors.New("mtl: training stopped")
+// ErrStopped is matched (errors.Is) by the error Train returns when
+// TrainConfig.Stop fired.
+var ErrStopped = runner.ErrStopped
 
 // TrainState is what Train needs besides the model's parameters to
 // continue a run exactly.
@@ -330,9 +339,7 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 	if valEvery <= 0 {
 		valEvery = 25
 	}
-	bestVal := math.Inf(1)
-	var best []*tensor.Tensor
-	first := 0
+	var rs *runner.State
 	if r := cfg.Resume; r != nil {
 		if r.Step < 0 || r.Step > cfg.Steps {
 			return fmt.Errorf("mtl: resume state is at step %d, run has %d steps", r.Step, cfg.Steps)
@@ -350,6 +357,7 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 				return fmt.Errorf("mtl: resume: %w", err)
 			}
 		}
+		rs = &runner.State{Step: r.Step}
 		if r.Best != nil {
 			if len(r.Best) != len(all) {
 				return fmt.Errorf("mtl: resume: %d best tensors for %d parameters", len(r.Best), len(all))
@@ -359,25 +367,10 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 					return fmt.Errorf("mtl: resume: best tensor %d has shape %v, parameter has %v", i, t.Shape(), all[i].Value.Shape())
 				}
 			}
-			best = r.Best
+			// the state does not record the best step; any step > 0 says
+			// that a best exists
+			rs.Best, rs.BestValue, rs.BestStep = r.Best, r.BestVal, max(r.Step, 1)
 		}
-		bestVal, first = r.BestVal, r.Step
-	}
-	save := func(done int) error {
-		b, err := pcg.MarshalBinary()
-		if err != nil {
-			return err
-		}
-		st := &TrainState{Step: done, RNG: b, Optimizer: opt.State(), BestVal: bestVal, Best: best}
-		if ss, ok := w.(StateSaver); ok {
-			if st.Weighting, err = ss.SaveState(); err != nil {
-				return fmt.Errorf("mtl: checkpoint: weighting %s: %w", w.Name(), err)
-			}
-		}
-		if err := cfg.Checkpoint(st); err != nil {
-			return fmt.Errorf("mtl: checkpoint after step %d: %w", done, err)
-		}
-		return nil
 	}
 	var dp *dataParallel
 	if cfg.Comm != nil && cfg.Comm.Size() > 1 {
@@ -387,48 +380,85 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 		}
 		dp = p
 	}
-	validate := func() error {
-		if tm, ok := m.(interface{ SetTraining(bool) }); ok {
-			// BatchNorm models (MTAN) validate on their running statistics
-			tm.SetTraining(false)
-			defer tm.SetTraining(true)
+	rank0 := dp == nil || dp.c.Rank() == 0
+	if cfg.Val != nil {
+		if err := cfg.Val.Validate(tasks); err != nil {
+			return fmt.Errorf("validation data: %w", err)
 		}
-		var ls []*autodiff.Var
-		v := 0.0
-		if dp == nil {
-			autodiff.NoGrad(func() { ls = batchLosses(m, tasks, *cfg.Val) })
-			for _, l := range ls {
-				v += l.Item()
+	}
+	rc := runner.Config{Steps: cfg.Steps, Resume: rs, CheckpointEvery: cfg.CheckpointEvery, CheckpointName: cfg.CheckpointName,
+		ResumeCommand: cfg.ResumeCommand, Stop: cfg.Stop}
+	if rank0 {
+		rc.Progress = cfg.Progress
+	}
+	if cfg.Val != nil {
+		rc.ValEvery, rc.Metric = valEvery, "loss"
+		rc.Validate = func(int) (float64, error) {
+			if tm, ok := m.(interface{ SetTraining(bool) }); ok {
+				// BatchNorm models (MTAN) validate on their running statistics
+				tm.SetTraining(false)
+				defer tm.SetTraining(true)
 			}
-		} else {
+			var ls []*autodiff.Var
+			v := 0.0
+			if dp == nil {
+				autodiff.NoGrad(func() { ls = batchLosses(m, tasks, *cfg.Val) })
+				for _, l := range ls {
+					v += l.Item()
+				}
+				return v, nil
+			}
 			autodiff.NoGrad(func() { ls = dp.shardLosses(m, tasks, *cfg.Val) })
 			vals := make([]float64, len(ls))
 			for t, l := range ls {
 				vals[t] = l.Item()
 			}
 			if err := dp.c.AllreduceSum(vals); err != nil {
-				return fmt.Errorf("mtl: validation: %w", err)
+				return 0, fmt.Errorf("mtl: validation: %w", err)
 			}
 			for _, x := range vals {
 				v += x
 			}
+			return v, nil
 		}
-		if v < bestVal {
-			bestVal = v
-			best = best[:0]
-			for _, p := range all {
-				best = append(best, p.Value.Clone())
-			}
+	}
+	// a resumed best is restored at the end even without validation now
+	rc.Snapshot = func() []*tensor.Tensor {
+		best := make([]*tensor.Tensor, len(all))
+		for i, p := range all {
+			best[i] = p.Value.Clone()
+		}
+		return best
+	}
+	rc.Restore = func(best []*tensor.Tensor) error {
+		for i, p := range all {
+			p.Value = best[i]
 		}
 		return nil
 	}
-	if cfg.Val != nil {
-		if err := cfg.Val.Validate(tasks); err != nil {
-			return fmt.Errorf("validation data: %w", err)
+	if cfg.Checkpoint != nil {
+		rc.Checkpoint = func(rst runner.State) error {
+			if !rank0 {
+				return nil
+			}
+			b, err := pcg.MarshalBinary()
+			if err != nil {
+				return err
+			}
+			st := &TrainState{Step: rst.Step, RNG: b, Optimizer: opt.State(), BestVal: math.Inf(1), Best: rst.Best}
+			if rst.BestStep > 0 {
+				st.BestVal = rst.BestValue
+			}
+			if ss, ok := w.(StateSaver); ok {
+				if st.Weighting, err = ss.SaveState(); err != nil {
+					return fmt.Errorf("mtl: checkpoint: weighting %s: %w", w.Name(), err)
+				}
+			}
+			return cfg.Checkpoint(st)
 		}
 	}
 	lossVals := make([]float64, len(tasks))
-	for step := first; step < cfg.Steps; step++ {
+	rc.Step = func(step int) (runner.Result, error) {
 		batch := d
 		if cfg.Sampler != nil {
 			batch = d.Subset(cfg.Sampler.Rows(step, d, len(tasks), rng))
@@ -467,24 +497,30 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 		}
 		if dp != nil {
 			if err := dp.reduceLosses(lossVals, grads); err != nil {
-				return err
+				return runner.Result{}, err
 			}
 		}
+		mean := 0.0
+		for _, v := range lossVals {
+			mean += v
+		}
+		res := runner.Result{Loss: mean / float64(len(lossVals))}
 		for t, v := range lossVals {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return fmt.Errorf("mtl: step %d: task %q loss is %v; lower the learning rate (%v)", step+1, tasks[t].Name, v, cfg.LR)
+			if !runner.Finite(v) {
+				res.NonFinite = fmt.Errorf("mtl: step %d: task %q loss is %v; lower the learning rate (%v)", step+1, tasks[t].Name, v, cfg.LR)
+				return res, nil
 			}
 		}
 		c := w.Weights(step, lossVals, grads)
 		if len(c) != len(tasks) {
-			return fmt.Errorf("mtl: weighting %s returned %d weights for %d tasks", w.Name(), len(c), len(tasks))
+			return res, fmt.Errorf("mtl: weighting %s returned %d weights for %d tasks", w.Name(), len(c), len(tasks))
 		}
 		dt := d.X.DType()
 		total := autodiff.Scalar(dt, 0)
 		plain := autodiff.Scalar(dt, 0)
 		for t, l := range losses {
 			if math.IsNaN(c[t]) || math.IsInf(c[t], 0) {
-				return fmt.Errorf("mtl: weighting %s gave task %q a non-finite weight at step %d", w.Name(), tasks[t].Name, step)
+				return res, fmt.Errorf("mtl: weighting %s gave task %q a non-finite weight at step %d", w.Name(), tasks[t].Name, step)
 			}
 			total = autodiff.Add(total, autodiff.Scale(l, c[t]))
 			plain = autodiff.Add(plain, l)
@@ -503,7 +539,7 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 		if dp != nil {
 			var err error
 			if gvals, err = dp.reduceGrads(gvals); err != nil {
-				return err
+				return res, err
 			}
 		}
 		upd := make([]*tensor.Tensor, 0, len(all))
@@ -515,41 +551,18 @@ func Train(m Model, tasks []TaskSpec, d Dataset, cfg TrainConfig) error {
 		}
 		for _, u := range upd {
 			if u.HasNaNOrInf() {
-				return fmt.Errorf("mtl: step %d: gradient is not finite (losses %v); lower the learning rate (%v)", step+1, lossVals, cfg.LR)
+				res.NonFinite = fmt.Errorf("mtl: step %d: gradient is not finite (losses %v); lower the learning rate (%v)", step+1, lossVals, cfg.LR)
+				return res, nil
 			}
 		}
 		opt.StepWith(upd)
-		if cfg.Log != nil && (dp == nil || dp.c.Rank() == 0) {
+		if cfg.Log != nil && rank0 {
 			cfg.Log(step, lossVals)
 		}
-		if cfg.Val != nil && ((step+1)%valEvery == 0 || step == cfg.Steps-1) {
-			if err := validate(); err != nil {
-				return err
-			}
-		}
-		stopped := false
-		if cfg.Stop != nil {
-			select {
-			case <-cfg.Stop:
-				stopped = true
-			default:
-			}
-		}
-		if cfg.CheckpointEvery > 0 && (dp == nil || dp.c.Rank() == 0) && ((step+1)%cfg.CheckpointEvery == 0 || step == cfg.Steps-1 || stopped) {
-			if err := save(step + 1); err != nil {
-				return err
-			}
-		}
-		if stopped && step < cfg.Steps-1 {
-			return ErrStopped
-		}
+		return res, nil
 	}
-	if best != nil {
-		for i, p := range all {
-			p.Value = best[i]
-		}
-	}
-	return nil
+	_, err := runner.Run(rc)
+	return err
 }
 
 func decay(g, p *tensor.Tensor, wd float64) *tensor.Tensor {

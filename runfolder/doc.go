@@ -1,6 +1,6 @@
 // Package runfolder manages a run folder — the resolved configuration, a
-// metrics log, checkpoints, plots and a final summary — and reports
-// progress on a terminal (a redrawn bar) or in logs (plain periodic lines).
+// metrics log, checkpoints, plots and a final summary. Progress display
+// and the training loop around it live in package runner.
 //
 // Layout of a run folder:
 //

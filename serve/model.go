@@ -8,7 +8,6 @@ import (
 	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/meta"
 	"github.com/metalearn/metalearn/nn"
-	"github.com/metalearn/metalearn/optim"
 	"github.com/metalearn/metalearn/tensor"
 )
 
@@ -33,12 +32,12 @@ type model struct {
 	bytes      int64
 	modules    []nn.Module // the checkpoint's modules (read-only)
 
-	// gradient-based
-	maml     *meta.MAML
-	reptile  *meta.Reptile
+	// gradient-based: the algorithm adapts (meta.Adapter); the fused
+	// Conv4 kernels are an accelerated path behind it, checked against it
+	// at load time
+	adapter  meta.Adapter
+	maml     *meta.MAML       // the MAML family (and pretrain): features and learning rates for the fused path
 	head     nn.Module        // the adapted network
-	body     nn.Module        // ANIL: the frozen feature extractor (nil otherwise)
-	bodyW    []*autodiff.Var  // its weights as constants
 	base     []*tensor.Tensor // head weights (read-only)
 	fast     *conv4           // fused Conv4 kernels for the head, when it has that shape
 	fastBody *conv4           // ANIL: fused Conv4 kernels for the body
@@ -76,17 +75,23 @@ func newModel(name string, b *meta.Built) (*model, error) {
 		}
 	}
 	switch a := b.Algorithm.(type) {
-	case *meta.MAML:
-		a.SetTraining(false)
-		m.kind, m.maml, m.head = KindGradient, a, a.Head
-		m.modules = append(m.modules, a.StepModules...)
-		if a.Body != nil {
-			m.body = meta.Freeze(a.Body)
-			m.bodyW = nn.Vars(m.body)
-			m.fastBody = newConv4(a.Body, m.transductive)
+	case meta.Adapter:
+		if t, ok := a.(interface{ SetTraining(bool) }); ok {
+			t.SetTraining(false)
 		}
-	case *meta.Reptile:
-		m.kind, m.reptile, m.head = KindGradient, a, a.Model
+		m.kind, m.adapter, m.head = KindGradient, a, a.AdaptedModule()
+		switch x := a.(type) {
+		case *meta.MAML:
+			m.maml = x
+		case *meta.Pretrained:
+			m.maml = x.MAML
+		}
+		if m.maml != nil {
+			m.modules = append(m.modules, m.maml.StepModules...)
+			if m.maml.Body != nil {
+				m.fastBody = newConv4(m.maml.Body, m.transductive)
+			}
+		}
 	case *meta.ProtoNet:
 		m.kind = KindMetric
 		m.proto = a.Frozen(nil)
@@ -103,7 +108,7 @@ func newModel(name string, b *meta.Built) (*model, error) {
 		if !m.regression {
 			m.ways = s.Ways
 		}
-		if m.maml != nil && len(m.maml.StepModules) == 0 && m.body == nil {
+		if m.maml != nil && len(m.maml.StepModules) == 0 && m.maml.Body == nil {
 			m.fast = newConv4(m.head, m.transductive)
 		}
 	}
@@ -130,7 +135,7 @@ func (m *model) checkFast() {
 	x := tensor.RandU(rng, m.dt, 0, 1, append([]int{n}, m.inShape...)...)
 	if m.fastBody != nil {
 		a := m.fastBody.forward(nil, x)
-		b := m.body.Apply(m.bodyW, autodiff.Const(x)).Value
+		b := m.maml.Features(x).Value
 		if !allClose(a, tensor.Reshape(b, n, -1)) {
 			m.fastBody = nil
 		}
@@ -149,10 +154,10 @@ func (m *model) checkFast() {
 		}
 		s := supportSet{x: x, labels: labels, ways: ways}
 		fast := m.fast
-		wf := m.adaptMAML(s, 2, 0)
+		wf := m.adaptWeights(s, 2, 0)
 		pf := fast.forward(wf, x)
 		m.fast = nil
-		wg := m.adaptMAML(s, 2, 0)
+		wg := m.adaptWeights(s, 2, 0)
 		pg := (&adapted{model: m, steps: 2, weights: wg}).predict(x)
 		ok := allClose(pf, pg)
 		for i := range wf {
@@ -232,12 +237,7 @@ func (m *model) adapt(s supportSet, steps int, lr float64) (*adapted, error) {
 		a.bytes += int64(len(s.labels)) * 8
 		return a, nil
 	}
-	var w []*tensor.Tensor
-	if m.reptile != nil {
-		w = m.adaptReptile(s, steps, lr)
-	} else {
-		w = m.adaptMAML(s, steps, lr)
-	}
+	w := m.adaptWeights(s, steps, lr)
 	for _, t := range w {
 		if t.HasNaNOrInf() {
 			return nil, errDiverged
@@ -248,82 +248,28 @@ func (m *model) adapt(s supportSet, steps int, lr float64) (*adapted, error) {
 	return a, nil
 }
 
-// adaptMAML takes first-order inner steps, exactly as meta's Evaluate does
-// (w <- w - lr * dL/dw with the algorithm's learning rates and per-step
-// modules), on private copies of the weights.
-func (m *model) adaptMAML(s supportSet, steps int, lr float64) []*tensor.Tensor {
-	w := append([]*tensor.Tensor(nil), m.base...)
-	if steps == 0 {
-		return w
-	}
-	var lrOverride *tensor.Tensor
-	if lr > 0 {
-		lrOverride = tensor.Scalar(m.dt, lr)
-	}
+// adaptWeights asks the algorithm for the adapted weights (meta.Adapter),
+// through the fused Conv4 kernels when the model has them.
+func (m *model) adaptWeights(s supportSet, steps int, lr float64) []*tensor.Tensor {
 	if m.fast != nil {
-		return m.fast.adapt(w, s, steps, func(step, i int) *tensor.Tensor {
-			if lrOverride != nil {
-				return lrOverride
+		if steps == 0 {
+			return append([]*tensor.Tensor(nil), m.base...)
+		}
+		var override *tensor.Tensor
+		if lr > 0 {
+			override = tensor.Scalar(m.dt, lr)
+		}
+		return m.fast.adapt(append([]*tensor.Tensor(nil), m.base...), s, steps, func(step, i int) *tensor.Tensor {
+			if override != nil {
+				return override
 			}
 			return m.maml.StepLRs(step)[i].Value
 		})
 	}
-	t := s.task()
-	xs := m.features(s.x)
-	for step := 0; step < steps; step++ {
-		vs := make([]*autodiff.Var, len(w))
-		for i := range w {
-			vs[i] = autodiff.Param(w[i]) // a fresh leaf per step: no graph across steps
-		}
-		loss := meta.TaskLoss(m.maml.ModuleAt(step).Apply(vs, xs), t, false)
-		g := autodiff.Grad([]*autodiff.Var{loss}, vs, false)
-		autodiff.Free(loss)
-		lrs := m.maml.StepLRs(step)
-		for i := range w {
-			r := lrOverride
-			if r == nil {
-				r = lrs[i].Value
-			}
-			w[i] = tensor.Sub(w[i], tensor.Mul(r, g[i].Value))
-		}
+	if m.maml != nil {
+		return m.maml.AdaptFeatures(m.features(s.x), s.task(), steps, lr)
 	}
-	return w
-}
-
-// adaptReptile fine-tunes a copy with the inner optimizer, as Reptile's
-// Evaluate does.
-func (m *model) adaptReptile(s supportSet, steps int, lr float64) []*tensor.Tensor {
-	cfg := m.reptile.Cfg
-	if lr > 0 {
-		cfg.InnerLR = lr
-	}
-	w := make([]*autodiff.Var, len(m.base))
-	for i, b := range m.base {
-		w[i] = autodiff.Param(b.Clone())
-	}
-	var opt optim.Optimizer
-	if cfg.InnerAdam {
-		opt = optim.NewAdam(w, optim.AdamConfig{LR: cfg.InnerLR, Beta1: 0, Beta2: 0.999, ExplicitBetas: true})
-	} else {
-		opt = optim.NewSGD(w, optim.SGDConfig{LR: cfg.InnerLR})
-	}
-	t := s.task()
-	xs := autodiff.Const(s.x)
-	for step := 0; step < steps; step++ {
-		loss := meta.TaskLoss(m.head.Apply(w, xs), t, false)
-		g := autodiff.Grad([]*autodiff.Var{loss}, w, false)
-		autodiff.Free(loss)
-		gs := make([]*tensor.Tensor, len(g))
-		for i := range g {
-			gs[i] = g[i].Value
-		}
-		opt.StepWith(gs)
-	}
-	out := make([]*tensor.Tensor, len(w))
-	for i := range w {
-		out[i] = w[i].Value
-	}
-	return out
+	return m.adapter.Adapt(s.task(), steps, lr)
 }
 
 // features runs the frozen ANIL body (identity otherwise); no graph.
@@ -331,11 +277,10 @@ func (m *model) features(x *tensor.Tensor) *autodiff.Var {
 	if m.fastBody != nil {
 		return autodiff.Const(m.fastBody.forward(nil, x))
 	}
-	v := autodiff.Const(x)
-	if m.body != nil {
-		v = m.body.Apply(m.bodyW, v)
+	if m.maml != nil {
+		return m.maml.Features(x)
 	}
-	return v
+	return autodiff.Const(x)
 }
 
 // embed runs the frozen encoder on x and returns [n, d]; no graph.
@@ -373,15 +318,10 @@ func (a *adapted) predict(xq *tensor.Tensor) *tensor.Tensor {
 	if m.fast != nil {
 		return m.fast.forward(a.weights, xq)
 	}
-	vs := make([]*autodiff.Var, len(a.weights))
-	for i, w := range a.weights {
-		vs[i] = autodiff.Const(w)
-	}
-	x := m.features(xq)
 	if m.maml != nil {
-		return m.maml.ModuleAt(a.steps).Apply(vs, x).Value
+		return m.maml.PredictFeatures(a.weights, a.steps, m.features(xq))
 	}
-	return m.head.Apply(vs, x).Value
+	return m.adapter.Predict(a.weights, a.steps, xq)
 }
 
 // identity is the encoder of the head-only ProtoNet: embeddings in,

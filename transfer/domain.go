@@ -14,6 +14,7 @@ import (
 	"github.com/metalearn/metalearn/nn"
 	"github.com/metalearn/metalearn/optim"
 	"github.com/metalearn/metalearn/plots"
+	"github.com/metalearn/metalearn/runner"
 	"github.com/metalearn/metalearn/stats"
 	"github.com/metalearn/metalearn/tensor"
 )
@@ -275,6 +276,9 @@ type DomainConfig struct {
 	TargetShots int
 	Seed        uint64
 	Log         func(string)
+	// Progress, when set, counts the rounds (Rounds per ordered pair of
+	// domains) with rate and ETA.
+	Progress *runner.Progress
 }
 
 // DomainMethods lists the method names CrossDomain accepts.
@@ -404,6 +408,14 @@ func CrossDomain(domains []*data.Domain, cfg DomainConfig) (*DomainReport, error
 	colour := make([]*mat.Dense, len(domains))
 	whiten := make([]*mat.Dense, len(domains)) // (cov(source domain) + lambda I)^(-1/2)
 	needCoral := slices.ContainsFunc(cfg.Methods, func(m string) bool { return strings.HasPrefix(m, "coral") })
+	done := 0
+	if p := cfg.Progress; p != nil {
+		p.Total = len(domains) * (len(domains) - 1) * cfg.Rounds
+		if p.Label == "" {
+			p.Label = "domain rounds"
+		}
+		p.Start(0)
+	}
 	for s, src := range domains {
 		for t, tgt := range domains {
 			if s == t {
@@ -447,6 +459,10 @@ func CrossDomain(domains []*data.Domain, cfg DomainConfig) (*DomainReport, error
 				for m, a := range out {
 					accs[m] = append(accs[m], 100*a)
 				}
+				done++
+				if cfg.Progress != nil {
+					cfg.Progress.Update(done)
+				}
 			}
 			line := fmt.Sprintf("%-8s -> %-8s", src.Name, tgt.Name)
 			for _, m := range cfg.Methods {
@@ -456,6 +472,7 @@ func CrossDomain(domains []*data.Domain, cfg DomainConfig) (*DomainReport, error
 				line += fmt.Sprintf("  %s %.1f", m, st.Mean)
 			}
 			if cfg.Log != nil {
+				cfg.Progress.Clear()
 				cfg.Log(line)
 			}
 			rep.Pairs = append(rep.Pairs, pair)

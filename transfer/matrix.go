@@ -7,6 +7,7 @@ import (
 
 	"github.com/metalearn/metalearn/nn"
 	"github.com/metalearn/metalearn/plots"
+	"github.com/metalearn/metalearn/runner"
 	"github.com/metalearn/metalearn/stats"
 )
 
@@ -35,6 +36,10 @@ type MatrixConfig struct {
 	// domains); otherwise each target gets a fresh head.
 	KeepHead bool
 	Log      func(string)
+	// Progress, when set, counts the trainings (sources, then per target
+	// and seed the scratch baseline and one fine-tuning per source) with
+	// rate and ETA.
+	Progress *runner.Progress
 }
 
 // Matrix is a pairwise transfer matrix: entry [a][b] is the test accuracy
@@ -96,6 +101,19 @@ func TransferMatrix(tasks []MatrixTask, cfg MatrixConfig) (*Matrix, error) {
 	for _, t := range tasks {
 		mx.Tasks = append(mx.Tasks, t.Name)
 	}
+	log, tick := cfg.Log, func() {}
+	if p := cfg.Progress; p != nil {
+		p.Total = n + n*cfg.Seeds*(n+1)
+		if p.Label == "" {
+			p.Label = "trainings"
+		}
+		p.Start(0)
+		done := 0
+		tick = func() { done++; p.Update(done) }
+		if log != nil {
+			log = func(s string) { p.Clear(); cfg.Log(s) }
+		}
+	}
 	// 1. Source models.
 	sources := make([]Source, n)
 	for a, t := range tasks {
@@ -111,8 +129,9 @@ func TransferMatrix(tasks []MatrixTask, cfg MatrixConfig) (*Matrix, error) {
 			return nil, fmt.Errorf("source %s: %w", t.Name, err)
 		}
 		mx.SourceAcc[a] = r.TestAcc
-		if cfg.Log != nil {
-			cfg.Log(fmt.Sprintf("source %-28s test acc %.4f (%d examples, %d steps)", t.Name, r.TestAcc, t.Pool.Len(), r.Steps))
+		tick()
+		if log != nil {
+			log(fmt.Sprintf("source %-28s test acc %.4f (%d examples, %d steps)", t.Name, r.TestAcc, t.Pool.Len(), r.Steps))
 		}
 		w := Weights(m)
 		classes := t.Pool.Classes()
@@ -144,6 +163,7 @@ func TransferMatrix(tasks []MatrixTask, cfg MatrixConfig) (*Matrix, error) {
 				return nil, fmt.Errorf("scratch on %s: %w", t.Name, err)
 			}
 			scratch[b] = append(scratch[b], r.TestAcc)
+			tick()
 			for a := range tasks {
 				m, err := sources[a].targetModel(cfg.Strategy, t.Pool.Classes(), cfg.KeepHead, seed)
 				if err != nil {
@@ -154,11 +174,12 @@ func TransferMatrix(tasks []MatrixTask, cfg MatrixConfig) (*Matrix, error) {
 					return nil, fmt.Errorf("%s -> %s: %w", tasks[a].Name, t.Name, err)
 				}
 				acc[a][b] = append(acc[a][b], r.TestAcc)
+				tick()
 			}
 		}
 		mx.Scratch[b], _, mx.ScratchCI95[b] = stats.MeanCI95(scratch[b])
-		if cfg.Log != nil {
-			cfg.Log(fmt.Sprintf("target %-28s scratch %.4f ± %.4f", t.Name, mx.Scratch[b], mx.ScratchCI95[b]))
+		if log != nil {
+			log(fmt.Sprintf("target %-28s scratch %.4f ± %.4f", t.Name, mx.Scratch[b], mx.ScratchCI95[b]))
 		}
 	}
 	for a := range tasks {

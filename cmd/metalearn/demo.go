@@ -144,7 +144,7 @@ func runDemo(stdout, stderr io.Writer, o demoOpts) error {
 	var curve []meta.Progress
 	val := data.EvalSet(family, 50, o.seed+1000)
 	res, err := meta.Train(maml, family, meta.TrainConfig{Iterations: o.iterations, MetaBatch: 10, OuterLR: 1e-3, Seed: o.seed,
-		ValEvery: max(o.iterations/15, 1), Val: val, ValSteps: demoAdaptSteps, HigherIsBetter: true,
+		ValEvery: max(o.iterations/15, 1), Val: val, ValSteps: demoAdaptSteps,
 		Log: func(p meta.Progress) {
 			if p.Val != nil {
 				curve = append(curve, p)
@@ -203,7 +203,7 @@ func runDemo(stdout, stderr io.Writer, o demoOpts) error {
 	lc := plots.Line{Title: "MAML meta-training on circles", XLabel: "iteration", YLabel: "validation accuracy (K=10, 10 steps)", LegendBottom: true}
 	ser := plots.Series{Name: "validation"}
 	for _, p := range curve {
-		ser.X = append(ser.X, float64(p.Iteration+1))
+		ser.X = append(ser.X, float64(p.Iteration))
 		ser.Y = append(ser.Y, p.Val.Mean)
 	}
 	lc.Series = []plots.Series{ser}
@@ -214,7 +214,7 @@ func runDemo(stdout, stderr io.Writer, o demoOpts) error {
 
 	gain := rows[4].Accuracy.Mean - rows[2].Accuracy.Mean
 	result := map[string]any{"rows": rows, "shots": shots, "meta_curve": cp.meta, "transfer_curve": cp.transfer, "scratch_curve": cp.scratch,
-		"transfer_gain": gain, "meta_gain": rows[3].Accuracy.Mean - rows[2].Accuracy.Mean, "best_val_iteration": res.BestIteration + 1,
+		"transfer_gain": gain, "meta_gain": rows[3].Accuracy.Mean - rows[2].Accuracy.Mean, "best_val_iteration": res.BestIteration,
 		"plots": files, "seconds": time.Since(start).Seconds(), "seed": o.seed}
 	if err := writeJSONFile(filepath.Join(o.out, "demo.json"), result); err != nil {
 		return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,10 +9,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
-	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/dist"
 	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/runner"
 )
 
 func newMetaCmd() *cobra.Command {
@@ -28,7 +28,7 @@ func newMetaCmd() *cobra.Command {
 // specFlags binds the experiment description to flags.
 func specFlags(cmd *cobra.Command, s *meta.Spec) {
 	f := cmd.Flags()
-	f.StringVar(&s.Algorithm, "algo", "maml", "algorithm: maml, fomaml, anil, metasgd, maml++, reptile, protonet, r2d2, pretrain (sinusoid baseline)")
+	f.StringVar(&s.Algorithm, "algo", "maml", "algorithm: "+strings.Join(meta.Algorithms, ", ")+" (pretrain: the sinusoid baseline)")
 	f.StringVar(&s.Dataset, "dataset", "sinusoid", "task family: sinusoid or omniglot")
 	f.StringVar(&s.DataDir, "data-dir", "../shared/data", "folder holding omniglot/ (images_background.npz, images_evaluation.npz, alphabets.tsv, splits_vinyals/)")
 	f.StringVar(&s.Split, "split", "", "omniglot split: vinyals (default) or maml")
@@ -54,7 +54,8 @@ type trainFlags struct {
 	iterations, metaBatch, valEvery, valTasks, workers int
 	outerLR, clip, maxMinutes                          float64
 	out, outerSchedule                                 string
-	asJSON                                             bool
+	asJSON, quiet                                      bool
+	progress                                           string
 	logEvery                                           int
 	// data-parallel training and resumable checkpoints
 	distributed, fastReduce bool
@@ -81,13 +82,13 @@ func newMetaTrainCmd() *cobra.Command {
 			if comm != nil && comm.Rank() != 0 {
 				out = io.Discard // only rank 0 prints, writes logs and checkpoints
 			}
-			return finishDistributed(comm, cmd.ErrOrStderr(), metaTrain(out, s, tf, comm))
+			return finishDistributed(comm, cmd.ErrOrStderr(), metaTrain(out, cmd.ErrOrStderr(), s, tf, comm, resumeCommand(cmd)))
 		},
 	}
 	specFlags(cmd, &s)
 	f := cmd.Flags()
 	f.IntVar(&tf.iterations, "iterations", 1000, "outer iterations")
-	f.IntVar(&tf.metaBatch, "meta-batch", 0, "tasks per outer step (default 25 sinusoid, 4 MAML-family omniglot, 1 protonet/r2d2, 5 reptile)")
+	f.IntVar(&tf.metaBatch, "meta-batch", 0, "tasks per outer step (default: the algorithm's, "+metaBatchDefaults()+")")
 	f.Float64Var(&tf.outerLR, "outer-lr", 0, "outer learning rate (default 1e-3; reptile: 1.0 annealed linearly to 0)")
 	f.StringVar(&tf.outerSchedule, "outer-schedule", "", "outer learning-rate schedule: constant, linear or cosine (to 0 over --iterations; default: linear for reptile, else constant)")
 	f.Float64Var(&tf.clip, "clip", 0, "clip the meta-gradient's global norm (0: off)")
@@ -96,12 +97,14 @@ func newMetaTrainCmd() *cobra.Command {
 	f.IntVar(&tf.valTasks, "val-tasks", 100, "validation tasks (fixed seed)")
 	f.IntVar(&tf.workers, "workers", 0, "tasks processed in parallel (0: all cores)")
 	f.StringVar(&tf.out, "out", "", "checkpoint path (safetensors); required")
-	f.BoolVar(&tf.asJSON, "json", false, "print JSON lines instead of text")
-	f.IntVar(&tf.logEvery, "log-every", 100, "print training progress every N iterations")
+	f.BoolVar(&tf.asJSON, "json", false, "print JSON lines (progress every --log-every iterations, then the result) instead of text")
+	f.BoolVar(&tf.quiet, "quiet", false, "no progress output; only the final line")
+	f.StringVar(&tf.progress, "progress", "auto", "progress display: auto (bar on a terminal, lines otherwise), bar, lines")
+	f.IntVar(&tf.logEvery, "log-every", 100, "with --json: print a progress record every N iterations")
 	f.BoolVar(&tf.distributed, "distributed", false, "data-parallel training over the ranks of an MPI job (mpirun; needs a build with -tags mpi): same result as one process")
 	f.BoolVar(&tf.fastReduce, "fast-reduce", false, "with --distributed: all-reduce per-rank gradient sums (fewer bytes; equal to one process only to rounding)")
 	f.StringVar(&tf.checkpoint, "checkpoint", "", "resumable training checkpoint (default: --out with .train.safetensors)")
-	f.IntVar(&tf.checkpointEvery, "checkpoint-every", 0, "write the resumable checkpoint every N iterations (0: never)")
+	f.IntVar(&tf.checkpointEvery, "checkpoint-every", 0, "write the resumable checkpoint every N iterations (0: iterations/10; Ctrl-C also writes it)")
 	f.BoolVar(&tf.resume, "resume", false, "continue from --checkpoint (any number of ranks); the final weights equal an uninterrupted run's")
 	return cmd
 }
@@ -138,7 +141,7 @@ func finishDistributed(c dist.Comm, stderr io.Writer, err error) error {
 	return c.Close()
 }
 
-func metaTrain(out io.Writer, s meta.Spec, tf trainFlags, comm dist.Comm) error {
+func metaTrain(out, stderr io.Writer, s meta.Spec, tf trainFlags, comm dist.Comm, resumeCmd string) error {
 	if tf.out == "" {
 		return errors.New("--out is required (where to write the checkpoint)")
 	}
@@ -163,151 +166,96 @@ func metaTrain(out io.Writer, s meta.Spec, tf trainFlags, comm dist.Comm) error 
 	if tf.fastReduce && !tf.distributed {
 		return errors.New("--fast-reduce applies to --distributed training")
 	}
+	if _, err := meta.OuterSchedule(tf.outerSchedule, s.Algorithm, 1, tf.iterations); err != nil {
+		return fmt.Errorf("--outer-schedule: %w", err)
+	}
+	mode, err := runner.ModeFor(tf.quiet, tf.asJSON, tf.progress, stderr)
+	if err != nil {
+		return err
+	}
 	ckpt := tf.checkpoint
 	if ckpt == "" {
 		ckpt = strings.TrimSuffix(tf.out, ".safetensors") + ".train.safetensors"
 	}
-	rank0 := comm == nil || comm.Rank() == 0
-	b, err := meta.Build(s)
-	if err != nil {
-		return err
+	if mode == runner.JSON {
+		mode = runner.Quiet // --json prints its own records below
 	}
-	var resume *meta.TrainState
-	if tf.resume {
-		// every rank reads the checkpoint (a shared file system, or a copy
-		// on every host); Train checks that all ranks read the same state
-		got, st, _, err := meta.LoadTraining(ckpt)
-		if err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-		a, _ := json.Marshal(got.Spec)
-		want, _ := json.Marshal(b.Spec)
-		if string(a) != string(want) {
-			return fmt.Errorf("--resume: checkpoint %s was trained with %s, the flags say %s", ckpt, a, want)
-		}
-		b, resume = got, st
+	prog := &runner.Progress{W: stderr, Mode: mode, Total: tf.iterations, Label: s.Algorithm}
+	if a, err := meta.AlgorithmByName(s.Algorithm); err == nil {
+		prog.Label = a.Name
 	}
-	s = b.Spec
-	train, err := s.Tasks("train")
-	if err != nil {
-		return err
-	}
-	cfg := meta.TrainConfig{Iterations: tf.iterations, MetaBatch: tf.metaBatch, OuterLR: tf.outerLR, ClipNorm: tf.clip, Seed: s.Seed, Workers: tf.workers, HigherIsBetter: s.HigherIsBetter(),
-		Comm: comm, FastReduce: tf.fastReduce, Resume: resume, CheckpointEvery: tf.checkpointEvery,
-		Budget: time.Duration(tf.maxMinutes * float64(time.Minute))}
-	if tf.checkpointEvery > 0 {
-		cfg.Checkpoint = func(st *meta.TrainState) error { // rank 0 only
-			return b.SaveTraining(ckpt, st, map[string]string{"iterations": fmt.Sprint(tf.iterations)})
-		}
-	}
-	if cfg.MetaBatch == 0 {
-		switch {
-		case s.Dataset == "sinusoid":
-			cfg.MetaBatch = 25
-		case meta.MetricBased(s.Algorithm):
-			cfg.MetaBatch = 1
-		case s.Algorithm == "reptile":
-			cfg.MetaBatch = 5
-		default:
-			cfg.MetaBatch = 4
-		}
-	}
-	if s.Algorithm == "reptile" {
-		cfg.Outer = "sgd"
-		if cfg.OuterLR == 0 {
-			cfg.OuterLR = 1
-		}
-	} else if cfg.OuterLR == 0 {
-		cfg.OuterLR = 1e-3
-	}
-	if cfg.Schedule, err = meta.OuterSchedule(tf.outerSchedule, s.Algorithm, cfg.OuterLR, tf.iterations); err != nil {
-		return fmt.Errorf("--outer-schedule: %w", err)
-	}
-	valEvery := tf.valEvery
-	if valEvery == 0 {
-		valEvery = max(tf.iterations/10, 1)
-	}
-	val, err := s.Tasks("val")
-	switch {
-	case errors.Is(err, meta.ErrNoValidation):
-		fmt.Fprintln(out, "note: the MAML split has no validation classes; keeping the final weights")
-	case err != nil:
-		return err
-	default:
-		cfg.ValEvery = valEvery
-		cfg.Val = data.EvalSet(val, tf.valTasks, s.Seed+1000)
-		cfg.ValSteps = s.EvalSteps
-	}
-	cfg.Log = func(p meta.Progress) {
-		if (p.Iteration+1)%tf.logEvery != 0 && p.Val == nil {
-			return
-		}
-		if tf.asJSON {
-			rec := map[string]any{"iteration": p.Iteration + 1, "loss": p.Loss, "metric": p.Metric, "seconds": p.Elapsed.Seconds(), "outer_lr": p.OuterLR}
+	stop, release := runner.OnInterrupt()
+	defer release()
+	rc := meta.RunConfig{Spec: s, Iterations: tf.iterations, MetaBatch: tf.metaBatch, OuterLR: tf.outerLR, OuterSchedule: tf.outerSchedule,
+		Clip: tf.clip, MaxDuration: time.Duration(tf.maxMinutes * float64(time.Minute)), ValEvery: tf.valEvery, ValTasks: tf.valTasks,
+		Workers: tf.workers, Comm: comm, FastReduce: tf.fastReduce, Model: tf.out, Checkpoint: ckpt, CheckpointEvery: tf.checkpointEvery,
+		Resume: tf.resume, Stop: stop, ResumeCommand: resumeCmd, Progress: prog, Note: prog.Println}
+	if tf.asJSON {
+		rc.Log = func(p meta.Progress) {
+			if p.Iteration%tf.logEvery != 0 && p.Val == nil {
+				return
+			}
+			rec := map[string]any{"iteration": p.Iteration, "loss": p.Loss, "metric": p.Metric, "seconds": p.Elapsed.Seconds(), "outer_lr": p.OuterLR}
 			if p.Val != nil {
 				rec["val"] = p.Val
 			}
-			line, _ := json.Marshal(rec)
-			fmt.Fprintln(out, string(line))
-			return
+			writeJSONLine(out, rec)
 		}
-		fmt.Fprintf(out, "iter %6d/%d  loss %.4f  %s %.4f  %6.1fs", p.Iteration+1, p.Iterations, p.Loss, metricName(s), p.Metric, p.Elapsed.Seconds())
-		if p.Val != nil {
-			mark := ""
-			if p.BestSoFar {
-				mark = " *"
-			}
-			fmt.Fprintf(out, "  val %s%s", p.Val, mark)
-		}
-		fmt.Fprintln(out)
 	}
-	start := time.Now()
-	if s.Algorithm == "pretrain" {
-		// supervised pre-training on pooled tasks; no validation-based selection
-		if cfg.OuterLR == 0 {
-			cfg.OuterLR = 1e-3
-		}
-		if comm != nil && comm.Size() > 1 {
-			return errors.New("--distributed: --algo pretrain is not data-parallel; run it in one process")
-		}
-		if err := meta.Pretrain(b.Model, train, tf.iterations, cfg.MetaBatch, cfg.OuterLR, s.Seed); err != nil {
-			return err
-		}
-		if err := b.Save(tf.out, map[string]string{"iterations": fmt.Sprint(tf.iterations)}); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "saved %s (pretrained on pooled tasks) in %.1fs\n", tf.out, time.Since(start).Seconds())
-		return nil
-	}
-	res, err := meta.Train(b.Algorithm, train, cfg)
+	res, err := meta.Run(rc)
 	if err != nil {
-		return err
+		if tf.resume && res == nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		return stopped(err)
 	}
-	extra := map[string]string{"iterations": fmt.Sprint(res.Iterations), "best_iteration": fmt.Sprint(res.BestIteration + 1)}
-	if rank0 {
-		err = b.Save(tf.out, extra)
-	}
-	if comm != nil && comm.Size() > 1 {
-		err = dist.AnyError(comm, err) // every rank learns whether rank 0 saved
-	}
-	if err != nil {
-		return err
-	}
+	secs := res.Elapsed.Seconds()
 	if tf.asJSON {
-		line, _ := json.Marshal(map[string]any{"checkpoint": tf.out, "iterations": res.Iterations, "best_iteration": res.BestIteration + 1, "best_val": res.BestVal, "seconds": time.Since(start).Seconds(), "spec": s})
-		fmt.Fprintln(out, string(line))
-	} else {
-		fmt.Fprintf(out, "saved %s (best validation at iteration %d of %d) in %.1fs\n", tf.out, res.BestIteration+1, res.Iterations, time.Since(start).Seconds())
+		return writeJSONLine(out, map[string]any{"checkpoint": tf.out, "iterations": res.Iterations, "best_iteration": res.BestIteration, "best_val": res.BestVal, "seconds": secs, "spec": res.Spec})
 	}
-	return nil
+	if res.BestVal == nil {
+		_, err = fmt.Fprintf(out, "saved %s (%s, %d iterations; no validation: the final weights) in %.1fs\n", tf.out, res.Spec.Algorithm, res.Iterations, secs)
+		return err
+	}
+	_, err = fmt.Fprintf(out, "saved %s (best validation at iteration %d of %d) in %.1fs\n", tf.out, res.BestIteration, res.Iterations, secs)
+	return err
 }
 
-func metricName(s meta.Spec) string {
-	if s.HigherIsBetter() {
-		return "acc"
-	}
-	return "mse"
+// resumeCommand is the command line that continues an interrupted run of
+// cmd: its path, the flags given and --resume.
+func resumeCommand(cmd *cobra.Command) string {
+	parts := []string{cmd.CommandPath()}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name != "resume" {
+			parts = append(parts, "--"+f.Name+"="+shellQuote(f.Value.String()))
+		}
+	})
+	return strings.Join(append(parts, "--resume"), " ")
 }
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == '+' || r == ':' || r == ',' || r == '=' ||
+			(r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// metaBatchDefaults describes the algorithms' default meta-batch sizes.
+func metaBatchDefaults() string {
+	parts := []string{fmt.Sprintf("%d on sinusoid", meta.SinusoidMetaBatch)}
+	for _, a := range meta.AlgorithmTable() {
+		if !a.Pooled {
+			parts = append(parts, fmt.Sprintf("%s %d", a.Name, a.MetaBatch))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func metricName(s meta.Spec) string { return s.MetricName() }
 
 func newMetaEvalCmd() *cobra.Command {
 	var (
@@ -332,90 +280,63 @@ func newMetaEvalCmd() *cobra.Command {
 			if comm != nil && comm.Rank() != 0 {
 				out = io.Discard
 			}
+			fl := cmd.Flags()
 			if ckpt == "" {
 				return errors.New("--checkpoint is required")
 			}
 			if tasks < 1 {
 				return fmt.Errorf("--tasks = %d, want >= 1", tasks)
 			}
-			var b *meta.Built
-			bestIter := 0
-			if best {
-				var st *meta.TrainState
-				if b, st, _, err = meta.LoadTraining(ckpt); err != nil {
-					return fmt.Errorf("--best: %w", err)
-				}
-				if err := b.UseBest(st); err != nil {
-					return fmt.Errorf("--best: checkpoint %s: %w", ckpt, err)
-				}
-				bestIter = st.BestIteration + 1
-			} else if b, err = meta.Load(ckpt); err != nil {
-				return err
+			ec := meta.EvalConfig{Checkpoint: ckpt, Best: best, Split: split, Tasks: tasks, Seed: seed, Comm: comm}
+			if fl.Changed("data-dir") {
+				ec.DataDir = dataDir
 			}
-			s := b.Spec
-			if cmd.Flags().Changed("data-dir") {
-				s.DataDir = dataDir
-			}
-			if cmd.Flags().Changed("ways") || cmd.Flags().Changed("shots") {
-				switch {
-				case s.Dataset == "sinusoid" && cmd.Flags().Changed("ways"):
-					return errors.New("--ways: sinusoid tasks are regressions and have no classes (--shots sets the support points per task)")
-				case s.Dataset != "sinusoid" && !meta.MetricBased(s.Algorithm):
-					return fmt.Errorf("--ways/--shots at evaluation apply to metric-based checkpoints (protonet, r2d2); %s has a fixed %d-way head", s.Algorithm, s.Ways)
+			for _, o := range []struct {
+				name string
+				v    int
+				min  int
+				dst  *int
+			}{{"ways", ways, 2, &ec.Ways}, {"shots", shots, 1, &ec.Shots}, {"queries", queries, 1, &ec.Queries}, {"eval-steps", steps, 0, nil}} {
+				if !fl.Changed(o.name) {
+					continue
 				}
-				if cmd.Flags().Changed("ways") {
-					if ways < 2 {
-						return fmt.Errorf("--ways = %d, want >= 2", ways)
-					}
-					s.Ways = ways
+				if o.v < o.min {
+					return fmt.Errorf("--%s = %d, want >= %d", o.name, o.v, o.min)
 				}
-				if cmd.Flags().Changed("shots") {
-					if shots < 1 {
-						return fmt.Errorf("--shots = %d, want >= 1", shots)
-					}
-					s.Shots = shots
+				if o.dst != nil {
+					*o.dst = o.v
+				} else {
+					ec.Steps = &steps
 				}
 			}
-			if cmd.Flags().Changed("queries") {
-				if queries < 1 {
-					return fmt.Errorf("--queries = %d, want >= 1", queries)
-				}
-				s.Queries = queries
+			if comm == nil || comm.Rank() == 0 {
+				ec.Progress = commandProgress(cmd.ErrOrStderr(), asJSON, "meta eval: tasks", 0)
 			}
-			dist, err := s.Tasks(split)
+			res, err := meta.EvaluateCheckpoint(ec)
+			var fe *meta.FieldError
+			if errors.As(err, &fe) {
+				return errors.New(fe.Flagged())
+			}
 			if err != nil {
 				return err
 			}
-			if !cmd.Flags().Changed("eval-steps") {
-				steps = s.EvalSteps
-			} else if steps < 0 {
-				return fmt.Errorf("--eval-steps = %d, want >= 0", steps)
-			}
-			start := time.Now()
-			set := data.EvalSet(dist, tasks, seed)
-			sum, err := meta.EvaluateDistributed(comm, b.Algorithm, set, steps, 0)
-			if err != nil {
-				return err
-			}
-			secs := time.Since(start).Seconds()
+			s, sum := res.Spec, res.Summary
 			if asJSON {
-				js := map[string]any{"checkpoint": ckpt, "split": split, "steps": steps, "metric": metricName(s), "result": sum, "seconds": secs, "spec": s}
+				js := map[string]any{"checkpoint": ckpt, "split": split, "steps": res.Steps, "metric": metricName(s), "result": sum, "seconds": res.Seconds, "spec": s}
 				if best {
-					js["best_iteration"] = bestIter
+					js["best_iteration"] = res.BestIteration
 				}
-				line, _ := json.Marshal(js)
-				fmt.Fprintln(out, string(line))
-				return nil
+				return writeJSONLine(out, js)
 			}
 			from := ""
 			if best {
-				from = fmt.Sprintf(" (best validated weights, iteration %d)", bestIter)
+				from = fmt.Sprintf(" (best validated weights, iteration %d)", res.BestIteration)
 			}
-			adapt := fmt.Sprintf("after %d steps", steps)
+			adapt := fmt.Sprintf("after %d steps", res.Steps)
 			if meta.MetricBased(s.Algorithm) {
 				adapt = "(metric-based: no adaptation steps)"
 			}
-			fmt.Fprintf(out, "%s%s on %s %s (%s): %s %s %s, %.1fs\n", s.Algorithm, from, s.Dataset, split, describe(s), metricName(s), sum, adapt, secs)
+			fmt.Fprintf(out, "%s%s on %s %s (%s): %s %s %s, %.1fs\n", s.Algorithm, from, s.Dataset, split, describe(s), metricName(s), sum, adapt, res.Seconds)
 			return nil
 		},
 	}

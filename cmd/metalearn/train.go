@@ -6,24 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/metalearn/metalearn/config"
-	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/meta"
 	"github.com/metalearn/metalearn/mtl"
 	"github.com/metalearn/metalearn/runfolder"
+	"github.com/metalearn/metalearn/runner"
 )
 
 // exitError carries a specific exit status (130 after Ctrl-C).
@@ -93,8 +88,11 @@ key (e.g. --set meta.inner_lr=0.1).`,
 			}
 			if fl.Changed("iterations") {
 				key := "meta.iterations"
-				if cfg.Kind == "mtl" {
+				switch cfg.Kind {
+				case "mtl":
 					key = "mtl.steps"
+				case "mt":
+					key = "mt.steps"
 				}
 				if cfg, err = config.Load(o.file, append(sets, fmt.Sprintf("%s=%d", key, o.iterations))); err != nil {
 					return err
@@ -113,6 +111,8 @@ key (e.g. --set meta.inner_lr=0.1).`,
 				return trainMeta(cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, o, mode)
 			case "mtl":
 				return trainMTL(cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, o, mode)
+			case "mt":
+				return trainMT(cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, o, mode)
 			default:
 				return trainTransfer(cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, o)
 			}
@@ -133,201 +133,48 @@ key (e.g. --set meta.inner_lr=0.1).`,
 	return cmd
 }
 
-func progressMode(o trainOpts, stderr io.Writer) (runfolder.Mode, error) {
-	switch {
-	case o.quiet && o.asJSON:
-		return 0, errors.New("--quiet and --json: choose one")
-	case o.quiet:
-		return runfolder.Quiet, nil
-	case o.asJSON:
-		return runfolder.JSON, nil
-	}
-	switch o.progress {
-	case "bar":
-		return runfolder.Bar, nil
-	case "lines":
-		return runfolder.Lines, nil
-	case "auto":
-		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			return runfolder.Bar, nil
-		}
-		return runfolder.Lines, nil
-	}
-	return 0, fmt.Errorf("--progress %q, want auto, bar or lines", o.progress)
+func progressMode(o trainOpts, stderr io.Writer) (runner.Mode, error) {
+	return runner.ModeFor(o.quiet, o.asJSON, o.progress, stderr)
 }
 
-// interrupt returns a channel closed on the first SIGINT/SIGTERM and a
-// function that stops listening.
-func interrupt() (<-chan struct{}, func()) {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-sig:
-			close(stop)
-		case <-done:
-		}
-	}()
-	return stop, func() { signal.Stop(sig); close(done) }
+// stopped gives an interrupted run's error the exit status 130.
+func stopped(err error) error {
+	if errors.Is(err, runner.ErrStopped) {
+		return &exitError{130, err}
+	}
+	return err
 }
 
-func trainMeta(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode runfolder.Mode) error {
+// trainMeta runs a meta-learning configuration: one meta.Run.
+func trainMeta(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode runner.Mode) error {
 	m := cfg.Meta
 	spec := m.Spec(cfg)
-	resolved := cfg.Resolved()
-	var (
-		b      *meta.Built
-		resume *meta.TrainState
-		folder *runfolder.Folder
-		err    error
-	)
-	ckptPath := filepath.Join(cfg.Out, "checkpoints", "latest.safetensors")
-	if o.resume {
-		var md map[string]string
-		b, resume, md, err = meta.LoadTraining(ckptPath)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("--resume: no checkpoint at %s (was the run started with this configuration and --out?)", ckptPath)
-			}
-			return fmt.Errorf("--resume: %w", err)
-		}
-		if md["config"] != string(resolved) {
-			return fmt.Errorf("--resume: checkpoint %s was written by a different configuration; resume with the same settings or start a new run with another --out", ckptPath)
-		}
-		if folder, err = runfolder.Resume(cfg.Out, resolved, resume.Iteration, resume.Elapsed); err != nil {
-			return err
-		}
-	} else {
-		if b, err = meta.Build(spec); err != nil {
-			return fmt.Errorf("%s: %w", cfg.File(), err)
-		}
-		if folder, err = runfolder.Create(cfg.Out, resolved); err != nil {
-			return err
-		}
-	}
-	defer folder.Close()
-	spec = b.Spec
-	train, err := spec.Tasks("train")
-	if err != nil {
-		return err
-	}
-	tc := meta.TrainConfig{Iterations: m.Iterations, MetaBatch: m.MetaBatch, OuterLR: m.OuterLR, ClipNorm: m.Clip, Seed: cfg.Seed,
-		Workers: m.Workers, HigherIsBetter: spec.HigherIsBetter(), Resume: resume, CheckpointEvery: cfg.CheckpointEvery,
-		SkipNonFinite: cfg.OnNonFinite == "skip", Budget: time.Duration(m.MaxMinutes * float64(time.Minute))}
-	if spec.Algorithm == "reptile" {
-		tc.Outer = "sgd"
-	}
-	if tc.Schedule, err = meta.OuterSchedule(m.OuterSchedule, spec.Algorithm, m.OuterLR, m.Iterations); err != nil {
-		return fmt.Errorf("%s: meta.outer_schedule: %w", cfg.File(), err)
-	}
-	if spec.Algorithm == "pretrain" {
-		return errors.New("meta.algorithm pretrain is a baseline for `metalearn meta train`; train -c covers the meta-learning algorithms")
-	}
-	note := func(string) {}
-	val, verr := spec.Tasks("val")
-	switch {
-	case errors.Is(verr, meta.ErrNoValidation):
-		defer note("the MAML split has no validation classes; the final weights are kept")
-	case verr != nil:
-		return verr
-	default:
-		tc.ValEvery = m.ValEvery
-		tc.Val = data.EvalSet(val, m.ValTasks, cfg.Seed+1000)
-		tc.ValSteps = spec.EvalSteps
-	}
-	prog := &runfolder.Progress{W: stderr, Mode: mode, Total: m.Iterations, Label: spec.Algorithm}
-	if mode == runfolder.JSON {
+	prog := &runner.Progress{W: stderr, Mode: mode, Total: m.Iterations, Label: spec.Algorithm}
+	if mode == runner.JSON {
 		prog.W = stdout
 	}
-	note = prog.Println
-	metric := metricName(spec)
-	lastGood := "none yet"
-	tc.Checkpoint = func(st *meta.TrainState) error {
-		if err := folder.Sync(); err != nil {
-			return err
-		}
-		if err := b.SaveTraining(ckptPath, st, map[string]string{"config": string(resolved), "step": fmt.Sprint(st.Iteration)}); err != nil {
-			return err
-		}
-		lastGood = fmt.Sprintf("%s (iteration %d)", ckptPath, st.Iteration)
-		return nil
-	}
-	var logErr error
-	tc.Log = func(p meta.Progress) {
-		step := p.Iteration + 1
-		for _, r := range []struct {
-			split, name string
-			v           float64
-		}{{"train", "loss", p.Loss}, {"train", metric, p.Metric}, {"train", "grad_norm", p.GradNorm}} {
-			if err := folder.Log(step, r.split, r.name, r.v); err != nil && !p.Skipped {
-				logErr = err
-			}
-		}
-		if p.Val != nil {
-			folder.Log(step, "val", metric, p.Val.Mean)
-			folder.Log(step, "val", "loss", p.Val.Loss)
-			if mode == runfolder.Lines || mode == runfolder.Bar {
-				prog.Println(fmt.Sprintf("iteration %d: validation %s %s%s", step, metric, p.Val, map[bool]string{true: "  (best so far)"}[p.BestSoFar]))
-			}
-		}
-		prog.Update(step, runfolder.Field{Name: "loss", Value: p.Loss}, runfolder.Field{Name: metric, Value: p.Metric})
-	}
-	stop, release := interrupt()
+	stop, release := runner.OnInterrupt()
 	defer release()
-	tc.Stop = stop
-	first := 0
-	if resume != nil {
-		first = resume.Iteration
-		prog.Println(fmt.Sprintf("resuming %s at iteration %d of %d", cfg.Out, first, m.Iterations))
-	}
-	prog.Start(first)
-	res, err := meta.Train(b.Algorithm, train, tc)
-	var nf *meta.NonFiniteError
-	switch {
-	case errors.Is(err, meta.ErrStopped):
-		prog.Println("")
-		return &exitError{130, fmt.Errorf("interrupted: checkpoint %s; continue with: metalearn train -c %s --resume%s", lastGood, cfg.File(), outFlag(o))}
-	case errors.As(err, &nf):
-		return fmt.Errorf("%v; last good checkpoint: %s", err, lastGood)
-	case err != nil:
-		return err
-	}
-	if logErr != nil {
-		return logErr
-	}
-	if res.Iterations < m.Iterations {
-		prog.Println(fmt.Sprintf("meta.max_minutes: the %g-minute budget ended training after %d of %d iterations", m.MaxMinutes, res.Iterations, m.Iterations))
-	}
-	// final model: the best validated meta-parameters (Train restored them)
-	if err := b.Save(folder.ModelPath(), map[string]string{"config": string(resolved), "best_iteration": fmt.Sprint(res.BestIteration + 1)}); err != nil {
-		return err
-	}
-	test, err := spec.Tasks("test")
+	resolved := cfg.Resolved()
+	res, err := meta.Run(meta.RunConfig{Spec: spec, Iterations: m.Iterations, MetaBatch: m.MetaBatch, OuterLR: m.OuterLR, OuterSchedule: m.OuterSchedule,
+		Clip: m.Clip, MaxDuration: time.Duration(m.MaxMinutes * float64(time.Minute)), ValEvery: m.ValEvery, ValTasks: m.ValTasks, TestTasks: m.TestTasks,
+		Workers: m.Workers, SkipNonFinite: cfg.OnNonFinite == "skip", CheckpointEvery: cfg.CheckpointEvery, Resume: o.resume,
+		Metadata: map[string]string{"config": string(resolved)}, Folder: cfg.Out, FolderConfig: resolved, Title: cfg.Name,
+		Summary: map[string]any{"kind": "meta", "name": cfg.Name, "config": cfg},
+		Stop:    stop, ResumeCommand: fmt.Sprintf("metalearn train -c %s --resume%s", cfg.File(), outFlag(o)), Progress: prog, Note: prog.Println})
 	if err != nil {
-		return err
-	}
-	t0 := time.Now()
-	sum := meta.Evaluate(b.Algorithm, data.EvalSet(test, m.TestTasks, 12345), spec.EvalSteps, m.Workers)
-	evalSecs := time.Since(t0).Seconds()
-	folder.Log(res.Iterations, "test", metric, sum.Mean)
-	plotsWritten, perr := folder.PlotCurves(cfg.Name)
-	if perr != nil {
-		return perr
-	}
-	summary := map[string]any{
-		"kind": "meta", "name": cfg.Name, "config": cfg, "iterations": res.Iterations, "best_iteration": res.BestIteration + 1,
-		"best_val": res.BestVal, "test": map[string]any{"metric": metric, "result": sum, "tasks": m.TestTasks, "eval_steps": spec.EvalSteps, "seconds": evalSecs},
-		"skipped_iterations": res.Skipped, "train_seconds": res.Elapsed.Seconds(), "wall_seconds": folder.Elapsed().Seconds(),
-		"peak_rss_mib": runfolder.PeakRSSMiB(), "model": folder.ModelPath(), "checkpoint": ckptPath, "plots": plotsWritten,
-	}
-	if err := folder.WriteSummary(summary); err != nil {
-		return err
+		switch {
+		case res != nil:
+			return stopped(err)
+		case o.resume:
+			return fmt.Errorf("--resume: %w", err)
+		}
+		return fmt.Errorf("%s: %w", cfg.File(), err)
 	}
 	peak := runfolder.PeakRSSMiB()
-	return finalLine(stdout, o, map[string]any{"run": cfg.Out, "test_" + metric: sum, "seconds": folder.Elapsed().Seconds(), "peak_rss_mib": peak},
-		fmt.Sprintf("%s: test %s %s over %d tasks; peak memory %.0f MiB; run folder %s (model.safetensors, summary.json, plots/)", cfg.Name, metric, sum, m.TestTasks, peak, cfg.Out))
+	metric := res.Spec.MetricName()
+	return finalLine(stdout, o, map[string]any{"run": cfg.Out, "test_" + metric: res.Test, "seconds": res.Elapsed.Seconds(), "peak_rss_mib": peak},
+		fmt.Sprintf("%s: test %s %s over %d tasks; peak memory %.0f MiB; run folder %s (model.safetensors, summary.json, plots/)", cfg.Name, metric, res.Test, m.TestTasks, peak, cfg.Out))
 }
 
 func outFlag(o trainOpts) string {
@@ -345,9 +192,8 @@ func finalLine(w io.Writer, o trainOpts, js map[string]any, text string) error {
 	return err
 }
 
-func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode runfolder.Mode) error {
+func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode runner.Mode) error {
 	m := cfg.MTL
-	resolved := cfg.Resolved()
 	var e *mtl.Experiment
 	if m.Dataset == "circles" {
 		e = mtl.CirclesExperiment(m.Tasks, m.PerTask, cfg.Seed)
@@ -358,118 +204,31 @@ func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode ru
 		}
 		e = ex
 	}
-	w, err := mtl.ByName(m.Weighting, cfg.Seed)
-	if err != nil {
-		return err
-	}
-	model, err := e.BuildModel(m.Arch, e.Tasks, m.Hidden, rand.New(rand.NewPCG(cfg.Seed, 99)))
-	if err != nil {
-		return fmt.Errorf("%s: %w", cfg.File(), err)
-	}
-	ckptPath := filepath.Join(cfg.Out, "checkpoints", "latest.safetensors")
-	var (
-		folder *runfolder.Folder
-		resume *mtl.TrainState
-	)
-	if o.resume {
-		st, md, err := mtl.LoadTraining(ckptPath, model)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("--resume: no checkpoint at %s (was the run started with this configuration and --out?)", ckptPath)
-			}
-			return fmt.Errorf("--resume: %w", err)
-		}
-		if md["config"] != string(resolved) {
-			return fmt.Errorf("--resume: checkpoint %s was written by a different configuration; resume with the same settings or start a new run with another --out", ckptPath)
-		}
-		var elapsed time.Duration
-		fmt.Sscan(md["elapsed_ns"], &elapsed)
-		if folder, err = runfolder.Resume(cfg.Out, resolved, st.Step, elapsed); err != nil {
-			return err
-		}
-		resume = st
-	} else if folder, err = runfolder.Create(cfg.Out, resolved); err != nil {
-		return err
-	}
-	defer folder.Close()
-	prog := &runfolder.Progress{W: stderr, Mode: mode, Total: m.Steps, Label: "mtl " + m.Weighting}
-	if mode == runfolder.JSON {
+	prog := &runner.Progress{W: stderr, Mode: mode, Total: m.Steps, Label: "mtl " + m.Weighting}
+	if mode == runner.JSON {
 		prog.W = stdout
 	}
-	stop, release := interrupt()
+	stop, release := runner.OnInterrupt()
 	defer release()
-	lastGood := "none yet"
-	tc := mtl.TrainConfig{Steps: m.Steps, LR: m.LR, Seed: cfg.Seed, Weighting: w, Val: e.Val, BatchSize: e.BatchSize,
-		Resume: resume, CheckpointEvery: cfg.CheckpointEvery, Stop: stop}
-	tc.Checkpoint = func(st *mtl.TrainState) error {
-		if err := folder.Sync(); err != nil {
-			return err
-		}
-		if err := mtl.SaveTraining(ckptPath, model, st, map[string]string{"config": string(resolved), "step": fmt.Sprint(st.Step),
-			"elapsed_ns": fmt.Sprint(int64(folder.Elapsed()))}); err != nil {
-			return err
-		}
-		lastGood = fmt.Sprintf("%s (step %d)", ckptPath, st.Step)
-		return nil
-	}
-	tc.Log = func(step int, losses []float64) {
-		mean := 0.0
-		for t, l := range losses {
-			mean += l
-			folder.Log(step+1, "train", "loss/"+e.Tasks[t].Name, l)
-		}
-		mean /= float64(len(losses))
-		folder.Log(step+1, "train", "loss", mean)
-		prog.Update(step+1, runfolder.Field{Name: "loss", Value: mean})
-	}
-	first := 0
-	if resume != nil {
-		first = resume.Step
-		prog.Println(fmt.Sprintf("resuming %s at step %d of %d", cfg.Out, first, m.Steps))
-	}
-	prog.Start(first)
-	if err := mtl.Train(model, e.Tasks, e.Train, tc); err != nil {
-		if errors.Is(err, mtl.ErrStopped) {
-			prog.Println("")
-			return &exitError{130, fmt.Errorf("interrupted: checkpoint %s; continue with: metalearn train -c %s --resume%s", lastGood, cfg.File(), outFlag(o))}
-		}
-		return fmt.Errorf("%v; last good checkpoint: %s", err, lastGood)
-	}
-	all := make([]int, len(e.Tasks))
-	for i := range all {
-		all[i] = i
-	}
-	metrics := e.Metrics(model, e.Test, all)
-	if err := mtl.SaveModel(folder.ModelPath(), model, map[string]string{"config": string(resolved)}); err != nil {
+	resolved := cfg.Resolved()
+	res, err := mtl.RunFolder(mtl.FolderRunConfig{Experiment: e, Arch: m.Arch, Hidden: m.Hidden, Weighting: m.Weighting, Steps: m.Steps, LR: m.LR,
+		Seed: cfg.Seed, Baselines: m.Baselines, Folder: cfg.Out, FolderConfig: resolved, Metadata: map[string]string{"config": string(resolved)},
+		Summary: map[string]any{"name": cfg.Name, "config": cfg}, Title: cfg.Name, CheckpointEvery: cfg.CheckpointEvery, Resume: o.resume,
+		Stop: stop, ResumeCommand: fmt.Sprintf("metalearn train -c %s --resume%s", cfg.File(), outFlag(o)), Progress: prog})
+	switch {
+	case err == nil:
+	case errors.Is(err, runner.ErrStopped):
+		return stopped(err)
+	case o.resume:
+		return fmt.Errorf("--resume: %w", err)
+	default:
 		return err
 	}
-	perTask := map[string]float64{}
-	for t, v := range metrics {
-		perTask[e.Tasks[t].Name] = v
-		folder.Log(m.Steps, "test", "metric/"+e.Tasks[t].Name, v)
-	}
-	summary := map[string]any{"kind": "mtl", "name": cfg.Name, "config": cfg, "test_metrics": perTask, "higher_is_better": e.HigherIsBetter(), "model": folder.ModelPath(), "checkpoint": ckptPath}
-	text := fmt.Sprintf("%s: %d tasks, %s/%s, mean test metric %.4f", cfg.Name, len(e.Tasks), m.Arch, m.Weighting, mean(metrics))
+	text := fmt.Sprintf("%s: %d tasks, %s/%s, mean test metric %.4f", cfg.Name, len(e.Tasks), m.Arch, m.Weighting, mean(res.Metrics))
 	if m.Baselines {
-		stl, err := e.RunSTL(mtl.RunConfig{Arch: m.Arch, Hidden: m.Hidden, Seed: cfg.Seed, Train: mtl.TrainConfig{Steps: m.Steps, LR: m.LR, Seed: cfg.Seed}})
-		if err != nil {
-			return err
-		}
-		dp, _ := mtl.DeltaP(metrics, stl, e.HigherIsBetter())
-		summary["single_task_metrics"], summary["delta_p"] = stl, dp
-		text += fmt.Sprintf(" (single-task %.4f, Delta_p %+.2f%%)", mean(stl), dp)
+		text += fmt.Sprintf(" (single-task %.4f, Delta_p %+.2f%%)", mean(res.SingleTask), res.DeltaP)
 	}
-	plotsWritten, err := folder.PlotCurves(cfg.Name)
-	if err != nil {
-		return err
-	}
-	summary["plots"] = plotsWritten
-	summary["wall_seconds"] = folder.Elapsed().Seconds()
-	summary["peak_rss_mib"] = runfolder.PeakRSSMiB()
-	if err := folder.WriteSummary(summary); err != nil {
-		return err
-	}
-	return finalLine(stdout, o, summary, text+"; run folder "+cfg.Out)
+	return finalLine(stdout, o, res.Summary, text+"; run folder "+cfg.Out)
 }
 
 // trainTransfer runs the configured `metalearn transfer` command with its

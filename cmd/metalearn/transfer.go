@@ -538,6 +538,7 @@ target), target-only (the same few target examples alone).`,
 			if !asJSON {
 				cfg.Log = func(s string) { fmt.Fprintln(w, s) }
 			}
+			cfg.Progress = commandProgress(cmd.ErrOrStderr(), asJSON, "transfer domain: rounds", 0)
 			rep, err := transfer.CrossDomain(ds, cfg)
 			if err != nil {
 				return err

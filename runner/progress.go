@@ -1,11 +1,14 @@
-package runfolder
+package runner
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Mode selects how progress is shown.
@@ -111,16 +114,24 @@ func (p *Progress) Update(step int, fields ...Field) {
 	}
 }
 
-// Println prints a message without garbling a bar being drawn.
-func (p *Progress) Println(msg string) {
-	if p.Mode == Quiet || p.Mode == JSON {
+// Clear erases a bar being drawn (it is redrawn by the next Update), so
+// that another writer can print to the same terminal; a no-op otherwise.
+func (p *Progress) Clear() {
+	if p == nil || p.Mode != Bar || p.barLen == 0 {
 		return
 	}
-	if p.Mode == Bar && p.barLen > 0 {
-		fmt.Fprint(p.W, "\r"+strings.Repeat(" ", p.barLen)+"\r")
-		p.barLen = 0
-		p.drawnOnce = false
+	fmt.Fprint(p.W, "\r"+strings.Repeat(" ", p.barLen)+"\r")
+	p.barLen = 0
+	p.drawnOnce = false
+}
+
+// Println prints a message without garbling a bar being drawn (nothing in
+// the Quiet and JSON modes, or on a nil Progress).
+func (p *Progress) Println(msg string) {
+	if p == nil || p.Mode == Quiet || p.Mode == JSON {
+		return
 	}
+	p.Clear()
 	fmt.Fprintln(p.W, msg)
 }
 
@@ -140,4 +151,30 @@ func fmtDuration(d time.Duration) string {
 		return fmt.Sprintf("%dm%02ds", s/60, s%60)
 	}
 	return fmt.Sprintf("%ds", s)
+}
+
+// ModeFor chooses the progress mode from the usual command-line options:
+// --quiet, --json, and --progress auto (a bar when w is a terminal, lines
+// otherwise), bar or lines.
+func ModeFor(quiet, asJSON bool, progress string, w io.Writer) (Mode, error) {
+	switch {
+	case quiet && asJSON:
+		return 0, fmt.Errorf("--quiet and --json: choose one")
+	case quiet:
+		return Quiet, nil
+	case asJSON:
+		return JSON, nil
+	}
+	switch progress {
+	case "bar":
+		return Bar, nil
+	case "lines":
+		return Lines, nil
+	case "auto", "":
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			return Bar, nil
+		}
+		return Lines, nil
+	}
+	return 0, fmt.Errorf("--progress %q, want auto, bar or lines", progress)
 }

@@ -130,9 +130,21 @@ func TestUnmaskRepairs(t *testing.T) {
 	}
 }
 
-// placeholders lists the code spans of s, sorted.
+// placeholders lists the code spans of s, sorted, with the control
+// characters counted one by one (a span of them put back at the end of a
+// translation joins the trailing whitespace).
 func placeholders(s string) []string {
-	out := codeSpans(Mask(s, MaskOptions{}))
+	var out []string
+	for _, x := range placeholderRE.FindAllString(s, -1) {
+		if strings.TrimSpace(x) != "" {
+			out = append(out, x)
+		}
+	}
+	for _, c := range "\n\t\r\v\f" {
+		for range strings.Count(s, string(c)) {
+			out = append(out, string(c))
+		}
+	}
 	slices.Sort(out)
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/metalearn/metalearn/data"
 )
@@ -207,7 +208,14 @@ func FillPO(ctx context.Context, f *data.POFile, tr Translator, o FillOptions) (
 			copied[j.entry] = true
 			continue
 		}
-		r := m.Unmask(out[index[m.Text]])
+		t := out[index[m.Text]]
+		if !utf8.ValidString(t) {
+			// Byte-fallback tokens can decode to invalid UTF-8; a
+			// catalogue must be UTF-8.
+			t = strings.ToValidUTF8(t, "\uFFFD")
+			touched[j.entry] = append(touched[j.entry], "the model's output was not valid UTF-8 (bad bytes replaced by U+FFFD)")
+		}
+		r := m.Unmask(t)
 		e.Str[j.form] = r.Text
 		for _, p := range r.Problems {
 			touched[j.entry] = append(touched[j.entry], p)

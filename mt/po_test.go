@@ -253,6 +253,21 @@ func TestFillPOErrors(t *testing.T) {
 	failing := TranslatorFunc(func(ctx context.Context, texts []string, from, to string) ([]string, error) {
 		return nil, errors.New("model exploded")
 	})
+	// Invalid UTF-8 from a model becomes U+FFFD, with a repair comment.
+	bad := TranslatorFunc(func(ctx context.Context, texts []string, from, to string) ([]string, error) {
+		out := make([]string, len(texts))
+		for i, s := range texts {
+			out[i] = s + " \xff\xfe"
+		}
+		return out, nil
+	})
+	g, rep, err := FillPO(context.Background(), f, bad, FillOptions{To: "gl"})
+	if err != nil || rep.Repaired != rep.Filled || rep.Filled != 16 {
+		t.Fatalf("%v %+v", err, rep)
+	}
+	if _, err := data.ParsePO([]byte(writePO(t, g)), "out.po"); err != nil {
+		t.Fatal(err)
+	}
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	cases := []struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,18 +12,19 @@ import (
 	"github.com/metalearn/metalearn/runfolder"
 )
 
-// openTranslator loads a translation model file. This build has no
-// translation model type yet (it comes with `metalearn mt train`); tests
-// replace it with a fake.
-var openTranslator = func(path string) (mt.Translator, error) {
-	if _, err := os.Stat(path); err != nil {
+// openTranslator loads a translation model file (written by `metalearn
+// mt train`) as a Translator; tests replace it with a fake.
+var openTranslator = func(path string, o mt.TranslateOptions) (mt.Translator, error) {
+	m, _, err := mt.LoadModel(path)
+	if err != nil {
 		return nil, fmt.Errorf("--model: %w", err)
 	}
-	return nil, fmt.Errorf("--model %s: cannot load a translation model: this build has no translation model type yet (it comes with `metalearn mt train`)", path)
+	return mt.ModelTranslator{Model: m, Options: o}, nil
 }
 
 func newMTPOCmd() *cobra.Command {
 	var o mt.FillOptions
+	var to mt.TranslateOptions
 	var model, out, glossary string
 	var quiet bool
 	cmd := &cobra.Command{
@@ -52,7 +52,7 @@ entries and the header are left as they are. --glossary terms.tsv
 				}
 				o.Glossary = g
 			}
-			tr, err := openTranslator(model)
+			tr, err := openTranslator(model, to)
 			if err != nil {
 				return err
 			}
@@ -84,12 +84,17 @@ entries and the header are left as they are. --glossary terms.tsv
 	f.StringVar(&glossary, "glossary", "", "TSV glossary: source term<TAB>target term per line")
 	f.StringVar(&o.Accelerators, "accelerators", mt.DefaultAccelerators, `accelerator markers to recognise ("none" for none)`)
 	f.IntVar(&o.BatchSize, "batch", 32, "texts per translation batch")
+	f.IntVar(&to.Beam, "beam", 4, "beam size (1: greedy)")
+	f.Float64Var(&to.LengthPenalty, "length-penalty", 0, "beam search length penalty alpha (Wu et al. 2016; 0: none)")
 	f.BoolVar(&quiet, "quiet", false, "no progress bar")
 	cmd.MarkFlagRequired("model")
 	cmd.MarkFlagRequired("output")
 	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
 		if o.BatchSize < 1 {
 			return fmt.Errorf("--batch = %d, want >= 1", o.BatchSize)
+		}
+		if to.Beam < 1 {
+			return fmt.Errorf("--beam = %d, want >= 1", to.Beam)
 		}
 		return nil
 	}

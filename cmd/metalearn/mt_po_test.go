@@ -20,19 +20,39 @@ func TestMTPO(t *testing.T) {
 	out := filepath.Join(dir, "app.gl.po")
 	in := filepath.Join("..", "..", "mt", "testdata", "app.pot")
 
-	// Without a model type, the command says so clearly.
+	// Not a model file, no file: clear errors.
 	code, _, errs := runCLI("mt", "po", "--model", model, "--lang", "gl", in, "-o", out)
-	if code == 0 || !strings.Contains(errs, "cannot load a translation model") {
+	if code == 0 || !strings.Contains(errs, "--model: model file "+model+": not a safetensors file") {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	code, _, errs = runCLI("mt", "po", "--model", filepath.Join(dir, "missing.safetensors"), "--lang", "gl", in, "-o", out)
-	if code == 0 || !strings.Contains(errs, "--model: stat") || !strings.Contains(errs, "missing.safetensors") {
+	if code == 0 || !strings.Contains(errs, "missing.safetensors does not exist") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+
+	// A real (tiny) model: a template filled into de, placeholders intact.
+	tmpl := filepath.Join(dir, "app.pot")
+	raw, _ := os.ReadFile(in)
+	os.WriteFile(tmpl, []byte(strings.Replace(string(raw), "Language: gl", "Language: ", 1)), 0o644)
+	code, _, errs = runCLI("mt", "po", "--model", tinyModel(t), "--lang", "de", "--beam", "2", tmpl, "-o", out, "--quiet")
+	if code != 0 || !strings.Contains(errs, "16 filled (fuzzy)") || strings.Contains(errs, "[===") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	g, err := data.ReadPO(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := g.Entries[8]; e.ID != "Copied %1$d of %2$d files to %3$s." || !strings.Contains(e.Str[0], "%1$d") || !e.Fuzzy() {
+		t.Fatalf("%+v", e)
+	}
+	code, _, errs = runCLI("mt", "po", "--model", tinyModel(t), "--lang", "eu", tmpl, "-o", out)
+	if code == 0 || !strings.Contains(errs, `unknown target language "eu"`) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 
 	// With a (fake) model: upper-cases the masked text.
-	defer func(f func(string) (mt.Translator, error)) { openTranslator = f }(openTranslator)
-	openTranslator = func(path string) (mt.Translator, error) {
+	defer func(f func(string, mt.TranslateOptions) (mt.Translator, error)) { openTranslator = f }(openTranslator)
+	openTranslator = func(string, mt.TranslateOptions) (mt.Translator, error) {
 		return mt.TranslatorFunc(func(ctx context.Context, texts []string, from, to string) ([]string, error) {
 			r := make([]string, len(texts))
 			for i, s := range texts {
@@ -82,6 +102,7 @@ func TestMTPO(t *testing.T) {
 		{[]string{"--model", model, "--lang", "gl", filepath.Join(dir, "none.po"), "-o", out}, "none.po"},
 		{[]string{"--model", model, "--lang", "gl", in, "-o", out, "--batch", "0"}, "--batch = 0"},
 		{[]string{"--lang", "gl", in, "-o", out}, `"model" not set`},
+		{[]string{"--model", model, "--lang", "gl", in, "-o", out, "--beam", "0"}, "--beam = 0"},
 	} {
 		code, _, errs := runCLI(append([]string{"mt", "po"}, c.args...)...)
 		if code == 0 || !strings.Contains(errs, c.want) {

@@ -42,6 +42,24 @@ func DemoPairs(split, lang string) ([]data.Segment, error) {
 	return data.ParseParallelTSV(bytes.NewReader(b), "demodata/"+split+"/en-"+lang+".tsv")
 }
 
+// DemoCorpus returns the demo pairs of split for the given languages
+// (default: DemoPretrain) keyed by direction "en-xx", the shape of
+// TrainConfig.TrainData and DevData.
+func DemoCorpus(split string, langs ...string) (map[string][]data.Segment, error) {
+	if len(langs) == 0 {
+		langs = DemoPretrain
+	}
+	out := map[string][]data.Segment{}
+	for _, l := range langs {
+		segs, err := DemoPairs(split, l)
+		if err != nil {
+			return nil, err
+		}
+		out["en-"+l] = segs
+	}
+	return out, nil
+}
+
 // DemoAttribution is the attribution the demo corpus's license asks for.
 func DemoAttribution() string {
 	b, _ := demoFS.ReadFile("demodata/LICENSE")

@@ -93,6 +93,13 @@ func TestDemoPairs(t *testing.T) {
 	if _, err := DemoPairs("train", "eu"); err == nil || !strings.Contains(err.Error(), `unknown language "eu"`) {
 		t.Errorf("eu: %v", err)
 	}
+	c, err := DemoCorpus("dev")
+	if err != nil || len(c) != 6 || len(c["en-nl"]) != 200 {
+		t.Errorf("DemoCorpus: %v %d", err, len(c))
+	}
+	if c, err := DemoCorpus("train", DemoNew); err != nil || len(c) != 1 || len(c["en-gl"]) != 300 {
+		t.Errorf("DemoCorpus gl: %v %d", err, len(c))
+	}
 	if !strings.Contains(DemoAttribution(), "MPL-2.0") {
 		t.Error("attribution lacks the license")
 	}

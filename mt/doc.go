@@ -114,18 +114,21 @@
 //   - Repairs: a sentinel the model writes with spaces inside is read; a
 //     duplicate or unknown one is removed; a missing one is put back at
 //     the start if it began the source, otherwise at the end before the
-//     final punctuation. Every repair is listed, FillPO writes them into
-//     a translator comment ("# metalearn mt: machine translation
-//     repaired: ..."), so no placeholder is ever lost or doubled.
+//     final punctuation; order-dependent printf conversions (%s, %d, not
+//     %1$d or %(name)s) the model reordered are put back in source order
+//     (the program passes the arguments in that order); invalid UTF-8
+//     from the model becomes U+FFFD. FillPO writes every repair into a
+//     translator comment ("# metalearn mt: machine translation repaired:
+//     ..."), so no placeholder is ever lost or doubled.
 //   - Accelerators: a marker of DefaultAccelerators (~ & _) counts when it
-//     is the only one of its kind followed by a letter or digit (checked
-//     against GNU msgfmt --check-accelerators in the tests). It is removed
-//     before translation and
-//     put back before the first word-initial occurrence of the marked
-//     letter in the translation, else any occurrence, else the first
-//     letter (not CJK), else "(_O)" appended, the CJK convention; the
-//     identity translation gets it back where it was, and a marker the
-//     model wrote itself before a letter is kept.
+//     is the only one of its kind followed by a letter or digit. It is
+//     removed before translation and put back before the first
+//     word-initial occurrence of the marked letter in the translation,
+//     else any occurrence, else the first letter (not CJK), else "(_O)"
+//     appended, the CJK convention; the identity translation gets it back
+//     where it was, and a marker the model wrote itself before a letter
+//     is kept. The tests cross-check filled catalogues with GNU msgfmt
+//     --check-format --check-accelerators when it is installed.
 //   - Glossary (ReadGlossary: source term<TAB>target term): terms match
 //     whole words, case-insensitively, the longest first; they are masked
 //     and come back as the target term: all capitals if the source was,
@@ -142,6 +145,8 @@
 //     Identical texts are translated once, in batches, with a progress
 //     callback.
 //
+// ModelTranslator makes a trained Model a Translator (best of the beam).
+//
 // The tests use deterministic fake translators (word order reversed and
 // upper-cased; one dropping every sentinel; one answering lo-mt's
 // Galician reference) on a hand-written catalogue with every placeholder
@@ -150,7 +155,8 @@
 //
 // # Demo corpus
 //
-// DemoPairs returns the embedded demo corpus (mt/demodata, 332 KB): short
+// DemoPairs (and DemoCorpus, keyed "en-xx" like TrainConfig.TrainData)
+// return the embedded demo corpus (mt/demodata, 332 KB): short
 // lo-mt pairs, 1,000 multi-way English strings in de fr es it nl pt and
 // 300 gl pairs from lo-mt's train split, 200 held-out strings in all
 // seven from its dev split, none from test. The selection rule is in

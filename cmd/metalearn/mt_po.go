@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -51,6 +52,9 @@ entries and the header are left as they are. --glossary terms.tsv
 					return fmt.Errorf("--glossary: %w", err)
 				}
 				o.Glossary = g
+			}
+			if _, err := os.Stat(args[0]); err != nil { // before the (slow) model load
+				return err
 			}
 			tr, err := openTranslator(model, to)
 			if err != nil {

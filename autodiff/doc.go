@@ -37,8 +37,9 @@
 // composite would store large intermediates, and when a graph of the
 // gradient is being built (second order) their backward recomputes the
 // composite from the inputs and differentiates it locally, so every order
-// of derivative is the composite's. Besides the convolution blocks
-// (channel.go) the sequence operations are built this way:
+// of derivative is the composite's. Besides the convolution block and
+// batch normalisation (conv.go, batchnorm.go) the sequence operations are
+// built this way:
 //
 //   - Attention (attention.go): scaled dot-product attention
 //     softmax(q k^T * scale + mask) v over [B, H, T, D] with key-length
@@ -56,8 +57,10 @@
 //     arithmetic, and the whole recurrence of a GRU or LSTM over T steps
 //     with per-sequence lengths (one matrix product per step forward and
 //     backward, the hidden weights' gradient one product over all steps).
-//   - LayerNorm (layernorm.go) and GELU (ops.go, exact erf form): one pass
-//     forward and one backward each.
+//   - LayerNorm (layernorm.go), GELU (ops.go, exact erf form; in float32
+//     through a Chebyshev-fitted erfc, within 3e-6 relative) and Dropout
+//     (ops.go, its mask a hash of seed and position, never stored): one
+//     pass forward and one backward each.
 //   - EmbeddingLookup (embedding.go): table rows by id, with a padding id
 //     whose row receives no gradient.
 package autodiff

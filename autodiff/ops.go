@@ -322,20 +322,23 @@ func Cos(x *Var) *Var {
 }
 
 // GELU is the Gaussian error linear unit x*Phi(x) with the exact erf form
-// (PyTorch's default), one pass forward and one backward (geluGrad, whose
-// own backward is written with differentiable operations).
+// (PyTorch's default), one pass forward (which keeps Phi(x)) and one
+// backward (geluGrad, whose own backward is written with differentiable
+// operations).
 func GELU(x *Var) *Var {
-	return record("GELU", tensor.GELU(x.Value), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
-		return []*Var{geluGrad(g, in[0])}
+	y, cdf := tensor.GELU(x.Value)
+	return record("GELU", y, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		return []*Var{geluGrad(g, in[0], cdf)}
 	}, x)
 }
 
-// geluGrad returns g*(Phi(x) + x*phi(x)), the gradient through GELU at x.
-func geluGrad(g, x *Var) *Var {
-	return record("GELUBackward", tensor.GELUBackward(g.Value, x.Value), func(gg *Var, in []*Var, out *Var, needs []bool) []*Var {
+// geluGrad returns g*(Phi(x) + x*phi(x)), the gradient through GELU at x,
+// given cdf = Phi(x).
+func geluGrad(g, x *Var, cdf *tensor.Tensor) *Var {
+	return record("GELUBackward", tensor.GELUBackward(g.Value, x.Value, cdf), func(gg *Var, in []*Var, out *Var, needs []bool) []*Var {
 		r := make([]*Var, 2)
 		if needs[0] { // linear in g
-			r[0] = geluGrad(gg, in[1])
+			r[0] = geluGrad(gg, in[1], cdf)
 		}
 		if needs[1] { // d/dx (Phi + x phi) = phi (2 - x^2)
 			x := in[1]

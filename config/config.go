@@ -148,6 +148,7 @@ type MT struct {
 	ValSentences      int      `yaml:"val_sentences" json:"val_sentences"`
 	Average           int      `yaml:"average" json:"average"`
 	MaxMinutes        float64  `yaml:"max_minutes,omitempty" json:"max_minutes,omitempty"`
+	Init              string   `yaml:"init,omitempty" json:"init,omitempty"`
 }
 
 // TrainConfig is the mt.TrainConfig the section describes (Data is the
@@ -161,6 +162,7 @@ func (m *MT) TrainConfig(c *Config) mt.TrainConfig {
 	t.ClipNorm, t.LabelSmoothing, t.ValEvery, t.ValSentences, t.Average = *m.ClipNorm, *m.LabelSmoothing, m.ValEvery, m.ValSentences, m.Average
 	t.CheckpointEvery, t.Seed, t.Out = c.CheckpointEvery, c.Seed, c.Out
 	t.MaxDuration = time.Duration(m.MaxMinutes * float64(time.Minute))
+	t.Init = m.Init
 	return t
 }
 
@@ -218,7 +220,7 @@ func (c *Config) validateMT() error {
 	}
 	for i, p := range m.Pairs {
 		if _, _, err := mt.ParsePair(p); err != nil {
-			return c.errf(fmt.Sprintf("mt.pairs.%d", i), "%v", err)
+			return c.errf("mt.pairs", "entry %d: %v", i+1, err)
 		}
 	}
 	if m.Arch != mt.ArchShared && m.Arch != mt.ArchSeparateDecoders {

@@ -12,6 +12,11 @@ import (
 
 // ModelEvalOptions configures EvaluateModel.
 type ModelEvalOptions struct {
+	// Test, when set, is the test set instead of lo-mt: a .tsv, .tmx,
+	// .po/.pot or .mo file read for both sides (the source side as
+	// ReadReferences reads it with SourceSide), or the prefix of a
+	// Moses-style pair of files <prefix>.<src> and <prefix>.<tgt>.
+	Test string
 	// Data is the lo-mt folder, Split "dev" or "test", Pairs the
 	// directions to translate and score (any X->Y of the model's
 	// languages, zero-shot ones included: X->Y references come from
@@ -26,7 +31,8 @@ type ModelEvalOptions struct {
 	// Eval configures the metrics and bootstrap (Hyp and Refs unused).
 	Eval EvalOptions
 	// HypDir, when set, receives each pair's translations as
-	// <split>.<pair>.txt, one line per sentence.
+	// <split>.<pair>.txt (pivoted: <split>.<pair>.via-<pivot>.txt), one
+	// line per sentence.
 	HypDir string
 }
 
@@ -42,7 +48,7 @@ type PairReport struct {
 // scores the translations (BLEU and chrF with signatures and bootstrap
 // CIs, through Evaluate).
 func EvaluateModel(m *Model, o ModelEvalOptions) ([]PairReport, error) {
-	if o.Split != "dev" && o.Split != "test" {
+	if o.Test == "" && o.Split != "dev" && o.Split != "test" {
 		return nil, fmt.Errorf("mt eval: split %q, want dev or test (the training split is not for evaluation)", o.Split)
 	}
 	if len(o.Pairs) == 0 {
@@ -63,9 +69,12 @@ func EvaluateModel(m *Model, o ModelEvalOptions) ([]PairReport, error) {
 				return nil, fmt.Errorf("mt eval %s: %w", p, err)
 			}
 		}
-		segs, err := data.LoadLoMTPair(o.Data, o.Split, src, tgt)
+		segs, err := testSegments(o, src, tgt)
 		if err != nil {
 			return nil, fmt.Errorf("mt eval: %w", err)
+		}
+		if len(segs) == 0 {
+			return nil, fmt.Errorf("mt eval %s: the test set has no segments", p)
 		}
 		if o.MaxSentences > 0 && len(segs) > o.MaxSentences {
 			segs = segs[:o.MaxSentences]
@@ -90,7 +99,11 @@ func EvaluateModel(m *Model, o ModelEvalOptions) ([]PairReport, error) {
 			if err := os.MkdirAll(o.HypDir, 0o755); err != nil {
 				return nil, err
 			}
-			path := filepath.Join(o.HypDir, fmt.Sprintf("%s.%s.txt", o.Split, p))
+			name := fmt.Sprintf("%s.%s.txt", o.Split, p)
+			if len(hops) == 2 {
+				name = fmt.Sprintf("%s.%s.via-%s.txt", o.Split, p, o.Pivot)
+			}
+			path := filepath.Join(o.HypDir, name)
 			if err := os.WriteFile(path, []byte(strings.Join(text, "\n")+"\n"), 0o644); err != nil {
 				return nil, err
 			}
@@ -106,4 +119,33 @@ func EvaluateModel(m *Model, o ModelEvalOptions) ([]PairReport, error) {
 		out = append(out, pr)
 	}
 	return out, nil
+}
+
+// testSegments reads the test set of one direction.
+func testSegments(o ModelEvalOptions, src, tgt string) ([]data.Segment, error) {
+	if o.Test == "" {
+		return data.LoadLoMTPair(o.Data, o.Split, src, tgt)
+	}
+	switch strings.ToLower(filepath.Ext(o.Test)) {
+	case ".tsv", ".tmx", ".po", ".pot", ".mo":
+		eo := EvalOptions{SrcLang: src, TgtLang: tgt, WithFuzzy: o.Eval.WithFuzzy}
+		refs, err := ReadReferences(o.Test, eo)
+		if err != nil {
+			return nil, err
+		}
+		eo.SourceSide = true
+		srcs, err := ReadReferences(o.Test, eo)
+		if err != nil {
+			return nil, err
+		}
+		if len(srcs) != len(refs) {
+			return nil, fmt.Errorf("%s: %d source segments but %d references", o.Test, len(srcs), len(refs))
+		}
+		segs := make([]data.Segment, len(refs))
+		for i := range refs {
+			segs[i] = data.Segment{Source: srcs[i], Target: refs[i]}
+		}
+		return segs, nil
+	}
+	return data.ReadMoses(o.Test, src, tgt)
 }

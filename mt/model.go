@@ -348,6 +348,15 @@ func modelFromTensors(ts map[string]*tensor.Tensor, md map[string]string, path s
 	if err != nil {
 		return nil, fmt.Errorf("model file %s: bad \"vocab\" metadata: %v", path, err)
 	}
+	// check the sizes against the file before allocating a network
+	if spec.DModel < 1 || spec.DModel > 1<<16 || spec.FFN < 1 || spec.FFN > 1<<20 || spec.EncoderLayers < 0 || spec.EncoderLayers > 256 ||
+		spec.DecoderLayers < 0 || spec.DecoderLayers > 256 || len(spec.Targets) > 1024 {
+		return nil, fmt.Errorf("model file %s: implausible architecture in \"spec\" (d_model %d, ffn %d, %d+%d layers, %d decoders)",
+			path, spec.DModel, spec.FFN, spec.EncoderLayers, spec.DecoderLayers, len(spec.Targets))
+	}
+	if e, ok := ts["embed.weight"]; !ok || !tensor.SameShape(e.Shape(), []int{voc.Size(), spec.DModel}) {
+		return nil, fmt.Errorf("model file %s: tensor \"embed.weight\" missing or not [%d %d] (vocabulary size, d_model)", path, voc.Size(), spec.DModel)
+	}
 	m, err := NewModel(spec, voc)
 	if err != nil {
 		return nil, fmt.Errorf("model file %s: %v", path, err)

@@ -97,6 +97,14 @@ type TrainConfig struct {
 
 	Seed uint64 `json:"seed"`
 
+	// Init, when set, is a model file to start from (fine-tuning, e.g. a
+	// multilingual model continued on a new language whose tag it already
+	// has): its vocabulary and architecture (dropout included) replace the
+	// ones above, and
+	// every target language of Pairs must have a tag (and, for separate
+	// decoders, a decoder) in it.
+	Init string `json:"init,omitempty"`
+
 	// ExportTokens, when set, is a folder that receives the run's
 	// vocabulary and tokenised data before training (ExportTokens), for
 	// the PyTorch reference (reference/mt_torch.py) to train on exactly
@@ -325,6 +333,18 @@ func Train(c TrainConfig) (*TrainResult, error) {
 			return nil, fmt.Errorf("--resume: checkpoint %s: sampler state for %d directions, run has %d", ckptPath, len(st.Cursor), len(dirs))
 		}
 		ckTs = ts
+	} else if c.Init != "" {
+		if model, _, err = LoadModel(c.Init); err != nil {
+			return nil, fmt.Errorf("mt train: init: %w", err)
+		}
+		for _, d := range dirs {
+			if err := model.CanTranslateInto(d.tgt); err != nil {
+				return nil, fmt.Errorf("mt train: init model %s: %w", c.Init, err)
+			}
+			if !slices.Contains(model.Spec.Pairs, d.name) {
+				model.Spec.Pairs = append(model.Spec.Pairs, d.name)
+			}
+		}
 	} else {
 		voc, err := buildVocab(&c, dirs)
 		if err != nil {

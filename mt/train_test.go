@@ -214,11 +214,19 @@ func TestModelBadInput(t *testing.T) {
 	}
 	md2["spec"] = strings.Replace(md["spec"], `"version":1`, `"version":9`, 1)
 	checkpoint.WriteFile(badSpec, named, md2)
+	huge := filepath.Join(dir, "huge.safetensors")
+	md2["spec"] = strings.Replace(md["spec"], `"d_model":16`, `"d_model":1000000000`, 1)
+	checkpoint.WriteFile(huge, named, md2)
+	wide := filepath.Join(dir, "wide.safetensors")
+	md2["spec"] = strings.Replace(md["spec"], `"d_model":16`, `"d_model":32`, 1)
+	checkpoint.WriteFile(wide, named, md2)
 	for _, c := range []struct{ path, want string }{
 		{filepath.Join(dir, "none.safetensors"), "does not exist"},
 		{junk, "not a safetensors file"},
 		{other, "not a translation model"},
 		{badSpec, "version 9"},
+		{huge, "implausible architecture"},
+		{wide, `tensor "embed.weight" missing or not`},
 	} {
 		_, _, err := LoadModel(c.path)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -270,4 +278,62 @@ func TestAverageModels(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Init continues from a saved model: its vocabulary is kept and, after
+// one step at a negligible learning rate, its weights are still the saved
+// ones (a fresh model's are not); a target without a tag is refused.
+func TestTrainInit(t *testing.T) {
+	c := tinyConfig(t, ArchShared)
+	c.Steps, c.ValEvery = 20, 0
+	base, err := Train(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := mustLoad(t, base.Model)
+	wantVocab, _ := want.Vocab.Marshal()
+	for _, init := range []string{base.Model, ""} {
+		f := tinyConfig(t, ArchShared)
+		f.Pairs, f.Steps, f.ValEvery, f.Init, f.LR, f.Seed = []string{"en-de"}, 1, 0, init, 1e-12, 9
+		res, err := Train(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := mustLoad(t, res.Model)
+		got := m.Params()[0].V.Value.Values()
+		wv := want.Params()[0].V.Value.Values()
+		close := len(got) == len(wv)
+		for i, v := range wv {
+			if !close {
+				break
+			}
+			if math.Abs(got[i]-v) > 1e-6 {
+				close = false
+			}
+		}
+		if init != "" {
+			voc, _ := m.Vocab.Marshal()
+			if !close || !bytes.Equal(voc, wantVocab) || len(m.Spec.Pairs) != 2 {
+				t.Fatalf("init: weights kept %v, same vocabulary %v, pairs %v", close, bytes.Equal(voc, wantVocab), m.Spec.Pairs)
+			}
+		} else if close {
+			t.Fatal("a fresh model has the saved model's embedding")
+		}
+	}
+	bad := tinyConfig(t, ArchShared)
+	bad.Pairs, bad.Init = []string{"en-de", "en-xx"}, base.Model
+	bad.TrainData["en-xx"] = bad.TrainData["en-de"]
+	bad.DevData["en-xx"] = bad.DevData["en-de"]
+	if _, err := Train(bad); err == nil || !strings.Contains(err.Error(), `unknown target language "xx"`) {
+		t.Fatalf("init with an untagged target: %v", err)
+	}
+}
+
+func mustLoad(t *testing.T, path string) *Model {
+	t.Helper()
+	m, _, err := LoadModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/metalearn/metalearn/dist"
 	"github.com/metalearn/metalearn/runfolder"
+	"github.com/metalearn/metalearn/runner"
 )
 
 // SweepConfig is a comparison of weighting strategies against single-task
@@ -39,6 +40,9 @@ type SweepConfig struct {
 	// no saving); RepresentationGrads as TrainConfig's.
 	Comm                dist.Comm
 	RepresentationGrads bool
+	// Progress, when set, shows every model's training (its Total is set
+	// to Steps): a bar with ETA on a terminal, lines in logs.
+	Progress *runner.Progress
 }
 
 // SweepRow is one line of a sweep: "single-task" or a weighting, with the
@@ -129,7 +133,10 @@ func Sweep(cfg SweepConfig) (*SweepResult, error) {
 				return nil, fmt.Errorf("saving models: %w", err)
 			}
 		}
-		rc := RunConfig{Arch: cfg.Arch, Hidden: cfg.Hidden, Seed: seed, Train: TrainConfig{Steps: cfg.Steps, LR: cfg.LR, Seed: seed, Comm: cfg.Comm, RepresentationGrads: cfg.RepresentationGrads}}
+		rc := RunConfig{Arch: cfg.Arch, Hidden: cfg.Hidden, Seed: seed, Train: TrainConfig{Steps: cfg.Steps, LR: cfg.LR, Seed: seed, Comm: cfg.Comm, RepresentationGrads: cfg.RepresentationGrads, Progress: cfg.Progress}}
+		if cfg.Progress != nil {
+			cfg.Progress.Total = cfg.Steps
+		}
 		t0 := time.Now()
 		stl, err := e.RunSTL(rc)
 		if err != nil {

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 
 	"github.com/metalearn/metalearn/autodiff"
@@ -18,7 +19,8 @@ type DecodeState interface {
 	// each row's next token, [rows, V].
 	Step(tokens []int) *tensor.Tensor
 	// Reorder makes the current row rows[i] the new row i; rows may repeat
-	// (beam expansion) or leave rows out (finished sentences).
+	// (beam expansion) or leave rows out (finished sentences). The slice
+	// is the caller's: Reorder must not keep it.
 	Reorder(rows []int)
 }
 
@@ -43,6 +45,15 @@ type Hypothesis struct {
 	Tokens  []int   // without the begin- and end-of-sentence ids
 	LogProb float64 // sum of the token log-probabilities, end of sentence included
 	Score   float64 // LogProb over the length penalty
+}
+
+// checkVocab reports ids of c outside the vocabulary of v tokens that a
+// first step revealed.
+func (c SearchConfig) checkVocab(v int) error {
+	if c.EOS < 0 || c.EOS >= v {
+		return fmt.Errorf("nn: decoding: end-of-sentence id %d not in the vocabulary [0,%d)", c.EOS, v)
+	}
+	return nil
 }
 
 func (c SearchConfig) maxLens(srcLens []int) ([]int, error) {
@@ -85,6 +96,9 @@ func Greedy(st DecodeState, srcLens []int, c SearchConfig) ([]Hypothesis, error)
 	for t := 0; len(active) > 0; t++ {
 		logp := st.Step(tokens)
 		v, vals := logp.Shape()[1], logp.Values()
+		if err := c.checkVocab(v); err != nil {
+			return nil, err
+		}
 		var keep, next, nextActive []int
 		for r, s := range active {
 			row := vals[r*v : (r+1)*v]
@@ -184,6 +198,9 @@ func BeamSearch(st DecodeState, srcLens []int, c SearchConfig) ([][]Hypothesis, 
 	for t := 0; len(active) > 0; t++ {
 		logp := st.Step(tokens)
 		v, vals := logp.Shape()[1], logp.Values()
+		if err := c.checkVocab(v); err != nil {
+			return nil, err
+		}
 		rows, tokens = rows[:0], tokens[:0]
 		var nextActive []int
 		for a, s := range active {
@@ -258,13 +275,17 @@ type seq2seqState struct {
 	selfK      []*autodiff.Var // per decoder layer, [N,H,t,D]; nil before the first step
 	selfV      []*autodiff.Var
 	pos        int
+	rowSrc     []int // source sentence of each row
 }
 
 // StartDecoding encodes src with weights w and returns the incremental
 // decoder of its rows, for Greedy and BeamSearch. Decode in evaluation
 // mode (SetTraining(false)); nothing is recorded for differentiation.
 func (m *Seq2Seq) StartDecoding(w []*autodiff.Var, src Tokens) DecodeState {
-	st := &seq2seqState{m: m, w: w, memLens: append([]int(nil), src.Lens...)}
+	st := &seq2seqState{m: m, w: w, memLens: append([]int(nil), src.Lens...), rowSrc: make([]int, src.Batch())}
+	for i := range st.rowSrc {
+		st.rowSrc[i] = i
+	}
 	autodiff.NoGrad(func() {
 		mem := m.Encode(w, src)
 		o := 1 + m.Transformer.decoderOffset()
@@ -280,6 +301,14 @@ func (m *Seq2Seq) StartDecoding(w []*autodiff.Var, src Tokens) DecodeState {
 }
 
 func (st *seq2seqState) Step(tokens []int) *tensor.Tensor {
+	if len(tokens) != len(st.rowSrc) {
+		panic(fmt.Sprintf("nn: decoding step: %d tokens for %d rows", len(tokens), len(st.rowSrc)))
+	}
+	for r, id := range tokens {
+		if v := st.m.Vocab(); id < 0 || id >= v {
+			panic(fmt.Sprintf("nn: decoding step: token %d of row %d not in the vocabulary [0,%d) (the begin-of-sentence id?)", id, r, v))
+		}
+	}
 	var out *tensor.Tensor
 	autodiff.NoGrad(func() {
 		w, tr := st.w, st.m.Transformer
@@ -316,13 +345,25 @@ func (st *seq2seqState) Reorder(rows []int) {
 		}
 		return autodiff.Const(tensor.IndexSelect(v.Value, 0, rows))
 	}
-	for i := range st.memK {
-		st.memK[i], st.memV[i] = sel(st.memK[i]), sel(st.memV[i])
+	rowSrc := make([]int, len(rows))
+	for i, r := range rows {
+		rowSrc[i] = st.rowSrc[r]
+	}
+	// a beam step reorders rows within each sentence: the memory's rows
+	// stay as they are
+	sameSources := reflect.DeepEqual(rowSrc, st.rowSrc)
+	for i := range st.selfK {
+		if !sameSources {
+			st.memK[i], st.memV[i] = sel(st.memK[i]), sel(st.memV[i])
+		}
 		st.selfK[i], st.selfV[i] = sel(st.selfK[i]), sel(st.selfV[i])
 	}
-	lens := make([]int, len(rows))
-	for i, r := range rows {
-		lens[i] = st.memLens[r]
+	if !sameSources {
+		lens := make([]int, len(rows))
+		for i, r := range rows {
+			lens[i] = st.memLens[r]
+		}
+		st.memLens = lens
 	}
-	st.memLens = lens
+	st.rowSrc = rowSrc
 }

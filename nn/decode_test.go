@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/metalearn/metalearn/tensor"
@@ -43,6 +44,10 @@ func TestCachedDecodingMatchesRecomputation(t *testing.T) {
 				st.Reorder([]int{0, 2, 2})
 				prefix = [][]int{prefix[0], prefix[2], append([]int(nil), prefix[2]...)}
 				rowSrc = []int{0, 2, 2}
+			}
+			if step == 4 { // a beam-style reorder within sentences: swap the two rows of source 2
+				st.Reorder([]int{0, 2, 1})
+				prefix = [][]int{prefix[0], prefix[2], prefix[1]}
 			}
 			tokens := make([]int, len(prefix))
 			for r := range prefix {
@@ -264,5 +269,13 @@ func TestSearchRejectsBadLengths(t *testing.T) {
 	_, err = BeamSearch(newToy(3, 1), []int{2}, SearchConfig{MaxLenRatio: -1, MaxLenConst: 5})
 	if err == nil {
 		t.Fatal("negative ratio accepted")
+	}
+	for _, eos := range []int{-1, 3} {
+		if _, err := Greedy(newToy(3, 1), []int{2}, SearchConfig{MaxLenConst: 5, EOS: eos}); err == nil || !strings.Contains(err.Error(), "end-of-sentence id") {
+			t.Errorf("greedy with EOS %d in a vocabulary of 3: error %v", eos, err)
+		}
+		if _, err := BeamSearch(newToy(3, 1), []int{2}, SearchConfig{Beam: 2, MaxLenConst: 5, EOS: eos}); err == nil || !strings.Contains(err.Error(), "end-of-sentence id") {
+			t.Errorf("beam search with EOS %d in a vocabulary of 3: error %v", eos, err)
+		}
 	}
 }

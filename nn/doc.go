@@ -29,9 +29,10 @@
 // [B,T,E] inputs; Attend takes a query, a key/value source (the same Var
 // for self-attention) and AttendOptions (key lengths for padding, causal).
 // Every head's scaled dot-product attention goes through one private
-// function, attention, which today composes MatMulNT, an additive mask,
-// Softmax and MatMul (differentiable to any order) and is the one call to
-// replace with the fused attention op.
+// function, attention, which calls the fused autodiff.Attention (memory
+// linear in the length, differentiable to any order); the composite of
+// MatMulNT, an additive mask, Softmax and MatMul it replaced is kept in a
+// test as the reference (attention_composite_test.go).
 //
 // EncoderLayer and DecoderLayer (transformer.go) are the post-LN layers of
 // Vaswani et al. (2017) or, with TransformerConfig.NormFirst, the pre-LN
@@ -56,10 +57,10 @@
 //	metaLoss := loss(fast, query)       // differentiable in w to second order
 //
 // (TestTransformerMAMLSecondOrder checks exactly this against finite
-// differences). The meta package's algorithms take a Module and data.Task
-// with tensor inputs; sequence tasks reach them through a Module wrapper
-// whose Apply decodes the task's own token batch, as the translation
-// application does.
+// differences). The meta package's algorithms take a Module and a
+// data.Task with tensor inputs, so running them on token batches needs a
+// sequence task type (the translation application's work); its loss calls
+// the functional methods here with the algorithm's fast weights.
 //
 // Seq2Seq is the token-level model: a shared embedding scaled by
 // sqrt(d_model) plus sinusoidal positions, the Transformer, and an output

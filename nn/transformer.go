@@ -56,6 +56,9 @@ func newSeedStream(seed uint64) *seedStream {
 }
 
 func (s *seedStream) next() uint64 {
+	if s == nil {
+		panic("nn: a Transformer layer with dropout was not made by its constructor (New...), so it has no dropout seeds")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.rng.Uint64()
@@ -452,11 +455,15 @@ func (m *Seq2Seq) Encode(w []*autodiff.Var, src Tokens) *autodiff.Var {
 // (from Encode of a source with lengths srcLens), returning the logits
 // [B,T,V] of the next token at every position.
 func (m *Seq2Seq) Decode(w []*autodiff.Var, tgt Tokens, memory *autodiff.Var, srcLens []int) *autodiff.Var {
+	return autodiff.MatMulNT(m.decodeHidden(w, tgt, memory, srcLens), w[0])
+}
+
+// decodeHidden is Decode before the output projection: [B,T,E].
+func (m *Seq2Seq) decodeHidden(w []*autodiff.Var, tgt Tokens, memory *autodiff.Var, srcLens []int) *autodiff.Var {
 	if err := tgt.Validate(w[0].Shape()[0]); err != nil {
 		panic(err.Error())
 	}
-	h := m.Transformer.Decode(w[1:], m.embed(w[0], tgt.IDs, tgt.Batch(), tgt.T, 0), tgt.Lens, memory, srcLens)
-	return autodiff.MatMulNT(h, w[0])
+	return m.Transformer.Decode(w[1:], m.embed(w[0], tgt.IDs, tgt.Batch(), tgt.T, 0), tgt.Lens, memory, srcLens)
 }
 
 // Loss is the teacher-forced token-level cross-entropy, label-smoothed by
@@ -479,9 +486,12 @@ func (m *Seq2Seq) Loss(w []*autodiff.Var, src, tgt Tokens, smoothing float64) (l
 			labels = append(labels, tgt.IDs[i*tgt.T+j+1])
 		}
 	}
-	logits := m.Decode(w, in, m.Encode(w, src), src.Lens)
-	logits = autodiff.IndexSelect(autodiff.Reshape(logits, b*t, -1), 0, rows)
-	return CrossEntropyLoss(logits, labels, smoothing), len(labels)
+	// only the real positions go through the output projection
+	h := autodiff.Reshape(m.decodeHidden(w, in, m.Encode(w, src), src.Lens), b*t, -1)
+	if len(rows) < b*t {
+		h = autodiff.IndexSelect(h, 0, rows)
+	}
+	return CrossEntropyLoss(autodiff.MatMulNT(h, w[0]), labels, smoothing), len(labels)
 }
 
 func sqrtf(n int) float64 { return math.Sqrt(float64(n)) }

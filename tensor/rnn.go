@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // The gate arithmetic of a GRU cell (Cho et al. 2014, in PyTorch's form)
@@ -163,7 +164,7 @@ func gruSeqForward[T Float](gi, whh, bhh, h0 []T, lengths []int, out, gh []T, t,
 		for r := 0; r < b; r++ {
 			copy(ghs[r*3*hid:(r+1)*3*hid], bhh)
 		}
-		gemmRun(b, 3*hid, hid, *hc, hid, *wt, 3*hid, ghs, 3*hid, true)
+		gemmStep(b, 3*hid, hid, *hc, hid, *wt, 3*hid, ghs, 3*hid, true)
 		gis, outs := gi[s*b*3*hid:], out[s*b*hid:]
 		parallelFor(b, b*hid*40, func(lo, hi int) {
 			sc := getScratch[T](3 * hid)
@@ -234,7 +235,7 @@ func gruSeqBackward[T Float](g, gi, whh, h0 []T, lengths []int, out, gh, dgi, dg
 		})
 		// dh += dgh_s whh (rows that did not run have dgh 0: their
 		// gradient passes unchanged)
-		gemmRun(b, hid, 3*hid, dgh[o3:o3+b*3*hid], 3*hid, whh, hid, dh, hid, true)
+		gemmStep(b, hid, 3*hid, dgh[o3:o3+b*3*hid], 3*hid, whh, hid, dh, hid, true)
 	}
 }
 
@@ -351,7 +352,7 @@ func lstmSeqForward[T Float](gi, whh, bhh, h0, c0 []T, lengths []int, states, ac
 				ar[c] = gis[r*4*hid+c] + bhh[c]
 			}
 		}
-		gemmRun(b, 4*hid, hid, hc, hid, *wt, 4*hid, as, 4*hid, true)
+		gemmStep(b, 4*hid, hid, hc, hid, *wt, 4*hid, as, 4*hid, true)
 		parallelFor(b, b*hid*40, func(lo, hi int) {
 			sc := getScratch[T](5 * hid)
 			defer putScratch(sc)
@@ -441,6 +442,35 @@ func lstmSeqBackward[T Float](g, whh, h0, c0 []T, lengths []int, states, act, dg
 		})
 		// dh = dgates_s whh for the rows that ran (their dh was zeroed);
 		// rows that did not run have zero gates' gradient and keep theirs
-		gemmRun(b, hid, 4*hid, dgi[o4:o4+b*4*hid], 4*hid, whh, hid, dh, hid, true)
+		gemmStep(b, hid, 4*hid, dgi[o4:o4+b*4*hid], 4*hid, whh, hid, dh, hid, true)
 	}
+}
+
+// gemmStep computes C (+)= A*B like gemmRun for the per-step products of
+// the recurrences, where B (a weight matrix) is too large for the
+// unpacked kernels and would be packed again at every step: with direct
+// (AVX-512) kernels it splits C into column panels whose slice of B fits
+// them, run in parallel, each panel a gemmSerial call. Every element is
+// computed exactly as gemmRun computes it (the kernels round the same way
+// whichever driver runs them).
+func gemmStep[T Float](m, n, k int, a []T, lda int, b []T, ldb int, c []T, ldc int, acc bool) {
+	kern := kernelFor[T]()
+	var z T
+	if kern.direct == nil || k*n*int(unsafe.Sizeof(z)) <= gemmSmallMaxB || m == 0 || k == 0 {
+		gemmRun(m, n, k, a, lda, b, ldb, c, ldc, acc)
+		return
+	}
+	nc := gemmSmallMaxB / (k * int(unsafe.Sizeof(z))) / kern.nr * kern.nr
+	if nc == 0 {
+		gemmRun(m, n, k, a, lda, b, ldb, c, ldc, acc)
+		return
+	}
+	panels := (n + nc - 1) / nc
+	parallelFor(panels, m*n*k, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			j0 := p * nc
+			cols := min(nc, n-j0)
+			gemmSerial(m, cols, k, a, lda, b[j0:], ldb, c[j0:], ldc, acc)
+		}
+	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/metalearn/metalearn/mtl"
 	"github.com/metalearn/metalearn/nn"
+	"github.com/metalearn/metalearn/runner"
 )
 
 // The runs behind `metalearn transfer pretrain|finetune|matrix|affinity`:
@@ -159,6 +160,8 @@ type MatrixRunConfig struct {
 	Shots, Seeds  int
 	Train         Config
 	Log           func(string)
+	// Progress, when set, counts the trainings with rate and ETA.
+	Progress *runner.Progress
 }
 
 // RunMatrix loads and splits every task, builds the architecture and runs
@@ -210,6 +213,7 @@ func RunMatrix(cfg MatrixRunConfig) (*Matrix, error) {
 			return b.Build(rng)
 		},
 		Pretrain: pre, Shots: cfg.Shots, Seeds: cfg.Seeds, Strategy: cfg.Strategy, Train: cfg.Train, KeepHead: cfg.Dataset == "office", Log: cfg.Log,
+		Progress: cfg.Progress,
 	})
 }
 

@@ -32,10 +32,12 @@ defaults of sacreBLEU 2.x. CIs come from 1000 bootstrap resamples (seed
 
 With --model instead of --hyp/--ref, the model translates the lo-mt --split
 (test by default) of every --pairs direction (zero-shot X->Y included;
---pivot en translates through English) and each is scored the same way.`,
+--pivot en translates through English), or the --test file, and each is
+scored the same way.`,
 		Example: `  metalearn mt eval --hyp out.de --ref ../shared/data/lo-mt/test/en-de.tsv
   metalearn mt eval --model runs/mt/model.safetensors --pairs en-de,de-en --beam 4
-  metalearn mt eval --model runs/mt/model.safetensors --pairs de-fr --pivot en`,
+  metalearn mt eval --model runs/mt/model.safetensors --pairs de-fr --pivot en
+  metalearn mt eval --model runs/mt/model.safetensors --pairs en-de --test app.de.po`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if me.model != "" {
@@ -66,6 +68,7 @@ With --model instead of --hyp/--ref, the model translates the lo-mt --split
 	f.BoolVar(&asJSON, "json", false, "JSON output")
 	f.StringVar(&me.model, "model", "", "translation model (metalearn mt train): translate the lo-mt split and score it")
 	f.StringVar(&me.split, "split", "test", "with --model: lo-mt split, dev or test")
+	f.StringVar(&me.test, "test", "", "with --model: a test set instead of lo-mt: .tsv/.tmx/.po/.mo (both sides) or a Moses prefix (PREFIX.src, PREFIX.tgt)")
 	f.StringSliceVar(&me.pairs, "pairs", nil, "with --model: directions, e.g. en-de,de-en,de-fr")
 	f.StringVar(&me.pivot, "pivot", "", "with --model: translate X->Y through this language (e.g. en)")
 	f.IntVar(&me.beam, "beam", 4, "with --model: beam size (1: greedy)")

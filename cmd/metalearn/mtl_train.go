@@ -78,7 +78,7 @@ better).`,
 			}
 			res, err := mtl.Sweep(mtl.SweepConfig{Spec: spec,
 				Arch: arch, Hidden: hidden, Steps: steps, LR: lr, Seed: seed, Weightings: names, Seeds: seeds, SaveDir: save,
-				Comm: comm, RepresentationGrads: repGrads})
+				Comm: comm, RepresentationGrads: repGrads, Progress: commandProgress(cmd.ErrOrStderr(), asJSON, "mtl train: steps of this model", steps)})
 			if err != nil {
 				return err
 			}

@@ -98,6 +98,7 @@ exactly. The same run from a file: metalearn train -c examples/mt-tiny.yaml.`,
 	f.IntVar(&c.CheckpointEvery, "checkpoint-every", c.CheckpointEvery, "checkpoint every N steps")
 	f.IntVar(&c.Average, "average", 0, "also write the mean of the last N checkpoints' weights (model-avg.safetensors)")
 	f.Uint64Var(&c.Seed, "seed", c.Seed, "random seed")
+	f.StringVar(&c.Init, "init", "", "start from this model file (fine-tuning; its vocabulary and architecture are kept)")
 	f.StringVar(&c.ExportTokens, "export-tokens", "", "also write the vocabulary and tokenised train/dev data to this folder (for reference/mt_torch.py)")
 	f.BoolVar(&o.resume, "resume", false, "continue the run in --out from its checkpoint")
 	f.BoolVar(&o.quiet, "quiet", false, "no progress output; only the final line")
@@ -235,9 +236,9 @@ JSON object per input line with all n-best translations and their scores.`,
 }
 
 type mtModelEval struct {
-	model, split, pivot, dataDir, hypDir string
-	pairs                                []string
-	beam, maxSentences                   int
+	model, split, pivot, dataDir, hypDir, test string
+	pairs                                      []string
+	beam, maxSentences                         int
 }
 
 // runModelEval is `mt eval --model`: mt.EvaluateModel and its report.
@@ -249,7 +250,7 @@ func runModelEval(cmd *cobra.Command, me mtModelEval, eo mt.EvalOptions, asJSON 
 	if me.dataDir == "" {
 		me.dataDir = config.DefaultDataDir()
 	}
-	reps, err := mt.EvaluateModel(m, mt.ModelEvalOptions{Data: filepath.Join(me.dataDir, "lo-mt"), Split: me.split, Pairs: me.pairs,
+	reps, err := mt.EvaluateModel(m, mt.ModelEvalOptions{Data: filepath.Join(me.dataDir, "lo-mt"), Split: me.split, Pairs: me.pairs, Test: me.test,
 		Pivot: me.pivot, MaxSentences: me.maxSentences, HypDir: me.hypDir, Eval: eo,
 		Translate: mt.TranslateOptions{Beam: me.beam, LengthPenalty: 0.6}})
 	if err != nil {
@@ -264,7 +265,11 @@ func runModelEval(cmd *cobra.Command, me mtModelEval, eo mt.EvalOptions, asJSON 
 		if r.Pivot != "" {
 			via = " via " + r.Pivot
 		}
-		fmt.Fprintf(out, "%s%s (%s, beam %d, translated in %.1f s):\n", r.Pair, via, me.split, me.beam, r.Seconds)
+		set := me.split
+		if me.test != "" {
+			set = me.test
+		}
+		fmt.Fprintf(out, "%s%s (%s, beam %d, translated in %.1f s):\n", r.Pair, via, set, me.beam, r.Seconds)
 		if err := r.Report.Format(out); err != nil {
 			return err
 		}

@@ -113,7 +113,7 @@ func TestTrainConfigMTBadInput(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct{ body, want string }{
 		{"kind: mt\nmt:\n  arch: shared\n", "mt.pairs"},
-		{"kind: mt\nmt:\n  pairs: [en-de, ende]\n", "mt.pairs.1"},
+		{"kind: mt\nmt:\n  pairs: [en-de, ende]\n", "mt.pairs: entry 2: language pair \"ende\""},
 		{"kind: mt\nmt:\n  pairs: [en-de]\n  arch: tower\n", `"tower", want shared or separate-decoders`},
 		{"kind: mt\nmt:\n  pairs: [en-de]\n  dropout: 1.5\n", "mt.dropout"},
 		{"kind: mt\nmt:\n  pairs: [en-de]\n  colour: blue\n", "colour"},
@@ -167,5 +167,34 @@ mt:
 		"--pairs", "en-de,de-en", "--max-sentences", "5", "--beam", "2", "--bootstrap", "10")
 	if err != nil || strings.Count(so, "chrF2 = ") != 2 || !strings.Contains(so, "nc:6|nw:0|space:no|version:2.x") {
 		t.Fatalf("mt eval: %v %s\n%s", err, errs, so)
+	}
+}
+
+// mt eval --model --test: a .po catalogue (msgid -> msgstr, fuzzy
+// entries left out) and a Moses-style pair of files.
+func TestMTEvalModelTestFile(t *testing.T) {
+	model := tinyModel(t)
+	dir := t.TempDir()
+	po := filepath.Join(dir, "app.de.po")
+	os.WriteFile(po, []byte("msgid \"\"\nmsgstr \"Content-Type: text/plain; charset=UTF-8\\n\"\n\n"+
+		"msgid \"open the file\"\nmsgstr \"de open the file\"\n\n#, fuzzy\nmsgid \"print\"\nmsgstr \"x\"\n\n"+
+		"msgid \"close the window\"\nmsgstr \"de close the window\"\n"), 0o644)
+	out, errs, err := runCLIStdin("", "mt", "eval", "--model", model, "--pairs", "en-de", "--test", po, "--beam", "2", "--bootstrap", "10", "--json")
+	if err != nil {
+		t.Fatalf("%v %s", err, errs)
+	}
+	var reps []mt.PairReport
+	if err := json.Unmarshal([]byte(out), &reps); err != nil || len(reps) != 1 || reps[0].Report.Segments != 2 {
+		t.Fatalf("po: %v %s", err, out)
+	}
+	os.WriteFile(filepath.Join(dir, "t.en"), []byte("open the file\nprint the page\nsave the document\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "t.fr"), []byte("fr open the file\nfr print the page\nfr save the document\n"), 0o644)
+	out, errs, err = runCLIStdin("", "mt", "eval", "--model", model, "--pairs", "en-fr", "--test", filepath.Join(dir, "t"), "--beam", "1", "--bootstrap", "10")
+	if err != nil || !strings.Contains(out, "chrF2 = ") || !strings.Contains(out, "3 segments") {
+		t.Fatalf("moses: %v %s\n%s", err, errs, out)
+	}
+	_, _, err = runCLIStdin("", "mt", "eval", "--model", model, "--pairs", "en-fr", "--test", filepath.Join(dir, "none"))
+	if err == nil || !strings.Contains(err.Error(), "none.en") {
+		t.Errorf("missing Moses files: %v", err)
 	}
 }

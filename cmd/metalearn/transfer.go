@@ -341,7 +341,7 @@ func newTransferMatrixCmd() *cobra.Command {
 			start := time.Now()
 			mx, err := transfer.RunMatrix(transfer.MatrixRunConfig{Loader: &transfer.Loader{Dir: dataDir, Size: size}, Dataset: dataset, Tasks: names,
 				MaxClasses: maxChars, Split: fr, Arch: arch, Strategy: st, PretrainSteps: pretrainSteps, Shots: shots, Seeds: seeds, Train: cfg,
-				Log: logUnless(asJSON, w)})
+				Log: logUnless(asJSON, w), Progress: commandProgress(cmd.ErrOrStderr(), asJSON, "transfer matrix: trainings", 0)})
 			if err != nil {
 				return err
 			}

@@ -13,7 +13,11 @@ type AttentionOptions struct {
 	// KeyLengths, when not nil, holds one length per batch entry: keys at
 	// positions >= KeyLengths[b] are masked (padding).
 	KeyLengths []int
-	// Causal lets query i see only keys j <= i + (Tk - Tq).
+	// Causal lets query i see only keys j <= i + (Tk - Tq): the mask is
+	// aligned to the last key (as in FlashAttention), so a query block
+	// that continues a cached prefix sees the whole prefix. PyTorch's
+	// is_causal aligns it to the first key instead; the two agree when
+	// Tq == Tk.
 	Causal bool
 	// Dropout is the probability of dropping each attention weight (the
 	// kept ones are scaled by 1/(1-Dropout)); 0 means none.

@@ -25,7 +25,7 @@ import (
 // serveFlags are the server options shared by serve and the subcommands
 // that start an in-process server (loadtest, demo with --models).
 type serveFlags struct {
-	models, addr, token         string
+	models, addr, token, runs   string
 	workers, queue              int
 	queueTimeout, cacheTTL      time.Duration
 	cacheEntries                int
@@ -43,6 +43,7 @@ func (f *serveFlags) bind(cmd *cobra.Command, withAddr bool) {
 		fl.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address (loopback by default; set --token before exposing it)")
 		fl.StringVar(&f.token, "token", "", "require 'Authorization: Bearer TOKEN' (default: $METALEARN_TOKEN)")
 		fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, wait this long for in-flight requests")
+		fl.StringVar(&f.runs, "runs", "", "also show the run dashboard at /runs over the run folders directly under this directory")
 	}
 	fl.IntVar(&f.workers, "workers", 0, "requests computing in parallel (0: the number of cores)")
 	fl.IntVar(&f.queue, "queue", 64, "requests waiting for a worker; more get 429")
@@ -107,6 +108,7 @@ func (f *serveFlags) config(cmd *cobra.Command) (serve.Config, error) {
 		CacheEntries: f.cacheEntries, CacheBytes: int64(f.cacheMB * (1 << 20)), CacheTTL: f.cacheTTL,
 		Limits: serve.Limits{MaxBodyBytes: int64(f.maxBodyMB * (1 << 20)), MaxSupport: f.maxSupport, MaxQueries: f.maxQueries,
 			MaxSteps: f.maxSteps, MaxWays: f.maxWays, MaxImageSide: f.maxImage, MaxLR: f.maxLR},
+		RunsDir:  f.runs,
 		ErrorLog: log.New(cmd.ErrOrStderr(), "metalearn serve: ", log.LstdFlags)}
 	if f.kernelThreads > 0 {
 		tensor.SetThreads(f.kernelThreads)
@@ -124,11 +126,14 @@ func newServeCmd() *cobra.Command {
   POST /v1/adapt    {"model":NAME,"support":{"inputs":[...],"labels":[...]},"steps":5} -> {"id":...}
   POST /v1/predict  {"id":ID,"inputs":[...]} or {"model":NAME,"support":{...},"inputs":[...]}
   GET  /v1/models, GET /healthz, GET /metrics (Prometheus text format)
+  GET  /            the playground page: draw symbols, adapt, classify live
+  GET  /runs        the run dashboard (with --runs DIR)
 
 Inputs are arrays of numbers or base64 PNG images (ink = 1, background = 0,
 resized to 28x28 like the Omniglot loader). SIGINT/SIGTERM drain in-flight
 requests and stop. See the serve package documentation for details.`,
-		Example: `  metalearn serve --models models/ --addr 127.0.0.1:8080
+		Example: `  metalearn serve --models models/ --addr 127.0.0.1:8080   # then open http://127.0.0.1:8080/
+  metalearn serve --models models/ --runs runs/             # playground at /, dashboard at /runs
   METALEARN_TOKEN=secret metalearn serve --models models/ --workers 2 --queue 32
   metalearn serve loadtest --url http://127.0.0.1:8080 --model proto --concurrency 8 --requests 2000
   metalearn serve demo --models models/ --model proto --users 5 --shots 1,5`,
@@ -154,6 +159,10 @@ requests and stop. See the serve package documentation for details.`,
 				fmt.Fprintf(cmd.ErrOrStderr(), "warning: serving on %s without a token\n", cfg.Addr)
 			}
 			fmt.Fprintf(out, "serving %s on http://%s (auth: %v)\n", cfg.ModelDir, ln.Addr(), cfg.Token != "")
+			fmt.Fprintf(out, "playground: http://%s/\n", ln.Addr())
+			if cfg.RunsDir != "" {
+				fmt.Fprintf(out, "run dashboard: http://%s/runs (run folders under %s)\n", ln.Addr(), cfg.RunsDir)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			errc := make(chan error, 1)

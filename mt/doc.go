@@ -240,4 +240,11 @@
 // regenerates the files (checked by TestReproducible when lo-mt is
 // present); TestDemoDataChecksums checks them against SHA256SUMS. The
 // data is MPL-2.0 with LibreOffice's attribution (DemoAttribution).
+//
+// Demo (`metalearn mt demo`) trains a tiny multilingual model on it (six
+// directions, a <2gl> tag it never trains), scores en->gl greedily on the
+// 200 held-out strings, continues training on AdaptPairs gl pairs from
+// the pretrained model (TrainConfig.Init) and scores again, next to the
+// same architecture trained on those pairs alone; demo.json keeps the
+// result.
 package mt

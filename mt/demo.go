@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/plots"
 )
 
 // DemoConfig configures Demo. Zero fields take the defaults of
@@ -50,6 +52,10 @@ type DemoResult struct {
 	Pretrain        *TrainResult `json:"pretrain"`
 	Adapted         *TrainResult `json:"adapted"`
 	Scratch         *TrainResult `json:"scratch"`
+	// Plots are demo-gl.png/.svg: en->gl held-out chrF against steps,
+	// adapted (from the pretrained model's score at step 0) and from
+	// scratch.
+	Plots []string `json:"plots"`
 }
 
 // Demo runs the demo of the languages-as-tasks idea on the embedded
@@ -146,6 +152,23 @@ func Demo(c DemoConfig) (*DemoResult, error) {
 	}
 	c.Log(fmt.Sprintf("mt demo: en->gl chrF after adapting on %d pairs %.1f (from scratch on them: %.1f); %.0fs in all",
 		c.AdaptPairs, res.ChrFAfter, res.ChrFScratch, time.Since(start).Seconds()))
+	adaptCurve, err := readDevCurve(res.Adapted.DevCurvePath)
+	if err != nil {
+		return nil, err
+	}
+	scratchCurve, err := readDevCurve(res.Scratch.DevCurvePath)
+	if err != nil {
+		return nil, err
+	}
+	adaptCurve.X = append([]float64{0}, adaptCurve.X...)
+	adaptCurve.Y = append([]float64{res.ChrFBefore}, adaptCurve.Y...)
+	adaptCurve.Name = fmt.Sprintf("multilingual model adapted on %d pairs", c.AdaptPairs)
+	scratchCurve.Name = fmt.Sprintf("from scratch on the %d pairs", c.AdaptPairs)
+	chart := plots.Line{Title: "A new language (gl) from few pairs: held-out chrF", XLabel: "training steps on gl", YLabel: "chrF (200 held-out en->gl)",
+		LegendBottom: true, Series: []plots.Series{adaptCurve, scratchCurve}}
+	if res.Plots, err = chart.Save(filepath.Join(c.Out, "demo-gl")); err != nil {
+		return nil, err
+	}
 	b, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return nil, err
@@ -180,4 +203,28 @@ func demoChrF(path string, segs []data.Segment) (float64, error) {
 		return 0, err
 	}
 	return sc.Score, nil
+}
+
+// readDevCurve reads a run's dev.jsonl (step and chrF per line).
+func readDevCurve(path string) (plots.Series, error) {
+	var sr plots.Series
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return sr, fmt.Errorf("mt demo: %w", err)
+	}
+	for i, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if l == "" {
+			continue
+		}
+		var p struct {
+			Step int     `json:"step"`
+			ChrF float64 `json:"chrf"`
+		}
+		if err := json.Unmarshal([]byte(l), &p); err != nil {
+			return sr, fmt.Errorf("mt demo: %s:%d: %v", path, i+1, err)
+		}
+		sr.X = append(sr.X, float64(p.Step))
+		sr.Y = append(sr.Y, p.ChrF)
+	}
+	return sr, nil
 }

@@ -42,6 +42,14 @@ func TestDemoPipeline(t *testing.T) {
 	if ad.Vocab.Size() != pre.Vocab.Size() || pre.CanTranslateInto("gl") != nil {
 		t.Errorf("adapted vocabulary %d, pretrained %d", ad.Vocab.Size(), pre.Vocab.Size())
 	}
+	if len(res.Plots) != 2 {
+		t.Errorf("plots %q", res.Plots)
+	}
+	for _, p := range res.Plots {
+		if st, err := os.Stat(p); err != nil || st.Size() == 0 {
+			t.Errorf("plot %s: %v", p, err)
+		}
+	}
 	var got DemoResult
 	b, err := os.ReadFile(filepath.Join(out, "demo.json"))
 	if err != nil || json.Unmarshal(b, &got) != nil || got.ChrFAfter != res.ChrFAfter {

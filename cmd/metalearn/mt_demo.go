@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -20,8 +21,8 @@ func newMTDemoCmd() *cobra.Command {
 (1,000 short LibreOffice strings in each of en->de fr es it nl pt, lo-mt's
 train split), scores en->gl on 200 held-out strings (lo-mt dev), adapts the
 model to Galician from --adapt-pairs pairs and scores again, next to the
-same model trained on those pairs alone. Writes the three runs and
-demo.json under --out.`,
+same model trained on those pairs alone. Writes the three runs, demo.json
+and the plot demo-gl.png/.svg (held-out chrF against steps) under --out.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !asJSON {
@@ -34,8 +35,8 @@ demo.json under --out.`,
 			if asJSON {
 				return writeJSONLine(cmd.OutOrStdout(), res)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "en->gl chrF on 200 held-out strings: %.1f before adaptation, %.1f after adapting on %d pairs (%.1f from scratch on them); multilingual dev chrF %.1f\nruns and demo.json in %s\n",
-				res.ChrFBefore, res.ChrFAfter, res.AdaptPairs, res.ChrFScratch, res.PretrainDevChrF, c.Out)
+			fmt.Fprintf(cmd.OutOrStdout(), "en->gl chrF on 200 held-out strings: %.1f before adaptation, %.1f after adapting on %d pairs (%.1f from scratch on them); multilingual dev chrF %.1f\nruns and demo.json in %s; plot %s\n",
+				res.ChrFBefore, res.ChrFAfter, res.AdaptPairs, res.ChrFScratch, res.PretrainDevChrF, c.Out, strings.Join(res.Plots, ", "))
 			return nil
 		},
 	}

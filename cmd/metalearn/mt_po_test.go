@@ -110,3 +110,19 @@ func TestMTPO(t *testing.T) {
 		}
 	}
 }
+
+func TestMTDemoBadInput(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--adapt-pairs", "0"}, "--adapt-pairs = 0, want >= 1"},
+		{[]string{"--adapt-pairs", "400", "--out", t.TempDir()}, "mt demo: 400 adaptation pairs, want 1..300"},
+		{[]string{"--pretrain-steps", "-1"}, "--pretrain-steps = -1, want >= 1"},
+	} {
+		code, _, errs := runCLI(append([]string{"mt", "demo"}, c.args...)...)
+		if code == 0 || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, %s; want %q", c.args, code, errs, c.want)
+		}
+	}
+}

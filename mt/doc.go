@@ -190,7 +190,8 @@
 //   - Repairs: a sentinel the model writes with spaces inside is read; a
 //     duplicate or unknown one is removed; a missing one is put back at
 //     the start if it began the source, otherwise at the end before the
-//     final punctuation; order-dependent printf conversions (%s, %d, not
+//     final punctuation (a line break or tab in place of the space nearest
+//     its relative position); order-dependent printf conversions (%s, %d, not
 //     %1$d or %(name)s) the model reordered are put back in source order
 //     (the program passes the arguments in that order); invalid UTF-8
 //     from the model becomes U+FFFD. FillPO writes every repair into a
@@ -227,7 +228,10 @@
 // upper-cased; one dropping every sentinel; one answering lo-mt's
 // Galician reference) on a hand-written catalogue with every placeholder
 // family and on 1,500 lo-mt dev/test strings with injected placeholders,
-// markup and accelerators.
+// markup and accelerators, and on the 10,523 messages of the German
+// coreutils, git, glib, apt, dpkg and bash catalogues when installed
+// (/usr/share/locale), where GNU msgfmt --check-format accepts every
+// filled entry.
 //
 // # Demo corpus
 //

@@ -45,7 +45,8 @@ type Span struct {
 // preference at one position: sentinel brackets; Python's %(name)s;
 // printf with a position (%1$d); LibreOffice's %PRODUCTNAME-style names;
 // printf conversions (%s, %-5.2f, %lu, %%; not the space flag, so
-// "100% sure" is text); Qt's %1; .NET/Python {0},
+// "100% sure" is text); any other % and letter (strftime's %Y, %_d,
+// stat's %Hd: masking too much is safe, too little is not); Qt's %1; .NET/Python {0},
 // {name}, {0:N2}, {}; $(ARG1); ${x}; $name$; $1; @VAR@; HTML/XML
 // comments, tags with attributes and entities; the literal accelerator
 // escapes && and ~~; runs of control whitespace (newline, tab, CR).
@@ -55,6 +56,7 @@ var placeholderRE = regexp.MustCompile(strings.Join([]string{
 	`%\d+\$[-+ #0']*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|t)?[diouxXeEfFgGaAcspn]`,
 	`%[A-Z][A-Z0-9_]+\b`,
 	`%[-+#0']*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|t|I64|I32)?[diouxXeEfFgGaAcspn%]`,
+	`%[-_0^#]?[HL]?[A-Za-z]`,
 	`%\d+`,
 	`\{[A-Za-z0-9_.\[\]]*(?::[^{}\s]*)?\}`,
 	`\$\([A-Za-z0-9_]+\)`,
@@ -299,9 +301,13 @@ func (m *Masked) Unmask(t string) Restored {
 	// Missing spans: those that began the source go first (in order),
 	// the others last, before final punctuation.
 	srcPieces := splitSentinels(m.Text)
-	var head, tail []piece
+	var head, tail, breaks []piece
+	var breakAt []float64
 	leading := true
+	srcLen, off := float64(utf8.RuneCountInString(m.Text)), 0
 	for _, p := range srcPieces {
+		pos := off
+		off += utf8.RuneCountInString(p.text)
 		if p.span < 0 {
 			if strings.TrimSpace(p.text) != "" {
 				leading = false
@@ -310,7 +316,12 @@ func (m *Masked) Unmask(t string) Restored {
 		}
 		if p.span < len(seen) && !seen[p.span] {
 			seen[p.span] = true
-			if leading {
+			if strings.TrimSpace(m.Spans[p.span].Text) == "" {
+				// A line break or tab inside the message: back at the
+				// same relative place (below), not at an end.
+				breaks = append(breaks, p)
+				breakAt = append(breakAt, float64(pos)/max(srcLen, 1))
+			} else if leading {
 				head = append(head, p)
 			} else {
 				tail = append(tail, p)
@@ -327,6 +338,9 @@ func (m *Masked) Unmask(t string) Restored {
 	}
 	if len(tail) > 0 {
 		kept = insertTail(kept, tail)
+	}
+	for i, b := range breaks {
+		kept = insertBreak(kept, b, breakAt[i])
 	}
 	r.Problems = append(r.Problems, m.keepArgumentOrder(kept)...)
 	// Expand: text and term pieces may take the accelerator.
@@ -384,10 +398,9 @@ func (m *Masked) Unmask(t string) Restored {
 	return r
 }
 
-// sequentialRE matches the printf conversions whose argument is the
-// next one in order (%s, %-5d, %(x)s excluded, %1$s excluded, %% and %*d
-// ... see orderDependent).
-var sequentialRE = regexp.MustCompile(`^%[-+#0']*(?:\d+)?(?:\.\d+)?(?:hh|h|ll|l|L|q|j|z|t|I64|I32)?[diouxXeEfFgGaAcspn]$`)
+// sequentialRE matches the printf conversions whose arguments are the
+// next ones in order (%s, %-5d, %-*s, %.*s; not %1$s, %(x)s or %%).
+var sequentialRE = regexp.MustCompile(`^%[-+#0']*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|t|I64|I32)?[diouxXeEfFgGaAcspn]$`)
 
 // orderDependent reports whether a code span takes the next argument in
 // order, so a translation must keep such spans in source order.
@@ -501,6 +514,53 @@ func insertTail(kept, tail []piece) []piece {
 		kept = append(kept, piece{" ", -1})
 	}
 	return append(kept, joinPieces(tail)...)
+}
+
+// insertBreak puts a missing whitespace span (a line break, a tab) in
+// place of the space of the text nearest to relative position at (0..1),
+// or, with no space in the text, at the end of the last text piece
+// before its final punctuation.
+func insertBreak(kept []piece, b piece, at float64) []piece {
+	total := 0
+	for _, p := range kept {
+		total += utf8.RuneCountInString(p.text)
+	}
+	target := at * float64(total)
+	bestPiece, bestByte, bestDist := -1, 0, 0.0
+	off := 0
+	for i, p := range kept {
+		if p.span >= 0 {
+			off += utf8.RuneCountInString(p.text)
+			continue
+		}
+		k := 0
+		for j, r := range p.text {
+			if r == ' ' {
+				d := float64(off+k) - target
+				if d < 0 {
+					d = -d
+				}
+				if bestPiece < 0 || d < bestDist {
+					bestPiece, bestByte, bestDist = i, j, d
+				}
+			}
+			k++
+		}
+		off += k
+	}
+	if bestPiece < 0 {
+		return insertTail(kept, []piece{b})
+	}
+	t := kept[bestPiece].text
+	out := append([]piece{}, kept[:bestPiece]...)
+	if t[:bestByte] != "" {
+		out = append(out, piece{t[:bestByte], -1})
+	}
+	out = append(out, b)
+	if t[bestByte+1:] != "" {
+		out = append(out, piece{t[bestByte+1:], -1})
+	}
+	return append(out, kept[bestPiece+1:]...)
 }
 
 // joinPieces separates the missing spans by spaces, in source order.

@@ -123,6 +123,16 @@ func TestUnmaskRepairs(t *testing.T) {
 	if r := m2.Unmask("⟦2⟧: ⟦1⟧ ficheiros en ⟦0⟧"); r.Text != "{0}: %1$d ficheiros en %2$s" || len(r.Problems) != 0 {
 		t.Errorf("positional: %q %q", r.Text, r.Problems)
 	}
+	// A dropped line break goes back in place of the space nearest its
+	// relative position, not at an end (msgfmt wants both or neither to
+	// end with a newline).
+	m3 := Mask("the options are\nmutually exclusive", MaskOptions{})
+	if r := m3.Unmask("as opcións son mutuamente excluíntes"); r.Text != "as opcións son\nmutuamente excluíntes" || len(r.Problems) != 1 {
+		t.Errorf("line break: %q %q", r.Text, r.Problems)
+	}
+	if r := m3.Unmask("excluíntes"); strings.Count(r.Text, "\n") != 1 {
+		t.Errorf("line break without a space to take: %q", r.Text)
+	}
 	// A source without spans: stray sentinels from the model are removed.
 	m = Mask("Hello world", MaskOptions{})
 	if r := m.Unmask("Ola ⟦3⟧mundo"); r.Text != "Ola mundo" || len(r.Problems) != 1 {

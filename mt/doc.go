@@ -227,8 +227,8 @@
 // The tests use deterministic fake translators (word order reversed and
 // upper-cased; one dropping every sentinel; one answering lo-mt's
 // Galician reference) on a hand-written catalogue with every placeholder
-// family and on 1,500 lo-mt dev/test strings with injected placeholders,
-// markup and accelerators, and on the 10,523 messages of the German
+// family, on 4,000 lo-mt strings (gl) with injected placeholders,
+// markup and accelerators, and on some 10,000 messages of the German
 // coreutils, git, glib, apt, dpkg and bash catalogues when installed
 // (/usr/share/locale), where GNU msgfmt --check-format accepts every
 // filled entry.

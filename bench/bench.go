@@ -47,9 +47,7 @@ func Workloads() []Workload {
 		{Name: "mt_tiny_train_step", Setup: func() func() { return mtTrainStep(mtTiny) }},
 		{Name: "mt_small_greedy_decode", Setup: func() func() { return mtGreedyDecode(mtSmall) }},
 		{Name: "mt_small_beam4_decode", Setup: func() func() { return mtBeamDecode(mtSmall, 4) }},
-		// gru_step (1-layer GRU, hidden 512, batch 64, 24 steps forward and
-		// backward) joins when the GRU layer is in nn; the PyTorch side is
-		// in reference/bench_torch.py already.
+		{Name: "gru_step", Setup: gruStep},
 		{Name: "sgemm_512", Flops: 2 * 512 * 512 * 512, Setup: func() func() { return sgemm(512, 512, 512) }},
 		{Name: "sgemm_10x40x40", Flops: 2 * 10 * 40 * 40, Setup: func() func() { return sgemm(10, 40, 40) }},
 	}
@@ -255,6 +253,23 @@ func mtBeamDecode(s mtShape, beam int) func() {
 		if _, err := nn.BeamSearch(m.StartDecoding(w, src), src.Lens, cfg); err != nil {
 			panic(err)
 		}
+	}
+}
+
+// gruStep is a 1-layer GRU (input and hidden 512) over a batch of 64
+// sequences of 24 steps, forward and backward (to the weights; the loss is
+// the sum of the outputs).
+func gruStep() func() {
+	rng := rand.New(rand.NewPCG(1, 1))
+	g := nn.NewGRU(rng, 512, 512, 1)
+	w := nn.Vars(g)
+	x := autodiff.Const(tensor.RandN(rng, tensor.Float32, 1, 64, 24, 512))
+	return func() {
+		nn.ZeroGrad(g)
+		out, _ := g.Run(w, x, nil, nil)
+		loss := autodiff.Sum(out, false)
+		loss.Backward()
+		autodiff.Free(loss)
 	}
 }
 

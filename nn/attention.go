@@ -8,25 +8,12 @@ import (
 	"github.com/metalearn/metalearn/tensor"
 )
 
-// attnOptions mirrors autodiff.AttentionOptions field for field, so that
-// attention can become a call of the fused op without touching its callers.
-type attnOptions struct {
-	Scale      float64 // 0 means 1/sqrt(D)
-	KeyLengths []int   // len B; keys at positions >= KeyLengths[b] are masked; nil = none
-	Causal     bool    // query i sees keys j <= i + (Tk - Tq)
-	Dropout    float64 // on the attention weights
-	Seed       uint64  // of the dropout mask
-}
-
 // attention is scaled dot-product attention softmax(q k^T * scale + mask) v
 // for q [B,H,Tq,D], k [B,H,Tk,D] and v [B,H,Tk,Dv], returning [B,H,Tq,Dv]
-// (Vaswani et al. 2017, eq. 1). It is the one place multi-head attention
-// calls, and it is the fused autodiff.Attention (block-wise online
-// softmax, memory linear in the length, correct to any order through its
-// composite backward). attentionComposite in attention_composite_test.go
-// is the reference built from separate operations.
-func attention(q, k, v *autodiff.Var, opt attnOptions) *autodiff.Var {
-	return autodiff.Attention(q, k, v, autodiff.AttentionOptions(opt))
+// (Vaswani et al. 2017, eq. 1): the fused autodiff.Attention, the one place
+// multi-head attention calls.
+func attention(q, k, v *autodiff.Var, opt autodiff.AttentionOptions) *autodiff.Var {
+	return autodiff.Attention(q, k, v, opt)
 }
 
 // MultiHeadAttention is multi-head attention (Vaswani et al. 2017, sec.
@@ -109,7 +96,7 @@ func (a *MultiHeadAttention) Attend(w []*autodiff.Var, query, source *autodiff.V
 // combine attends with projected heads q [B,H,Tq,D], k, v [B,H,Tk,D] and
 // applies the output projection.
 func (a *MultiHeadAttention) combine(w []*autodiff.Var, q, k, v *autodiff.Var, opt AttendOptions) *autodiff.Var {
-	ao := attnOptions{KeyLengths: opt.KeyLengths, Causal: opt.Causal}
+	ao := autodiff.AttentionOptions{KeyLengths: opt.KeyLengths, Causal: opt.Causal}
 	if a.Training && a.Dropout > 0 {
 		ao.Dropout, ao.Seed = a.Dropout, a.seeds.next()
 	}

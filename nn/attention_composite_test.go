@@ -14,7 +14,7 @@ import (
 // for q [B,H,Tq,D], k [B,H,Tk,D] and v [B,H,Tk,Dv], returning [B,H,Tq,Dv]
 // (Vaswani et al. 2017, eq. 1). It composes existing differentiable ops, so it is correct to any
 // order, and materialises the [B,H,Tq,Tk] score matrix.
-func attentionComposite(q, k, v *autodiff.Var, opt attnOptions) *autodiff.Var {
+func attentionComposite(q, k, v *autodiff.Var, opt autodiff.AttentionOptions) *autodiff.Var {
 	qs, ks := q.Shape(), k.Shape()
 	if len(qs) != 4 || len(ks) != 4 || len(v.Shape()) != 4 {
 		panic(fmt.Sprintf("nn: attention: q %v, k %v, v %v, want [B,H,T,D] each", qs, ks, v.Shape()))
@@ -39,7 +39,7 @@ func attentionComposite(q, k, v *autodiff.Var, opt attnOptions) *autodiff.Var {
 // masked) of the key lengths and causality in opt, or nil when nothing is
 // masked. A query row with no visible key would give NaN through softmax;
 // such rows keep their first key instead.
-func attentionMask(b, tq, tk int, opt attnOptions, dt tensor.DType) *tensor.Tensor {
+func attentionMask(b, tq, tk int, opt autodiff.AttentionOptions, dt tensor.DType) *tensor.Tensor {
 	if opt.KeyLengths == nil && !opt.Causal {
 		return nil
 	}
@@ -113,7 +113,7 @@ func TestAttentionFusedMatchesComposite(t *testing.T) {
 		q := autodiff.Const(tensor.RandN(rng, tensor.Float64, 1, 2, 3, c.tq, 4))
 		k := autodiff.Const(tensor.RandN(rng, tensor.Float64, 1, 2, 3, c.tk, 4))
 		v := autodiff.Const(tensor.RandN(rng, tensor.Float64, 1, 2, 3, c.tk, 5))
-		o := attnOptions{KeyLengths: c.lens, Causal: c.causal}
+		o := autodiff.AttentionOptions{KeyLengths: c.lens, Causal: c.causal}
 		got, want := attention(q, k, v, o).Value.Values(), attentionComposite(q, k, v, o).Value.Values()
 		for i := range want {
 			if math.Abs(got[i]-want[i]) > 1e-12 {

@@ -22,17 +22,38 @@
 // Units lists a network's steps as Apply runs them, for code (serve's
 // Conv4 kernels) that needs to know which blocks are fused.
 //
+// Sequence layers work on batch-first tensors [B, T, D] with per-sequence
+// lengths for padding, and keep PyTorch's parameter names and layouts:
+//
+//   - Embedding with an optional padding id (its row gets no gradient) and
+//     Logits, the tied output projection through the same table;
+//     SinusoidalTable / AddSinusoidal and PositionalEmbedding (learned),
+//     both with a position offset for incremental decoding (posenc.go).
+//   - GRUCell, LSTMCell and the stacked GRU and LSTM (rnn.go), with the
+//     gate order and weight_ih/weight_hh/bias_ih/bias_hh layout of
+//     torch.nn; RunGRU and RunLSTM run a cell over [B, T, I] with lengths:
+//     a sequence's state is frozen after its length and its outputs there
+//     are zero. Each runner's recurrence is one fused operation.
+//   - AdditiveAttention (Bahdanau) and LuongAttention (dot and general)
+//     for RNN decoders (rnnattn.go).
+//   - TokenCrossEntropy (label smoothing, ignore index, averaging per token
+//     or per sequence, returning the token count) and
+//     SequenceLogLikelihood for scoring (seqloss.go), on the fused
+//     autodiff.SoftmaxCrossEntropy.
+//
+// Scaled dot-product attention itself is autodiff.Attention (one fused
+// operation with padding and causal masks and dropout).
+//
 // # Transformer
 //
 // MultiHeadAttention (attention.go) is PyTorch's nn.MultiheadAttention:
 // in_proj_weight [3E,E], in_proj_bias, out_proj.weight/bias, batch-first
 // [B,T,E] inputs; Attend takes a query, a key/value source (the same Var
 // for self-attention) and AttendOptions (key lengths for padding, causal).
-// Every head's scaled dot-product attention goes through one private
-// function, attention, which calls the fused autodiff.Attention (memory
-// linear in the length, differentiable to any order); the composite of
-// MatMulNT, an additive mask, Softmax and MatMul it replaced is kept in a
-// test as the reference (attention_composite_test.go).
+// Every head's scaled dot-product attention is one call of the fused
+// autodiff.Attention; the composite of MatMulNT, an additive mask, Softmax
+// and MatMul it replaced is kept as the reference in
+// attention_composite_test.go.
 //
 // EncoderLayer and DecoderLayer (transformer.go) are the post-LN layers of
 // Vaswani et al. (2017) or, with TransformerConfig.NormFirst, the pre-LN
@@ -78,26 +99,4 @@
 // ((5+|Y|)/6)^alpha of Wu et al. (2016), a maximum length of ratio x
 // source length + constant, a stop once Beam hypotheses of a sentence have
 // ended, and n-best lists with scores.
-//
-// Sequence layers work on batch-first tensors [B, T, D] with per-sequence
-// lengths for padding, and keep PyTorch's parameter names and layouts:
-//
-//   - Embedding with an optional padding id (its row gets no gradient) and
-//     Logits, the tied output projection through the same table;
-//     SinusoidalTable / AddSinusoidal and PositionalEmbedding (learned),
-//     both with a position offset for incremental decoding (posenc.go).
-//   - GRUCell, LSTMCell and the stacked GRU and LSTM (rnn.go), with the
-//     gate order and weight_ih/weight_hh/bias_ih/bias_hh layout of
-//     torch.nn; RunGRU and RunLSTM run a cell over [B, T, I] with lengths:
-//     a sequence's state is frozen after its length and its outputs there
-//     are zero. Each runner's recurrence is one fused operation.
-//   - AdditiveAttention (Bahdanau) and LuongAttention (dot and general)
-//     for RNN decoders (rnnattn.go).
-//   - TokenCrossEntropy (label smoothing, ignore index, averaging per token
-//     or per sequence, returning the token count) and
-//     SequenceLogLikelihood for scoring (seqloss.go), on the fused
-//     autodiff.SoftmaxCrossEntropy.
-//
-// Scaled dot-product attention itself is autodiff.Attention (one fused
-// operation with padding and causal masks and dropout).
 package nn

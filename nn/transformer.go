@@ -434,9 +434,8 @@ func (m *Seq2Seq) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 // embed returns the scaled embeddings plus positions of ids [B,T] whose
 // first position is pos0, with dropout while training: [B,T,E].
 func (m *Seq2Seq) embed(table *autodiff.Var, ids []int, b, t, pos0 int) *autodiff.Var {
-	d := table.Shape()[1]
-	x := autodiff.Reshape(autodiff.IndexSelect(table, 0, ids), b, t, d)
-	x = autodiff.Add(autodiff.Scale(x, sqrtf(d)), autodiff.Const(sinusoidPositions(pos0, t, d, table.DType())))
+	x := m.Embed.Embed(table, ids, b, t)
+	x = AddSinusoidal(autodiff.Scale(x, sqrtf(table.Shape()[1])), pos0)
 	if m.training && m.Transformer.Config.Dropout > 0 {
 		x = autodiff.Dropout(x, m.Transformer.Config.Dropout, m.seeds.next())
 	}
@@ -491,7 +490,7 @@ func (m *Seq2Seq) Loss(w []*autodiff.Var, src, tgt Tokens, smoothing float64) (l
 	if len(rows) < b*t {
 		h = autodiff.IndexSelect(h, 0, rows)
 	}
-	return CrossEntropyLoss(autodiff.MatMulNT(h, w[0]), labels, smoothing), len(labels)
+	return TokenCrossEntropy(autodiff.MatMulNT(h, w[0]), labels, SeqLossOptions{LabelSmoothing: smoothing})
 }
 
 func sqrtf(n int) float64 { return math.Sqrt(float64(n)) }

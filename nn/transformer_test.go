@@ -76,7 +76,7 @@ func TestAttentionMaskSemantics(t *testing.T) {
 	v := autodiff.Const(tensor.RandN(rng, tensor.Float64, 1, b, h, tk, d))
 	lens := []int{5, 3}
 	for _, causal := range []bool{false, true} {
-		got := attention(q, k, v, attnOptions{KeyLengths: lens, Causal: causal}).Value
+		got := attention(q, k, v, autodiff.AttentionOptions{KeyLengths: lens, Causal: causal}).Value
 		for bi := 0; bi < b; bi++ {
 			for i := 0; i < tq; i++ {
 				n := lens[bi]
@@ -86,7 +86,7 @@ func TestAttentionMaskSemantics(t *testing.T) {
 				sub := func(x *autodiff.Var, t0, t1 int) *autodiff.Var {
 					return autodiff.Slice(autodiff.Slice(autodiff.Slice(x, 0, bi, bi+1), 2, t0, t1), 0, 0, 1)
 				}
-				want := attention(sub(q, i, i+1), sub(k, 0, n), sub(v, 0, n), attnOptions{}).Value
+				want := attention(sub(q, i, i+1), sub(k, 0, n), sub(v, 0, n), autodiff.AttentionOptions{}).Value
 				row := tensor.Slice(tensor.Slice(got, 0, bi, bi+1), 2, i, i+1)
 				if dd := tensor.MaxAbsDiff(row, want); dd > 1e-12 {
 					t.Errorf("causal %v row %d query %d: differs from attention over its %d visible keys by %.3g", causal, bi, i, n, dd)

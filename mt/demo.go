@@ -165,7 +165,7 @@ func Demo(c DemoConfig) (*DemoResult, error) {
 	adaptCurve.Name = fmt.Sprintf("multilingual model adapted on %d pairs", c.AdaptPairs)
 	scratchCurve.Name = fmt.Sprintf("from scratch on the %d pairs", c.AdaptPairs)
 	chart := plots.Line{Title: "A new language (gl) from few pairs: held-out chrF", XLabel: "training steps on gl", YLabel: "chrF (200 held-out en->gl)",
-		LegendBottom: true, Series: []plots.Series{adaptCurve, scratchCurve}}
+		Series: []plots.Series{adaptCurve, scratchCurve}}
 	if res.Plots, err = chart.Save(filepath.Join(c.Out, "demo-gl")); err != nil {
 		return nil, err
 	}

@@ -182,4 +182,3 @@ func (m *Model) Bytes() int64 {
 	}
 	return n
 }
-

@@ -33,6 +33,13 @@ type Limits struct {
 	MaxWays      int     // classes of a metric-based support set (default 100)
 	MaxImageSide int     // PNG / nested-array image width and height (default 512)
 	MaxLR        float64 // learning_rate (default 10)
+
+	// translation models (translate.go)
+	MaxTexts     int // texts per translate request (default 64)
+	MaxTextBytes int // bytes of one text or one side of a pair (default 2048)
+	MaxBeam      int // beam (default 8)
+	MaxLen       int // max_len, source tokens (default and bound 256; output at most 2*max_len+10 tokens)
+	MaxPairs     int // pairs per adapt request (default 200)
 }
 
 // Config configures a Server. Zero fields take the defaults.
@@ -134,6 +141,11 @@ func (c *Config) defaults() {
 	setInt(&l.MaxSteps, 20)
 	setInt(&l.MaxWays, 100)
 	setInt(&l.MaxImageSide, 512)
+	setInt(&l.MaxTexts, 64)
+	setInt(&l.MaxTextBytes, 2048)
+	setInt(&l.MaxBeam, 8)
+	setInt(&l.MaxLen, 256)
+	setInt(&l.MaxPairs, 200)
 	if !(l.MaxLR > 0) {
 		l.MaxLR = 10
 	}
@@ -337,7 +349,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // routes maps each path to its method. POST routes take a JSON body:
 // serveHTTP bounds it (size, memory budget, time) before the handler runs.
-var routes = map[string]string{"/v1/adapt": "POST", "/v1/predict": "POST", "/v1/models": "GET", "/healthz": "GET", "/metrics": "GET"}
+var routes = map[string]string{"/v1/adapt": "POST", "/v1/predict": "POST", "/v1/translate": "POST", "/v1/models": "GET", "/healthz": "GET", "/metrics": "GET"}
 
 func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -363,7 +375,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	switch {
 	case !known:
-		writeError(w, &apiError{http.StatusNotFound, fmt.Sprintf("no route %s (routes: POST /v1/adapt, POST /v1/predict, GET /v1/models, GET /healthz, GET /metrics)", r.URL.Path)})
+		writeError(w, &apiError{http.StatusNotFound, fmt.Sprintf("no route %s (routes: POST /v1/adapt, POST /v1/predict, POST /v1/translate, GET /v1/models, GET /healthz, GET /metrics)", r.URL.Path)})
 		return
 	case r.Method != method && !(method == "GET" && r.Method == http.MethodHead):
 		w.Header().Set("Allow", method)
@@ -401,6 +413,8 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		err = s.handleAdapt(w, r)
 	case "/v1/predict":
 		err = s.handlePredict(w, r)
+	case "/v1/translate":
+		err = s.handleTranslate(w, r)
 	}
 	if err != nil {
 		writeError(w, err)
@@ -661,6 +675,12 @@ func (s *Server) handleAdapt(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if m.kind == KindTranslation {
+		return s.adaptTranslation(w, r, m, &req, start)
+	}
+	if len(req.Pairs) > 0 {
+		return badRequest("pairs are for translation models; model %s (kind %s) takes support", m.name, m.kind)
+	}
 	steps, lr, err := s.stepsLR(m, req.Steps, req.LearningRate)
 	if err != nil {
 		return err
@@ -720,6 +740,9 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) error {
 			return &apiError{http.StatusNotFound, "unknown or expired adapted-model id; adapt again"}
 		}
 		m = a.model
+		if err := notTranslation(m, "/v1/predict"); err != nil {
+			return err
+		}
 		if req.Model != "" && req.Model != m.name {
 			return badRequest("id belongs to model %q, not %q", m.name, req.Model)
 		}
@@ -728,6 +751,9 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("model is required with support")
 		}
 		if m, err = s.reg.get(req.Model); err != nil {
+			return err
+		}
+		if err := notTranslation(m, "/v1/predict"); err != nil {
 			return err
 		}
 		if steps, lr, err = s.stepsLR(m, req.Steps, req.LearningRate); err != nil {

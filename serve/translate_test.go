@@ -355,3 +355,24 @@ func TestTranslateJSONNames(t *testing.T) {
 		t.Errorf("TranslateRequest JSON: %s", got)
 	}
 }
+
+// The load generator's translate mode sends translate requests and counts
+// sentences; it refuses a translation model in the image modes.
+func TestTranslateLoadTest(t *testing.T) {
+	dir := t.TempDir()
+	writeMTModel(t, dir, "tiny-mt")
+	_, ts := newTest(t, Config{ModelDir: dir})
+	rep, err := LoadTest(context.Background(), LoadConfig{URL: ts.URL, Model: "tiny-mt", Mode: "translate", Concurrency: 2, Operations: 6, Queries: 3, To: "fr", Warmup: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Requests != 6 || rep.Operations != 6 || rep.Errors != 0 || !(rep.SentencesPerSec > 0) || rep.Queries != 3 {
+		t.Errorf("report: %+v", rep)
+	}
+	if !strings.Contains(rep.String(), "sentences/s") {
+		t.Errorf("report text: %s", rep)
+	}
+	if _, err := LoadTest(context.Background(), LoadConfig{URL: ts.URL, Model: "tiny-mt", Operations: 1}); err == nil || !strings.Contains(err.Error(), "--mode translate") {
+		t.Errorf("adapt+predict on a translation model: %v", err)
+	}
+}

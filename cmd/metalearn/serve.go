@@ -38,6 +38,8 @@ type serveFlags struct {
 	memoryMB                    float64
 	requestTimeout, readTimeout time.Duration
 	writeTimeout                time.Duration
+	// translation models
+	maxTexts, maxTextBytes, maxBeam, maxLen, maxPairs int
 }
 
 func (f *serveFlags) bind(cmd *cobra.Command, withAddr bool) {
@@ -67,6 +69,11 @@ func (f *serveFlags) bind(cmd *cobra.Command, withAddr bool) {
 	fl.DurationVar(&f.requestTimeout, "request-timeout", 30*time.Second, "longest a request may wait and compute (then 503; the adaptation stops)")
 	fl.DurationVar(&f.readTimeout, "read-timeout", 20*time.Second, "longest a client may take to send a request, body included (then 408)")
 	fl.DurationVar(&f.writeTimeout, "write-timeout", 10*time.Second, "longest a client may take to read an answer")
+	fl.IntVar(&f.maxTexts, "max-texts", 64, "texts per translate request (translation models)")
+	fl.IntVar(&f.maxTextBytes, "max-text-bytes", 2048, "bytes of one text or one side of an adaptation pair (translation models)")
+	fl.IntVar(&f.maxBeam, "max-beam", 8, "largest beam a translate request may ask for")
+	fl.IntVar(&f.maxLen, "max-len", 256, "source tokens per text at most (default and bound of max_len; the output is at most 2*max_len+10 tokens)")
+	fl.IntVar(&f.maxPairs, "max-pairs", 200, "adaptation pairs per adapt request (translation models)")
 	fl.IntVar(&f.kernelThreads, "kernel-threads", 0, "goroutines per tensor kernel (0: the number of cores; 1 suits many concurrent requests)")
 }
 
@@ -81,7 +88,8 @@ func (f *serveFlags) config(cmd *cobra.Command) (serve.Config, error) {
 		v    int
 		min  int
 	}{{"workers", f.workers, 0}, {"queue", f.queue, 0}, {"cache-entries", f.cacheEntries, 1}, {"max-support", f.maxSupport, 1},
-		{"max-queries", f.maxQueries, 1}, {"max-steps", f.maxSteps, 1}, {"max-ways", f.maxWays, 2}, {"max-image-side", f.maxImage, 1}, {"kernel-threads", f.kernelThreads, 0}, {"max-conns", f.maxConns, 1}} {
+		{"max-queries", f.maxQueries, 1}, {"max-steps", f.maxSteps, 1}, {"max-ways", f.maxWays, 2}, {"max-image-side", f.maxImage, 1}, {"kernel-threads", f.kernelThreads, 0}, {"max-conns", f.maxConns, 1},
+		{"max-texts", f.maxTexts, 1}, {"max-text-bytes", f.maxTextBytes, 1}, {"max-beam", f.maxBeam, 1}, {"max-len", f.maxLen, 2}, {"max-pairs", f.maxPairs, 1}} {
 		if p.v < p.min {
 			return c, fmt.Errorf("--%s = %d, want >= %d", p.name, p.v, p.min)
 		}
@@ -116,7 +124,8 @@ func (f *serveFlags) config(cmd *cobra.Command) (serve.Config, error) {
 	c = serve.Config{ModelDir: f.models, Addr: f.addr, Token: token, Workers: f.workers, Queue: queue, QueueTimeout: f.queueTimeout,
 		CacheEntries: f.cacheEntries, CacheBytes: int64(f.cacheMB * (1 << 20)), CacheTTL: f.cacheTTL,
 		Limits: serve.Limits{MaxBodyBytes: int64(f.maxBodyMB * (1 << 20)), MaxSupport: f.maxSupport, MaxQueries: f.maxQueries,
-			MaxSteps: f.maxSteps, MaxWays: f.maxWays, MaxImageSide: f.maxImage, MaxLR: f.maxLR},
+			MaxSteps: f.maxSteps, MaxWays: f.maxWays, MaxImageSide: f.maxImage, MaxLR: f.maxLR,
+			MaxTexts: f.maxTexts, MaxTextBytes: f.maxTextBytes, MaxBeam: f.maxBeam, MaxLen: f.maxLen, MaxPairs: f.maxPairs},
 		MaxConns: f.maxConns, MemoryBudget: int64(f.memoryMB * (1 << 20)), RequestTimeout: f.requestTimeout,
 		ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout,
 		RunsDir:  f.runs,
@@ -255,6 +264,8 @@ func newServeLoadtestCmd() *cobra.Command {
 	var (
 		f                               serveFlags
 		url, token, model, mode         string
+		from, to                        string
+		beam                            int
 		conc, requests, ways, shots, qs int
 		steps                           int
 		duration                        time.Duration
@@ -270,7 +281,9 @@ func newServeLoadtestCmd() *cobra.Command {
 		Long: `Send synthetic few-shot traffic to a server on 127.0.0.1 only (other hosts are
 refused): each operation adapts to a random N-way K-shot support set and
 predicts Q queries with the returned id (--mode adapt+predict), or sends one
-predict with an inline support set (--mode inline). It stops by itself after
+predict with an inline support set (--mode inline), or for a translation
+model sends one translate request of --queries sentences (--mode translate;
+the report adds sentences/s). It stops by itself after
 --requests operations or --duration, whichever comes first. With --models it
 starts an in-process server on 127.0.0.1 instead of using --url.
 
@@ -283,6 +296,7 @@ latency and answers, the hostile answers, /healthz probes and (with
 client gets a 5xx other than 503 or /healthz does not answer.`,
 		Example: `  metalearn serve loadtest --url http://127.0.0.1:8080 --model proto --concurrency 8 --requests 2000
   metalearn serve loadtest --models models/ --model fomaml --steps 5 --requests 300
+  metalearn serve loadtest --models models/ --model tiny-mt --mode translate --from en --to de --queries 1 --concurrency 8 --requests 500
   metalearn serve loadtest --url http://127.0.0.1:8080 --model proto --hostile 32 --concurrency 8 --duration 60s --server-pid 1234`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -302,7 +316,7 @@ client gets a 5xx other than 503 or /healthz does not answer.`,
 					Baseline: baseline, AmplifyBytes: int(amplifyMB * (1 << 20)), MaxSteps: f.maxSteps, Seed: seed}, url == "", serverPID, asJSON)
 			}
 			cfg := serve.LoadConfig{URL: u, Token: tok, Model: model, Concurrency: conc, Operations: requests, Duration: duration,
-				Mode: mode, Ways: ways, Shots: shots, Queries: qs, PNG: png, Seed: seed}
+				Mode: mode, Ways: ways, Shots: shots, Queries: qs, PNG: png, Seed: seed, From: from, To: to, Beam: beam}
 			if cmd.Flags().Changed("steps") {
 				if steps < 0 {
 					return fmt.Errorf("--steps = %d, want >= 0", steps)
@@ -344,7 +358,10 @@ client gets a 5xx other than 503 or /healthz does not answer.`,
 	fl.StringVar(&url, "url", "", "server to drive: http://127.0.0.1:PORT (or use --models)")
 	fl.StringVar(&token, "token", "", "bearer token (default: $METALEARN_TOKEN)")
 	fl.StringVar(&model, "model", "", "model name")
-	fl.StringVar(&mode, "mode", "adapt+predict", "adapt+predict (two requests per operation) or inline (one predict with the support set)")
+	fl.StringVar(&mode, "mode", "adapt+predict", "adapt+predict (two requests per operation), inline (one predict with the support set) or translate (one translate request of --queries sentences; translation models)")
+	fl.StringVar(&from, "from", "en", "with --mode translate: source language")
+	fl.StringVar(&to, "to", "", "with --mode translate: target language (default: the first other language of the model's pairs)")
+	fl.IntVar(&beam, "beam", 1, "with --mode translate: beam size")
 	fl.IntVar(&conc, "concurrency", 8, "clients in parallel")
 	fl.IntVar(&requests, "requests", 1000, "operations to send (then stop)")
 	fl.DurationVar(&duration, "duration", 60*time.Second, "stop after this long at most")

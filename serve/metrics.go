@@ -75,6 +75,8 @@ type gauges struct {
 	models       int
 	workers      int
 	queue        int64
+	// translate batches decoded (batch.go)
+	translateBatches uint64
 }
 
 func (m *metrics) write(w io.Writer, g gauges) {
@@ -121,6 +123,8 @@ func (m *metrics) write(w io.Writer, g gauges) {
 	for _, k := range sortedKeys(m.translations) {
 		fmt.Fprintf(w, "metalearn_translations_total{model=%s} %d\n", quote(k), m.translations[k])
 	}
+	head("metalearn_translate_batches_total", "counter", "Batches of concurrent translate requests decoded (requests / batches is the mean batch).")
+	fmt.Fprintf(w, "metalearn_translate_batches_total %d\n", g.translateBatches)
 	head("metalearn_cache_entries", "gauge", "Adapted models in the cache.")
 	fmt.Fprintf(w, "metalearn_cache_entries %d\n", g.cacheEntries)
 	head("metalearn_cache_bytes", "gauge", "Bytes of adapted-model state in the cache.")

@@ -87,6 +87,9 @@ type Config struct {
 	// RunsDir, when set, adds the run dashboard (GET /runs) and the
 	// read-only runs API over the run folders directly under it (web.go).
 	RunsDir string
+	// TranslateBatch bounds the texts of concurrent translate requests
+	// decoded as one batch (batch.go; default 64; 1: every request alone).
+	TranslateBatch int
 	// Now is the clock of the cache (default time.Now); tests inject one.
 	Now func() time.Time
 	// ErrorLog receives server errors (default: discarded).
@@ -129,6 +132,7 @@ func (c *Config) defaults() {
 	setDur(&c.WriteTimeout, 10*time.Second)
 	setDur(&c.FailedLoadTTL, 30*time.Second)
 	setInt(&c.MaxConns, 256)
+	setInt(&c.TranslateBatch, 64)
 	l := &c.Limits
 	if l.MaxBodyBytes <= 0 {
 		l.MaxBodyBytes = 8 << 20
@@ -182,6 +186,9 @@ type Server struct {
 	runs       *runStore // Config.RunsDir, or nil
 	// beforeCompute, when set (tests), runs while a request holds a worker.
 	beforeCompute func()
+	batches       *batcher // translate requests decoded together (batch.go)
+	// afterJoin, when set (tests), runs after a translate request joined a batch.
+	afterJoin func()
 }
 
 // New checks cfg and returns a Server; models load on first use.
@@ -196,9 +203,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	reg.failTTL, reg.now, reg.log = cfg.FailedLoadTTL, cfg.Now, cfg.ErrorLog
 	s := &Server{cfg: cfg, reg: reg, met: newMetrics(), stop: make(chan struct{}),
-		cache:  newCache(cfg.CacheEntries, cfg.CacheBytes, cfg.CacheTTL, cfg.Now),
-		pool:   newPool(cfg.Workers, cfg.Queue, cfg.QueueTimeout),
-		budget: newBudget(max(cfg.MemoryBudget, reservation(cfg.Limits.MaxBodyBytes)), cfg.QueueTimeout)}
+		cache:   newCache(cfg.CacheEntries, cfg.CacheBytes, cfg.CacheTTL, cfg.Now),
+		pool:    newPool(cfg.Workers, cfg.Queue, cfg.QueueTimeout),
+		batches: newBatcher(cfg.TranslateBatch),
+		budget:  newBudget(max(cfg.MemoryBudget, reservation(cfg.Limits.MaxBodyBytes)), cfg.QueueTimeout)}
 	if cfg.RunsDir != "" {
 		if s.runs, err = newRunStore(cfg.RunsDir); err != nil {
 			return nil, err
@@ -452,7 +460,7 @@ func (s *Server) writeMetrics(w http.ResponseWriter) {
 	n, b, ev := s.cache.stats()
 	g := gauges{cacheEntries: n, cacheBytes: b, evictions: ev, running: s.pool.running.Load(), waiting: s.pool.waiting.Load(),
 		rejected: [4]uint64{s.pool.rejected[0].Load(), s.pool.rejected[1].Load(), s.pool.rejected[2].Load(), s.conns.Load().refusedCount()},
-		models:   s.reg.loaded(), workers: s.cfg.Workers}
+		models:   s.reg.loaded(), workers: s.cfg.Workers, translateBatches: s.batches.batches.Load()}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	s.met.write(w, g)
 }

@@ -213,13 +213,11 @@ func (s *Server) handleTranslate(w http.ResponseWriter, r *http.Request) error {
 		}
 		o.NBest = *req.NBest
 	}
-	var out [][]mt.Translation
-	err := s.compute(r, func(ctx context.Context) error {
-		var err error
-		out, err = translateContext(ctx, tr, req.Texts, req.To, o)
-		return err
-	})
+	out, err := s.translateBatched(r.Context(), tr, req.Texts, req.To, o)
 	if err != nil {
+		if r.Context().Err() != nil {
+			return ctxError(r.Context(), "translating")
+		}
 		return err
 	}
 	resp := TranslateResponse{ID: id, Model: m.name, From: req.From, To: req.To,

@@ -376,3 +376,60 @@ func TestTranslateLoadTest(t *testing.T) {
 		t.Errorf("adapt+predict on a translation model: %v", err)
 	}
 }
+
+// Concurrent translate requests for the same model and options are
+// decoded as one batch while they wait for a worker, and each gets the
+// rows mt.Model.Translate gives for the batch.
+func TestTranslateBatching(t *testing.T) {
+	dir := t.TempDir()
+	ref := writeMTModel(t, dir, "tiny-mt")
+	s, ts := newTest(t, Config{ModelDir: dir, Workers: 1})
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.beforeCompute = func() {
+		once.Do(func() { close(entered); <-release }) // the first batch holds the only worker
+	}
+	joined := make(chan struct{}, 8)
+	s.afterJoin = func() { joined <- struct{}{} }
+	texts := [][]string{{"open the file"}, {"save the document", "print page"}, {"close the window"}}
+	answers := make([]chan TranslateResponse, len(texts))
+	for i, tx := range texts {
+		answers[i] = make(chan TranslateResponse, 1)
+		go func() {
+			answers[i] <- translateOK(t, ts.URL, TranslateRequest{Model: "tiny-mt", Texts: tx, From: "en", To: "de"})
+		}()
+		<-joined
+		if i == 0 {
+			<-entered // the first request's batch is decoding: the others wait together
+		}
+	}
+	close(release)
+	got := make([]TranslateResponse, len(texts))
+	for i := range texts {
+		got[i] = <-answers[i]
+	}
+	want0, err := ref.Translate(texts[0], "de", mt.TranslateOptions{MaxLen: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want12, err := ref.Translate(append(append([]string(nil), texts[1]...), texts[2]...), "de", mt.TranslateOptions{MaxLen: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]mt.Translation{want0[0], want12[0], want12[1], want12[2]}
+	var gotAll []string
+	var gotScores []float64
+	for _, g := range got {
+		gotAll = append(gotAll, g.Translations...)
+		gotScores = append(gotScores, g.Scores...)
+	}
+	for i, w := range want {
+		if gotAll[i] != strings.ToValidUTF8(w[0].Text, "\uFFFD") || gotScores[i] != w[0].Score {
+			t.Errorf("row %d: %q %v, want %q %v", i, gotAll[i], gotScores[i], w[0].Text, w[0].Score)
+		}
+	}
+	_, mb := get(t, ts.URL+"/metrics", "")
+	if !strings.Contains(string(mb), "metalearn_translate_batches_total 2\n") {
+		t.Errorf("3 requests, the last 2 waiting together: want 2 batches decoded; metrics:\n%s", mb)
+	}
+}

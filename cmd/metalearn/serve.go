@@ -40,6 +40,7 @@ type serveFlags struct {
 	writeTimeout                time.Duration
 	// translation models
 	maxTexts, maxTextBytes, maxBeam, maxLen, maxPairs int
+	translateBatch                                    int
 }
 
 func (f *serveFlags) bind(cmd *cobra.Command, withAddr bool) {
@@ -74,6 +75,7 @@ func (f *serveFlags) bind(cmd *cobra.Command, withAddr bool) {
 	fl.IntVar(&f.maxBeam, "max-beam", 8, "largest beam a translate request may ask for")
 	fl.IntVar(&f.maxLen, "max-len", 256, "source tokens per text at most (default and bound of max_len; the output is at most 2*max_len+10 tokens)")
 	fl.IntVar(&f.maxPairs, "max-pairs", 200, "adaptation pairs per adapt request (translation models)")
+	fl.IntVar(&f.translateBatch, "translate-batch", 64, "texts of concurrent translate requests decoded as one batch while they wait for a worker (1: no batching)")
 	fl.IntVar(&f.kernelThreads, "kernel-threads", 0, "goroutines per tensor kernel (0: the number of cores; 1 suits many concurrent requests)")
 }
 
@@ -89,7 +91,7 @@ func (f *serveFlags) config(cmd *cobra.Command) (serve.Config, error) {
 		min  int
 	}{{"workers", f.workers, 0}, {"queue", f.queue, 0}, {"cache-entries", f.cacheEntries, 1}, {"max-support", f.maxSupport, 1},
 		{"max-queries", f.maxQueries, 1}, {"max-steps", f.maxSteps, 1}, {"max-ways", f.maxWays, 2}, {"max-image-side", f.maxImage, 1}, {"kernel-threads", f.kernelThreads, 0}, {"max-conns", f.maxConns, 1},
-		{"max-texts", f.maxTexts, 1}, {"max-text-bytes", f.maxTextBytes, 1}, {"max-beam", f.maxBeam, 1}, {"max-len", f.maxLen, 2}, {"max-pairs", f.maxPairs, 1}} {
+		{"max-texts", f.maxTexts, 1}, {"max-text-bytes", f.maxTextBytes, 1}, {"max-beam", f.maxBeam, 1}, {"max-len", f.maxLen, 2}, {"max-pairs", f.maxPairs, 1}, {"translate-batch", f.translateBatch, 1}} {
 		if p.v < p.min {
 			return c, fmt.Errorf("--%s = %d, want >= %d", p.name, p.v, p.min)
 		}
@@ -128,7 +130,7 @@ func (f *serveFlags) config(cmd *cobra.Command) (serve.Config, error) {
 			MaxTexts: f.maxTexts, MaxTextBytes: f.maxTextBytes, MaxBeam: f.maxBeam, MaxLen: f.maxLen, MaxPairs: f.maxPairs},
 		MaxConns: f.maxConns, MemoryBudget: int64(f.memoryMB * (1 << 20)), RequestTimeout: f.requestTimeout,
 		ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout,
-		RunsDir:  f.runs,
+		RunsDir: f.runs, TranslateBatch: f.translateBatch,
 		ErrorLog: log.New(cmd.ErrOrStderr(), "metalearn serve: ", log.LstdFlags)}
 	if f.kernelThreads > 0 {
 		tensor.SetThreads(f.kernelThreads)
@@ -145,6 +147,8 @@ func newServeCmd() *cobra.Command {
 
   POST /v1/adapt    {"model":NAME,"support":{"inputs":[...],"labels":[...]},"steps":5} -> {"id":...}
   POST /v1/predict  {"id":ID,"inputs":[...]} or {"model":NAME,"support":{...},"inputs":[...]}
+  POST /v1/translate {"model":NAME or "id":ID,"texts":[...],"from":"en","to":"de","beam":4} (translation models from mt train)
+  POST /v1/adapt    {"model":NAME,"pairs":[{"src":..,"tgt":..,"from":..,"to":..}],"steps":10} for translation models
   GET  /v1/models, GET /healthz, GET /metrics (Prometheus text format)
   GET  /            the playground page: draw symbols, adapt, classify live
   GET  /runs        the run dashboard (with --runs DIR)

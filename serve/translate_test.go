@@ -433,3 +433,33 @@ func TestTranslateBatching(t *testing.T) {
 		t.Errorf("3 requests, the last 2 waiting together: want 2 batches decoded; metrics:\n%s", mb)
 	}
 }
+
+// Many concurrent translate requests (several batches, two workers, greedy
+// and beam) on one model answer what each gives alone (run with -race:
+// translations only read the shared model).
+func TestTranslateConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	writeMTModel(t, dir, "tiny-mt")
+	_, ts := newTest(t, Config{ModelDir: dir, Workers: 2})
+	reqs := make([]TranslateRequest, 12)
+	want := make([]TranslateResponse, len(reqs))
+	for i := range reqs {
+		reqs[i] = TranslateRequest{Model: "tiny-mt", Texts: userTexts[i%len(userTexts) : i%len(userTexts)+1], From: "en", To: []string{"de", "fr"}[i%2], Beam: intp(1 + i%3)}
+		want[i] = translateOK(t, ts.URL, reqs[i])
+	}
+	var wg sync.WaitGroup
+	got := make([]TranslateResponse, len(reqs))
+	for i := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i] = translateOK(t, ts.URL, reqs[i])
+		}()
+	}
+	wg.Wait()
+	for i := range reqs {
+		if fmt.Sprint(got[i].Translations, got[i].Scores) != fmt.Sprint(want[i].Translations, want[i].Scores) {
+			t.Errorf("request %d concurrently: %q %v, alone: %q %v", i, got[i].Translations, got[i].Scores, want[i].Translations, want[i].Scores)
+		}
+	}
+}

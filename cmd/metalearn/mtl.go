@@ -189,9 +189,3 @@ voice measures (age and sex are constant within a patient).`,
 	f.BoolVar(&asJSON, "json", false, "one JSON line per method and target")
 	return cmd
 }
-
-// loadExperiment resolves a dataset name other than circles (the config
-// file's mtl.dataset); mtl.ExperimentSpec is the one home of the names.
-func loadExperiment(name, dataDir string, seed uint64) (*mtl.Experiment, error) {
-	return mtl.ExperimentSpec{Dataset: name, DataDir: dataDir}.Build(seed)
-}

@@ -186,15 +186,9 @@ func finalLine(w io.Writer, o trainOpts, js map[string]any, text string) error {
 
 func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode runner.Mode) error {
 	m := cfg.MTL
-	var e *mtl.Experiment
-	if m.Dataset == "circles" {
-		e = mtl.CirclesExperiment(m.Tasks, m.PerTask, cfg.Seed)
-	} else {
-		ex, err := loadExperiment(m.Dataset, cfg.DataDir, cfg.Seed)
-		if err != nil {
-			return fmt.Errorf("%s: mtl.dataset: %w", cfg.File(), err)
-		}
-		e = ex
+	e, err := mtl.ExperimentSpec{Dataset: m.Dataset, DataDir: cfg.DataDir, Tasks: m.Tasks, PerTask: m.PerTask}.Build(cfg.Seed)
+	if err != nil {
+		return fmt.Errorf("%s: mtl.dataset: %w", cfg.File(), err)
 	}
 	prog := &runner.Progress{W: stderr, Mode: mode, Total: m.Steps, Label: "mtl " + m.Weighting}
 	if mode == runner.JSON {

@@ -124,16 +124,26 @@ func channelCombine(shape []int, xs, coefs []*Var, shift *Var) *Var {
 // from its inputs in with differentiable operations) for the inputs that
 // need one (nil elsewhere); the sweep stops at those inputs.
 func localGrad(yc, g *Var, in []*Var, needs []bool) []*Var {
+	// an input passed twice (LSTM states h0 = c0, say) gets its whole
+	// gradient, the sum over both uses, once: at its first position
+	first := func(j int) bool {
+		for i := 0; i < j; i++ {
+			if in[i] == in[j] {
+				return false
+			}
+		}
+		return true
+	}
 	var wrt []*Var
 	for j, v := range in {
-		if needs[j] {
+		if needs[j] && first(j) {
 			wrt = append(wrt, v)
 		}
 	}
 	gs := gradTo([]*Var{yc}, []*Var{g}, wrt, true, true)
 	r := make([]*Var, len(in))
 	for j := range in {
-		if needs[j] {
+		if needs[j] && first(j) {
 			r[j], gs = gs[0], gs[1:]
 		}
 	}

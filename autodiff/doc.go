@@ -32,4 +32,35 @@
 // (batchnorm.go), per-channel sums and affine maps (channel.go), losses
 // (loss.go); GradCheck and GradGradCheck (gradcheck.go) verify them
 // against central finite differences in float64.
+//
+// Fused operations run one kernel forward and one backward where the
+// composite would store large intermediates, and when a graph of the
+// gradient is being built (second order) their backward recomputes the
+// composite from the inputs and differentiates it locally, so every order
+// of derivative is the composite's. Besides the convolution block and
+// batch normalisation (conv.go, batchnorm.go) the sequence operations are
+// built this way:
+//
+//   - Attention (attention.go): scaled dot-product attention
+//     softmax(q k^T * scale + mask) v over [B, H, T, D] with key-length
+//     (padding) and causal masks and dropout on the weights, computed
+//     FlashAttention-style (Dao et al. 2022) with an online softmax over
+//     blocks of keys: memory grows linearly with the length, and the
+//     backward pass recomputes the scores block by block from the kept
+//     log-sum-exp of each row. The dropout mask is a hash of (Seed, b, h,
+//     i, j), so both passes agree without storing it. AttentionComposite
+//     is the same from separate operations.
+//   - SoftmaxCrossEntropy (loss.go): per-row cross-entropy of logits with
+//     PyTorch's label smoothing and an ignore index, keeping one
+//     log-sum-exp per row instead of the [N, V] log-probabilities.
+//   - GRUCell, GRUSequence and LSTMSequence (rnn.go): a GRU's gate
+//     arithmetic, and the whole recurrence of a GRU or LSTM over T steps
+//     with per-sequence lengths (one matrix product per step forward and
+//     backward, the hidden weights' gradient one product over all steps).
+//   - LayerNorm (layernorm.go), GELU (ops.go, exact erf form; in float32
+//     through a Chebyshev-fitted erfc, within 3e-6 relative) and Dropout
+//     (ops.go, its mask a hash of seed and position, never stored): one
+//     pass forward and one backward each.
+//   - EmbeddingLookup (embedding.go): table rows by id, with a padding id
+//     whose row receives no gradient.
 package autodiff

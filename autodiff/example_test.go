@@ -17,3 +17,15 @@ func ExampleGrad() {
 	fmt.Println(dy.Value.Values(), d2y.Value.Values())
 	// Output: [12] [12]
 }
+
+// Attention with a padding mask: the first query weighs its two keys by
+// softmax(1, 0) = (0.731, 0.269), giving 0.731*10 + 0.269*20; the second
+// sequence has only one real key, so its query returns that key's value.
+func ExampleAttention() {
+	q := autodiff.Const(tensor.FromFloat64([]float64{1, 0, 0, 1}, 2, 1, 1, 2))             // [B=2, H=1, Tq=1, D=2]
+	k := autodiff.Const(tensor.FromFloat64([]float64{1, 0, 0, 1, 1, 0, 5, 5}, 2, 1, 2, 2)) // [2, 1, Tk=2, 2]
+	v := autodiff.Const(tensor.FromFloat64([]float64{10, 20, 30, 40}, 2, 1, 2, 1))         // [2, 1, 2, Dv=1]
+	y := autodiff.Attention(q, k, v, autodiff.AttentionOptions{Scale: 1, KeyLengths: []int{2, 1}})
+	fmt.Printf("%.4f\n", y.Value.Values())
+	// Output: [12.6894 30.0000]
+}

@@ -63,3 +63,55 @@ func bceGrad(s, p, t *Var) *Var {
 		return r
 	}, s, p, t)
 }
+
+// SoftmaxCrossEntropy returns the per-row cross-entropy of logits [..., V]
+// (shape [...]): for row r with target t = s.Targets[r] and label
+// smoothing eps, (1-eps)(-log p_t) + eps mean_c(-log p_c) with p =
+// softmax(row), PyTorch's definition; rows whose target is the ignore
+// index (s.IgnoreSet) give 0 and no gradient. It is one fused operation:
+// the forward pass keeps one log-sum-exp per row and neither pass stores
+// the [N, V] log-probabilities (only the gradient itself is [N, V]). When
+// a graph of the gradient is being built, the backward is that of the
+// composite LogSumExp - Gather - Mean, recomputed and differentiated
+// locally, so gradients of any order are available.
+func SoftmaxCrossEntropy(logits *Var, s tensor.XentSpec) *Var {
+	value, lse := tensor.SoftmaxCrossEntropy(logits.Value, s)
+	s.Targets = append([]int(nil), s.Targets...) // the backward pass must see these targets
+	return record("SoftmaxCrossEntropy", value, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		if graphBuilt(g, in) {
+			return localGrad(softmaxCrossEntropyComposite(in[0], s), g, in, needs)
+		}
+		return []*Var{Const(tensor.SoftmaxCrossEntropyBackward(g.Value, in[0].Value, lse, s))}
+	}, logits)
+}
+
+// softmaxCrossEntropyComposite is SoftmaxCrossEntropy from separate
+// differentiable operations.
+func softmaxCrossEntropyComposite(x *Var, s tensor.XentSpec) *Var {
+	shape := x.Shape()
+	v := shape[len(shape)-1]
+	rows := len(s.Targets)
+	x2 := Reshape(x, rows, v)
+	idx := make([]int, rows)
+	var keep *tensor.Tensor
+	for r, t := range s.Targets {
+		if s.IgnoreSet && t == s.Ignore {
+			if keep == nil {
+				keep = tensor.Ones(x.DType(), rows)
+			}
+			keep.SetFlat(r, 0)
+			continue
+		}
+		idx[r] = t
+	}
+	lse := LogSumExp(x2, 1, false)
+	picked := Reshape(Gather(x2, 1, idx, []int{rows, 1}), rows)
+	loss := Scale(Sub(lse, picked), 1-s.Smoothing)
+	if s.Smoothing != 0 {
+		loss = Add(loss, Scale(Sub(lse, Mean(x2, false, 1)), s.Smoothing))
+	}
+	if keep != nil {
+		loss = Mul(loss, Const(keep))
+	}
+	return Reshape(loss, shape[:len(shape)-1]...)
+}

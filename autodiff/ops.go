@@ -322,8 +322,35 @@ func Cos(x *Var) *Var {
 }
 
 // GELU is the Gaussian error linear unit x*Phi(x) with the exact erf form
-// (PyTorch's default), composed from differentiable primitives.
+// (PyTorch's default), one pass forward (which keeps Phi(x)) and one
+// backward (geluGrad, whose own backward is written with differentiable
+// operations).
 func GELU(x *Var) *Var {
+	y, cdf := tensor.GELU(x.Value)
+	return record("GELU", y, func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		return []*Var{geluGrad(g, in[0], cdf)}
+	}, x)
+}
+
+// geluGrad returns g*(Phi(x) + x*phi(x)), the gradient through GELU at x,
+// given cdf = Phi(x).
+func geluGrad(g, x *Var, cdf *tensor.Tensor) *Var {
+	return record("GELUBackward", tensor.GELUBackward(g.Value, x.Value, cdf), func(gg *Var, in []*Var, out *Var, needs []bool) []*Var {
+		r := make([]*Var, 2)
+		if needs[0] { // linear in g
+			r[0] = geluGrad(gg, in[1], cdf)
+		}
+		if needs[1] { // d/dx (Phi + x phi) = phi (2 - x^2)
+			x := in[1]
+			phi := Scale(Exp(Scale(Square(x), -0.5)), 1/math.Sqrt(2*math.Pi))
+			r[1] = Mul(Mul(gg, in[0]), Mul(phi, AddScalar(Neg(Square(x)), 2)))
+		}
+		return r
+	}, g, x)
+}
+
+// GELUComposite is GELU from separate differentiable operations.
+func GELUComposite(x *Var) *Var {
 	phi := Scale(AddScalar(Erf(Scale(x, 1/math.Sqrt2)), 1), 0.5)
 	return Mul(x, phi)
 }
@@ -422,5 +449,18 @@ func LogSoftmax(x *Var, axis int) *Var {
 func Softmax(x *Var, axis int) *Var {
 	return record("Softmax", tensor.Softmax(x.Value, axis), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
 		return []*Var{Mul(out, Sub(g, Sum(Mul(g, out), true, axis)))}
+	}, x)
+}
+
+// Dropout zeroes each element of x with probability p and scales the
+// rest by 1/(1-p) (tensor.Dropout: the mask is a hash of (seed, index),
+// never stored). It is linear in x with a fixed mask, so its backward is
+// Dropout of the gradient with the same seed, to any order.
+func Dropout(x *Var, p float64, seed uint64) *Var {
+	if p == 0 {
+		return x
+	}
+	return record("Dropout", tensor.Dropout(x.Value, p, seed), func(g *Var, in []*Var, out *Var, needs []bool) []*Var {
+		return []*Var{Dropout(g, p, seed)}
 	}, x)
 }

@@ -21,4 +21,26 @@
 // are built of them. Layers appended one by one always run one by one.
 // Units lists a network's steps as Apply runs them, for code (serve's
 // Conv4 kernels) that needs to know which blocks are fused.
+//
+// Sequence layers work on batch-first tensors [B, T, D] with per-sequence
+// lengths for padding, and keep PyTorch's parameter names and layouts:
+//
+//   - Embedding with an optional padding id (its row gets no gradient) and
+//     Logits, the tied output projection through the same table;
+//     SinusoidalTable / AddSinusoidal and PositionalEmbedding (learned),
+//     both with a position offset for incremental decoding (posenc.go).
+//   - GRUCell, LSTMCell and the stacked GRU and LSTM (rnn.go), with the
+//     gate order and weight_ih/weight_hh/bias_ih/bias_hh layout of
+//     torch.nn; RunGRU and RunLSTM run a cell over [B, T, I] with lengths:
+//     a sequence's state is frozen after its length and its outputs there
+//     are zero. Each runner's recurrence is one fused operation.
+//   - AdditiveAttention (Bahdanau) and LuongAttention (dot and general)
+//     for RNN decoders (rnnattn.go).
+//   - TokenCrossEntropy (label smoothing, ignore index, averaging per token
+//     or per sequence, returning the token count) and
+//     SequenceLogLikelihood for scoring (seqloss.go), on the fused
+//     autodiff.SoftmaxCrossEntropy.
+//
+// Scaled dot-product attention itself is autodiff.Attention (one fused
+// operation with padding and causal masks and dropout).
 package nn

@@ -269,10 +269,7 @@ func (l *LayerNorm) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 	if len(s) == 0 || s[len(s)-1] != w[0].Shape()[0] {
 		panic(fmt.Sprintf("nn: LayerNorm over %d features: input %v", w[0].Shape()[0], s))
 	}
-	mean := autodiff.Mean(x, true, -1)
-	variance := autodiff.Variance(x, false, true, -1)
-	xhat := autodiff.Div(autodiff.Sub(x, mean), autodiff.Sqrt(autodiff.AddScalar(variance, l.Eps)))
-	return autodiff.Add(autodiff.Mul(xhat, w[0]), w[1])
+	return autodiff.LayerNorm(x, w[0], w[1], l.Eps) // one fused operation
 }
 
 // Dropout zeroes each element with probability P during training and
@@ -301,23 +298,25 @@ func (d *Dropout) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 	if !d.Training || d.P == 0 {
 		return x
 	}
-	mask := tensor.New(x.DType(), x.Shape()...)
-	scale := 1 / (1 - d.P)
+	// one draw per call seeds the mask, a hash of (seed, index) applied
+	// in one pass (autodiff.Dropout)
 	d.mu.Lock()
-	for i := 0; i < mask.Len(); i++ {
-		if d.rng.Float64() >= d.P {
-			mask.SetFlat(i, scale)
-		}
-	}
+	seed := d.rng.Uint64()
 	d.mu.Unlock()
-	return autodiff.Mul(x, autodiff.Const(mask))
+	return autodiff.Dropout(x, d.P, seed)
 }
 
 // Embedding maps integer ids to rows of a [num, dim] table. Apply reads the
 // ids from x's values (which must be whole numbers in range) and returns
 // shape x.shape + [dim].
+//
+// With Padded set, the row PaddingIdx is padding, as PyTorch's padding_idx:
+// NewEmbeddingPadded zeroes it, and it never receives a gradient, so it
+// stays as it is through training and through MAML's inner steps.
 type Embedding struct {
-	Weight *autodiff.Var
+	Weight     *autodiff.Var
+	PaddingIdx int
+	Padded     bool
 }
 
 // NewEmbedding returns an embedding table initialised N(0, 1) as PyTorch does.
@@ -325,11 +324,52 @@ func NewEmbedding(rng *rand.Rand, num, dim int) *Embedding {
 	return &Embedding{Weight: autodiff.Param(tensor.RandN(rng, tensor.Float32, 1, num, dim))}
 }
 
+// NewEmbeddingPadded is NewEmbedding with row pad as padding (zeroed, no
+// gradient).
+func NewEmbeddingPadded(rng *rand.Rand, num, dim, pad int) *Embedding {
+	if pad < 0 || pad >= num {
+		panic(fmt.Sprintf("nn: Embedding: padding id %d not in [0,%d)", pad, num))
+	}
+	e := NewEmbedding(rng, num, dim)
+	for j := 0; j < dim; j++ {
+		e.Weight.Value.Set(0, pad, j)
+	}
+	e.PaddingIdx, e.Padded = pad, true
+	return e
+}
+
 func (e *Embedding) Params() []Param { return []Param{{"weight", e.Weight}} }
 
-// Lookup returns the rows of table w for ids.
+func (e *Embedding) pad() int {
+	if e.Padded {
+		return e.PaddingIdx
+	}
+	return -1
+}
+
+// Lookup returns the rows of table w for ids, [len(ids), dim] (the
+// padding row, if any, passes no gradient).
 func (e *Embedding) Lookup(w *autodiff.Var, ids []int) *autodiff.Var {
-	return autodiff.IndexSelect(w, 0, ids)
+	return autodiff.EmbeddingLookup(w, ids, e.pad())
+}
+
+// Embed returns the rows of table w for ids shaped shape + [dim] (ids
+// row-major, e.g. [B, T] token ids).
+func (e *Embedding) Embed(w *autodiff.Var, ids []int, shape ...int) *autodiff.Var {
+	if tensor.NumElems(shape) != len(ids) {
+		panic(fmt.Sprintf("nn: Embedding: %d ids for shape %v", len(ids), shape))
+	}
+	return autodiff.Reshape(e.Lookup(w, ids), append(append([]int(nil), shape...), w.Shape()[1])...)
+}
+
+// Logits is the tied output projection: h [..., dim] times the transposed
+// table w [num, dim], giving scores [..., num] over the vocabulary (input
+// and output embeddings share one matrix, Press and Wolf 2017).
+func (e *Embedding) Logits(w *autodiff.Var, h *autodiff.Var) *autodiff.Var {
+	if s := h.Shape(); len(s) == 0 || s[len(s)-1] != w.Shape()[1] {
+		panic(fmt.Sprintf("nn: Embedding.Logits: hidden %v for table %v", s, w.Shape()))
+	}
+	return autodiff.MatMulNT(h, w)
 }
 
 func (e *Embedding) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
@@ -343,6 +383,5 @@ func (e *Embedding) Apply(w []*autodiff.Var, x *autodiff.Var) *autodiff.Var {
 		}
 		ids[i] = int(v)
 	}
-	out := e.Lookup(w[0], ids)
-	return autodiff.Reshape(out, append(append([]int(nil), x.Shape()...), w[0].Shape()[1])...)
+	return e.Embed(w[0], ids, x.Shape()...)
 }

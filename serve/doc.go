@@ -44,6 +44,26 @@
 // pixel convention is the training data's: ink = 1, background = 0 (the
 // original Omniglot PNGs, black strokes on white, map correctly).
 //
+// # Web pages
+//
+// GET / is a playground (draw symbols on a 105x105 pad inked like the
+// Omniglot data, build an N-way K-shot support set, adapt, classify every
+// new drawing; click points for regression models) and, with
+// Config.RunsDir, GET /runs is a run dashboard with the read-only API
+//
+//	GET /v1/runs                        run folders directly under RunsDir
+//	GET /v1/runs/NAME                   config.yaml, summary.json, status
+//	GET /v1/runs/NAME/metrics?offset=N  metrics.jsonl records from byte N
+//
+// (DashboardHandler serves the dashboard alone, for `metalearn dash`). The
+// pages are embedded static files that call the API with the same token
+// and limits; every response carries ContentSecurityPolicy (no inline
+// script or style), no CORS headers are sent and requests marked
+// cross-origin by the browser are refused; run folders and files that are
+// symbolic links or outside RunsDir are never listed or read (os.Root).
+// Without a token, the runs API answers only to an IP address or localhost
+// in the Host header (DNS rebinding).
+//
 // Every error is a 4xx or 5xx with {"error": "message"}: malformed JSON,
 // unknown fields, trailing data, wrong shapes, non-finite numbers, labels
 // out of range, a class without examples, unknown model or id, invalid

@@ -8,7 +8,9 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -27,7 +29,7 @@ import (
 // Options are the server settings of `metalearn serve`, also used by the
 // in-process server of `serve loadtest` and `serve demo` (--models).
 type Options struct {
-	Models, Addr, Token         string
+	Models, Addr, Token, Runs   string
 	Workers, Queue              int
 	QueueTimeout, CacheTTL      time.Duration
 	CacheEntries                int
@@ -46,6 +48,7 @@ func (o *Options) Bind(fl *pflag.FlagSet, withAddr bool) {
 		fl.StringVar(&o.Addr, "addr", "127.0.0.1:8080", "listen address (loopback by default; set --token before exposing it)")
 		fl.StringVar(&o.Token, "token", "", "require 'Authorization: Bearer TOKEN' (default: $METALEARN_TOKEN)")
 		fl.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGINT/SIGTERM, wait this long for in-flight requests")
+		fl.StringVar(&o.Runs, "runs", "", "also show the run dashboard at /runs over the run folders directly under this directory")
 	}
 	fl.IntVar(&o.Workers, "workers", 0, "requests computing in parallel (0: the number of cores)")
 	fl.IntVar(&o.Queue, "queue", 64, "requests waiting for a worker; more get 429")
@@ -112,6 +115,7 @@ func (o *Options) Config(errLog io.Writer) (Config, error) {
 		CacheEntries: o.CacheEntries, CacheBytes: int64(o.CacheMB * (1 << 20)), CacheTTL: o.CacheTTL,
 		Limits: Limits{MaxBodyBytes: int64(o.MaxBodyMB * (1 << 20)), MaxSupport: o.MaxSupport, MaxQueries: o.MaxQueries,
 			MaxSteps: o.MaxSteps, MaxWays: o.MaxWays, MaxImageSide: o.MaxImage, MaxLR: o.MaxLR},
+		RunsDir:  o.Runs,
 		ErrorLog: log.New(errLog, "metalearn serve: ", log.LstdFlags)}
 	if o.KernelThreads > 0 {
 		tensor.SetThreads(o.KernelThreads)
@@ -142,6 +146,10 @@ func (o *Options) Run(ctx context.Context, out, errw io.Writer) error {
 		fmt.Fprintf(errw, "warning: serving on %s without a token\n", cfg.Addr)
 	}
 	fmt.Fprintf(out, "serving %s on http://%s (auth: %v)\n", cfg.ModelDir, ln.Addr(), cfg.Token != "")
+	fmt.Fprintf(out, "playground: http://%s/\n", ln.Addr())
+	if cfg.RunsDir != "" {
+		fmt.Fprintf(out, "run dashboard: http://%s/runs (run folders under %s)\n", ln.Addr(), cfg.RunsDir)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve(ln) }()
 	select {
@@ -159,6 +167,49 @@ func (o *Options) Run(ctx context.Context, out, errw io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "stopped")
+	return nil
+}
+
+// Dashboard serves the run dashboard over the run folders directly under
+// dir (DashboardHandler) at addr until ctx is done (`metalearn dash`); the
+// token defaults to $METALEARN_TOKEN.
+func Dashboard(ctx context.Context, dir, addr, token string, out, errw io.Writer) error {
+	for _, f := range []string{"metrics.jsonl", "config.yaml", "summary.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return fmt.Errorf("%s is itself a run folder (it holds %s): give the folder above it, e.g. metalearn dash %s", dir, f, filepath.Dir(filepath.Clean(dir)))
+		}
+	}
+	if token == "" {
+		token = os.Getenv("METALEARN_TOKEN")
+	}
+	h, err := DashboardHandler(dir, token)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s: %v", addr, err)
+	}
+	if host, _, _ := net.SplitHostPort(addr); token == "" && !isLoopback(host) {
+		fmt.Fprintf(errw, "warning: serving run folders on %s without a token\n", addr)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	fmt.Fprintf(out, "run dashboard of %s: http://%s/ (auth: %v)\n", dir, ln.Addr(), token != "")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %v", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
 	return nil
 }
 

@@ -57,6 +57,9 @@ type Config struct {
 	CacheBytes   int64
 	CacheTTL     time.Duration
 	Limits       Limits
+	// RunsDir, when set, adds the run dashboard (GET /runs) and the
+	// read-only runs API over the run folders directly under it (web.go).
+	RunsDir string
 	// Now is the clock of the cache (default time.Now); tests inject one.
 	Now func() time.Time
 	// ErrorLog receives server errors (default: discarded).
@@ -121,6 +124,7 @@ type Server struct {
 	draining atomic.Bool
 	stop     chan struct{}
 	stopOnce sync.Once
+	runs     *runStore // Config.RunsDir, or nil
 	// beforeCompute, when set (tests), runs while a request holds a worker.
 	beforeCompute func()
 }
@@ -138,6 +142,11 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, reg: reg, met: newMetrics(), stop: make(chan struct{}),
 		cache: newCache(cfg.CacheEntries, cfg.CacheBytes, cfg.CacheTTL, cfg.Now),
 		pool:  newPool(cfg.Workers, cfg.Queue, cfg.QueueTimeout)}
+	if cfg.RunsDir != "" {
+		if s.runs, err = newRunStore(cfg.RunsDir); err != nil {
+			return nil, err
+		}
+	}
 	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: cfg.ErrorLog}
 	go s.janitor()
@@ -185,8 +194,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // Handler returns the HTTP handler (for tests or embedding in another
-// server).
-func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+// server): the API, the web pages and the runs API (web.go).
+func (s *Server) Handler() http.Handler { return s.site() }
 
 // statusWriter records the status code.
 type statusWriter struct {

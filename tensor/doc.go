@@ -24,4 +24,10 @@
 // with few input channels followed by BatchNorm, ReLU and 2x2 pooling can
 // run as one block that recomputes its output instead of storing it
 // (convbn.go), with the separate operations' numbers bit for bit.
+//
+// For sequences: Attention runs scaled dot-product attention block by
+// block with an online softmax (attention.go, never storing the score
+// matrix), SoftmaxCrossEntropy a row-wise loss over large vocabularies
+// (xent.go), GRUCell / GRUSequence / LSTMSequence the recurrent cells
+// (rnn.go), LayerNorm and GELU, each with its backward kernel.
 package tensor

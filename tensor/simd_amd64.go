@@ -56,6 +56,12 @@ var useAVX512Exp = cpu.X86.HasAVX512F
 //go:noescape
 func sigmoidF32AVX512(o, x *float32, n int)
 
+// expShiftF32AVX512 sets o = e^(x*scale - shift) over n values (a positive
+// multiple of 16) and returns their sum (useAVX512Exp).
+//
+//go:noescape
+func expShiftF32AVX512(o, x *float32, n int, scale, shift float32) float32
+
 // useWinograd enables the Winograd convolution (winograd.go) and its
 // AVX-512 transforms (wino_amd64.s; AVX-512F, BMI2).
 var useWinograd = cpu.X86.HasAVX512F && cpu.X86.HasBMI2

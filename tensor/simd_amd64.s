@@ -654,3 +654,71 @@ TEXT ·transpose16x16AVX512(SB), NOSPLIT, $0-32
 	STOREZ16(DI, BX)
 	VZEROUPPER
 	RET
+
+// func expShiftF32AVX512(o, x *float32, n int, scale, shift float32) float32
+// (n % 16 == 0, n > 0): o = e^(x*scale - shift), returning the sum of o.
+// e^a as in sigmoidF32AVX512 (a clamped below at -104, then k = round(a
+// log2 e), r = a - k ln2 in two parts, Taylor polynomial of degree 7,
+// times 2^k by VSCALEFPS).
+TEXT ·expShiftF32AVX512(SB), NOSPLIT, $0-36
+	MOVQ o+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS scale+24(FP), Z18
+	VBROADCASTSS shift+28(FP), Z17
+	MOVL $0x3fb8aa3b, AX
+	VPBROADCASTD AX, Z21 // log2(e)
+	MOVL $0x3f318000, AX
+	VPBROADCASTD AX, Z22 // ln2, high part
+	MOVL $0xb95e8083, AX
+	VPBROADCASTD AX, Z23 // ln2, low part
+	MOVL $0x39500d01, AX
+	VPBROADCASTD AX, Z24 // 1/7!
+	MOVL $0x3ab60b61, AX
+	VPBROADCASTD AX, Z25 // 1/6!
+	MOVL $0x3c088889, AX
+	VPBROADCASTD AX, Z26 // 1/5!
+	MOVL $0x3d2aaaab, AX
+	VPBROADCASTD AX, Z27 // 1/4!
+	MOVL $0x3e2aaaab, AX
+	VPBROADCASTD AX, Z28 // 1/3!
+	MOVL $0x3f000000, AX
+	VPBROADCASTD AX, Z29 // 1/2
+	MOVL $0x3f800000, AX
+	VPBROADCASTD AX, Z30 // 1
+	MOVL $0xc2d00000, AX
+	VPBROADCASTD AX, Z31 // -104
+	VPXORD Z10, Z10, Z10 // running sum
+exploop:
+	VMOVUPS 0(SI), Z0
+	VFMSUB213PS Z17, Z18, Z0   // a = x*scale - shift
+	VMAXPS Z0, Z31, Z1         // a = max(a, -104)
+	VMULPS Z21, Z1, Z2
+	VRNDSCALEPS $0, Z2, Z2     // k = round(a log2 e)
+	VMOVAPS Z1, Z3
+	VFNMADD231PS Z22, Z2, Z3   // r = a - k ln2hi
+	VFNMADD231PS Z23, Z2, Z3   // r -= k ln2lo
+	VMOVAPS Z24, Z4
+	VFMADD213PS Z25, Z3, Z4    // Horner: p = p r + c
+	VFMADD213PS Z26, Z3, Z4
+	VFMADD213PS Z27, Z3, Z4
+	VFMADD213PS Z28, Z3, Z4
+	VFMADD213PS Z29, Z3, Z4
+	VFMADD213PS Z30, Z3, Z4
+	VFMADD213PS Z30, Z3, Z4    // p = e^r
+	VSCALEFPS Z2, Z4, Z4       // e = p 2^k
+	VMOVUPS Z4, 0(DI)
+	VADDPS Z4, Z10, Z10
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNE exploop
+	VEXTRACTF64X4 $1, Z10, Y11
+	VADDPS Y11, Y10, Y10
+	VEXTRACTF128 $1, Y10, X11
+	VADDPS X11, X10, X10
+	VHADDPS X10, X10, X10
+	VHADDPS X10, X10, X10
+	MOVSS X10, ret+32(FP)
+	VZEROUPPER
+	RET

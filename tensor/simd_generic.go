@@ -20,17 +20,18 @@ func sqDevF32AVX2(x *float32, n int, m float32) float32 { panic("unreachable") }
 func sumDotF32AVX2(gr, x *float32, n int, m float32) (float32, float32) {
 	panic("unreachable")
 }
-func affineF32AVX2(o, x *float32, n int, a, b float32)                    { panic("unreachable") }
-func affineReluF32AVX2(o, x *float32, n int, a, b float32)                { panic("unreachable") }
-func affine2F32AVX2(o, x, y *float32, n int, a, b, c float32)             { panic("unreachable") }
-func reluF32AVX2(o, x *float32, n int)                                    { panic("unreachable") }
-func maskPosF32AVX2(o, gr, y *float32, n int)                             { panic("unreachable") }
-func pool2AffineReluAVX2(o, r0, r1 *float32, n int, a, b float32)         { panic("unreachable") }
-func maxPool2x2RowAVX2(x, out *float32, idx *int32, n, w int, a0 int32)   { panic("unreachable") }
-func maxPool2x2RowAVX512(x, out *float32, idx *int32, n, w int, a0 int32) { panic("unreachable") }
-func pool2AffineReluAVX512(o, r0, r1 *float32, n int, a, b float32)       { panic("unreachable") }
-func sigmoidF32AVX512(o, x *float32, n int)                               { panic("unreachable") }
-func winoInputAVX512(x *float32, h, w int, v *float32, vstride int)       { panic("unreachable") }
+func affineF32AVX2(o, x *float32, n int, a, b float32)                     { panic("unreachable") }
+func affineReluF32AVX2(o, x *float32, n int, a, b float32)                 { panic("unreachable") }
+func affine2F32AVX2(o, x, y *float32, n int, a, b, c float32)              { panic("unreachable") }
+func reluF32AVX2(o, x *float32, n int)                                     { panic("unreachable") }
+func maskPosF32AVX2(o, gr, y *float32, n int)                              { panic("unreachable") }
+func pool2AffineReluAVX2(o, r0, r1 *float32, n int, a, b float32)          { panic("unreachable") }
+func maxPool2x2RowAVX2(x, out *float32, idx *int32, n, w int, a0 int32)    { panic("unreachable") }
+func maxPool2x2RowAVX512(x, out *float32, idx *int32, n, w int, a0 int32)  { panic("unreachable") }
+func pool2AffineReluAVX512(o, r0, r1 *float32, n int, a, b float32)        { panic("unreachable") }
+func sigmoidF32AVX512(o, x *float32, n int)                                { panic("unreachable") }
+func expShiftF32AVX512(o, x *float32, n int, scale, shift float32) float32 { panic("unreachable") }
+func winoInputAVX512(x *float32, h, w int, v *float32, vstride int)        { panic("unreachable") }
 func winoOutputAVX512(m *float32, mstride int, y *float32, h, w int, bias float32) {
 	panic("unreachable")
 }

@@ -47,6 +47,6 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newSeedCmd(), newMetaCmd(), newMTLCmd(), newBenchCmd(), newTransferCmd(), newServeCmd(), newTrainCmd(), newDemoCmd(), newDataCmd(), newPlotCmd(), newMTCmd())
+	root.AddCommand(newSeedCmd(), newMetaCmd(), newMTLCmd(), newBenchCmd(), newTransferCmd(), newServeCmd(), newDashCmd(), newTrainCmd(), newDemoCmd(), newDataCmd(), newPlotCmd(), newMTCmd())
 	return root
 }

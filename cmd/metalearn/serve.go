@@ -23,11 +23,14 @@ func newServeCmd() *cobra.Command {
   POST /v1/adapt    {"model":NAME,"support":{"inputs":[...],"labels":[...]},"steps":5} -> {"id":...}
   POST /v1/predict  {"id":ID,"inputs":[...]} or {"model":NAME,"support":{...},"inputs":[...]}
   GET  /v1/models, GET /healthz, GET /metrics (Prometheus text format)
+  GET  /            the playground page: draw symbols, adapt, classify live
+  GET  /runs        the run dashboard (with --runs DIR)
 
 Inputs are arrays of numbers or base64 PNG images (ink = 1, background = 0,
 resized to 28x28 like the Omniglot loader). SIGINT/SIGTERM drain in-flight
 requests and stop. See the serve package documentation for details.`,
-		Example: `  metalearn serve --models models/ --addr 127.0.0.1:8080
+		Example: `  metalearn serve --models models/ --addr 127.0.0.1:8080   # then open http://127.0.0.1:8080/
+  metalearn serve --models models/ --runs runs/             # playground at /, dashboard at /runs
   METALEARN_TOKEN=secret metalearn serve --models models/ --workers 2 --queue 32
   metalearn serve loadtest --url http://127.0.0.1:8080 --model proto --concurrency 8 --requests 2000
   metalearn serve demo --models models/ --model proto --users 5 --shots 1,5`,

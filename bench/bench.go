@@ -43,6 +43,11 @@ func Workloads() []Workload {
 		{Name: "protonet_5w5s_episode", Setup: protoEpisode},
 		{Name: "omniglot_maml_2nd", Setup: func() func() { return omniglotMAML(false) }},
 		{Name: "omniglot_maml_1st", Setup: func() func() { return omniglotMAML(true) }},
+		{Name: "mt_small_train_step", Setup: func() func() { return mtTrainStep(mtSmall) }},
+		{Name: "mt_tiny_train_step", Setup: func() func() { return mtTrainStep(mtTiny) }},
+		{Name: "mt_small_greedy_decode", Setup: func() func() { return mtGreedyDecode(mtSmall) }},
+		{Name: "mt_small_beam4_decode", Setup: func() func() { return mtBeamDecode(mtSmall, 4) }},
+		{Name: "gru_step", Setup: gruStep},
 		{Name: "sgemm_512", Flops: 2 * 512 * 512 * 512, Setup: func() func() { return sgemm(512, 512, 512) }},
 		{Name: "sgemm_10x40x40", Flops: 2 * 10 * 40 * 40, Setup: func() func() { return sgemm(10, 40, 40) }},
 	}
@@ -160,6 +165,111 @@ func omniglotMAML(firstOrder bool) func() {
 		grads := make([][]*tensor.Tensor, len(tasks))
 		meta.Parallel(len(tasks), 0, func(i int) { grads[i], _ = m.TaskGradient(tasks[i], 0) })
 		opt.StepWith(meta.AverageGrads(grads))
+	}
+}
+
+// mtShape is a translation-model benchmark shape: a pre-LN Transformer
+// with tied embeddings over a shared vocabulary, batches of mtBatch pairs
+// of mtLen source and mtLen target tokens (the decoder reads mtLen tokens
+// and predicts mtLen), dropout 0.1, label smoothing 0.1, Adam.
+type mtShape struct {
+	dModel, heads, layers, ffn, vocab int
+}
+
+var (
+	mtSmall = mtShape{dModel: 256, heads: 4, layers: 3, ffn: 1024, vocab: 8000}
+	mtTiny  = mtShape{dModel: 128, heads: 4, layers: 2, ffn: 512, vocab: 4000}
+)
+
+const mtBatch, mtLen = 64, 24
+
+func mtModel(s mtShape) (*nn.Seq2Seq, *rand.Rand) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	m, err := nn.NewSeq2Seq(rng, s.vocab, nn.TransformerConfig{DModel: s.dModel, Heads: s.heads, EncoderLayers: s.layers,
+		DecoderLayers: s.layers, FFN: s.ffn, Dropout: 0.1, NormFirst: true, Seed: 1})
+	if err != nil {
+		panic(err)
+	}
+	return m, rng
+}
+
+// randomTokens is n rows of t random ids in [3, vocab) (0-2: padding,
+// begin and end of sentence).
+func randomTokens(rng *rand.Rand, n, t, vocab int) nn.Tokens {
+	tk := nn.Tokens{IDs: make([]int, n*t), Lens: make([]int, n), T: t}
+	for i := range tk.IDs {
+		tk.IDs[i] = 3 + rng.IntN(vocab-3)
+	}
+	for i := range tk.Lens {
+		tk.Lens[i] = t
+	}
+	return tk
+}
+
+func mtTrainStep(s mtShape) func() {
+	m, rng := mtModel(s)
+	src := randomTokens(rng, mtBatch, mtLen, s.vocab)
+	tgt := randomTokens(rng, mtBatch, mtLen+1, s.vocab) // decoder input = first 24, labels = last 24
+	w := nn.Vars(m)
+	opt := optim.NewAdam(w, optim.AdamConfig{LR: 1e-4})
+	return func() {
+		opt.ZeroGrad()
+		loss, _ := m.Loss(w, src, tgt, 0.1)
+		loss.Backward()
+		opt.Step()
+		autodiff.Free(loss)
+	}
+}
+
+// mtGreedyDecode is 24 greedy steps (no early stop) for 64 sources of 24
+// tokens, with the incremental (key/value cached) decoder.
+func mtGreedyDecode(s mtShape) func() {
+	m, rng := mtModel(s)
+	m.SetTraining(false)
+	src := randomTokens(rng, mtBatch, mtLen, s.vocab)
+	w := nn.Vars(m)
+	return func() {
+		st := m.StartDecoding(w, src)
+		tokens := make([]int, mtBatch)
+		for i := range tokens {
+			tokens[i] = 1
+		}
+		for step := 0; step < mtLen; step++ {
+			tokens = tensor.ArgMax(st.Step(tokens), -1)
+		}
+	}
+}
+
+// mtBeamDecode is beam search (length penalty 0.6, at most 24 output
+// tokens) for 64 sources of 24 tokens; how soon hypotheses end depends on
+// the (random, fixed) model.
+func mtBeamDecode(s mtShape, beam int) func() {
+	m, rng := mtModel(s)
+	m.SetTraining(false)
+	src := randomTokens(rng, mtBatch, mtLen, s.vocab)
+	w := nn.Vars(m)
+	cfg := nn.SearchConfig{Beam: beam, LengthPenalty: 0.6, MaxLenConst: mtLen, BOS: 1, EOS: 2}
+	return func() {
+		if _, err := nn.BeamSearch(m.StartDecoding(w, src), src.Lens, cfg); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// gruStep is a 1-layer GRU (input and hidden 512) over a batch of 64
+// sequences of 24 steps, forward and backward (to the weights; the loss is
+// the sum of the outputs).
+func gruStep() func() {
+	rng := rand.New(rand.NewPCG(1, 1))
+	g := nn.NewGRU(rng, 512, 512, 1)
+	w := nn.Vars(g)
+	x := autodiff.Const(tensor.RandN(rng, tensor.Float32, 1, 64, 24, 512))
+	return func() {
+		nn.ZeroGrad(g)
+		out, _ := g.Run(w, x, nil, nil)
+		loss := autodiff.Sum(out, false)
+		loss.Backward()
+		autodiff.Free(loss)
 	}
 }
 

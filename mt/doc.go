@@ -1,6 +1,6 @@
-// Package mt holds the model-independent parts of machine translation:
-// the evaluation metrics, the shared subword vocabulary and the evaluation
-// of translation files.
+// Package mt is machine translation: the evaluation metrics, the shared
+// subword vocabulary, the translation models, their training and
+// translation, and the evaluation of translation files and models.
 //
 // # Metrics (sacreBLEU 2.x defaults)
 //
@@ -88,6 +88,82 @@
 //   - Marshal / UnmarshalVocab serialise to JSON with a version field (for
 //     a model file's metadata); UnmarshalVocab validates everything and is
 //     fuzzed.
+//
+// # Models (model.go)
+//
+// Model holds a ModelSpec (the architecture, versioned), the Vocab with a
+// tag <2xx> per language, and the network, an nn.Seq2Seq (Transformer with
+// a shared embedding tied to the output projection, sinusoidal positions):
+//
+//   - ArchShared is the multilingual model of Johnson et al. (2017, "Google's
+//     Multilingual Neural Machine Translation System: Enabling Zero-Shot
+//     Translation"): the source is <2tgt> + subwords + </s>, and everything
+//     (vocabulary, embedding, encoder, decoder) is shared by all
+//     directions, so one model translates en->X, X->en and, untrained,
+//     X->Y (zero-shot). Trained on one pair it is the bilingual baseline.
+//   - ArchSeparateDecoders is the shared + task-specific design: embedding
+//     and encoder shared, one decoder stack per target language (its
+//     layers and final norm), chosen by the target language. The networks
+//     are one nn.Seq2Seq per target whose embedding and encoder layers are
+//     the same variables, so gradients from every direction reach the
+//     shared weights and decoding reuses nn's KV-cached search unchanged.
+//
+// Model.Save writes one safetensors file (atomically, through checkpoint):
+// the weights under their Params names ("embed.weight",
+// "transformer.encoder.layers.0...", and for separate decoders
+// "decoder.<lang>.transformer.decoder..."), and in the metadata "format"
+// (ModelFormat), "spec" (ModelSpec JSON with its version) and "vocab"
+// (Vocab.Marshal). LoadModel rebuilds the model exactly and refuses, with
+// the file and reason, a missing file, a non-safetensors file, another
+// format, an unknown spec version or field, a missing, mis-shaped or
+// non-finite tensor.
+//
+// # Training (train.go)
+//
+// Train is one run under runner.Run (the project's one training driver):
+//
+//   - data: the lo-mt train split of each direction (X->Y pairs joined on
+//     id), optionally a seeded sample of MaxPairs; the dev split only for
+//     validation; the test split never. The BPE vocabulary is trained on
+//     the run's training text with languages sampled by temperature.
+//   - batches: per direction, data.TokenBatches under a token budget
+//     (source + target, padding included), one epoch's batches at a time
+//     (seeded by the direction and the epoch); each step draws its
+//     direction with probability ∝ n^(1/Temperature) from a generator
+//     seeded by (seed, step), then takes that direction's next batch, so
+//     small directions are not drowned and every batch has one target
+//     language (what separate decoders need).
+//   - optimisation: Adam (β = 0.9, 0.98, ε = 1e-9) with the warm-up +
+//     inverse-square-root schedule of Vaswani et al. (2017)
+//     (optim.InverseSqrt), label-smoothed token cross-entropy (Szegedy et
+//     al. 2016; 0.1 by default), dropout, global-norm clipping; a step
+//     with a non-finite loss or gradient is skipped and counted.
+//   - validation: greedy decoding of the first ValSentences dev sentences
+//     of every direction, corpus chrF per direction, their mean as the
+//     metric; the driver keeps the best weights, which become
+//     model.safetensors. dev.jsonl records step, minutes and chrF.
+//   - exact resume: the checkpoint (checkpoint.safetensors) holds the
+//     weights, Adam's moments, the best weights and, as JSON, the driver's
+//     state, the sampler's cursors and epochs and the configuration; the
+//     dropout streams are reseeded from (seed, step) before every step
+//     (nn.Seq2Seq.Reseed). An interrupted and resumed run ends bit for bit
+//     where an uninterrupted one does (TestTrainResumeExact, both
+//     architectures).
+//   - checkpoint averaging: with Average = N the weights at the last N
+//     checkpoints are kept and their mean written as model-avg.safetensors
+//     (AverageModels; Vaswani et al. 2017, sec. 6.1).
+//   - ExportTokens writes the vocabulary and the tokenised data for
+//     reference/mt_torch.py, the PyTorch reference of the time-to-quality
+//     comparison.
+//
+// # Translating and evaluating models
+//
+// Model.Translate encodes lines for a target language, sorts them by
+// length, decodes batches with nn.Greedy or nn.BeamSearch (length penalty
+// of Wu et al. 2016, n-best lists) and returns the translations in input
+// order. EvaluateModel translates a lo-mt split for any direction
+// (zero-shot included, or through a pivot language) and scores it with
+// Evaluate.
 //
 // # Evaluating files
 //

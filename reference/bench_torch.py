@@ -146,6 +146,78 @@ def omni_maml(first_order):
 bench("omniglot_maml_2nd", lambda: omni_maml(False), min_runs=5)
 bench("omniglot_maml_1st", lambda: omni_maml(True), min_runs=5)
 
+# Translation models (metalearn's nn.Seq2Seq): pre-LN nn.Transformer with a
+# shared, tied embedding scaled by sqrt(d_model) plus sinusoidal positions,
+# batch 64 pairs of 24 source and 24 target tokens (the decoder reads 24
+# and predicts 24), dropout 0.1, label smoothing 0.1, Adam.
+import math
+class Seq2Seq(nn.Module):
+    def __init__(self, vocab, d, heads, layers, ffn):
+        super().__init__()
+        self.d = d
+        self.embed = nn.Embedding(vocab, d)
+        nn.init.normal_(self.embed.weight, std=d ** -0.5)
+        self.transformer = nn.Transformer(d, heads, layers, layers, ffn, dropout=0.1, batch_first=True, norm_first=True)
+        self.drop = nn.Dropout(0.1)
+        pos = torch.arange(512)[:, None]
+        div = torch.pow(10000.0, torch.arange(0, d, 2) / d)
+        pe = torch.zeros(512, d)
+        pe[:, 0::2], pe[:, 1::2] = torch.sin(pos / div), torch.cos(pos / div)
+        self.register_buffer("pe", pe)
+    def emb(self, ids, pos0=0):
+        return self.drop(self.embed(ids) * math.sqrt(self.d) + self.pe[pos0:pos0 + ids.shape[1]])
+    def encode(self, src):
+        return self.transformer.encoder(self.emb(src))
+    def decode(self, tgt, memory):
+        causal = self.transformer.generate_square_subsequent_mask(tgt.shape[1])
+        h = self.transformer.decoder(self.emb(tgt), memory, tgt_mask=causal)
+        return F.linear(h, self.embed.weight)  # tied output projection
+
+def mt_train(vocab, d, heads, layers, ffn):
+    model = Seq2Seq(vocab, d, heads, layers, ffn)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    src = torch.randint(3, vocab, (64, 24))
+    tgt = torch.randint(3, vocab, (64, 25))
+    def step():
+        opt.zero_grad()
+        logits = model.decode(tgt[:, :-1], model.encode(src))
+        F.cross_entropy(logits.reshape(-1, vocab), tgt[:, 1:].reshape(-1), label_smoothing=0.1, ignore_index=0).backward()
+        opt.step()
+    return step
+# (the `only in name` guards skip building models that will not run)
+if only in "mt_small_train_step":
+    bench("mt_small_train_step", mt_train(8000, 256, 4, 3, 1024), min_runs=5)
+if only in "mt_tiny_train_step":
+    bench("mt_tiny_train_step", mt_train(4000, 128, 4, 2, 512), min_runs=5)
+
+# 24 greedy steps for 64 sources of 24 tokens, decoding step by step with
+# nn.Transformer the usual way: every step runs the decoder over the whole
+# prefix (no key/value cache).
+def mt_greedy(vocab, d, heads, layers, ffn):
+    model = Seq2Seq(vocab, d, heads, layers, ffn).eval()
+    src = torch.randint(3, vocab, (64, 24))
+    def run():
+        with torch.no_grad():
+            memory = model.encode(src)
+            ys = torch.ones(64, 1, dtype=torch.long)
+            for _ in range(24):
+                nxt = model.decode(ys, memory)[:, -1].log_softmax(-1).argmax(-1)
+                ys = torch.cat([ys, nxt[:, None]], 1)
+    return run
+if only in "mt_small_greedy_decode":
+    bench("mt_small_greedy_decode", mt_greedy(8000, 256, 4, 3, 1024), min_runs=5)
+
+# 1-layer GRU, input and hidden 512, batch 64, 24 steps, forward and
+# backward (to the weights; the loss is the sum of the outputs)
+if only in "gru_step":
+    gru = nn.GRU(512, 512, batch_first=True)
+    gx = torch.randn(64, 24, 512)
+    def gru_step():
+        gru.zero_grad()
+        out, h = gru(gx)
+        out.sum().backward()
+    bench("gru_step", gru_step)
+
 # sgemm
 for (m, n, k, name) in [(512, 512, 512, "sgemm_512"), (10, 40, 40, "sgemm_10x40x40")]:
     a, b = torch.randn(m, k), torch.randn(k, n)

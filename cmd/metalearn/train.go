@@ -84,8 +84,11 @@ key (e.g. --set meta.inner_lr=0.1).`,
 			}
 			if fl.Changed("iterations") {
 				key := "meta.iterations"
-				if cfg.Kind == "mtl" {
+				switch cfg.Kind {
+				case "mtl":
 					key = "mtl.steps"
+				case "mt":
+					key = "mt.steps"
 				}
 				if cfg, err = config.Load(o.file, append(sets, fmt.Sprintf("%s=%d", key, o.iterations))); err != nil {
 					return err
@@ -104,6 +107,8 @@ key (e.g. --set meta.inner_lr=0.1).`,
 				return trainMeta(cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, o, mode)
 			case "mtl":
 				return trainMTL(cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, o, mode)
+			case "mt":
+				return trainMT(cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, o, mode)
 			default:
 				return trainTransfer(cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, o)
 			}

@@ -150,23 +150,36 @@ func (o *Options) Run(ctx context.Context, out, errw io.Writer) error {
 	if cfg.RunsDir != "" {
 		fmt.Fprintf(out, "run dashboard: http://%s/runs (run folders under %s)\n", ln.Addr(), cfg.RunsDir)
 	}
+	draining := func() { fmt.Fprintln(out, "shutting down: draining in-flight requests") }
+	if err := serveUntil(ctx, func() error { return s.Serve(ln) }, s.Shutdown, o.ShutdownTimeout, draining); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "stopped")
+	return nil
+}
+
+// serveUntil runs serve until it fails or ctx is done; then it calls
+// draining (when set) and shutdown with timeout, and waits for serve to
+// return (http.ErrServerClosed is the normal end).
+func serveUntil(ctx context.Context, serve func() error, shutdown func(context.Context) error, timeout time.Duration, draining func()) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.Serve(ln) }()
+	go func() { errc <- serve() }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	fmt.Fprintln(out, "shutting down: draining in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
+	if draining != nil {
+		draining()
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	if err := s.Shutdown(sctx); err != nil {
+	if err := shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %v", err)
 	}
-	if err := <-errc; err != nil {
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	fmt.Fprintln(out, "stopped")
 	return nil
 }
 
@@ -195,22 +208,7 @@ func Dashboard(ctx context.Context, dir, addr, token string, out, errw io.Writer
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(out, "run dashboard of %s: http://%s/ (auth: %v)\n", dir, ln.Addr(), token != "")
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %v", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntil(ctx, func() error { return srv.Serve(ln) }, srv.Shutdown, 5*time.Second, nil)
 }
 
 func isLoopback(host string) bool {

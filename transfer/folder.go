@@ -75,7 +75,7 @@ func RunFolder(cfg FolderRunConfig) (*FolderRunResult, error) {
 	args := []string{cfg.Command}
 	set := func(k, v string) error {
 		if err := fs.Set(k, v); err != nil {
-			return fmt.Errorf("%s: %q for --%s: %w", where("transfer.options."+k), v, k, err)
+			return fmt.Errorf("%s: %w", where("transfer.options."+k), err)
 		}
 		args = append(args, "--"+k+"="+v)
 		return nil

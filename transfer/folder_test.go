@@ -51,7 +51,7 @@ func TestRunFolderBadOptions(t *testing.T) {
 		want    string
 	}{
 		{"domain", map[string]string{"roundz": "1"}, `run.yaml:9: transfer.options.roundz: unknown option "roundz" for transfer domain (known: C, C-grid,`},
-		{"domain", map[string]string{"rounds": "x"}, `run.yaml:9: transfer.options.rounds: "x" for --rounds:`},
+		{"domain", map[string]string{"rounds": "x"}, `run.yaml:9: transfer.options.rounds: invalid argument "x" for "--rounds" flag`},
 		{"domain", map[string]string{"out": "x"}, `unknown option "out"`},
 		{"nope", nil, `run.yaml:9: transfer.command: "nope" is not a transfer command`},
 		{"domain", map[string]string{"C-grid": "1,-2"}, `run.yaml (transfer.options): --C-grid: "-2" is not a number > 0`},

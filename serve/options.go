@@ -38,6 +38,10 @@ type Options struct {
 	MaxSteps, MaxWays, MaxImage int
 	KernelThreads               int
 	ShutdownTimeout             time.Duration
+	MaxConns                    int
+	MemoryMB                    float64
+	RequestTimeout, ReadTimeout time.Duration
+	WriteTimeout                time.Duration
 }
 
 // Bind defines the server flags; withAddr adds --addr, --token and
@@ -63,6 +67,11 @@ func (o *Options) Bind(fl *pflag.FlagSet, withAddr bool) {
 	fl.IntVar(&o.MaxWays, "max-ways", 100, "classes of a metric-based support set")
 	fl.IntVar(&o.MaxImage, "max-image-side", 512, "largest image side (PNG or nested array), pixels")
 	fl.Float64Var(&o.MaxLR, "max-lr", 10, "largest learning_rate a request may ask for")
+	fl.IntVar(&o.MaxConns, "max-conns", 256, "open connections at most; one more is answered 503 and closed")
+	fl.Float64Var(&o.MemoryMB, "memory-mb", 256, "memory all requests together may hold while read and computed, MiB (each reserves 4x its body; beyond: wait up to --queue-timeout, then 503)")
+	fl.DurationVar(&o.RequestTimeout, "request-timeout", 30*time.Second, "longest a request may wait and compute (then 503; the adaptation stops)")
+	fl.DurationVar(&o.ReadTimeout, "read-timeout", 20*time.Second, "longest a client may take to send a request, body included (then 408)")
+	fl.DurationVar(&o.WriteTimeout, "write-timeout", 10*time.Second, "longest a client may take to read an answer")
 	fl.IntVar(&o.KernelThreads, "kernel-threads", 0, "goroutines per tensor kernel (0: the number of cores; 1 suits many concurrent requests)")
 }
 
@@ -79,7 +88,7 @@ func (o *Options) Config(errLog io.Writer) (Config, error) {
 		v    int
 		min  int
 	}{{"workers", o.Workers, 0}, {"queue", o.Queue, 0}, {"cache-entries", o.CacheEntries, 1}, {"max-support", o.MaxSupport, 1},
-		{"max-queries", o.MaxQueries, 1}, {"max-steps", o.MaxSteps, 1}, {"max-ways", o.MaxWays, 2}, {"max-image-side", o.MaxImage, 1}, {"kernel-threads", o.KernelThreads, 0}} {
+		{"max-queries", o.MaxQueries, 1}, {"max-steps", o.MaxSteps, 1}, {"max-ways", o.MaxWays, 2}, {"max-image-side", o.MaxImage, 1}, {"kernel-threads", o.KernelThreads, 0}, {"max-conns", o.MaxConns, 1}} {
 		if p.v < p.min {
 			return c, fmt.Errorf("--%s = %d, want >= %d", p.name, p.v, p.min)
 		}
@@ -87,7 +96,7 @@ func (o *Options) Config(errLog io.Writer) (Config, error) {
 	for _, p := range []struct {
 		name string
 		v    float64
-	}{{"cache-mb", o.CacheMB}, {"max-body-mb", o.MaxBodyMB}, {"max-lr", o.MaxLR}} {
+	}{{"cache-mb", o.CacheMB}, {"max-body-mb", o.MaxBodyMB}, {"max-lr", o.MaxLR}, {"memory-mb", o.MemoryMB}} {
 		if !(p.v > 0) || p.v > 1e9 {
 			return c, fmt.Errorf("--%s = %v, want a positive number", p.name, p.v)
 		}
@@ -95,7 +104,7 @@ func (o *Options) Config(errLog io.Writer) (Config, error) {
 	for _, p := range []struct {
 		name string
 		v    time.Duration
-	}{{"queue-timeout", o.QueueTimeout}, {"cache-ttl", o.CacheTTL}} {
+	}{{"queue-timeout", o.QueueTimeout}, {"cache-ttl", o.CacheTTL}, {"request-timeout", o.RequestTimeout}, {"read-timeout", o.ReadTimeout}, {"write-timeout", o.WriteTimeout}} {
 		if p.v <= 0 {
 			return c, fmt.Errorf("--%s = %v, want a positive duration", p.name, p.v)
 		}
@@ -115,6 +124,8 @@ func (o *Options) Config(errLog io.Writer) (Config, error) {
 		CacheEntries: o.CacheEntries, CacheBytes: int64(o.CacheMB * (1 << 20)), CacheTTL: o.CacheTTL,
 		Limits: Limits{MaxBodyBytes: int64(o.MaxBodyMB * (1 << 20)), MaxSupport: o.MaxSupport, MaxQueries: o.MaxQueries,
 			MaxSteps: o.MaxSteps, MaxWays: o.MaxWays, MaxImageSide: o.MaxImage, MaxLR: o.MaxLR},
+		MaxConns: o.MaxConns, MemoryBudget: int64(o.MemoryMB * (1 << 20)), RequestTimeout: o.RequestTimeout,
+		ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
 		RunsDir:  o.Runs,
 		ErrorLog: log.New(errLog, "metalearn serve: ", log.LstdFlags)}
 	if o.KernelThreads > 0 {
@@ -174,6 +185,8 @@ func serveUntil(ctx context.Context, serve func() error, shutdown func(context.C
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// Server.Shutdown: past the timeout the computations in flight are
+	// stopped and answered 503; an error only if one did not stop
 	if err := shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %v", err)
 	}
@@ -292,7 +305,11 @@ type LoadOptions struct {
 	Duration                           time.Duration
 	PNG                                bool
 	Seed                               uint64
-	fs                                 *pflag.FlagSet
+	// Hostile > 0 runs HostileLoad instead of LoadTest (runHostile).
+	Hostile, ServerPID int
+	Baseline           time.Duration
+	AmplifyMB          float64
+	fs                 *pflag.FlagSet
 }
 
 // Bind defines the loadtest flags.
@@ -310,6 +327,10 @@ func (o *LoadOptions) Bind(fl *pflag.FlagSet) {
 	fl.IntVar(&o.Steps, "steps", 0, "adaptation steps (default: the model's)")
 	fl.BoolVar(&o.PNG, "png", false, "send images as base64 PNG instead of arrays")
 	fl.Uint64Var(&o.Seed, "seed", 1, "seed of the synthetic inputs")
+	fl.IntVar(&o.Hostile, "hostile", 0, "hostile clients mixed with the --concurrency normal ones (0: an ordinary load test)")
+	fl.DurationVar(&o.Baseline, "baseline", 0, "with --hostile: how long the normal clients run alone first (default --duration/4, at least 2s)")
+	fl.Float64Var(&o.AmplifyMB, "amplify-mb", 8, "with --hostile: size of an amplifying body, MiB (kept 4 KiB under it)")
+	fl.IntVar(&o.ServerPID, "server-pid", 0, "with --hostile and --url: the server's process id, to sample its RSS (Linux /proc)")
 }
 
 // steps is --steps when it was given.
@@ -334,6 +355,10 @@ func (o *LoadOptions) Run(ctx context.Context, out, errw io.Writer, asJSON bool)
 		return err
 	}
 	defer stop()
+	if o.Hostile > 0 {
+		return o.runHostile(ctx, HostileConfig{URL: u, Token: tok, Model: o.Model, Hostile: o.Hostile, Normal: o.Concurrency, Duration: o.Duration,
+			Baseline: o.Baseline, AmplifyBytes: int(o.AmplifyMB * (1 << 20)), MaxSteps: o.Server.MaxSteps, Seed: o.Seed}, o.URL == "", out, asJSON)
+	}
 	cfg := LoadConfig{URL: u, Token: tok, Model: o.Model, Concurrency: o.Concurrency, Operations: o.Requests, Duration: o.Duration,
 		Mode: o.Mode, Ways: o.Ways, Shots: o.Shots, Queries: o.Queries, PNG: o.PNG, Seed: o.Seed}
 	if cfg.Steps, err = steps(o.fs, o.Steps); err != nil {
@@ -364,6 +389,58 @@ func (o *LoadOptions) Run(ctx context.Context, out, errw io.Writer, asJSON bool)
 	}
 	if rep.Errors > 0 {
 		return fmt.Errorf("%d of %d operations failed", rep.Errors, rep.Operations)
+	}
+	return nil
+}
+
+// runHostile runs HostileLoad and prints its report; the peak RSS is the
+// server's (--server-pid) or, in-process, this process's.
+func (o *LoadOptions) runHostile(ctx context.Context, cfg HostileConfig, inProcess bool, out io.Writer, asJSON bool) error {
+	pid := o.ServerPID
+	switch {
+	case cfg.Hostile > MaxConcurrency:
+		return fmt.Errorf("--hostile = %d, want 1..%d", cfg.Hostile, MaxConcurrency)
+	case cfg.Duration <= 0 || cfg.Duration > MaxLoadDuration:
+		return fmt.Errorf("--duration = %v, want 0 < duration <= %v", cfg.Duration, MaxLoadDuration)
+	case cfg.AmplifyBytes < 4096:
+		return fmt.Errorf("--amplify-mb: want at least 4 KiB")
+	}
+	statm := ""
+	switch {
+	case pid > 0:
+		statm = fmt.Sprintf("/proc/%d/statm", pid)
+	case inProcess:
+		statm = "/proc/self/statm"
+	}
+	if statm != "" {
+		if _, err := os.ReadFile(statm); err != nil {
+			return fmt.Errorf("--server-pid: cannot read %s: %v", statm, err)
+		}
+		cfg.RSS = func() int64 {
+			b, err := os.ReadFile(statm)
+			if err != nil {
+				return 0
+			}
+			var size, res int64
+			fmt.Sscan(string(b), &size, &res)
+			return res * int64(os.Getpagesize())
+		}
+	}
+	rep, err := HostileLoad(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		b, _ := json.Marshal(map[string]any{"report": rep, "target": cfg.URL, "cores": runtime.NumCPU(), "in_process": inProcess})
+		fmt.Fprintln(out, string(b))
+	} else {
+		fmt.Fprintln(out, rep)
+	}
+	switch {
+	case rep.Normal5xx > 0:
+		return fmt.Errorf("normal clients got %d 5xx answers other than 503 (%v)", rep.Normal5xx, rep.NormalFailures)
+	case rep.HealthFailures > 0:
+		return fmt.Errorf("/healthz failed %d of %d probes", rep.HealthFailures, rep.HealthProbes)
 	}
 	return nil
 }

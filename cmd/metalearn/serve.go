@@ -59,9 +59,18 @@ refused): each operation adapts to a random N-way K-shot support set and
 predicts Q queries with the returned id (--mode adapt+predict), or sends one
 predict with an inline support set (--mode inline). It stops by itself after
 --requests operations or --duration, whichever comes first. With --models it
-starts an in-process server on 127.0.0.1 instead of using --url.`,
+starts an in-process server on 127.0.0.1 instead of using --url.
+
+With --hostile N it measures --concurrency normal clients alone for
+--baseline, then for --duration while N hostile clients send amplifying
+bodies, bodies trickled past the read timeout, huge step counts, nulls,
+duplicate keys and abandoned requests; it reports the normal clients'
+latency and answers, the hostile answers, /healthz probes and (with
+--server-pid, or in-process) the server's peak RSS, and fails when a normal
+client gets a 5xx other than 503 or /healthz does not answer.`,
 		Example: `  metalearn serve loadtest --url http://127.0.0.1:8080 --model proto --concurrency 8 --requests 2000
-  metalearn serve loadtest --models models/ --model fomaml --steps 5 --requests 300`,
+  metalearn serve loadtest --models models/ --model fomaml --steps 5 --requests 300
+  metalearn serve loadtest --url http://127.0.0.1:8080 --model proto --hostile 32 --concurrency 8 --duration 60s --server-pid 1234`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return o.Run(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)

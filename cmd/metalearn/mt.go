@@ -103,6 +103,6 @@ scored the same way.`,
 		}
 		return nil
 	}
-	cmd.AddCommand(eval)
+	cmd.AddCommand(eval, newMTPOCmd(), newMTDemoCmd())
 	return cmd
 }

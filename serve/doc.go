@@ -205,4 +205,9 @@
 // LoadTest is a bounded load generator (127.0.0.1 only) and Demo the
 // Omniglot "one user per alphabet" scenario; the CLI exposes them as
 // `metalearn serve loadtest` and `metalearn serve demo`.
+//
+// The three commands' settings are Options (the server; Run serves until
+// its context ends, then drains), LoadOptions and DemoOptions (options.go):
+// each binds its flags (names, defaults, help), checks them and runs,
+// against --url or a server started in-process over --models.
 package serve

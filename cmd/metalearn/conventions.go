@@ -22,6 +22,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/internal/flagalias"
 )
 
 func init() {
@@ -160,8 +161,8 @@ func suggestFlags(fs *pflag.FlagSet, name string) []string {
 	seen := map[string]bool{}
 	fs.VisitAll(func(f *pflag.Flag) {
 		suggest := f.Name
-		if a, ok := f.Value.(aliasValue); ok {
-			suggest = a.target // close to an old name: offer the new one
+		if target, ok := flagalias.Target(f); ok {
+			suggest = target // close to an old name: offer the new one
 		} else if f.Hidden {
 			return
 		}
@@ -205,33 +206,16 @@ func levenshtein(a, b string) int {
 	return prev[len(b)]
 }
 
-// renameFlag keeps a renamed flag's old name working for a release: the
-// old name sets the new flag (which then counts as changed) and prints
-// pflag's deprecation notice.
-func renameFlag(fs *pflag.FlagSet, oldName, newName string) {
-	nf := fs.Lookup(newName)
-	if nf == nil {
-		panic("renameFlag: no flag --" + newName)
-	}
-	fs.AddFlag(&pflag.Flag{
-		Name:        oldName,
-		Usage:       "deprecated: use --" + newName,
-		Value:       aliasValue{fs: fs, target: newName, Value: nf.Value},
-		DefValue:    nf.DefValue,
-		NoOptDefVal: nf.NoOptDefVal,
-	})
-	// Hidden, and warnDeprecated says so on stderr (pflag's own notice
-	// would go to the command's output, mixing with --json).
-	if err := fs.MarkHidden(oldName); err != nil {
-		panic(err)
-	}
-}
+// renameFlag keeps a renamed flag's old name working for a release
+// (flagalias.Rename); warnDeprecated prints the notice on stderr (pflag's
+// own would go to the command's output, mixing with --json).
+func renameFlag(fs *pflag.FlagSet, oldName, newName string) { flagalias.Rename(fs, oldName, newName) }
 
 // warnDeprecated prints one line on stderr for each old flag name used.
 func warnDeprecated(cmd *cobra.Command) {
 	cmd.Flags().Visit(func(f *pflag.Flag) {
-		if a, ok := f.Value.(aliasValue); ok {
-			fmt.Fprintf(cmd.ErrOrStderr(), "metalearn: --%s is deprecated, use --%s (the old name goes in the next release)\n", f.Name, a.target)
+		if target, ok := flagalias.Target(f); ok {
+			fmt.Fprintf(cmd.ErrOrStderr(), "metalearn: --%s is deprecated, use --%s (the old name goes in the next release)\n", f.Name, target)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/internal/flagalias"
 )
 
 // Typos at any level exit non-zero with a suggestion; a bare group prints
@@ -67,7 +68,7 @@ func TestFlagNamesHaveOneMeaning(t *testing.T) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
-			if _, alias := f.Value.(aliasValue); alias {
+			if _, alias := flagalias.Target(f); alias {
 				return
 			}
 			u := strings.ToLower(f.Usage)

@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/metalearn/metalearn/internal/flagalias"
+
 	"github.com/metalearn/metalearn/dist"
 	"github.com/metalearn/metalearn/meta"
 	"github.com/metalearn/metalearn/runner"
@@ -228,7 +230,7 @@ func metaTrain(out, stderr io.Writer, s meta.Spec, tf trainFlags, comm dist.Comm
 func resumeCommand(cmd *cobra.Command) string {
 	parts := []string{cmd.CommandPath()}
 	cmd.Flags().Visit(func(f *pflag.Flag) {
-		if _, old := f.Value.(aliasValue); old {
+		if _, old := flagalias.Target(f); old {
 			return // a deprecated name: its new flag is listed
 		}
 		if f.Name != "resume" {

@@ -58,7 +58,8 @@ func TestClientOptionsRefuse(t *testing.T) {
 		{[]string{"--url", "http://127.0.0.1:1"}, false, "--model is required"},
 		{[]string{"--model", "p"}, false, "give --url"},
 		{[]string{"--model", "p", "--url", "http://127.0.0.1:1", "--models", "x"}, false, "not both"},
-		{[]string{"--model", "p", "--url", "http://127.0.0.1:1", "--steps", "-1"}, false, "--steps = -1"},
+		{[]string{"--model", "p", "--url", "http://127.0.0.1:1", "--inner-steps", "-1"}, false, "--inner-steps = -1"},
+		{[]string{"--model", "p", "--url", "http://127.0.0.1:1", "--steps", "-1"}, false, "--inner-steps = -1"}, // the deprecated name still sets it
 		{[]string{"--model", "p", "--url", "http://127.0.0.1:1", "--concurrency", "0"}, false, "--concurrency = 0"},
 		{[]string{"--model", "p", "--shots", "1,x"}, true, `--shots "1,x"`},
 		{[]string{"--model", "p", "--users", "0"}, true, "--users 0"},

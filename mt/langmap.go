@@ -549,3 +549,97 @@ func ReadRuns(dir string) ([]NewLangRun, error) {
 	}
 	return out, err
 }
+
+// LangMapOptions is one `metalearn mt langmap` run.
+type LangMapOptions struct {
+	Map TransferMapConfig
+	// Affinity > 0 also trains a multilingual model on English -> every
+	// language (AffinityTrain, Map.Source's settings by default) and
+	// measures the TAG affinity every Affinity steps (lookahead rate
+	// AffinityLR on AffinitySentences sentences per language).
+	Affinity          int
+	AffinityLR        float64
+	AffinitySentences int
+	AffinityTrain     *TrainConfig
+	// Groups > 0 partitions the languages into this many groups.
+	Groups  int
+	Command string
+}
+
+// LangMapReport is what BuildLangMap wrote.
+type LangMapReport struct {
+	Map      *LangMap              `json:"map"`
+	Files    []string              `json:"files"`
+	Groups   *transfer.GroupResult `json:"groups,omitempty"`
+	AffGroup *transfer.GroupResult `json:"affinity_groups,omitempty"`
+}
+
+// BuildLangMap measures the transfer-gain map (TransferMap) and, if asked,
+// the TAG affinity, writes Out/langmap.json, the heatmaps
+// (Out/langmap-gain.png/.svg, Out/langmap-affinity.png/.svg) and groups
+// the languages.
+func BuildLangMap(o LangMapOptions) (*LangMapReport, error) {
+	lm, err := TransferMap(o.Map)
+	if err != nil {
+		return nil, err
+	}
+	lm.Command = o.Command
+	rep := &LangMapReport{Map: lm}
+	if o.Affinity > 0 {
+		tc := o.Map.Source
+		if o.AffinityTrain != nil {
+			tc = *o.AffinityTrain
+		}
+		tc.Data, tc.Out = o.Map.Data, filepath.Join(o.Map.Out, "affinity-run")
+		tc.Pairs = nil
+		for _, l := range o.Map.Languages {
+			tc.Pairs = append(tc.Pairs, "en-"+l)
+		}
+		lr, sents := o.AffinityLR, o.AffinitySentences
+		if lr == 0 {
+			lr = tc.LR
+		}
+		if sents == 0 {
+			sents = 32
+		}
+		a, _, err := LanguageAffinity(tc, o.Affinity, lr, sents)
+		if err != nil {
+			return nil, fmt.Errorf("mt langmap: affinity: %w", err)
+		}
+		lm.Affinity = a
+		fs, err := a.Plot(filepath.Join(o.Map.Out, "langmap-affinity"))
+		if err != nil {
+			return nil, err
+		}
+		rep.Files = append(rep.Files, fs...)
+	}
+	path := filepath.Join(o.Map.Out, "langmap.json")
+	if err := lm.Save(path); err != nil {
+		return nil, err
+	}
+	rep.Files = append(rep.Files, path)
+	fs, err := lm.Plot(filepath.Join(o.Map.Out, "langmap-gain"))
+	if err != nil {
+		return nil, err
+	}
+	rep.Files = append(rep.Files, fs...)
+	if o.Groups > 0 {
+		if rep.Groups, err = lm.Groups(o.Groups); err != nil {
+			return nil, err
+		}
+		if lm.Affinity != nil {
+			n := len(lm.Affinity.Z)
+			z := make([][]float64, n)
+			for i := range z {
+				z[i] = make([]float64, n)
+				for j := range z[i] {
+					z[i][j] = lm.Affinity.Z[i][j] + lm.Affinity.Z[j][i]
+				}
+			}
+			if rep.AffGroup, err = transfer.GroupTasks(z, lm.Affinity.Tasks, o.Groups); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return rep, nil
+}

@@ -151,10 +151,21 @@ type MetaConfig struct {
 }
 
 // DefaultMetaConfig: FOMAML, 200 outer steps of 4 languages, 1 inner SGD
-// step of 0.1 (MetaNMT's inner rate order), outer rate 1e-3 (plain SGD on
-// the outer gradient), batches of 2,048 tokens.
+// step of 0.1, the algorithm's default outer rate (plain SGD on the outer
+// gradient), batches of 2,048 tokens. These are untuned starting points.
 func DefaultMetaConfig() MetaConfig {
-	return MetaConfig{Algorithm: "fomaml", Steps: 200, MetaBatch: 4, InnerSteps: 1, InnerLR: 0.1, OuterLR: 1e-3, MaxTokens: 2048, Seed: 1}
+	return MetaConfig{Algorithm: "fomaml", Steps: 200, MetaBatch: 4, InnerSteps: 1, InnerLR: 0.1, MaxTokens: 2048, Seed: 1}
+}
+
+// outerLR is OuterLR or the algorithm's default.
+func (c MetaConfig) outerLR() float64 {
+	switch {
+	case c.OuterLR != 0:
+		return c.OuterLR
+	case c.Algorithm == "reptile":
+		return 0.5
+	}
+	return 0.1
 }
 
 func (c MetaConfig) validate() error {
@@ -163,7 +174,7 @@ func (c MetaConfig) validate() error {
 		return fmt.Errorf("mt meta: algorithm %q, want fomaml or reptile (second-order MAML through the Transformer is not offered)", c.Algorithm)
 	case c.Steps < 1 || c.MetaBatch < 1 || c.InnerSteps < 1:
 		return fmt.Errorf("mt meta: steps = %d, meta_batch = %d, inner_steps = %d: want >= 1", c.Steps, c.MetaBatch, c.InnerSteps)
-	case !(c.InnerLR > 0) || !(c.OuterLR > 0):
+	case !(c.InnerLR > 0) || !(c.OuterLR >= 0):
 		return fmt.Errorf("mt meta: inner_lr = %v, outer_lr = %v: want > 0", c.InnerLR, c.OuterLR)
 	case c.MaxTokens < 8:
 		return fmt.Errorf("mt meta: max_tokens = %d, want >= 8", c.MaxTokens)
@@ -241,7 +252,7 @@ func metaOuterStep(theta []*tensor.Tensor, tasks []int, grad gradFunc, c MetaCon
 		}
 	}
 	out := make([]*tensor.Tensor, len(theta))
-	scale := c.OuterLR / float64(len(tasks))
+	scale := c.outerLR() / float64(len(tasks))
 	for k := range theta {
 		if sum[k] == nil {
 			out[k] = theta[k]
@@ -252,7 +263,7 @@ func metaOuterStep(theta []*tensor.Tensor, tasks []int, grad gradFunc, c MetaCon
 	return out, qloss / float64(len(tasks)), nil
 }
 
-// MetaTrain runs the meta-learning stage on m in place: the tasks are the
+// MetaTrain runs the meta-learning stage on m in place (Gu et al. 2018's meta-learning stage): the tasks are the
 // directions of train (pair -> pairs, e.g. en-de, en-pt, ...), each outer
 // step draws MetaBatch of them (seeded by (seed, step)) and a support and
 // a query batch of each (disjoint halves of a seeded shuffle of the

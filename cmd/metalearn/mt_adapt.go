@@ -100,7 +100,7 @@ gets model.safetensors and result.json (with --eval-split, chrF and BLEU).`,
 	f.IntVar(&o.Meta.MetaBatch, "meta-batch", o.Meta.MetaBatch, "languages per outer step")
 	f.IntVar(&o.Meta.InnerSteps, "inner-steps", o.Meta.InnerSteps, "inner SGD steps per language")
 	f.Float64Var(&o.Meta.InnerLR, "inner-lr", o.Meta.InnerLR, "inner SGD rate")
-	f.Float64Var(&o.Meta.OuterLR, "outer-lr", o.Meta.OuterLR, "outer rate")
+	f.Float64Var(&o.Meta.OuterLR, "outer-lr", 0, "outer rate (0: 0.1 for fomaml, 0.5 for reptile)")
 	f.IntVar(&o.Meta.MaxTokens, "meta-max-tokens", o.Meta.MaxTokens, "tokens per support or query batch")
 	f.IntVar(&o.MetaPairs, "meta-pairs", o.MetaPairs, "lo-mt train pairs read per meta task (0: all)")
 	f.StringSliceVar(&o.TagFrom, "tag-from", nil, "languages whose tags' mean initialises the new tag")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/metalearn/metalearn/autodiff"
 	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
 	"github.com/metalearn/metalearn/tensor"
 )
 
@@ -135,7 +136,7 @@ func AddLanguage(m *Model, lang string, from []string, seed uint64) (*Model, err
 // the multilingual model with a support batch and a query batch drawn from
 // its training pairs.
 type MetaConfig struct {
-	// Algorithm is "fomaml" or "reptile".
+	// Algorithm is "fomaml", "reptile" or "maml" (second order).
 	Algorithm string `json:"algorithm"`
 	// Steps outer updates; MetaBatch languages per update; InnerSteps SGD
 	// steps of rate InnerLR on each language's support batch; OuterLR the
@@ -165,13 +166,14 @@ func (c MetaConfig) outerLR() float64 {
 	case c.Algorithm == "reptile":
 		return 0.5
 	}
+	// FOMAML and MAML
 	return 0.1
 }
 
 func (c MetaConfig) validate() error {
 	switch {
-	case c.Algorithm != "fomaml" && c.Algorithm != "reptile":
-		return fmt.Errorf("mt meta: algorithm %q, want fomaml or reptile (second-order MAML through the Transformer is not offered)", c.Algorithm)
+	case c.Algorithm != "fomaml" && c.Algorithm != "reptile" && c.Algorithm != "maml":
+		return fmt.Errorf("mt meta: algorithm %q, want fomaml, reptile or maml (second order)", c.Algorithm)
 	case c.Steps < 1 || c.MetaBatch < 1 || c.InnerSteps < 1:
 		return fmt.Errorf("mt meta: steps = %d, meta_batch = %d, inner_steps = %d: want >= 1", c.Steps, c.MetaBatch, c.InnerSteps)
 	case !(c.InnerLR > 0) || !(c.OuterLR >= 0):
@@ -196,10 +198,36 @@ type gradFunc func(t int, query bool, w []*tensor.Tensor) (float64, []*tensor.Te
 //	         after k more steps on the query batch                           (Nichol et al. 2018)
 //
 // It returns the new weights and the mean query loss at phi_i.
-func metaOuterStep(theta []*tensor.Tensor, tasks []int, grad gradFunc, c MetaConfig) ([]*tensor.Tensor, float64, error) {
+//
+// MAML (second order): theta <- theta - beta * mean_i d L_query_i(phi_i(theta)) / d theta,
+// differentiating through the inner steps; metaGrad returns that
+// derivative and the query loss for one task (nil for the first-order
+// algorithms).
+func metaOuterStep(theta []*tensor.Tensor, tasks []int, grad gradFunc, metaGrad func(t int, theta []*tensor.Tensor) (float64, []*tensor.Tensor, error), c MetaConfig) ([]*tensor.Tensor, float64, error) {
 	sum := make([]*tensor.Tensor, len(theta))
 	qloss := 0.0
+	add := func(contrib []*tensor.Tensor) {
+		for k, g := range contrib {
+			if g == nil {
+				continue
+			}
+			if sum[k] == nil {
+				sum[k] = g.Clone()
+			} else {
+				sum[k] = tensor.Add(sum[k], g)
+			}
+		}
+	}
 	for _, t := range tasks {
+		if c.Algorithm == "maml" {
+			l, g, err := metaGrad(t, theta)
+			if err != nil {
+				return nil, 0, err
+			}
+			qloss += l
+			add(g)
+			continue
+		}
 		phi := slices.Clone(theta)
 		inner := func(query bool) error {
 			for range c.InnerSteps {
@@ -240,16 +268,7 @@ func metaOuterStep(theta []*tensor.Tensor, tasks []int, grad gradFunc, c MetaCon
 				contrib[k] = tensor.Sub(theta[k], phi[k]) // pseudo-gradient theta - phi'
 			}
 		}
-		for k, g := range contrib {
-			if g == nil {
-				continue
-			}
-			if sum[k] == nil {
-				sum[k] = g.Clone()
-			} else {
-				sum[k] = tensor.Add(sum[k], g)
-			}
-		}
+		add(contrib)
 	}
 	out := make([]*tensor.Tensor, len(theta))
 	scale := c.outerLR() / float64(len(tasks))
@@ -347,6 +366,28 @@ func MetaTrain(m *Model, train map[string][]data.Segment, c MetaConfig, maxLen i
 		}
 		return loss.Item(), out, nil
 	}
+	secondOrder := func(t int, w []*tensor.Tensor) (float64, []*tensor.Tensor, error) {
+		for i, p := range params {
+			p.V.Value = w[i]
+		}
+		net, vars, err := m.net(tasks[t].tgt)
+		if err != nil {
+			return 0, nil, err
+		}
+		loss, g, err := mamlTaskGrad(net.Loss, vars, cur[t].sup, cur[t].qry, c.InnerSteps, c.InnerLR)
+		if err != nil {
+			return 0, nil, err
+		}
+		at := map[*autodiff.Var]int{}
+		for i, p := range params {
+			at[p.V] = i
+		}
+		out := make([]*tensor.Tensor, len(params))
+		for i, gi := range g {
+			out[at[vars[i]]] = gi
+		}
+		return loss, out, nil
+	}
 	var curve []float64
 	for step := range c.Steps {
 		r := rand.New(rand.NewPCG(c.Seed^0x6d6574614e4d54, uint64(step)))
@@ -379,7 +420,7 @@ func MetaTrain(m *Model, train map[string][]data.Segment, c MetaConfig, maxLen i
 		for i, p := range params {
 			theta[i] = p.V.Value
 		}
-		next, ql, err := metaOuterStep(theta, chosen, grad, c)
+		next, ql, err := metaOuterStep(theta, chosen, grad, secondOrder, c)
 		if err != nil {
 			return nil, err
 		}
@@ -389,6 +430,42 @@ func MetaTrain(m *Model, train map[string][]data.Segment, c MetaConfig, maxLen i
 		curve = append(curve, ql)
 	}
 	return curve, nil
+}
+
+// lossFunc is nn.Seq2Seq.Loss's shape: the loss of a batch at weights w.
+type lossFunc func(w []*autodiff.Var, src, tgt nn.Tokens, smoothing float64) (*autodiff.Var, int)
+
+// mamlTaskGrad is one task's second-order MAML meta-gradient (Finn et al.
+// 2017, eq. 1-2): phi = theta - alpha * grad L_support(theta), repeated
+// k times with the graph of every inner gradient kept, then the gradient
+// of L_query(phi) with respect to theta through the inner steps.
+func mamlTaskGrad(loss lossFunc, theta []*autodiff.Var, sup, qry data.SeqBatch, k int, alpha float64) (float64, []*tensor.Tensor, error) {
+	phi := slices.Clone(theta)
+	for range k {
+		l, _ := loss(phi, sup.Src, sup.Tgt, 0)
+		gs := autodiff.Grad([]*autodiff.Var{l}, phi, true)
+		next := make([]*autodiff.Var, len(phi))
+		for i, g := range gs {
+			if g == nil {
+				next[i] = phi[i]
+				continue
+			}
+			next[i] = autodiff.Sub(phi[i], autodiff.Scale(g, alpha))
+		}
+		phi = next
+	}
+	lq, _ := loss(phi, qry.Src, qry.Tgt, 0)
+	if v := lq.Item(); math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, nil, fmt.Errorf("mt meta: non-finite query loss %v", v)
+	}
+	gs := autodiff.Grad([]*autodiff.Var{lq}, theta, false)
+	out := make([]*tensor.Tensor, len(gs))
+	for i, g := range gs {
+		if g != nil {
+			out[i] = g.Value
+		}
+	}
+	return lq.Item(), out, nil
 }
 
 // Adaptation methods (AdaptConfig.Method).

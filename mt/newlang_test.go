@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/metalearn/metalearn/autodiff"
 	"github.com/metalearn/metalearn/data"
+	"github.com/metalearn/metalearn/nn"
 	"github.com/metalearn/metalearn/tensor"
 )
 
@@ -119,7 +121,7 @@ func TestMetaOuterStepHandComputed(t *testing.T) {
 		want float64
 	}{{"fomaml", 0.72}, {"reptile", 0.502}} {
 		c := MetaConfig{Algorithm: tc.alg, InnerSteps: 1, InnerLR: 0.1, OuterLR: 0.2}
-		got, ql, err := metaOuterStep(theta, []int{0, 1}, grad, c)
+		got, ql, err := metaOuterStep(theta, []int{0, 1}, grad, nil, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,7 +139,7 @@ func TestMetaOuterStepHandComputed(t *testing.T) {
 	// two inner steps of FOMAML: phi_0 = 0.55 - 0.1*(0.55-1) = 0.595,
 	// phi_1 = 0.25 - 0.1*2.25 = 0.025; g = (-2.405, 0.025), mean -1.19;
 	// theta' = 0.5 + 0.2*1.19 = 0.738
-	got, _, _ := metaOuterStep(theta, []int{0, 1}, grad, MetaConfig{Algorithm: "fomaml", InnerSteps: 2, InnerLR: 0.1, OuterLR: 0.2})
+	got, _, _ := metaOuterStep(theta, []int{0, 1}, grad, nil, MetaConfig{Algorithm: "fomaml", InnerSteps: 2, InnerLR: 0.1, OuterLR: 0.2})
 	if v := got[0].Values()[0]; math.Abs(v-0.738) > 1e-12 {
 		t.Errorf("fomaml, 2 inner steps: theta' = %v, want 0.738", v)
 	}
@@ -321,5 +323,92 @@ func TestFinetuneBeatsScratchLoMT(t *testing.T) {
 	t.Logf("gl dev chrF after 60 steps on K=300: scratch %.2f, fine-tuned from es+pt %.2f", score[MethodScratch], score[MethodFinetune])
 	if score[MethodFinetune] < score[MethodScratch]+3 {
 		t.Fatalf("fine-tuned %.2f vs scratch %.2f: want at least 3 chrF better", score[MethodFinetune], score[MethodScratch])
+	}
+}
+
+// Second-order MAML on the quadratic toy: phi = (1-alpha) theta + alpha a,
+// so dL_query(phi)/dtheta = (phi - b)(1 - alpha) per inner step; with
+// theta 0.5, a 1, b 3, alpha 0.1: one step -2.45 * 0.9 = -2.205 (FOMAML
+// would give -2.45); two steps: phi = 0.595, (0.595 - 3) * 0.81 = -1.94805.
+func TestMAMLSecondOrderHandComputed(t *testing.T) {
+	quad := func(w []*autodiff.Var, src, _ nn.Tokens, _ float64) (*autodiff.Var, int) {
+		c := 1.0 // support
+		if src.T == 2 {
+			c = 3 // query
+		}
+		d := autodiff.Sub(w[0], autodiff.Const(tensor.FromValues(tensor.Float64, []float64{c}, 1)))
+		return autodiff.Scale(autodiff.Sum(autodiff.Square(d), false), 0.5), 1
+	}
+	sup := data.SeqBatch{Src: nn.Tokens{T: 1}}
+	qry := data.SeqBatch{Src: nn.Tokens{T: 2}}
+	for _, tc := range []struct {
+		k    int
+		want float64
+	}{{1, -2.205}, {2, -1.94805}} {
+		theta := []*autodiff.Var{autodiff.Param(tensor.FromValues(tensor.Float64, []float64{0.5}, 1))}
+		_, g, err := mamlTaskGrad(quad, theta, sup, qry, tc.k, 0.1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := g[0].Values()[0]; math.Abs(v-tc.want) > 1e-12 {
+			t.Errorf("k = %d: meta-gradient %v, want %v", tc.k, v, tc.want)
+		}
+	}
+}
+
+// One second-order MAML outer step through the tiny Transformer runs and
+// moves the weights differently from a first-order one.
+func TestMetaTrainSecondOrder(t *testing.T) {
+	tasks := toyPairs(3, 20, "de", "fr")
+	var after [2][]float64
+	for i, alg := range []string{"maml", "fomaml"} {
+		m, _ := tinyModel(t)
+		mc := MetaConfig{Algorithm: alg, Steps: 1, MetaBatch: 2, InnerSteps: 1, InnerLR: 0.1, OuterLR: 0.1, MaxTokens: 160, Seed: 1}
+		curve, err := MetaTrain(m, tasks, mc, 32)
+		if err != nil {
+			t.Fatalf("%s: %v", alg, err)
+		}
+		if len(curve) != 1 || !(curve[0] > 0) {
+			t.Fatalf("%s: query losses %v", alg, curve)
+		}
+		after[i] = m.Params()[len(m.Params())-1].V.Value.Values()
+	}
+	if slices.Equal(after[0], after[1]) {
+		t.Fatal("second-order and first-order steps gave the same weights")
+	}
+}
+
+// BenchmarkMetaStep measures one outer step (2 languages, 1 inner step)
+// on the tiny test model; -benchmem's B/op is the memory of a first- and
+// a second-order step (the graph of the inner gradient is what second
+// order keeps).
+func BenchmarkMetaStep(b *testing.B) {
+	tasks := toyPairs(3, 20, "de", "fr")
+	for _, alg := range []string{"fomaml", "maml"} {
+		b.Run(alg, func(b *testing.B) {
+			c := DefaultTrainConfig()
+			c.Pairs = []string{"en-de", "en-fr"}
+			c.TrainData = toyPairs(1, 60, "de", "fr")
+			c.DModel, c.Heads, c.EncoderLayers, c.DecoderLayers, c.FFN = 16, 2, 1, 1, 32
+			c.VocabSize, c.MaxLen, c.MaxTokens, c.Steps, c.Warmup = 320, 32, 160, 1, 1
+			c.ValEvery, c.CheckpointEvery = 0, 0
+			c.Out = b.TempDir()
+			res, err := Train(c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, _, err := LoadModel(res.Model)
+			if err != nil {
+				b.Fatal(err)
+			}
+			mc := MetaConfig{Algorithm: alg, Steps: 1, MetaBatch: 2, InnerSteps: 1, InnerLR: 0.1, MaxTokens: 160, Seed: 1}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := MetaTrain(m, tasks, mc, 32); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -21,6 +21,7 @@ KS=${KS:-"100 500 2000"}
 SEEDS=${SEEDS:-5}
 ADAPT_STEPS=${ADAPT_STEPS:-1000}
 META_STEPS=${META_STEPS:-500}
+# add meta-maml for the second-order variant (about 3.7x the bytes allocated per outer step)
 METHODS=${METHODS:-"scratch finetune meta-fomaml meta-reptile mix"}
 LANGMAP=${LANGMAP:-runs/mt-langmap/langmap.json}
 ADAPT_FLAGS="--warmup 100 --eval-split test"

@@ -183,7 +183,8 @@
 //     initialises its embedding row as the mean of the rows of the related
 //     languages' tags (--tag-from, default the related language); with
 //     separate decoders the new language starts from a copy of the first
-//     related language's decoder.
+//     related language's decoder. A model that already has the tag (trained
+//     with Tags) keeps its row.
 //   - MethodMeta: first a meta-learning stage over the model's languages
 //     as tasks (Gu, Wang, Chen, Cho & Li 2018, "Meta-Learning for
 //     Low-Resource Neural Machine Translation"), then the same fine-tuning.
@@ -199,7 +200,9 @@
 //     an nn.Seq2Seq, so the loop is written on explicit weights with a
 //     gradient oracle (metaOuterStep) and its updates are tested against
 //     hand-computed FOMAML, Reptile and MAML steps on quadratic tasks.
-//     Dropout is off during the stage. Memory of one outer step (two
+//     Dropout is off during the stage. Its outer steps are on the source
+//     languages and come before, and on top of, the equal adaptation
+//     budget (like the multilingual training itself). Memory of one outer step (two
 //     languages, one inner step, the d_model 16 test model): `go test
 //     ./mt -run X -bench MetaStep -benchmem` reports the bytes allocated
 //     per step for fomaml and maml (second order keeps the inner

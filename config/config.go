@@ -278,6 +278,9 @@ func Parse(file string, src []byte, overrides []string) (*Config, error) {
 	if err := dec.Decode(c); err != nil {
 		return nil, c.yamlErr(err)
 	}
+	if err := c.checkWhole(); err != nil {
+		return nil, err
+	}
 	for _, o := range overrides {
 		if err := c.Set(o); err != nil {
 			return nil, err
@@ -375,12 +378,57 @@ func (c *Config) Set(kv string) error {
 		return fmt.Errorf("--set %s: is a section, not a value", key)
 	}
 	p := reflect.New(v.Type())
+	if isInt(v.Kind()) {
+		var n yaml.Node
+		if yaml.Unmarshal([]byte(val), &n) == nil && len(n.Content) == 1 && fractional(n.Content[0]) {
+			return fmt.Errorf("--set %s=%s: want a whole number", key, val)
+		}
+	}
 	if err := yaml.Unmarshal([]byte(val), p.Interface()); err != nil {
 		return fmt.Errorf("--set %s=%s: %s", key, val, strings.TrimPrefix(strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:\n  line 1: ", ""), "yaml: "))
 	}
 	v.Set(p.Elem())
 	c.set[key] = true
 	return nil
+}
+
+func isInt(k reflect.Kind) bool {
+	return (k >= reflect.Int && k <= reflect.Int64) || (k >= reflect.Uint && k <= reflect.Uint64)
+}
+
+// fractional reports a YAML scalar that is a float (yaml would truncate
+// 1.5 into an integer field without a word).
+func fractional(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float"
+}
+
+// checkWhole refuses a float given for an integer key, naming it.
+func (c *Config) checkWhole() error {
+	var walk func(t reflect.Type, prefix string) error
+	walk = func(t reflect.Type, prefix string) error {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if tag == "" {
+				continue
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct {
+				if err := walk(ft.Elem(), prefix+tag+"."); err != nil {
+					return err
+				}
+				continue
+			}
+			if !isInt(ft.Kind()) {
+				continue
+			}
+			if n := c.lookup(prefix + tag); n != nil && fractional(n) {
+				return c.errf(prefix+tag, "%s, want a whole number", n.Value)
+			}
+		}
+		return nil
+	}
+	return walk(reflect.TypeOf(*c), "")
 }
 
 func printable(s string) bool {
@@ -550,6 +598,14 @@ func (m *Meta) Spec(c *Config) meta.Spec {
 		MultiStepLoss: m.MultiStepLoss, InnerAdam: m.InnerAdam, TrainShots: m.TrainShots, InnerBatch: m.InnerBatch, CarryAdam: m.CarryAdam, Arch: m.Arch, BatchNorm: m.BatchNorm, Recompute: m.Recompute, Seed: c.Seed}
 }
 
+// Bounds of a run, far above any real one, so a typo (an extra zero or
+// three) is an error rather than a run that never ends.
+const (
+	maxIterations = 10_000_000 // meta iterations, mtl steps
+	maxTasks      = 1_000_000  // validation / test tasks
+	maxNameLen    = 128        // the run name (a folder name)
+)
+
 func finitePos(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
 
 func (c *Config) validate() error {
@@ -569,6 +625,9 @@ func (c *Config) validate() error {
 	}
 	if c.CheckpointEvery < 0 {
 		return c.errf("checkpoint_every", "%d, want >= 1", c.CheckpointEvery)
+	}
+	if len(c.Name) > maxNameLen {
+		return c.errf("name", "%d characters, want at most %d", len(c.Name), maxNameLen)
 	}
 	if strings.ContainsAny(c.Name, "/\\") || c.Name == ".." || c.Name == "." {
 		return c.errf("name", "%q, want a plain name (no slashes)", c.Name)
@@ -603,15 +662,15 @@ func (c *Config) validateMeta() error {
 		{"meta.eval_steps", m.EvalSteps < 0, fmt.Sprintf("%d, want >= 0", m.EvalSteps)},
 		{"meta.inner_lr", !finitePos(m.InnerLR), fmt.Sprintf("%v, want a finite value > 0", m.InnerLR)},
 		{"meta.hidden", m.Hidden < 1, fmt.Sprintf("%d, want >= 1", m.Hidden)},
-		{"meta.iterations", m.Iterations < 1, fmt.Sprintf("%d, want >= 1", m.Iterations)},
+		{"meta.iterations", m.Iterations < 1 || m.Iterations > maxIterations, fmt.Sprintf("%d, want 1..%d", m.Iterations, maxIterations)},
 		{"meta.meta_batch", m.MetaBatch < 1, fmt.Sprintf("%d, want >= 1", m.MetaBatch)},
 		{"meta.outer_lr", !finitePos(m.OuterLR), fmt.Sprintf("%v, want a finite value > 0", m.OuterLR)},
 		{"meta.outer_schedule", !slices.Contains(meta.OuterSchedules, m.OuterSchedule), fmt.Sprintf("%q, want one of %s", m.OuterSchedule, strings.Join(meta.OuterSchedules, ", "))},
 		{"meta.clip", m.Clip < 0 || math.IsNaN(m.Clip) || math.IsInf(m.Clip, 0), fmt.Sprintf("%v, want >= 0 (0: off)", m.Clip)},
 		{"meta.max_minutes", m.MaxMinutes < 0 || math.IsNaN(m.MaxMinutes) || m.MaxMinutes > 1e7, fmt.Sprintf("%v, want minutes >= 0 (0: no limit)", m.MaxMinutes)},
 		{"meta.val_every", m.ValEvery < 1, fmt.Sprintf("%d, want >= 1", m.ValEvery)},
-		{"meta.val_tasks", m.ValTasks < 1, fmt.Sprintf("%d, want >= 1", m.ValTasks)},
-		{"meta.test_tasks", m.TestTasks < 1, fmt.Sprintf("%d, want >= 1", m.TestTasks)},
+		{"meta.val_tasks", m.ValTasks < 1 || m.ValTasks > maxTasks, fmt.Sprintf("%d, want 1..%d", m.ValTasks, maxTasks)},
+		{"meta.test_tasks", m.TestTasks < 1 || m.TestTasks > maxTasks, fmt.Sprintf("%d, want 1..%d", m.TestTasks, maxTasks)},
 		{"meta.workers", m.Workers < 0, fmt.Sprintf("%d, want >= 0 (0: all cores)", m.Workers)},
 	}
 	for _, ch := range checks {
@@ -646,8 +705,8 @@ func (c *Config) validateMTL() error {
 	switch {
 	case m.Hidden < 1:
 		return c.errf("mtl.hidden", "%d, want >= 1", m.Hidden)
-	case m.Steps < 1:
-		return c.errf("mtl.steps", "%d, want >= 1", m.Steps)
+	case m.Steps < 1 || m.Steps > maxIterations:
+		return c.errf("mtl.steps", "%d, want 1..%d", m.Steps, maxIterations)
 	case !finitePos(m.LR):
 		return c.errf("mtl.lr", "%v, want a finite value > 0", m.LR)
 	}

@@ -63,6 +63,26 @@ func TestBadInputCLI(t *testing.T) {
 	if err := checkpoint.WriteFile(nan, ts, map[string]string{"format": "metalearn-meta/1", "spec": string(spec)}); err != nil {
 		t.Fatal(err)
 	}
+	// finite but bit-flipped weights (exponent bits set: +-3e38): the
+	// outputs overflow and the mse is NaN
+	flipped := filepath.Join(dir, "flipped.safetensors")
+	fs := b.Tensors()
+	for i := range fs {
+		fs[i].Tensor = fs[i].Tensor.Clone()
+		for j := 0; j < fs[i].Tensor.Len(); j++ {
+			fs[i].Tensor.SetFlat(j, 3e38*float64(1-2*(j%2)))
+		}
+	}
+	if err := checkpoint.WriteFile(flipped, fs, map[string]string{"format": "metalearn-meta/1", "spec": string(spec)}); err != nil {
+		t.Fatal(err)
+	}
+	// a spec asking for a billion evaluation steps (issue 23: eval hung)
+	steps := filepath.Join(dir, "steps.safetensors")
+	bs := *b
+	bs.Spec.EvalSteps = 1_000_000_000
+	if err := bs.Save(steps, nil); err != nil {
+		t.Fatal(err)
+	}
 	zipf := filepath.Join(dir, "data.zip")
 	os.WriteFile(zipf, append([]byte("PK\x03\x04\x00\x00\x00\x00\x14\x00"), make([]byte, 40)...), 0o644)
 	missing := filepath.Join(dir, "no", "such")
@@ -96,6 +116,9 @@ func TestBadInputCLI(t *testing.T) {
 		{"corrupt checkpoint", "a folder", []string{"meta", "eval", "--checkpoint", dir}, "is a directory, not a safetensors file"},
 		{"incompatible checkpoint", "weights without metadata", []string{"meta", "eval", "--checkpoint", plain}, `plain.safetensors: not a metalearn meta-learning checkpoint (format "")`},
 		{"NaN/Inf", "NaN weight in checkpoint", []string{"meta", "eval", "--checkpoint", nan}, "element 0 is NaN; refusing non-finite weights"},
+		{"NaN/Inf", "bit-flipped (finite) weights give a NaN mse (--json: no progress lines)", []string{"meta", "eval", "--checkpoint", flipped, "--tasks", "4", "--json"}, "evaluation gave a non-finite mse (NaN"},
+		{"bad value", "checkpoint asking for 1e9 eval steps", []string{"meta", "eval", "--checkpoint", steps}, "eval steps = 1000000000, want 0..10000"},
+		{"bad value", "--eval-steps 1e9", []string{"meta", "eval", "--checkpoint", good, "--eval-steps", "1000000000"}, "--eval-steps: 1000000000, want 0..10000"},
 		{"bad value", "eval tasks 0", []string{"meta", "eval", "--checkpoint", good, "--tasks", "0"}, "--tasks = 0, want >= 1"},
 		{"bad value", "eval negative steps", []string{"meta", "eval", "--checkpoint", good, "--eval-steps", "-2"}, "--eval-steps = -2, want >= 0"},
 		{"N-way too large", "eval --ways on a fixed head", []string{"meta", "eval", "--checkpoint", fixed, "--ways", "20"}, "--ways/--shots at evaluation apply to metric-based checkpoints (protonet, r2d2); maml has a fixed 5-way head"},

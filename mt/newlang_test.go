@@ -256,7 +256,7 @@ func TestMetaTrainAndAdaptMethods(t *testing.T) {
 			t.Errorf("Adapt(%s): %v, want %q", tc.c.Method, err, tc.want)
 		}
 	}
-	for _, mc := range []MetaConfig{{Algorithm: "maml", Steps: 1, MetaBatch: 1, InnerSteps: 1, InnerLR: 1, OuterLR: 1, MaxTokens: 100},
+	for _, mc := range []MetaConfig{{Algorithm: "magic", Steps: 1, MetaBatch: 1, InnerSteps: 1, InnerLR: 1, OuterLR: 1, MaxTokens: 100},
 		{Algorithm: "fomaml", Steps: 0, MetaBatch: 1, InnerSteps: 1, InnerLR: 1, OuterLR: 1, MaxTokens: 100}} {
 		if _, err := MetaTrain(m, tasks, mc, 32); err == nil {
 			t.Errorf("MetaTrain(%+v): no error", mc)

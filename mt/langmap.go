@@ -163,7 +163,7 @@ func (m *LangMap) AutoSource(target string, candidates []string) (string, float6
 // Plot draws the gain matrix as a heatmap (base.png, base.svg).
 func (m *LangMap) Plot(base string) ([]string, error) {
 	return plots.Heatmap{
-		Title:     fmt.Sprintf("Transfer gain (%s) of source language (row) for target (column)", m.Metric),
+		Title:     fmt.Sprintf("Transfer gain (%s)", m.Metric),
 		XLabel:    "target language (adapted to)",
 		YLabel:    "source language (trained on)",
 		RowLabels: m.Languages, ColLabels: m.Languages, Values: m.Gain,
@@ -513,7 +513,7 @@ func PlotCurves(ps []CurvePoint, base string) ([]string, error) {
 		for _, m := range methods {
 			series = append(series, *byLang[l][m])
 		}
-		fs, err := plots.Line{Title: "New language en-" + l + ": chrF vs training pairs K (95% CI over seeds)",
+		fs, err := plots.Line{Title: "en-" + l + ": chrF vs K (95% CI)",
 			XLabel: "K (training pairs)", YLabel: "chrF", LogX: true, LegendBottom: true, Series: series}.Save(base + "-" + l)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package mt
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -165,5 +166,49 @@ func TestCurves(t *testing.T) {
 	}
 	if !strings.Contains(CurvesTable(ps), "| gl | finetune | 100 | 2 | 32.00 ±") {
 		t.Errorf("table:\n%s", CurvesTable(ps))
+	}
+}
+
+// The whole map on lo-mt at tiny scale: gain = adapted - scratch in every
+// cell, the JSON and heatmaps written, the affinity over the directions.
+func TestBuildLangMapLoMT(t *testing.T) {
+	dir := filepath.Join("..", "..", "shared", "data", "lo-mt")
+	if _, err := os.Stat(filepath.Join(dir, "train", "en-gl.tsv")); err != nil {
+		t.Skipf("lo-mt not found at %s: skipping the language-map run", dir)
+	}
+	src := DefaultTrainConfig()
+	src.DModel, src.Heads, src.EncoderLayers, src.DecoderLayers, src.FFN = 16, 2, 1, 1, 32
+	src.VocabSize, src.MaxPairs, src.MaxTokens, src.MaxLen, src.Steps, src.Warmup = 400, 100, 512, 32, 3, 1
+	src.ValEvery, src.CheckpointEvery = 0, 0
+	tgt := src
+	tgt.Steps = 2
+	out := t.TempDir()
+	rep, err := BuildLangMap(LangMapOptions{Map: TransferMapConfig{Data: dir, Languages: []string{"es", "gl"}, Source: src, Target: tgt,
+		K: 20, Seed: 1, EvalSentences: 5, Out: out}, Affinity: 1, AffinitySentences: 4, Groups: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := rep.Map
+	for i := range m.Languages {
+		for j := range m.Languages {
+			if math.Abs(m.Gain[i][j]-(m.Adapted[i][j]-m.Scratch[j])) > 1e-9 {
+				t.Fatalf("gain[%d][%d] = %v, adapted %v, scratch %v", i, j, m.Gain[i][j], m.Adapted[i][j], m.Scratch[j])
+			}
+		}
+	}
+	if m.Affinity == nil || m.Affinity.Lookaheads != 3 || len(m.Affinity.Z) != 2 {
+		t.Fatalf("affinity %+v: want 3 lookaheads over 2 directions", m.Affinity)
+	}
+	back, err := LoadLangMap(filepath.Join(out, "langmap.json"))
+	if err != nil || !slices.Equal(back.Languages, m.Languages) {
+		t.Fatalf("saved map: %v %v", back, err)
+	}
+	for _, f := range []string{"langmap-gain.png", "langmap-affinity.png"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if rep.Groups == nil || rep.AffGroup == nil {
+		t.Error("no groups")
 	}
 }

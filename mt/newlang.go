@@ -493,7 +493,9 @@ type AdaptConfig struct {
 	TagFrom []string `json:"tag_from"`
 	// Related is the related language of MethodMix, and RelatedPairs its
 	// English -> Related pairs, mixed in by the training sampler
-	// (direction temperature Train.Temperature).
+	// (direction temperature Train.Temperature). With Train.ValEvery > 0
+	// the kept weights are those with the best mean dev chrF over both
+	// directions (Train's metric), not the new language's alone.
 	Related      string         `json:"related,omitempty"`
 	RelatedPairs []data.Segment `json:"-"`
 	// MetaTasks are the source-language tasks of MethodMeta (pair ->

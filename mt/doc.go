@@ -163,7 +163,22 @@
 // of Wu et al. 2016, n-best lists) and returns the translations in input
 // order. EvaluateModel translates a lo-mt split for any direction
 // (zero-shot included, or through a pivot language) and scores it with
-// Evaluate.
+// Evaluate. Once SetTraining(false) has run, Translate only reads the
+// model, so one model serves concurrent translations (package serve).
+//
+// # Adapting a model in memory (adapt.go)
+//
+// Model.Adapt is continued training (Zoph et al. 2016) without files, for
+// serving a user's adaptation: it clones the model (Clone: the weights
+// copied, the read-only vocabulary shared), then takes AdaptConfig.Steps
+// Adam steps (β = 0.9, 0.98, constant rate, default 1e-4, gradient
+// clipping at 1) on the user's pairs, one target language per step in
+// turn, BatchPairs pairs per step cycling through them, dropout on and
+// reseeded per step. The context is checked before every step; a
+// non-finite loss, gradient or weight is ErrDiverged. The original model
+// is never written (TestModelAdapt checks its weights, the falling loss
+// on the pairs, cancellation and bad languages). Train with Init remains
+// the file-based way to fine-tune on a corpus.
 //
 // # A new language from K pairs (newlang.go, adaptrun.go)
 //
@@ -248,4 +263,83 @@
 // gettext .po/.mo (readers in package data) and reports BLEU and chrF with
 // signatures, bootstrap CIs and, with a baseline, the paired test.
 // LoMTText gathers the lo-mt corpus's text per language for TrainBPE.
+//
+// # Filling gettext catalogues
+//
+// FillPO (the `metalearn mt po` command) fills the untranslated entries
+// of a .po/.pot catalogue through a Translator, the one-method interface
+// a translation model implements (Translate(ctx, texts, from, to)).
+//
+//   - Masking (Mask, Unmask): leading/trailing whitespace is set aside;
+//     placeholders (printf %s %5.2f %lu %%, positional %1$d, Python
+//     %(name)s, Qt %1, {0} {name} {0:N2}, $(ARG1), ${x}, $name$, $1,
+//     @VAR@, LibreOffice %PRODUCTNAME), markup (tags with attributes,
+//     comments), entities, the literal accelerator escapes && and ~~,
+//     control characters (newline, tab) and the sentinel brackets
+//     themselves become sentinels ⟦0⟧, ⟦1⟧, ... in order of appearance.
+//     Unmask(Mask(s).Text) == s for every string (FuzzMask).
+//   - Repairs: a sentinel the model writes with spaces inside is read; a
+//     duplicate or unknown one is removed; a missing one is put back at
+//     the start if it began the source, otherwise at the end before the
+//     final punctuation (a line break or tab in place of the space nearest
+//     its relative position); order-dependent printf conversions (%s, %d, not
+//     %1$d or %(name)s) the model reordered are put back in source order
+//     (the program passes the arguments in that order); invalid UTF-8
+//     from the model becomes U+FFFD. FillPO writes every repair into a
+//     translator comment ("# metalearn mt: machine translation repaired:
+//     ..."), so no placeholder is ever lost or doubled.
+//   - Accelerators: a marker of DefaultAccelerators (~ & _) counts when it
+//     is the only one of its kind followed by a letter or digit. It is
+//     removed before translation and put back before the first
+//     word-initial occurrence of the marked letter in the translation,
+//     else any occurrence, else the first letter (not CJK), else "(_O)"
+//     appended, the CJK convention; the identity translation gets it back
+//     where it was, and a marker the model wrote itself before a letter
+//     is kept. The tests cross-check filled catalogues with GNU msgfmt
+//     --check-format --check-accelerators when it is installed.
+//   - Glossary (ReadGlossary: source term<TAB>target term): terms match
+//     whole words, case-insensitively, the longest first; they are masked
+//     and come back as the target term: all capitals if the source was,
+//     a capital first letter at the start of a sentence of the
+//     translation or where the source was capitalised in mid-sentence,
+//     otherwise as the glossary writes it.
+//   - Entries: the header, obsolete entries and translated entries (fuzzy
+//     or not) are untouched, byte-identical when written; FillPO leaves
+//     the header as it is (no X-Generator) and refuses a catalogue whose
+//     Language is another language. Plural entries get the singular's
+//     translation in msgstr[0] and the plural's in msgstr[1..n-1], n from
+//     Plural-Forms (nplurals=1: the plural's); a message with no letters
+//     outside placeholders gets its msgid; every filled entry is fuzzy.
+//     Identical texts are translated once, in batches, with a progress
+//     callback.
+//
+// ModelTranslator makes a trained Model a Translator (best of the beam).
+//
+// The tests use deterministic fake translators (word order reversed and
+// upper-cased; one dropping every sentinel; one answering lo-mt's
+// Galician reference) on a hand-written catalogue with every placeholder
+// family, on 4,000 lo-mt strings (gl) with injected placeholders,
+// markup and accelerators, and on some 10,000 messages of the German
+// coreutils, git, glib, apt, dpkg and bash catalogues when installed
+// (/usr/share/locale), where GNU msgfmt --check-format accepts every
+// filled entry.
+//
+// # Demo corpus
+//
+// DemoPairs (and DemoCorpus, keyed "en-xx" like TrainConfig.TrainData)
+// return the embedded demo corpus (mt/demodata, 332 KB): short
+// lo-mt pairs, 1,000 multi-way English strings in de fr es it nl pt and
+// 300 gl pairs from lo-mt's train split, 200 held-out strings in all
+// seven from its dev split, none from test. The selection rule is in
+// mt/demodata/README.md and in `go run ./mt/internal/mkdemo`, which
+// regenerates the files (checked by TestReproducible when lo-mt is
+// present); TestDemoDataChecksums checks them against SHA256SUMS. The
+// data is MPL-2.0 with LibreOffice's attribution (DemoAttribution).
+//
+// Demo (`metalearn mt demo`) trains a tiny multilingual model on it (six
+// directions, a <2gl> tag it never trains), scores en->gl greedily on the
+// 200 held-out strings, continues training on AdaptPairs gl pairs from
+// the pretrained model (TrainConfig.Init) and scores again, next to the
+// same architecture trained on those pairs alone; demo.json keeps the
+// result and demo-gl.png/.svg plots held-out chrF against steps.
 package mt

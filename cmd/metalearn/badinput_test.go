@@ -36,6 +36,11 @@ func TestBadInputCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A catalogue and a bad glossary for mt po.
+	catalogue := filepath.Join(dir, "app.po")
+	badGlossary := filepath.Join(dir, "terms.tsv")
+	os.WriteFile(catalogue, []byte("msgid \"Open\"\nmsgstr \"\"\n"), 0o644)
+	os.WriteFile(badGlossary, []byte("file\tficheiro\textra\n"), 0o644)
 	good := filepath.Join(dir, "good.safetensors")
 	if err := b.Save(good, nil); err != nil {
 		t.Fatal(err)
@@ -129,6 +134,11 @@ func TestBadInputCLI(t *testing.T) {
 		{"bad value", "--carry-adam without --inner-adam", []string{"meta", "train", "--algo", "reptile", "--carry-adam", "--out", out}, "carry adam applies to reptile with inner adam, not reptile (inner adam false)"},
 		{"incompatible checkpoint", "eval --best on a final model", []string{"meta", "eval", "--best", "--checkpoint", good}, "--best: checkpoint " + good + ": holds no training state"},
 		{"unwritable path", "train --out in a missing folder", []string{"meta", "train", "--iterations", "1", "--hidden", "4", "--val-tasks", "1", "--out", filepath.Join(missing, "x.safetensors")}, "cannot write in " + missing},
+		{"missing file", "mt po model", []string{"mt", "po", "--model", filepath.Join(dir, "absent.safetensors"), "--lang", "gl", catalogue, "-o", out}, "absent.safetensors does not exist"},
+		{"corrupt checkpoint", "mt po model a zip file", []string{"mt", "po", "--model", zipf, "--lang", "gl", catalogue, "-o", out}, "data.zip: not a safetensors file"},
+		{"missing file", "mt po catalogue", []string{"mt", "po", "--model", zipf, "--lang", "gl", filepath.Join(dir, "absent.po"), "-o", out}, "absent.po: no such file or directory"},
+		{"bad value", "mt po --batch 0", []string{"mt", "po", "--model", zipf, "--lang", "gl", catalogue, "-o", out, "--batch", "0"}, "--batch = 0, want >= 1"},
+		{"bad value", "mt po glossary with 3 columns", []string{"mt", "po", "--model", zipf, "--lang", "gl", catalogue, "-o", out, "--glossary", badGlossary}, "terms.tsv:1: 3 columns, want 2 (source term<TAB>target term)"},
 	}
 	for _, c := range cases {
 		t.Run(c.class+"/"+c.name, func(t *testing.T) {

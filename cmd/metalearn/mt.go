@@ -104,6 +104,6 @@ scored the same way.`,
 		}
 		return nil
 	}
-	cmd.AddCommand(eval)
+	cmd.AddCommand(eval, newMTPOCmd(), newMTDemoCmd())
 	return cmd
 }

@@ -51,7 +51,7 @@ type AdaptOptions struct {
 	Out           string
 }
 
-// AdaptRun gathers the data AdaptOptions names, runs Adapt, evaluates
+// AdaptRun gathers the data AdaptOptions names, runs AdaptNewLanguage, evaluates
 // the adapted model and writes Out/result.json (a NewLangRun).
 func AdaptRun(o AdaptOptions) (*NewLangRun, *TrainResult, error) {
 	if o.Model == "" || o.Lang == "" || o.Out == "" {
@@ -116,7 +116,7 @@ func AdaptRun(o AdaptOptions) (*NewLangRun, *TrainResult, error) {
 	if len(tagFrom) == 0 && related != "" {
 		tagFrom = []string{related}
 	}
-	c := AdaptConfig{Model: o.Model, Lang: o.Lang, Pairs: pairs, Method: o.Method, TagFrom: tagFrom, Related: related,
+	c := NewLangConfig{Model: o.Model, Lang: o.Lang, Pairs: pairs, Method: o.Method, TagFrom: tagFrom, Related: related,
 		Meta: o.Meta, Train: o.Train, Out: o.Out}
 	c.Train.Data = o.Data
 	c.Train.Seed = o.Seed
@@ -150,7 +150,7 @@ func AdaptRun(o AdaptOptions) (*NewLangRun, *TrainResult, error) {
 			}
 		}
 	}
-	res, err := Adapt(c)
+	res, err := AdaptNewLanguage(c)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -185,9 +185,9 @@
 // SampleK draws K pairs of a language's train split with a fixed seed: a
 // prefix of one seeded permutation, so the K = 100, 500, 2,000 subsets of
 // one seed are nested; they never contain a dev or test id (the lo-mt
-// splits are by id; TestSampleKLoMTDisjoint checks gl, eu, af). Adapt
-// gives every method the same number of updates (Train.Steps, one token
-// batch each) on the new language:
+// splits are by id; TestSampleKLoMTDisjoint checks gl, eu, af).
+// AdaptNewLanguage gives every method the same number of updates
+// (Train.Steps, one token batch each) on the new language:
 //
 //   - MethodScratch: the multilingual model's architecture and vocabulary
 //     (the new tag added) with random weights.
@@ -231,8 +231,8 @@
 // AdaptRun (`metalearn mt adapt`) reads the pairs from a .po file (its
 // translated, non-fuzzy entries: a project's existing translations), a
 // parallel .tsv, or SampleK of lo-mt; picks the related language from a
-// saved LangMap with --auto-source; runs Adapt; scores the adapted model
-// on a lo-mt split; and writes result.json (NewLangRun). Curves groups
+// saved LangMap with --auto-source; runs AdaptNewLanguage; scores the
+// adapted model on a lo-mt split; and writes result.json (NewLangRun). Curves groups
 // the results by language, method and K and gives the mean and 95%
 // t-interval over seeds (stats.MeanCI95); PlotCurves draws chrF against
 // K (`metalearn mt curves`, scripts/mt_newlang.sh).

@@ -268,7 +268,7 @@ func TransferMap(c TransferMapConfig) (*LangMap, error) {
 		adapt := func(method, from, out string) (float64, error) {
 			tc := c.Target
 			tc.Data = c.Data
-			r, err := Adapt(AdaptConfig{Model: from, Lang: t, Pairs: pairs, Method: method, Train: tc, Out: out})
+			r, err := AdaptNewLanguage(NewLangConfig{Model: from, Lang: t, Pairs: pairs, Method: method, Train: tc, Out: out})
 			if err != nil {
 				return 0, err
 			}

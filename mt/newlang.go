@@ -468,7 +468,7 @@ func mamlTaskGrad(loss lossFunc, theta []*autodiff.Var, sup, qry data.SeqBatch, 
 	return lq.Item(), out, nil
 }
 
-// Adaptation methods (AdaptConfig.Method).
+// Adaptation methods (NewLangConfig.Method).
 const (
 	MethodScratch  = "scratch"  // same architecture and vocabulary, random weights
 	MethodFinetune = "finetune" // continue the multilingual model (Zoph et al. 2016)
@@ -476,9 +476,9 @@ const (
 	MethodMix      = "mix"      // fine-tune on the new language mixed with a related one (Neubig & Hu 2018)
 )
 
-// AdaptConfig adapts a multilingual model to a new target language from a
-// few pairs (English -> Lang).
-type AdaptConfig struct {
+// NewLangConfig configures AdaptNewLanguage: a multilingual model adapted
+// to a new target language from a few pairs (English -> Lang).
+type NewLangConfig struct {
 	// Model is the multilingual model file.
 	Model string `json:"model"`
 	// Lang is the new target language; Pairs are its English -> Lang
@@ -503,16 +503,16 @@ type AdaptConfig struct {
 	MetaTasks map[string][]data.Segment `json:"-"`
 	Meta      MetaConfig                `json:"meta"`
 	// Train is the adaptation run (Steps, LR, MaxTokens, ...; Data,
-	// Pairs, Init and the architecture are set by Adapt). Every method
+	// Pairs, Init and the architecture are set by AdaptNewLanguage). Every method
 	// gets the same Train.Steps updates on the new language's run.
 	Train TrainConfig `json:"train"`
 	// Out is the output folder (model.safetensors is the adapted model).
 	Out string `json:"-"`
 }
 
-// Adapt adapts c.Model to c.Lang and returns the adaptation run's result
-// (its Model is the adapted model file).
-func Adapt(c AdaptConfig) (*TrainResult, error) {
+// AdaptNewLanguage adapts c.Model to c.Lang and returns the adaptation
+// run's result (its Model is the adapted model file).
+func AdaptNewLanguage(c NewLangConfig) (*TrainResult, error) {
 	if len(c.Pairs) == 0 {
 		return nil, fmt.Errorf("mt adapt: no training pairs for %s", c.Lang)
 	}

@@ -221,11 +221,11 @@ func TestMetaTrainAndAdaptMethods(t *testing.T) {
 	gl := toyPairs(4, 30, "gl")["en-gl"]
 	es := toyPairs(5, 30, "es")["en-es"]
 	for _, method := range []string{MethodScratch, MethodFinetune, MethodMeta, MethodMix} {
-		c := AdaptConfig{Model: path, Lang: "gl", Pairs: gl, Method: method, TagFrom: []string{"fr"}, Related: "es", RelatedPairs: es,
+		c := NewLangConfig{Model: path, Lang: "gl", Pairs: gl, Method: method, TagFrom: []string{"fr"}, Related: "es", RelatedPairs: es,
 			MetaTasks: tasks, Meta: mc, Out: t.TempDir()}
 		c.Train = tinyConfig(t, ArchShared)
 		c.Train.Steps, c.Train.ValEvery, c.Train.CheckpointEvery = 4, 0, 0
-		res, err := Adapt(c)
+		res, err := AdaptNewLanguage(c)
 		if err != nil {
 			t.Fatalf("%s: %v", method, err)
 		}
@@ -241,19 +241,19 @@ func TestMetaTrainAndAdaptMethods(t *testing.T) {
 		}
 	}
 	bad := []struct {
-		c    AdaptConfig
+		c    NewLangConfig
 		want string
 	}{
-		{AdaptConfig{Model: path, Lang: "gl", Method: MethodFinetune, Out: t.TempDir()}, "no training pairs"},
-		{AdaptConfig{Model: path, Lang: "gl", Pairs: gl, Method: "magic", Out: t.TempDir()}, "want scratch, finetune, meta or mix"},
-		{AdaptConfig{Model: path, Lang: "gl", Pairs: gl, Method: MethodMix, Out: t.TempDir()}, "needs a related language"},
-		{AdaptConfig{Model: path, Lang: "gl", Pairs: gl, Method: MethodMeta, Out: t.TempDir()}, "needs source-language tasks"},
-		{AdaptConfig{Model: filepath.Join(t.TempDir(), "none.safetensors"), Lang: "gl", Pairs: gl, Method: MethodFinetune, Out: t.TempDir()}, "none.safetensors"},
-		{AdaptConfig{Model: path, Lang: "gl", Pairs: gl, Method: MethodFinetune}, "no output folder"},
+		{NewLangConfig{Model: path, Lang: "gl", Method: MethodFinetune, Out: t.TempDir()}, "no training pairs"},
+		{NewLangConfig{Model: path, Lang: "gl", Pairs: gl, Method: "magic", Out: t.TempDir()}, "want scratch, finetune, meta or mix"},
+		{NewLangConfig{Model: path, Lang: "gl", Pairs: gl, Method: MethodMix, Out: t.TempDir()}, "needs a related language"},
+		{NewLangConfig{Model: path, Lang: "gl", Pairs: gl, Method: MethodMeta, Out: t.TempDir()}, "needs source-language tasks"},
+		{NewLangConfig{Model: filepath.Join(t.TempDir(), "none.safetensors"), Lang: "gl", Pairs: gl, Method: MethodFinetune, Out: t.TempDir()}, "none.safetensors"},
+		{NewLangConfig{Model: path, Lang: "gl", Pairs: gl, Method: MethodFinetune}, "no output folder"},
 	}
 	for _, tc := range bad {
-		if _, err := Adapt(tc.c); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("Adapt(%s): %v, want %q", tc.c.Method, err, tc.want)
+		if _, err := AdaptNewLanguage(tc.c); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("AdaptNewLanguage(%s): %v, want %q", tc.c.Method, err, tc.want)
 		}
 	}
 	for _, mc := range []MetaConfig{{Algorithm: "magic", Steps: 1, MetaBatch: 1, InnerSteps: 1, InnerLR: 1, OuterLR: 1, MaxTokens: 100},
@@ -306,7 +306,7 @@ func TestFinetuneBeatsScratchLoMT(t *testing.T) {
 		tc := c
 		tc.Steps, tc.Warmup = 60, 10
 		tc.Out = ""
-		r, err := Adapt(AdaptConfig{Model: res.Model, Lang: "gl", Pairs: pairs, Method: method, TagFrom: []string{"es", "pt"}, Train: tc, Out: t.TempDir()})
+		r, err := AdaptNewLanguage(NewLangConfig{Model: res.Model, Lang: "gl", Pairs: pairs, Method: method, TagFrom: []string{"es", "pt"}, Train: tc, Out: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
 		}

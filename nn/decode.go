@@ -276,6 +276,10 @@ type seq2seqState struct {
 	selfV      []*autodiff.Var
 	pos        int
 	rowSrc     []int // source sentence of each row
+	// outT is the tied output projection transposed, [d_model, vocab],
+	// made once per decoding rather than at every step (MatMul on it
+	// rounds exactly as MatMulNT on the embedding).
+	outT *tensor.Tensor
 }
 
 // StartDecoding encodes src with weights w and returns the incremental
@@ -296,6 +300,7 @@ func (m *Seq2Seq) StartDecoding(w []*autodiff.Var, src Tokens) DecodeState {
 		}
 		st.selfK = make([]*autodiff.Var, len(m.Transformer.Decoder))
 		st.selfV = make([]*autodiff.Var, len(m.Transformer.Decoder))
+		st.outT = tensor.Transpose(w[0].Value)
 	})
 	return st
 }
@@ -332,7 +337,7 @@ func (st *seq2seqState) Step(tokens []int) *tensor.Tensor {
 		}
 		o += decoderLayerParams * len(tr.Decoder)
 		h := layerNorm(w[o:o+2], x)
-		out = tensor.LogSoftmax(tensor.Reshape(tensor.MatMulNT(h.Value, w[0].Value), n, -1), -1)
+		out = tensor.LogSoftmax(tensor.Reshape(tensor.MatMul(h.Value, st.outT), n, -1), -1)
 	})
 	st.pos++
 	return out

@@ -6,20 +6,23 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/mt"
 	"github.com/metalearn/metalearn/mtl"
 )
 
 // Config is one run.
 type Config struct {
-	// Kind is the run type: meta, mtl or transfer.
+	// Kind is the run type: meta, mtl, transfer or mt.
 	Kind string `yaml:"kind" json:"kind"`
 	// Name labels the run; the default run folder is runs/<name>.
 	Name string `yaml:"name" json:"name"`
@@ -40,6 +43,7 @@ type Config struct {
 	Meta     *Meta     `yaml:"meta,omitempty" json:"meta,omitempty"`
 	MTL      *MTL      `yaml:"mtl,omitempty" json:"mtl,omitempty"`
 	Transfer *Transfer `yaml:"transfer,omitempty" json:"transfer,omitempty"`
+	MT       *MT       `yaml:"mt,omitempty" json:"mt,omitempty"`
 
 	file string
 	root *yaml.Node
@@ -114,8 +118,133 @@ type Transfer struct {
 // TransferCommands lists the commands a transfer run may use.
 var TransferCommands = []string{"pretrain", "finetune", "matrix", "affinity", "domain"}
 
+// MT configures a translation training run: the keys are those of
+// mt.TrainConfig (see examples/mt-tiny.yaml); a key left out takes
+// mt.DefaultTrainConfig's value.
+type MT struct {
+	Pairs             []string `yaml:"pairs" json:"pairs"`
+	Arch              string   `yaml:"arch" json:"arch"`
+	DModel            int      `yaml:"d_model" json:"d_model"`
+	Heads             int      `yaml:"heads" json:"heads"`
+	EncoderLayers     int      `yaml:"encoder_layers" json:"encoder_layers"`
+	DecoderLayers     int      `yaml:"decoder_layers" json:"decoder_layers"`
+	FFN               int      `yaml:"ffn" json:"ffn"`
+	Dropout           *float64 `yaml:"dropout" json:"dropout"`
+	NormFirst         *bool    `yaml:"norm_first" json:"norm_first"`
+	VocabSize         int      `yaml:"vocab_size" json:"vocab_size"`
+	VocabTemperature  float64  `yaml:"vocab_temperature" json:"vocab_temperature"`
+	VocabMaxSentences int      `yaml:"vocab_max_sentences" json:"vocab_max_sentences"`
+	Tags              []string `yaml:"tags" json:"tags"`
+	MaxPairs          int      `yaml:"max_pairs" json:"max_pairs"`
+	MaxLen            int      `yaml:"max_len" json:"max_len"`
+	MaxTokens         int      `yaml:"max_tokens" json:"max_tokens"`
+	Temperature       float64  `yaml:"temperature" json:"temperature"`
+	Steps             int      `yaml:"steps" json:"steps"`
+	LR                float64  `yaml:"lr" json:"lr"`
+	Warmup            int      `yaml:"warmup" json:"warmup"`
+	ClipNorm          *float64 `yaml:"clip_norm" json:"clip_norm"`
+	LabelSmoothing    *float64 `yaml:"label_smoothing" json:"label_smoothing"`
+	ValEvery          int      `yaml:"val_every" json:"val_every"`
+	ValSentences      int      `yaml:"val_sentences" json:"val_sentences"`
+	Average           int      `yaml:"average" json:"average"`
+	MaxMinutes        float64  `yaml:"max_minutes,omitempty" json:"max_minutes,omitempty"`
+	Init              string   `yaml:"init,omitempty" json:"init,omitempty"`
+}
+
+// TrainConfig is the mt.TrainConfig the section describes (Data is the
+// lo-mt folder under data_dir, Out the run folder).
+func (m *MT) TrainConfig(c *Config) mt.TrainConfig {
+	t := mt.DefaultTrainConfig()
+	t.Data = filepath.Join(c.DataDir, "lo-mt")
+	t.Pairs, t.Arch, t.DModel, t.Heads, t.EncoderLayers, t.DecoderLayers, t.FFN = m.Pairs, m.Arch, m.DModel, m.Heads, m.EncoderLayers, m.DecoderLayers, m.FFN
+	t.Dropout, t.NormFirst, t.VocabSize, t.VocabTemperature, t.VocabMaxSentences, t.Tags = *m.Dropout, *m.NormFirst, m.VocabSize, m.VocabTemperature, m.VocabMaxSentences, m.Tags
+	t.MaxPairs, t.MaxLen, t.MaxTokens, t.Temperature, t.Steps, t.LR, t.Warmup = m.MaxPairs, m.MaxLen, m.MaxTokens, m.Temperature, m.Steps, m.LR, m.Warmup
+	t.ClipNorm, t.LabelSmoothing, t.ValEvery, t.ValSentences, t.Average = *m.ClipNorm, *m.LabelSmoothing, m.ValEvery, m.ValSentences, m.Average
+	t.CheckpointEvery, t.Seed, t.Out = c.CheckpointEvery, c.Seed, c.Out
+	t.MaxDuration = time.Duration(m.MaxMinutes * float64(time.Minute))
+	t.Init = m.Init
+	return t
+}
+
+func (m *MT) defaults(c *Config) {
+	d := mt.DefaultTrainConfig()
+	setInt := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	setFloat := func(p *float64, v float64) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	if m.Arch == "" {
+		m.Arch = d.Arch
+	}
+	setInt(&m.DModel, d.DModel)
+	setInt(&m.Heads, d.Heads)
+	setInt(&m.EncoderLayers, d.EncoderLayers)
+	setInt(&m.DecoderLayers, d.DecoderLayers)
+	setInt(&m.FFN, d.FFN)
+	setInt(&m.VocabSize, d.VocabSize)
+	setFloat(&m.VocabTemperature, d.VocabTemperature)
+	setInt(&m.MaxLen, d.MaxLen)
+	setInt(&m.MaxTokens, d.MaxTokens)
+	setFloat(&m.Temperature, d.Temperature)
+	setInt(&m.Steps, d.Steps)
+	setFloat(&m.LR, d.LR)
+	setInt(&m.Warmup, d.Warmup)
+	setInt(&m.ValEvery, d.ValEvery)
+	setInt(&m.ValSentences, d.ValSentences)
+	if m.Dropout == nil {
+		m.Dropout = &d.Dropout
+	}
+	if m.NormFirst == nil {
+		m.NormFirst = &d.NormFirst
+	}
+	if m.ClipNorm == nil {
+		m.ClipNorm = &d.ClipNorm
+	}
+	if m.LabelSmoothing == nil {
+		m.LabelSmoothing = &d.LabelSmoothing
+	}
+	if c.CheckpointEvery == 0 {
+		c.CheckpointEvery = d.CheckpointEvery
+	}
+}
+
+func (c *Config) validateMT() error {
+	m := c.MT
+	if len(m.Pairs) == 0 {
+		return c.errf("mt.pairs", "missing, want a list of directions such as [en-de, en-fr]")
+	}
+	for i, p := range m.Pairs {
+		if _, _, err := mt.ParsePair(p); err != nil {
+			return c.errf("mt.pairs", "entry %d: %v", i+1, err)
+		}
+	}
+	if m.Arch != mt.ArchShared && m.Arch != mt.ArchSeparateDecoders {
+		return c.errf("mt.arch", "%q, want %s or %s", m.Arch, mt.ArchShared, mt.ArchSeparateDecoders)
+	}
+	switch {
+	case m.DModel < 1 || m.Heads < 1 || m.DModel%m.Heads != 0:
+		return c.errf("mt.d_model", "%d, want a positive multiple of mt.heads (%d)", m.DModel, m.Heads)
+	case *m.Dropout < 0 || *m.Dropout >= 1:
+		return c.errf("mt.dropout", "%v, want in [0,1)", *m.Dropout)
+	case *m.LabelSmoothing < 0 || *m.LabelSmoothing >= 1:
+		return c.errf("mt.label_smoothing", "%v, want in [0,1)", *m.LabelSmoothing)
+	case m.Steps < 1:
+		return c.errf("mt.steps", "%d, want >= 1", m.Steps)
+	case !finitePos(m.LR):
+		return c.errf("mt.lr", "%v, want a finite value > 0", m.LR)
+	case m.MaxMinutes < 0 || math.IsNaN(m.MaxMinutes):
+		return c.errf("mt.max_minutes", "%v, want minutes >= 0 (0: no limit)", m.MaxMinutes)
+	}
+	return nil
+}
+
 // Kinds lists the run types.
-var Kinds = []string{"meta", "mtl", "transfer"}
+var Kinds = []string{"meta", "mtl", "transfer", "mt"}
 
 // Load reads, checks and completes the configuration in file, applying
 // overrides ("key.path=value") after the file and before the defaults.
@@ -138,7 +267,7 @@ func Parse(file string, src []byte, overrides []string) (*Config, error) {
 		return nil, c.yamlErr(err)
 	}
 	if len(bytes.TrimSpace(src)) == 0 || root.Kind == 0 {
-		return nil, fmt.Errorf("config %s: empty file (want at least \"kind: meta|mtl|transfer\")", file)
+		return nil, fmt.Errorf("config %s: empty file (want at least \"kind: meta|mtl|transfer|mt\")", file)
 	}
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 && root.Content[0].Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s:%d: the top level must be a mapping of keys (kind, name, meta, ...)", file, root.Content[0].Line)
@@ -148,6 +277,9 @@ func Parse(file string, src []byte, overrides []string) (*Config, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
 		return nil, c.yamlErr(err)
+	}
+	if err := c.checkWhole(); err != nil {
+		return nil, err
 	}
 	for _, o := range overrides {
 		if err := c.Set(o); err != nil {
@@ -246,12 +378,57 @@ func (c *Config) Set(kv string) error {
 		return fmt.Errorf("--set %s: is a section, not a value", key)
 	}
 	p := reflect.New(v.Type())
+	if isInt(v.Kind()) {
+		var n yaml.Node
+		if yaml.Unmarshal([]byte(val), &n) == nil && len(n.Content) == 1 && fractional(n.Content[0]) {
+			return fmt.Errorf("--set %s=%s: want a whole number", key, val)
+		}
+	}
 	if err := yaml.Unmarshal([]byte(val), p.Interface()); err != nil {
 		return fmt.Errorf("--set %s=%s: %s", key, val, strings.TrimPrefix(strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:\n  line 1: ", ""), "yaml: "))
 	}
 	v.Set(p.Elem())
 	c.set[key] = true
 	return nil
+}
+
+func isInt(k reflect.Kind) bool {
+	return (k >= reflect.Int && k <= reflect.Int64) || (k >= reflect.Uint && k <= reflect.Uint64)
+}
+
+// fractional reports a YAML scalar that is a float (yaml would truncate
+// 1.5 into an integer field without a word).
+func fractional(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float"
+}
+
+// checkWhole refuses a float given for an integer key, naming it.
+func (c *Config) checkWhole() error {
+	var walk func(t reflect.Type, prefix string) error
+	walk = func(t reflect.Type, prefix string) error {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := strings.Split(f.Tag.Get("yaml"), ",")[0]
+			if tag == "" {
+				continue
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct {
+				if err := walk(ft.Elem(), prefix+tag+"."); err != nil {
+					return err
+				}
+				continue
+			}
+			if !isInt(ft.Kind()) {
+				continue
+			}
+			if n := c.lookup(prefix + tag); n != nil && fractional(n) {
+				return c.errf(prefix+tag, "%s, want a whole number", n.Value)
+			}
+		}
+		return nil
+	}
+	return walk(reflect.TypeOf(*c), "")
 }
 
 func printable(s string) bool {
@@ -364,6 +541,11 @@ func (c *Config) defaults() {
 		if c.CheckpointEvery == 0 {
 			c.CheckpointEvery = max(m.Iterations/10, 1)
 		}
+	case "mt":
+		if c.MT == nil {
+			c.MT = &MT{}
+		}
+		c.MT.defaults(c)
 	case "mtl":
 		if c.MTL == nil {
 			c.MTL = &MTL{}
@@ -416,6 +598,14 @@ func (m *Meta) Spec(c *Config) meta.Spec {
 		MultiStepLoss: m.MultiStepLoss, InnerAdam: m.InnerAdam, TrainShots: m.TrainShots, InnerBatch: m.InnerBatch, CarryAdam: m.CarryAdam, Arch: m.Arch, BatchNorm: m.BatchNorm, Recompute: m.Recompute, Seed: c.Seed}
 }
 
+// Bounds of a run, far above any real one, so a typo (an extra zero or
+// three) is an error rather than a run that never ends.
+const (
+	maxIterations = 10_000_000 // meta iterations, mtl steps
+	maxTasks      = 1_000_000  // validation / test tasks
+	maxNameLen    = 128        // the run name (a folder name)
+)
+
 func finitePos(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
 
 func (c *Config) validate() error {
@@ -425,7 +615,7 @@ func (c *Config) validate() error {
 		}
 		return c.errf("kind", "%q, want one of %s", c.Kind, strings.Join(Kinds, ", "))
 	}
-	for k, sec := range map[string]bool{"meta": c.Meta != nil, "mtl": c.MTL != nil, "transfer": c.Transfer != nil} {
+	for k, sec := range map[string]bool{"meta": c.Meta != nil, "mtl": c.MTL != nil, "transfer": c.Transfer != nil, "mt": c.MT != nil} {
 		if sec && k != c.Kind {
 			return c.errf(k, "section %q given but kind is %q", k, c.Kind)
 		}
@@ -436,6 +626,9 @@ func (c *Config) validate() error {
 	if c.CheckpointEvery < 0 {
 		return c.errf("checkpoint_every", "%d, want >= 1", c.CheckpointEvery)
 	}
+	if len(c.Name) > maxNameLen {
+		return c.errf("name", "%d characters, want at most %d", len(c.Name), maxNameLen)
+	}
 	if strings.ContainsAny(c.Name, "/\\") || c.Name == ".." || c.Name == "." {
 		return c.errf("name", "%q, want a plain name (no slashes)", c.Name)
 	}
@@ -444,6 +637,8 @@ func (c *Config) validate() error {
 		return c.validateMeta()
 	case "mtl":
 		return c.validateMTL()
+	case "mt":
+		return c.validateMT()
 	default:
 		return c.validateTransfer()
 	}
@@ -467,15 +662,15 @@ func (c *Config) validateMeta() error {
 		{"meta.eval_steps", m.EvalSteps < 0, fmt.Sprintf("%d, want >= 0", m.EvalSteps)},
 		{"meta.inner_lr", !finitePos(m.InnerLR), fmt.Sprintf("%v, want a finite value > 0", m.InnerLR)},
 		{"meta.hidden", m.Hidden < 1, fmt.Sprintf("%d, want >= 1", m.Hidden)},
-		{"meta.iterations", m.Iterations < 1, fmt.Sprintf("%d, want >= 1", m.Iterations)},
+		{"meta.iterations", m.Iterations < 1 || m.Iterations > maxIterations, fmt.Sprintf("%d, want 1..%d", m.Iterations, maxIterations)},
 		{"meta.meta_batch", m.MetaBatch < 1, fmt.Sprintf("%d, want >= 1", m.MetaBatch)},
 		{"meta.outer_lr", !finitePos(m.OuterLR), fmt.Sprintf("%v, want a finite value > 0", m.OuterLR)},
 		{"meta.outer_schedule", !slices.Contains(meta.OuterSchedules, m.OuterSchedule), fmt.Sprintf("%q, want one of %s", m.OuterSchedule, strings.Join(meta.OuterSchedules, ", "))},
 		{"meta.clip", m.Clip < 0 || math.IsNaN(m.Clip) || math.IsInf(m.Clip, 0), fmt.Sprintf("%v, want >= 0 (0: off)", m.Clip)},
 		{"meta.max_minutes", m.MaxMinutes < 0 || math.IsNaN(m.MaxMinutes) || m.MaxMinutes > 1e7, fmt.Sprintf("%v, want minutes >= 0 (0: no limit)", m.MaxMinutes)},
 		{"meta.val_every", m.ValEvery < 1, fmt.Sprintf("%d, want >= 1", m.ValEvery)},
-		{"meta.val_tasks", m.ValTasks < 1, fmt.Sprintf("%d, want >= 1", m.ValTasks)},
-		{"meta.test_tasks", m.TestTasks < 1, fmt.Sprintf("%d, want >= 1", m.TestTasks)},
+		{"meta.val_tasks", m.ValTasks < 1 || m.ValTasks > maxTasks, fmt.Sprintf("%d, want 1..%d", m.ValTasks, maxTasks)},
+		{"meta.test_tasks", m.TestTasks < 1 || m.TestTasks > maxTasks, fmt.Sprintf("%d, want 1..%d", m.TestTasks, maxTasks)},
 		{"meta.workers", m.Workers < 0, fmt.Sprintf("%d, want >= 0 (0: all cores)", m.Workers)},
 	}
 	for _, ch := range checks {
@@ -510,8 +705,8 @@ func (c *Config) validateMTL() error {
 	switch {
 	case m.Hidden < 1:
 		return c.errf("mtl.hidden", "%d, want >= 1", m.Hidden)
-	case m.Steps < 1:
-		return c.errf("mtl.steps", "%d, want >= 1", m.Steps)
+	case m.Steps < 1 || m.Steps > maxIterations:
+		return c.errf("mtl.steps", "%d, want 1..%d", m.Steps, maxIterations)
 	case !finitePos(m.LR):
 		return c.errf("mtl.lr", "%v, want a finite value > 0", m.LR)
 	}

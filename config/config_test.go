@@ -77,6 +77,14 @@ func TestErrors(t *testing.T) {
 		{"negative time budget", "kind: meta\nmeta:\n  max_minutes: -5\n", nil, []string{"run.yaml:3: meta.max_minutes", "-5", "minutes >= 0"}},
 		{"unknown outer schedule", "kind: meta\nmeta:\n  outer_schedule: step\n", nil, []string{"run.yaml:3: meta.outer_schedule", `"step"`, "constant, linear, cosine"}},
 		{"NaN time budget", "kind: meta\nmeta:\n  max_minutes: .nan\n", nil, []string{"run.yaml:3: meta.max_minutes", "NaN"}},
+		// issue 23: silently accepted before
+		{"fractional iterations", "kind: meta\nmeta:\n  iterations: 1.5\n", nil, []string{"run.yaml:3: meta.iterations", "1.5", "whole number"}},
+		{"fractional top-level integer", "kind: meta\ncheckpoint_every: 2.5\n", nil, []string{"run.yaml:2: checkpoint_every", "2.5", "whole number"}},
+		{"fractional override", good, []string{"meta.iterations=1.5"}, []string{"--set meta.iterations=1.5", "whole number"}},
+		{"billion iterations", "kind: meta\nmeta:\n  iterations: 1000000000\n", nil, []string{"run.yaml:3: meta.iterations", "1000000000", "1..10000000"}},
+		{"billion mtl steps", "kind: mtl\nmtl:\n  steps: 1000000000\n", nil, []string{"run.yaml:3: mtl.steps", "1000000000", "1..10000000"}},
+		{"million test tasks", "kind: meta\nmeta:\n  test_tasks: 100000000\n", nil, []string{"run.yaml:3: meta.test_tasks", "100000000", "1..1000000"}},
+		{"huge name", "kind: meta\nname: " + strings.Repeat("n", 1<<20) + "\n", nil, []string{"run.yaml:2: name", "1048576 characters", "at most 128"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,6 +95,9 @@ func TestErrors(t *testing.T) {
 			msg := err.Error()
 			if strings.Contains(msg, "\n") {
 				t.Errorf("error is not one line: %q", msg)
+			}
+			if len(msg) > 500 {
+				t.Errorf("error is %d bytes long (echoes the input?): %.200q...", len(msg), msg)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(msg, w) {

@@ -49,6 +49,14 @@ func LoadOfficeDomain(path, name, short string) (*Domain, error) {
 	if err != nil {
 		return nil, err
 	}
+	return officeFromTable(t, path, name, short)
+}
+
+// officeFromTable converts a parsed SURF CSV (path names it in errors).
+func officeFromTable(t *Table, path, name, short string) (*Domain, error) {
+	if len(t.Header) == 0 {
+		return nil, fmt.Errorf("data: %s: no columns (Office-Caltech SURF CSV: label,f0..f799)", path)
+	}
 	if t.Header[0] != "label" {
 		return nil, fmt.Errorf("data: %s: first column is %q, want \"label\" (Office-Caltech SURF CSV: label,f0..f799)", path, t.Header[0])
 	}

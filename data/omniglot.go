@@ -548,31 +548,7 @@ func VinyalsSplit(dir string) (train, val, test []string, err error) {
 			return nil, fmt.Errorf("data: %w", err)
 		}
 		defer f.Close()
-		var out []string
-		sc := bufio.NewScanner(f)
-		line := 0
-		for sc.Scan() {
-			line++
-			e := strings.TrimSpace(sc.Text())
-			if e == "" {
-				continue
-			}
-			if _, _, err := parseSplitEntry(e); err != nil {
-				return nil, fmt.Errorf("data: %s line %d: %w", p, line, err)
-			}
-			if prev, dup := seen[e]; dup {
-				return nil, fmt.Errorf("data: %s line %d: entry %q already in %s", p, line, e, prev)
-			}
-			seen[e] = fmt.Sprintf("%s line %d", p, line)
-			out = append(out, e)
-		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("data: %s: %w", p, err)
-		}
-		if len(out) == 0 {
-			return nil, fmt.Errorf("data: %s: no entries", p)
-		}
-		return out, nil
+		return readSplitList(f, p, seen)
 	}
 	if train, err = read("train.txt"); err != nil {
 		return nil, nil, nil, err
@@ -584,6 +560,36 @@ func VinyalsSplit(dir string) (train, val, test []string, err error) {
 		return nil, nil, nil, err
 	}
 	return train, val, test, nil
+}
+
+// readSplitList reads one split file (p names it in errors); seen maps
+// the entries of the files read before to where they were.
+func readSplitList(r io.Reader, p string, seen map[string]string) ([]string, error) {
+	var out []string
+	sc := bufio.NewScanner(r)
+	line := 0
+	for sc.Scan() {
+		line++
+		e := strings.TrimSpace(sc.Text())
+		if e == "" {
+			continue
+		}
+		if _, _, err := parseSplitEntry(e); err != nil {
+			return nil, fmt.Errorf("data: %s line %d: %w", p, line, err)
+		}
+		if prev, dup := seen[e]; dup {
+			return nil, fmt.Errorf("data: %s line %d: entry %q already in %s", p, line, e, prev)
+		}
+		seen[e] = fmt.Sprintf("%s line %d", p, line)
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("data: %s line %d: %w", p, line+1, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("data: %s: no entries", p)
+	}
+	return out, nil
 }
 
 // parseSplitEntry splits "Alphabet/characterNN/rotDDD" into the class name

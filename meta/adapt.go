@@ -1,6 +1,8 @@
 package meta
 
 import (
+	"context"
+
 	"github.com/metalearn/metalearn/autodiff"
 	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/nn"
@@ -26,10 +28,19 @@ type Adapter interface {
 	Predict(w []*tensor.Tensor, steps int, x *tensor.Tensor) *tensor.Tensor
 }
 
+// ContextAdapter is an Adapter whose adaptation can be stopped between
+// steps: AdaptContext is Adapt that checks ctx before every step and
+// returns ctx's error once ctx is done (a server's request deadline, a
+// client that left, a shutdown).
+type ContextAdapter interface {
+	Adapter
+	AdaptContext(ctx context.Context, t data.Task, steps int, lr float64) ([]*tensor.Tensor, error)
+}
+
 var (
-	_ Adapter = (*MAML)(nil)
-	_ Adapter = (*Reptile)(nil)
-	_ Adapter = (*Pretrained)(nil)
+	_ ContextAdapter = (*MAML)(nil)
+	_ ContextAdapter = (*Reptile)(nil)
+	_ ContextAdapter = (*Pretrained)(nil)
 )
 
 // AdaptedModule implements Adapter.
@@ -53,9 +64,20 @@ func (m *MAML) Adapt(t data.Task, steps int, lr float64) []*tensor.Tensor {
 	return m.AdaptFeatures(m.Features(t.SupportX), t, steps, lr)
 }
 
+// AdaptContext implements ContextAdapter.
+func (m *MAML) AdaptContext(ctx context.Context, t data.Task, steps int, lr float64) ([]*tensor.Tensor, error) {
+	return m.AdaptFeaturesContext(ctx, m.Features(t.SupportX), t, steps, lr)
+}
+
 // AdaptFeatures is Adapt with the support inputs already passed through
 // Features (so an accelerated body can compute them).
 func (m *MAML) AdaptFeatures(xs *autodiff.Var, t data.Task, steps int, lr float64) []*tensor.Tensor {
+	w, _ := m.AdaptFeaturesContext(context.Background(), xs, t, steps, lr)
+	return w
+}
+
+// AdaptFeaturesContext is AdaptFeatures stopping when ctx is done.
+func (m *MAML) AdaptFeaturesContext(ctx context.Context, xs *autodiff.Var, t data.Task, steps int, lr float64) ([]*tensor.Tensor, error) {
 	ps := nn.Vars(m.Head)
 	w := make([]*tensor.Tensor, len(ps))
 	for i, p := range ps {
@@ -66,6 +88,9 @@ func (m *MAML) AdaptFeatures(xs *autodiff.Var, t data.Task, steps int, lr float6
 		override = tensor.Scalar(w[0].DType(), lr)
 	}
 	for s := 0; s < steps; s++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		vs := make([]*autodiff.Var, len(w))
 		for i := range w {
 			vs[i] = autodiff.Param(w[i]) // a fresh leaf per step: no graph across steps
@@ -82,7 +107,7 @@ func (m *MAML) AdaptFeatures(xs *autodiff.Var, t data.Task, steps int, lr float6
 			w[i] = tensor.Sub(w[i], tensor.Mul(r, g[i].Value))
 		}
 	}
-	return w
+	return w, nil
 }
 
 // Predict implements Adapter.
@@ -102,12 +127,21 @@ func (r *Reptile) AdaptedModule() nn.Module { return r.Model }
 // weights over the whole support set, as Evaluate does (with CarryAdam the
 // inner Adam starts from the carried statistics and leaves them unchanged).
 func (r *Reptile) Adapt(t data.Task, steps int, lr float64) []*tensor.Tensor {
-	w := r.adaptWeights(t, steps, 0, false, lr)
+	w, _ := r.AdaptContext(context.Background(), t, steps, lr)
+	return w
+}
+
+// AdaptContext implements ContextAdapter.
+func (r *Reptile) AdaptContext(ctx context.Context, t data.Task, steps int, lr float64) ([]*tensor.Tensor, error) {
+	w, err := r.adaptWeightsContext(ctx, t, steps, 0, false, lr)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*tensor.Tensor, len(w))
 	for i := range w {
 		out[i] = w[i].Value
 	}
-	return out
+	return out, nil
 }
 
 // Predict implements Adapter.

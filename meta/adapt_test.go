@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -51,6 +52,56 @@ func TestAdapterMatchesEvaluate(t *testing.T) {
 				for j := range x {
 					if x[j] != y[j] {
 						t.Fatalf("adaptation changed %s", before[i].Name)
+					}
+				}
+			}
+		})
+	}
+}
+
+// stepCtx is a context whose Err turns non-nil after n calls: a
+// deterministic stand-in for a deadline passing during adaptation.
+type stepCtx struct {
+	context.Context
+	n, calls int
+}
+
+func (c *stepCtx) Err() error {
+	if c.calls++; c.calls > c.n {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// AdaptContext checks its context before every step and stops with its
+// error at the first check after it is done; with a live context it is
+// Adapt.
+func TestAdaptContextStops(t *testing.T) {
+	for _, algo := range []string{"maml", "anil", "pretrain", "reptile"} {
+		t.Run(algo, func(t *testing.T) {
+			b, err := Build(Spec{Algorithm: algo, Dataset: "sinusoid", Hidden: 8, Seed: 2, Shots: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := b.Algorithm.(ContextAdapter)
+			task := data.Sinusoid{Support: 5, Query: 5}.Sample(rand.New(rand.NewPCG(4, 4)))
+			ctx := &stepCtx{Context: context.Background(), n: 3}
+			if _, err := a.AdaptContext(ctx, task, 100, 0); err != context.DeadlineExceeded {
+				t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+			}
+			if ctx.calls != 4 {
+				t.Errorf("context checked %d times for 100 steps cancelled after 3, want 4", ctx.calls)
+			}
+			got, err := a.AdaptContext(context.Background(), task, 3, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := a.Adapt(task, 3, 0)
+			for i := range want {
+				g, w := got[i].Values(), want[i].Values()
+				for j := range w {
+					if g[j] != w[j] {
+						t.Fatalf("tensor %d element %d: AdaptContext %v, Adapt %v", i, j, g[j], w[j])
 					}
 				}
 			}

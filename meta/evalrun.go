@@ -2,6 +2,7 @@ package meta
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -77,8 +78,8 @@ func EvaluateCheckpoint(cfg EvalConfig) (*EvalResult, error) {
 	if cfg.Tasks < 1 {
 		return nil, &FieldError{"tasks", fmt.Sprintf("%d, want >= 1", cfg.Tasks)}
 	}
-	if cfg.Steps != nil && *cfg.Steps < 0 {
-		return nil, &FieldError{"eval-steps", fmt.Sprintf("%d, want >= 0", *cfg.Steps)}
+	if cfg.Steps != nil && (*cfg.Steps < 0 || *cfg.Steps > MaxSteps) {
+		return nil, &FieldError{"eval-steps", fmt.Sprintf("%d, want 0..%d", *cfg.Steps, MaxSteps)}
 	}
 	res := &EvalResult{Split: cfg.Split}
 	var b *Built
@@ -138,6 +139,12 @@ func EvaluateCheckpoint(cfg EvalConfig) (*EvalResult, error) {
 	if res.Summary, err = EvaluateProgress(cfg.Comm, b.Algorithm, set, res.Steps, cfg.Workers, cfg.Progress); err != nil {
 		return nil, err
 	}
+	if sum := res.Summary; !finite(sum.Mean) || !finite(sum.CI95) || !finite(sum.Loss) {
+		return nil, fmt.Errorf("checkpoint %s: evaluation gave a non-finite %s (%v ± %v, loss %v over %d tasks): the weights are corrupt (damaged or from a diverged run); use another checkpoint or retrain",
+			cfg.Checkpoint, s.MetricName(), sum.Mean, sum.CI95, sum.Loss, sum.N)
+	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

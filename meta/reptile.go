@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -156,6 +157,13 @@ func (r *Reptile) train(t data.Task, steps, batch int, keep bool) ([]*autodiff.V
 // With CarryAdam the inner Adam starts from the carried state, and a
 // training call (keep) stores its final state back.
 func (r *Reptile) adaptWeights(t data.Task, steps, batch int, keep bool, lr float64) []*autodiff.Var {
+	w, _ := r.adaptWeightsContext(context.Background(), t, steps, batch, keep, lr)
+	return w
+}
+
+// adaptWeightsContext is adaptWeights stopping with ctx's error, before
+// any step, once ctx is done.
+func (r *Reptile) adaptWeightsContext(ctx context.Context, t data.Task, steps, batch int, keep bool, lr float64) ([]*autodiff.Var, error) {
 	if lr <= 0 {
 		lr = r.Cfg.InnerLR
 	}
@@ -182,6 +190,9 @@ func (r *Reptile) adaptWeights(t data.Task, steps, batch int, keep bool, lr floa
 		order = classTurns(t)
 	}
 	for s := 0; s < steps; s++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		var loss *autodiff.Var
 		if order != nil {
 			mb := minibatch(t, order, s*batch, batch)
@@ -202,7 +213,7 @@ func (r *Reptile) adaptWeights(t data.Task, steps, batch int, keep bool, lr floa
 		}
 		r.adamStep = st.Step
 	}
-	return w
+	return w, nil
 }
 
 // TaskGradient returns theta - W for the task.

@@ -159,6 +159,11 @@ func Run(cfg RunConfig) (*RunResult, error) {
 	}
 	if folder != nil {
 		defer folder.Close()
+		for _, p := range folder.Cleaned {
+			if cfg.Note != nil {
+				cfg.Note("removed " + p + " (left by an interrupted write)")
+			}
+		}
 	}
 	s := b.Spec
 	alg := info(s.Algorithm)

@@ -129,10 +129,10 @@ func (s *Spec) Validate() error {
 		return fmt.Errorf("carry adam applies to reptile with inner adam, not %s (inner adam %v)", s.Algorithm, s.InnerAdam)
 	case s.InnerBatch > 0 && s.Algorithm != "reptile":
 		return fmt.Errorf("inner batch applies to reptile, not %s", s.Algorithm)
-	case s.InnerSteps < 1:
-		return fmt.Errorf("inner steps = %d, want >= 1", s.InnerSteps)
-	case s.EvalSteps < 0:
-		return fmt.Errorf("eval steps = %d, want >= 0", s.EvalSteps)
+	case s.InnerSteps < 1 || s.InnerSteps > MaxSteps:
+		return fmt.Errorf("inner steps = %d, want 1..%d", s.InnerSteps, MaxSteps)
+	case s.EvalSteps < 0 || s.EvalSteps > MaxSteps:
+		return fmt.Errorf("eval steps = %d, want 0..%d", s.EvalSteps, MaxSteps)
 	case !(s.InnerLR > 0) || math.IsInf(s.InnerLR, 0):
 		return fmt.Errorf("inner learning rate = %v, want > 0", s.InnerLR)
 	case s.Hidden < 1:
@@ -150,6 +150,12 @@ func (s *Spec) Validate() error {
 	}
 	return nil
 }
+
+// MaxSteps bounds the adaptation steps a Spec may ask for (inner and
+// evaluation): far above what the papers use (at most a few hundred), so a
+// mistyped or corrupted count is an error at load, not an evaluation that
+// never ends.
+const MaxSteps = 10000
 
 // maxModelParams bounds the model a Spec may describe (2^31 float32
 // values, 8 GiB), so a mistyped size is an error, not an allocation that

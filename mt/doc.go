@@ -1,6 +1,6 @@
-// Package mt holds the model-independent parts of machine translation:
-// the evaluation metrics, the shared subword vocabulary and the evaluation
-// of translation files.
+// Package mt is machine translation: the evaluation metrics, the shared
+// subword vocabulary, the translation models, their training and
+// translation, and the evaluation of translation files and models.
 //
 // # Metrics (sacreBLEU 2.x defaults)
 //
@@ -89,6 +89,82 @@
 //     a model file's metadata); UnmarshalVocab validates everything and is
 //     fuzzed.
 //
+// # Models (model.go)
+//
+// Model holds a ModelSpec (the architecture, versioned), the Vocab with a
+// tag <2xx> per language, and the network, an nn.Seq2Seq (Transformer with
+// a shared embedding tied to the output projection, sinusoidal positions):
+//
+//   - ArchShared is the multilingual model of Johnson et al. (2017, "Google's
+//     Multilingual Neural Machine Translation System: Enabling Zero-Shot
+//     Translation"): the source is <2tgt> + subwords + </s>, and everything
+//     (vocabulary, embedding, encoder, decoder) is shared by all
+//     directions, so one model translates en->X, X->en and, untrained,
+//     X->Y (zero-shot). Trained on one pair it is the bilingual baseline.
+//   - ArchSeparateDecoders is the shared + task-specific design: embedding
+//     and encoder shared, one decoder stack per target language (its
+//     layers and final norm), chosen by the target language. The networks
+//     are one nn.Seq2Seq per target whose embedding and encoder layers are
+//     the same variables, so gradients from every direction reach the
+//     shared weights and decoding reuses nn's KV-cached search unchanged.
+//
+// Model.Save writes one safetensors file (atomically, through checkpoint):
+// the weights under their Params names ("embed.weight",
+// "transformer.encoder.layers.0...", and for separate decoders
+// "decoder.<lang>.transformer.decoder..."), and in the metadata "format"
+// (ModelFormat), "spec" (ModelSpec JSON with its version) and "vocab"
+// (Vocab.Marshal). LoadModel rebuilds the model exactly and refuses, with
+// the file and reason, a missing file, a non-safetensors file, another
+// format, an unknown spec version or field, a missing, mis-shaped or
+// non-finite tensor.
+//
+// # Training (train.go)
+//
+// Train is one run under runner.Run (the project's one training driver):
+//
+//   - data: the lo-mt train split of each direction (X->Y pairs joined on
+//     id), optionally a seeded sample of MaxPairs; the dev split only for
+//     validation; the test split never. The BPE vocabulary is trained on
+//     the run's training text with languages sampled by temperature.
+//   - batches: per direction, data.TokenBatches under a token budget
+//     (source + target, padding included), one epoch's batches at a time
+//     (seeded by the direction and the epoch); each step draws its
+//     direction with probability ∝ n^(1/Temperature) from a generator
+//     seeded by (seed, step), then takes that direction's next batch, so
+//     small directions are not drowned and every batch has one target
+//     language (what separate decoders need).
+//   - optimisation: Adam (β = 0.9, 0.98, ε = 1e-9) with the warm-up +
+//     inverse-square-root schedule of Vaswani et al. (2017)
+//     (optim.InverseSqrt), label-smoothed token cross-entropy (Szegedy et
+//     al. 2016; 0.1 by default), dropout, global-norm clipping; a step
+//     with a non-finite loss or gradient is skipped and counted.
+//   - validation: greedy decoding of the first ValSentences dev sentences
+//     of every direction, corpus chrF per direction, their mean as the
+//     metric; the driver keeps the best weights, which become
+//     model.safetensors. dev.jsonl records step, minutes and chrF.
+//   - exact resume: the checkpoint (checkpoint.safetensors) holds the
+//     weights, Adam's moments, the best weights and, as JSON, the driver's
+//     state, the sampler's cursors and epochs and the configuration; the
+//     dropout streams are reseeded from (seed, step) before every step
+//     (nn.Seq2Seq.Reseed). An interrupted and resumed run ends bit for bit
+//     where an uninterrupted one does (TestTrainResumeExact, both
+//     architectures).
+//   - checkpoint averaging: with Average = N the weights at the last N
+//     checkpoints are kept and their mean written as model-avg.safetensors
+//     (AverageModels; Vaswani et al. 2017, sec. 6.1).
+//   - ExportTokens writes the vocabulary and the tokenised data for
+//     reference/mt_torch.py, the PyTorch reference of the time-to-quality
+//     comparison.
+//
+// # Translating and evaluating models
+//
+// Model.Translate encodes lines for a target language, sorts them by
+// length, decodes batches with nn.Greedy or nn.BeamSearch (length penalty
+// of Wu et al. 2016, n-best lists) and returns the translations in input
+// order. EvaluateModel translates a lo-mt split for any direction
+// (zero-shot included, or through a pivot language) and scores it with
+// Evaluate.
+//
 // # Evaluating files
 //
 // EvaluateFiles (the `metalearn mt eval` command) reads a hypothesis file
@@ -96,4 +172,83 @@
 // gettext .po/.mo (readers in package data) and reports BLEU and chrF with
 // signatures, bootstrap CIs and, with a baseline, the paired test.
 // LoMTText gathers the lo-mt corpus's text per language for TrainBPE.
+//
+// # Filling gettext catalogues
+//
+// FillPO (the `metalearn mt po` command) fills the untranslated entries
+// of a .po/.pot catalogue through a Translator, the one-method interface
+// a translation model implements (Translate(ctx, texts, from, to)).
+//
+//   - Masking (Mask, Unmask): leading/trailing whitespace is set aside;
+//     placeholders (printf %s %5.2f %lu %%, positional %1$d, Python
+//     %(name)s, Qt %1, {0} {name} {0:N2}, $(ARG1), ${x}, $name$, $1,
+//     @VAR@, LibreOffice %PRODUCTNAME), markup (tags with attributes,
+//     comments), entities, the literal accelerator escapes && and ~~,
+//     control characters (newline, tab) and the sentinel brackets
+//     themselves become sentinels ⟦0⟧, ⟦1⟧, ... in order of appearance.
+//     Unmask(Mask(s).Text) == s for every string (FuzzMask).
+//   - Repairs: a sentinel the model writes with spaces inside is read; a
+//     duplicate or unknown one is removed; a missing one is put back at
+//     the start if it began the source, otherwise at the end before the
+//     final punctuation (a line break or tab in place of the space nearest
+//     its relative position); order-dependent printf conversions (%s, %d, not
+//     %1$d or %(name)s) the model reordered are put back in source order
+//     (the program passes the arguments in that order); invalid UTF-8
+//     from the model becomes U+FFFD. FillPO writes every repair into a
+//     translator comment ("# metalearn mt: machine translation repaired:
+//     ..."), so no placeholder is ever lost or doubled.
+//   - Accelerators: a marker of DefaultAccelerators (~ & _) counts when it
+//     is the only one of its kind followed by a letter or digit. It is
+//     removed before translation and put back before the first
+//     word-initial occurrence of the marked letter in the translation,
+//     else any occurrence, else the first letter (not CJK), else "(_O)"
+//     appended, the CJK convention; the identity translation gets it back
+//     where it was, and a marker the model wrote itself before a letter
+//     is kept. The tests cross-check filled catalogues with GNU msgfmt
+//     --check-format --check-accelerators when it is installed.
+//   - Glossary (ReadGlossary: source term<TAB>target term): terms match
+//     whole words, case-insensitively, the longest first; they are masked
+//     and come back as the target term: all capitals if the source was,
+//     a capital first letter at the start of a sentence of the
+//     translation or where the source was capitalised in mid-sentence,
+//     otherwise as the glossary writes it.
+//   - Entries: the header, obsolete entries and translated entries (fuzzy
+//     or not) are untouched, byte-identical when written; FillPO leaves
+//     the header as it is (no X-Generator) and refuses a catalogue whose
+//     Language is another language. Plural entries get the singular's
+//     translation in msgstr[0] and the plural's in msgstr[1..n-1], n from
+//     Plural-Forms (nplurals=1: the plural's); a message with no letters
+//     outside placeholders gets its msgid; every filled entry is fuzzy.
+//     Identical texts are translated once, in batches, with a progress
+//     callback.
+//
+// ModelTranslator makes a trained Model a Translator (best of the beam).
+//
+// The tests use deterministic fake translators (word order reversed and
+// upper-cased; one dropping every sentinel; one answering lo-mt's
+// Galician reference) on a hand-written catalogue with every placeholder
+// family, on 4,000 lo-mt strings (gl) with injected placeholders,
+// markup and accelerators, and on some 10,000 messages of the German
+// coreutils, git, glib, apt, dpkg and bash catalogues when installed
+// (/usr/share/locale), where GNU msgfmt --check-format accepts every
+// filled entry.
+//
+// # Demo corpus
+//
+// DemoPairs (and DemoCorpus, keyed "en-xx" like TrainConfig.TrainData)
+// return the embedded demo corpus (mt/demodata, 332 KB): short
+// lo-mt pairs, 1,000 multi-way English strings in de fr es it nl pt and
+// 300 gl pairs from lo-mt's train split, 200 held-out strings in all
+// seven from its dev split, none from test. The selection rule is in
+// mt/demodata/README.md and in `go run ./mt/internal/mkdemo`, which
+// regenerates the files (checked by TestReproducible when lo-mt is
+// present); TestDemoDataChecksums checks them against SHA256SUMS. The
+// data is MPL-2.0 with LibreOffice's attribution (DemoAttribution).
+//
+// Demo (`metalearn mt demo`) trains a tiny multilingual model on it (six
+// directions, a <2gl> tag it never trains), scores en->gl greedily on the
+// 200 held-out strings, continues training on AdaptPairs gl pairs from
+// the pretrained model (TrainConfig.Init) and scores again, next to the
+// same architecture trained on those pairs alone; demo.json keeps the
+// result and demo-gl.png/.svg plots held-out chrF against steps.
 package mt

@@ -44,3 +44,29 @@ func ExampleTrainBPE() {
 	// [▁ O p en ▁the ▁Datei]
 	// Open the Datei
 }
+
+// Training a multilingual model on lo-mt, then translating with it. (Not
+// run as a test: it needs ../shared/data/lo-mt and minutes of training;
+// TestTrainLoMTBeatsUntrained runs a small version.)
+func ExampleTrain() {
+	c := mt.DefaultTrainConfig()
+	c.Data = "../shared/data/lo-mt"
+	c.Pairs = []string{"en-de", "en-fr", "de-en", "fr-en"} // one shared model, <2xx> tags
+	c.Steps, c.Out = 4000, "runs/mt"
+	res, err := mt.Train(c) // best dev-chrF weights in runs/mt/model.safetensors
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m, _, err := mt.LoadModel(res.Model)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	out, err := m.Translate([]string{"Open the file"}, "de", mt.TranslateOptions{Beam: 4})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(out[0][0].Text)
+}

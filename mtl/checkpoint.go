@@ -77,6 +77,9 @@ func LoadTraining(path string, m Model) (*TrainState, map[string]string, error) 
 	if err := dec.Decode(&ss); err != nil {
 		return nil, nil, fmt.Errorf("checkpoint %s: bad train_state metadata: %v", path, err)
 	}
+	if ss.Step < 0 {
+		return nil, nil, fmt.Errorf("checkpoint %s: bad train_state: step %d, want >= 0", path, ss.Step)
+	}
 	params := AllParams(m)
 	apply, _, err := modelValues(ts, m, path, false)
 	if err != nil {

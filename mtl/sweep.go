@@ -1,9 +1,11 @@
 package mtl
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -236,9 +238,33 @@ func LoadBaselines(path string) (Baselines, error) {
 		}
 		return Baselines{}, fmt.Errorf("baselines: %w", err)
 	}
+	return ParseBaselines(raw, path)
+}
+
+// ParseBaselines reads the bytes of a baselines file (path names it in
+// errors): the format, one finite metric per task and one direction
+// (higher_is_better) per task, or none.
+func ParseBaselines(raw []byte, path string) (Baselines, error) {
 	var b Baselines
-	if err := json.Unmarshal(raw, &b); err != nil || b.Format != BaselinesFormat {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&b); err != nil || b.Format != BaselinesFormat {
 		return Baselines{}, fmt.Errorf("%s is not a baselines file written by mtl train --save", path)
+	}
+	if dec.More() {
+		return Baselines{}, fmt.Errorf("%s: data after the baselines object", path)
+	}
+	switch {
+	case len(b.Tasks) == 0:
+		return Baselines{}, fmt.Errorf("%s: no tasks", path)
+	case len(b.Metrics) != len(b.Tasks):
+		return Baselines{}, fmt.Errorf("%s: %d metrics for %d tasks; want one per task", path, len(b.Metrics), len(b.Tasks))
+	case len(b.HigherIsBetter) != 0 && len(b.HigherIsBetter) != len(b.Tasks):
+		return Baselines{}, fmt.Errorf("%s: %d directions (higher_is_better) for %d tasks; want one per task or none", path, len(b.HigherIsBetter), len(b.Tasks))
+	}
+	for i, m := range b.Metrics {
+		if math.IsNaN(m) || math.IsInf(m, 0) {
+			return Baselines{}, fmt.Errorf("%s: metrics[%d] (task %q) = %v, want a finite number", path, i, b.Tasks[i], m)
+		}
 	}
 	return b, nil
 }

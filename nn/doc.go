@@ -51,7 +51,9 @@
 // [B,T,E] inputs; Attend takes a query, a key/value source (the same Var
 // for self-attention) and AttendOptions (key lengths for padding, causal).
 // Every head's scaled dot-product attention is one call of the fused
-// autodiff.Attention.
+// autodiff.Attention; the composite of MatMulNT, an additive mask, Softmax
+// and MatMul it replaced is kept as the reference in
+// attention_composite_test.go.
 //
 // EncoderLayer and DecoderLayer (transformer.go) are the post-LN layers of
 // Vaswani et al. (2017) or, with TransformerConfig.NormFirst, the pre-LN

@@ -494,3 +494,31 @@ func (m *Seq2Seq) Loss(w []*autodiff.Var, src, tgt Tokens, smoothing float64) (l
 }
 
 func sqrtf(n int) float64 { return math.Sqrt(float64(n)) }
+
+// Reseed restarts every dropout stream of m (the embedding's, each
+// layer's and each attention's) from seed, as NewSeq2Seq seeds them from
+// TransformerConfig.Seed. A trainer that reseeds before each step with a
+// function of the step makes the step's dropout masks independent of the
+// steps before it, so a resumed run draws exactly the masks an
+// uninterrupted one would.
+func (m *Seq2Seq) Reseed(seed uint64) {
+	m.seeds = newSeedStream(seed ^ 0xe7037ed1a0b428db)
+	m.Transformer.Reseed(seed)
+}
+
+// Reseed restarts the dropout streams of every layer from seed, in the
+// order NewTransformer seeds them.
+func (t *Transformer) Reseed(seed uint64) {
+	seeds := newSeedStream(seed)
+	for _, l := range t.Encoder {
+		s := newSeedStream(seeds.next())
+		l.SelfAttn.seeds = newSeedStream(s.next())
+		l.seeds = s
+	}
+	for _, l := range t.Decoder {
+		s := newSeedStream(seeds.next())
+		l.SelfAttn.seeds = newSeedStream(s.next())
+		l.CrossAttn.seeds = newSeedStream(s.next())
+		l.seeds = s
+	}
+}

@@ -166,6 +166,21 @@ func TestSchedules(t *testing.T) {
 	if Constant(0.3)(99) != 0.3 {
 		t.Error("Constant")
 	}
+	// the Transformer schedule: linear warm-up to the peak at step warmup-1,
+	// then lr*sqrt(warmup/n); with lr = (d*warmup)^-1/2 it is Vaswani et
+	// al.'s d^-1/2 * min(n^-1/2, n*warmup^-3/2)
+	is := InverseSqrt(2, 4)
+	if is(0) != 0.5 || is(3) != 2 || is(15) != 1 || math.Abs(is(63)-0.5) > 1e-15 {
+		t.Errorf("InverseSqrt values %v %v %v %v", is(0), is(3), is(15), is(63))
+	}
+	d, warm := 512.0, 4000
+	v := InverseSqrt(1/math.Sqrt(d*float64(warm)), warm)
+	for _, n := range []int{1, 100, 4000, 4001, 100000} {
+		want := math.Pow(d, -0.5) * math.Min(math.Pow(float64(n), -0.5), float64(n)*math.Pow(float64(warm), -1.5))
+		if got := v(n - 1); math.Abs(got-want) > 1e-15 {
+			t.Errorf("InverseSqrt at n=%d: %v, paper's formula %v", n, got, want)
+		}
+	}
 }
 
 // StepWith with explicit gradients equals Step with accumulated ones, and

@@ -42,3 +42,20 @@ func Linear(lr, endLR float64, total int) Schedule {
 		return lr + (endLR-lr)*float64(step)/float64(total)
 	}
 }
+
+// InverseSqrt is the Transformer schedule of Vaswani et al. (2017, eq. 3)
+// with its peak made explicit: a linear warm-up to lr over warmup steps,
+// then decay with the inverse square root of the step,
+//
+//	lr(s) = lr * min((s+1)/warmup, sqrt(warmup/(s+1)))
+//
+// for the 0-based step s (the paper's d_model^-0.5 * min(n^-0.5,
+// n*warmup^-1.5) with n = s+1 is this with lr = (d_model*warmup)^-0.5).
+// warmup < 1 is taken as 1 (no warm-up).
+func InverseSqrt(lr float64, warmup int) Schedule {
+	w := float64(max(warmup, 1))
+	return func(step int) float64 {
+		n := float64(step + 1)
+		return lr * math.Min(n/w, math.Sqrt(w/n))
+	}
+}

@@ -1,7 +1,6 @@
 package runfolder
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,7 +18,10 @@ import (
 
 // Folder is an open run folder.
 type Folder struct {
-	Dir     string
+	Dir string
+	// Cleaned lists the orphan temporary files (from a process killed
+	// during an atomic write) removed when the folder was opened.
+	Cleaned []string
 	start   time.Time
 	mu      sync.Mutex
 	metrics *os.File
@@ -47,6 +50,7 @@ func (f *Folder) PlotDir() string     { return filepath.Join(f.Dir, "plots") }
 // that already holds a run is refused (resume it, or choose another).
 func Create(dir string, config []byte) (*Folder, error) {
 	f := &Folder{Dir: dir, start: time.Now()}
+	f.Cleaned = cleanTemporaries(dir)
 	for _, p := range []string{f.SummaryPath(), f.CheckpointPath(), f.MetricsPath()} {
 		if _, err := os.Stat(p); err == nil {
 			return nil, fmt.Errorf("run folder %s already holds a run (%s); continue it with --resume or choose another folder (--out)", dir, filepath.Base(p))
@@ -72,6 +76,7 @@ func Create(dir string, config []byte) (*Folder, error) {
 // wall time the run had used by then.
 func Resume(dir string, config []byte, step int, elapsed time.Duration) (*Folder, error) {
 	f := &Folder{Dir: dir, start: time.Now().Add(-elapsed)}
+	f.Cleaned = cleanTemporaries(dir)
 	old, err := os.ReadFile(f.ConfigPath())
 	if err != nil {
 		return nil, fmt.Errorf("run folder %s: cannot resume: %w", dir, unwrapPath(err))
@@ -91,6 +96,32 @@ func Resume(dir string, config []byte, step int, elapsed time.Duration) (*Folder
 	return f, nil
 }
 
+// cleanTemporaries removes the temporary files of atomic writes
+// (".NAME.tmp*", WriteFileAtomic's and checkpoint.WriteFile's) that a
+// process killed mid-write left in dir and dir/checkpoints, and returns
+// their paths. Only this run's own writers use the folder, so a
+// temporary found when a run starts is an orphan.
+func cleanTemporaries(dir string) []string {
+	var out []string
+	for _, d := range []string{dir, filepath.Join(dir, "checkpoints")} {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			n := e.Name()
+			if !e.Type().IsRegular() || !strings.HasPrefix(n, ".") || !strings.Contains(n, ".tmp") {
+				continue
+			}
+			p := filepath.Join(d, n)
+			if os.Remove(p) == nil {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
 // trimMetrics keeps the records with Step <= step (and drops a torn last
 // line left by a killed process).
 func trimMetrics(path string, step int) error {
@@ -102,17 +133,27 @@ func trimMetrics(path string, step int) error {
 		return err
 	}
 	var keep bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
+	for _, l := range lines(b) {
 		var r Record
-		if json.Unmarshal(sc.Bytes(), &r) != nil || r.Step > step {
+		if json.Unmarshal(l, &r) != nil || r.Step > step {
 			continue
 		}
-		keep.Write(sc.Bytes())
+		keep.Write(l)
 		keep.WriteByte('\n')
 	}
 	return WriteFileAtomic(path, keep.Bytes())
+}
+
+// lines splits a metrics log into its non-blank lines (no length limit:
+// a damaged long line is one bad record, not the end of the file).
+func lines(b []byte) [][]byte {
+	var out [][]byte
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		if l = bytes.TrimRight(l, "\r"); len(bytes.TrimSpace(l)) > 0 {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // Elapsed is the run's wall time so far, across resumes.
@@ -168,18 +209,17 @@ func ReadMetrics(path string) ([]Record, error) {
 		return nil, err
 	}
 	var out []Record
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	line := 0
-	for sc.Scan() {
-		line++
+	for i, l := range bytes.Split(b, []byte("\n")) {
+		if len(bytes.TrimSpace(l)) == 0 {
+			continue
+		}
 		var r Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
+		if err := json.Unmarshal(l, &r); err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
 		}
 		out = append(out, r)
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // PlotCurves draws one learning-curve chart per metric (a line per split)

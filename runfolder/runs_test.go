@@ -97,3 +97,46 @@ func TestPeakRSS(t *testing.T) {
 	}
 	_ = buf[len(buf)-1]
 }
+
+// Temporary files left by a process killed during an atomic write (a
+// checkpoint, the config, the trimmed metrics) are removed when the run
+// folder is next started; other files stay.
+func TestResumeCleansOrphanTemporaries(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	cfg := []byte("kind: meta\n")
+	f, err := Create(dir, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Log(1, "train", "loss", 1)
+	f.Close()
+	orphans := []string{
+		filepath.Join(dir, "checkpoints", ".latest.safetensors.tmp-123456"),
+		filepath.Join(dir, ".metrics.jsonl.tmp98765"),
+		filepath.Join(dir, ".summary.json.tmp1"),
+	}
+	keep := []string{filepath.Join(dir, "notes.tmp.txt"), filepath.Join(dir, "checkpoints", "best.safetensors")}
+	for _, p := range append(append([]string(nil), orphans...), keep...) {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := Resume(dir, cfg, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for _, p := range orphans {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("orphan %s still there after Resume", p)
+		}
+	}
+	for _, p := range keep {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", p, err)
+		}
+	}
+	if len(g.Cleaned) != len(orphans) {
+		t.Errorf("Cleaned = %v, want the %d orphans", g.Cleaned, len(orphans))
+	}
+}

@@ -164,11 +164,13 @@ func (s *Server) parseSupport(m *model, sup *Support, field string) (supportSet,
 	}
 	ways := m.ways
 	if m.kind == KindMetric {
-		for _, l := range sup.Labels {
+		// each label in range first: l+1 below cannot overflow, and -1 is
+		// named rather than miscounted
+		for i, l := range sup.Labels {
+			if l < 0 || l >= s.cfg.Limits.MaxWays {
+				return out, badRequest("%s.labels[%d] = %d is out of range: labels are class numbers 0..N-1, at most %d classes", field, i, l, s.cfg.Limits.MaxWays)
+			}
 			ways = max(ways, l+1)
-		}
-		if ways > s.cfg.Limits.MaxWays {
-			return out, badRequest("%s.labels: %d classes, the limit is %d", field, ways, s.cfg.Limits.MaxWays)
 		}
 		if ways < 2 {
 			return out, badRequest("%s.labels: need at least 2 classes (labels 0..N-1)", field)
@@ -289,7 +291,7 @@ func (s *Server) parseInput(m *model, raw json.RawMessage) ([]float32, error) {
 // false, and the general path (with its error messages) takes over.
 func parseFlat(raw []byte, size int) ([]float32, bool) {
 	p := &fastParser{b: raw}
-	v, ok := p.flat(size)
+	v, ok := p.flat(size, "")
 	return v, ok && len(v) == size && p.end()
 }
 

@@ -65,11 +65,15 @@
 // in the Host header (DNS rebinding).
 //
 // Every error is a 4xx or 5xx with {"error": "message"}: malformed JSON,
-// unknown fields, trailing data, wrong shapes, non-finite numbers, labels
-// out of range, a class without examples, unknown model or id, invalid
-// model names (400/404/413/422); missing or wrong token (401); queue full
-// (429) or wait timed out / shutting down (503). A panic in a handler is
-// recovered and answered 500 with a message.
+// unknown fields, trailing data, null values, duplicate keys, wrong shapes,
+// non-finite numbers, labels out of range, a class without examples,
+// unknown model or id, invalid model names (400/404/413/422); a body not
+// received within the read timeout (408); missing or wrong token (401);
+// queue full (429); overload — wait for a worker or for request memory
+// timed out, too many open connections, the request timeout passed, the
+// server is shutting down — (503, each saying which); a model file that
+// cannot be loaded (500, naming the model, not the server's path). A panic
+// in a handler is recovered and answered 500 with a message.
 //
 // Example with curl (labels 0..4, one example each, arrays of 784 values):
 //
@@ -121,10 +125,32 @@
 // compute at once (default: the number of cores); up to Config.Queue more
 // wait at most Config.QueueTimeout (then 503); beyond that, 429.
 // Server.Shutdown stops accepting and drains in-flight requests (the CLI
-// calls it on SIGINT/SIGTERM). The listen address defaults to 127.0.0.1;
-// an optional bearer token is compared in constant time. Body size,
-// support and query counts, steps, learning rate, classes and image size
-// are bounded (Limits).
+// calls it on SIGINT/SIGTERM); shortly before its deadline it cancels the
+// computations still running (answered 503) and closes what is left, so a
+// stuck or slow client cannot hold it past the deadline. The listen
+// address defaults to 127.0.0.1; an optional bearer token is compared in
+// constant time. Body size, support and query counts, steps, learning
+// rate, classes and image size are bounded (Limits); every step count,
+// the checkpoint's default included, is bounded by Limits.MaxSteps.
+//
+// # Hostile clients
+//
+// A request cannot cost much more than its bytes: a declared
+// Content-Length past the body limit is refused before the body is read;
+// both JSON decoders count the elements of the request's arrays as they
+// go and stop at the first past a limit (413); each POST reserves 4x its
+// body from a server-wide memory budget (Config.MemoryBudget, default 256
+// MiB) before reading it, and waits (up to QueueTimeout, then 503) when it
+// does not fit; open connections are capped (Config.MaxConns, default
+// 256; one more is answered 503 and closed). Reading a request is bounded
+// by Config.ReadTimeout (408), writing an answer by Config.WriteTimeout,
+// and a request's wait and computation by Config.RequestTimeout (503):
+// adaptation checks its context between steps, so a client that leaves,
+// a request past its timeout and a shutdown past its deadline all stop the
+// computation. A model file that fails to load is not read again for
+// Config.FailedLoadTTL unless its modification time or size changes, and
+// concurrent first requests share one load. HostileLoad (`metalearn serve
+// loadtest --hostile N`) measures normal traffic alongside such clients.
 //
 // LoadTest is a bounded load generator (127.0.0.1 only) and Demo the
 // Omniglot "one user per alphabet" scenario; the CLI exposes them as

@@ -14,11 +14,25 @@ import (
 // or non-ASCII in strings, a PNG or nested input, a number out of range,
 // invalid JSON — it reports false, and the general decoder (with its
 // error messages) takes the body. FuzzFastDecode checks the agreement.
+// With limits (bodyscan.go) it stops at the first example, input or value
+// past them and reports that as an error (no fallback: the general
+// decoder would only refuse the same body more slowly).
 
 // fastParser scans one request body.
 type fastParser struct {
-	b []byte
-	i int
+	b   []byte
+	i   int
+	lim *bodyLimits // nil: no limits (parseFlat)
+	err error       // a limit was hit
+}
+
+// over records that an array passed its limit (0: none).
+func (p *fastParser) over(n, limit int, field, what string) bool {
+	if p.lim == nil || limit <= 0 || n < limit {
+		return false
+	}
+	p.err = tooMany(field, limit, what)
+	return true
 }
 
 func (p *fastParser) ws() {
@@ -280,9 +294,12 @@ func (p *fastParser) object(field func(key string) bool) bool {
 
 // flat reads a non-empty array of numbers as float32 values (sizeHint:
 // the expected count, for the allocation).
-func (p *fastParser) flat(sizeHint int) ([]float32, bool) {
+func (p *fastParser) flat(sizeHint int, field string) ([]float32, bool) {
 	v := make([]float32, 0, sizeHint)
 	ok := p.array(func() bool {
+		if p.lim != nil && p.over(len(v), p.lim.perInput, field, "values in one input") {
+			return false
+		}
 		f, ok := p.float(32)
 		v = append(v, float32(f))
 		return ok
@@ -292,16 +309,22 @@ func (p *fastParser) flat(sizeHint int) ([]float32, bool) {
 
 // inputs reads an array of flat number arrays: the raw text of each (as
 // the general decoder would keep it) and its float32 values.
-func (p *fastParser) inputs() (raw []Input, vals [][]float32, ok bool) {
+func (p *fastParser) inputs(field string, limit int, what string) (raw []Input, vals [][]float32, ok bool) {
 	raw = []Input{}
 	ok = p.array(func() bool {
+		if p.over(len(raw), limit, field, what) {
+			return false
+		}
 		p.ws()
 		start := p.i
 		if p.peek() != '[' {
 			return false
 		}
-		v, ok := p.flat(0)
+		v, ok := p.flat(0, "")
 		if !ok {
+			if p.err != nil { // name the input
+				p.err = tooMany(field+"["+strconv.Itoa(len(raw))+"]", p.lim.perInput, "values in one input")
+			}
 			return false
 		}
 		raw = append(raw, Input(p.b[start:p.i]))
@@ -312,14 +335,21 @@ func (p *fastParser) inputs() (raw []Input, vals [][]float32, ok bool) {
 }
 
 func (p *fastParser) support(s *Support) bool {
+	limit := 0
+	if p.lim != nil {
+		limit = p.lim.support
+	}
 	return p.object(func(key string) bool {
 		ok := true
 		switch key {
 		case "inputs":
-			s.Inputs, s.parsed, ok = p.inputs()
+			s.Inputs, s.parsed, ok = p.inputs("support.inputs", limit, "examples")
 		case "labels":
 			s.Labels = []int{}
 			ok = p.array(func() bool {
+				if p.over(len(s.Labels), limit, "support.labels", "examples") {
+					return false
+				}
 				v, ok := p.int()
 				s.Labels = append(s.Labels, v)
 				return ok
@@ -327,6 +357,9 @@ func (p *fastParser) support(s *Support) bool {
 		case "targets":
 			s.Targets = []float64{}
 			ok = p.array(func() bool {
+				if p.over(len(s.Targets), limit, "support.targets", "examples") {
+					return false
+				}
 				v, ok := p.float(64)
 				s.Targets = append(s.Targets, v)
 				return ok
@@ -365,7 +398,14 @@ func (p *fastParser) end() bool {
 
 // fastDecodeAdapt decodes body into req on the fast path.
 func fastDecodeAdapt(body []byte, req *AdaptRequest) bool {
-	p := &fastParser{b: body}
+	ok, _ := fastDecodeAdaptLimited(body, req, nil)
+	return ok
+}
+
+// fastDecodeAdaptLimited is fastDecodeAdapt within lim: a body past them
+// is an error (413), not a fallback.
+func fastDecodeAdaptLimited(body []byte, req *AdaptRequest, lim *bodyLimits) (bool, error) {
+	p := &fastParser{b: body, lim: lim}
 	var sup *Support
 	ok := p.object(func(key string) bool {
 		_, ok := p.common(key, &req.Model, &sup, &req.Steps, &req.LearningRate)
@@ -374,12 +414,18 @@ func fastDecodeAdapt(body []byte, req *AdaptRequest) bool {
 	if sup != nil {
 		req.Support = *sup
 	}
-	return ok && p.end()
+	return ok && p.end(), p.err
 }
 
 // fastDecodePredict decodes body into req on the fast path.
 func fastDecodePredict(body []byte, req *PredictRequest) bool {
-	p := &fastParser{b: body}
+	ok, _ := fastDecodePredictLimited(body, req, nil)
+	return ok
+}
+
+// fastDecodePredictLimited is fastDecodePredict within lim.
+func fastDecodePredictLimited(body []byte, req *PredictRequest, lim *bodyLimits) (bool, error) {
+	p := &fastParser{b: body, lim: lim}
 	ok := p.object(func(key string) bool {
 		switch key {
 		case "id":
@@ -388,11 +434,15 @@ func fastDecodePredict(body []byte, req *PredictRequest) bool {
 			return ok
 		case "inputs":
 			var ok bool
-			req.Inputs, req.parsed, ok = p.inputs()
+			limit := 0
+			if lim != nil {
+				limit = lim.queries
+			}
+			req.Inputs, req.parsed, ok = p.inputs("inputs", limit, "inputs")
 			return ok
 		}
 		_, ok := p.common(key, &req.Model, &req.Support, &req.Steps, &req.LearningRate)
 		return ok
 	})
-	return ok && p.end()
+	return ok && p.end(), p.err
 }

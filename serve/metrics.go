@@ -70,7 +70,7 @@ type gauges struct {
 	evictions    map[string]uint64
 	running      int64
 	waiting      int64
-	rejected     [2]uint64
+	rejected     [4]uint64
 	models       int
 	workers      int
 	queue        int64
@@ -133,6 +133,8 @@ func (m *metrics) write(w io.Writer, g gauges) {
 	head("metalearn_requests_rejected_total", "counter", "Requests refused by the worker pool, by reason.")
 	fmt.Fprintf(w, "metalearn_requests_rejected_total{reason=\"queue_full\"} %d\n", g.rejected[0])
 	fmt.Fprintf(w, "metalearn_requests_rejected_total{reason=\"queue_timeout\"} %d\n", g.rejected[1])
+	fmt.Fprintf(w, "metalearn_requests_rejected_total{reason=\"memory_budget\"} %d\n", g.rejected[2])
+	fmt.Fprintf(w, "metalearn_requests_rejected_total{reason=\"connections\"} %d\n", g.rejected[3])
 	head("metalearn_models_loaded", "gauge", "Base models loaded.")
 	fmt.Fprintf(w, "metalearn_models_loaded %d\n", g.models)
 	head("metalearn_handler_panics_total", "counter", "Handler panics recovered (answered 500).")

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 
@@ -154,10 +155,10 @@ func (m *model) checkFast() {
 		}
 		s := supportSet{x: x, labels: labels, ways: ways}
 		fast := m.fast
-		wf := m.adaptWeights(s, 2, 0)
+		wf, _ := m.adaptWeights(context.Background(), s, 2, 0)
 		pf := fast.forward(wf, x)
 		m.fast = nil
-		wg := m.adaptWeights(s, 2, 0)
+		wg, _ := m.adaptWeights(context.Background(), s, 2, 0)
 		pg := (&adapted{model: m, steps: 2, weights: wg}).predict(x)
 		ok := allClose(pf, pg)
 		for i := range wf {
@@ -224,7 +225,9 @@ type adapted struct {
 
 // adapt adapts the base model to the support set. steps and lr are
 // validated by the caller; lr 0 means the model's own (learned) rates.
-func (m *model) adapt(s supportSet, steps int, lr float64) (*adapted, error) {
+// It stops with ctx's error at the first step after ctx is done (the
+// client left, the request timeout passed, the server is shutting down).
+func (m *model) adapt(ctx context.Context, s supportSet, steps int, lr float64) (*adapted, error) {
 	a := &adapted{model: m, steps: steps, support: s}
 	if m.kind == KindMetric {
 		if !m.transductive {
@@ -237,7 +240,10 @@ func (m *model) adapt(s supportSet, steps int, lr float64) (*adapted, error) {
 		a.bytes += int64(len(s.labels)) * 8
 		return a, nil
 	}
-	w := m.adaptWeights(s, steps, lr)
+	w, err := m.adaptWeights(ctx, s, steps, lr)
+	if err != nil {
+		return nil, err
+	}
 	for _, t := range w {
 		if t.HasNaNOrInf() {
 			return nil, errDiverged
@@ -249,27 +255,37 @@ func (m *model) adapt(s supportSet, steps int, lr float64) (*adapted, error) {
 }
 
 // adaptWeights asks the algorithm for the adapted weights (meta.Adapter),
-// through the fused Conv4 kernels when the model has them.
-func (m *model) adaptWeights(s supportSet, steps int, lr float64) []*tensor.Tensor {
+// through the fused Conv4 kernels when the model has them, stopping
+// between steps once ctx is done (meta.ContextAdapter).
+func (m *model) adaptWeights(ctx context.Context, s supportSet, steps int, lr float64) ([]*tensor.Tensor, error) {
 	if m.fast != nil {
-		if steps == 0 {
-			return append([]*tensor.Tensor(nil), m.base...)
-		}
+		w := append([]*tensor.Tensor(nil), m.base...)
 		var override *tensor.Tensor
 		if lr > 0 {
 			override = tensor.Scalar(m.dt, lr)
 		}
-		return m.fast.adapt(append([]*tensor.Tensor(nil), m.base...), s, steps, func(step, i int) *tensor.Tensor {
-			if override != nil {
-				return override
+		// one fused step at a time, so a cancelled request stops between
+		// steps (the fused kernels keep nothing across steps)
+		for step := 0; step < steps; step++ {
+			if err := ctx.Err(); err != nil {
+				return nil, err
 			}
-			return m.maml.StepLRs(step)[i].Value
-		})
+			w = m.fast.adapt(w, s, 1, func(_, i int) *tensor.Tensor {
+				if override != nil {
+					return override
+				}
+				return m.maml.StepLRs(step)[i].Value
+			})
+		}
+		return w, nil
 	}
 	if m.maml != nil {
-		return m.maml.AdaptFeatures(m.features(s.x), s.task(), steps, lr)
+		return m.maml.AdaptFeaturesContext(ctx, m.features(s.x), s.task(), steps, lr)
 	}
-	return m.adapter.Adapt(s.task(), steps, lr)
+	if ca, ok := m.adapter.(meta.ContextAdapter); ok {
+		return ca.AdaptContext(ctx, s.task(), steps, lr)
+	}
+	return m.adapter.Adapt(s.task(), steps, lr), nil
 }
 
 // features runs the frozen ANIL body (identity otherwise); no graph.

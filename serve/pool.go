@@ -15,7 +15,7 @@ type pool struct {
 	timeout  time.Duration
 	waiting  atomic.Int64
 	running  atomic.Int64
-	rejected [2]atomic.Uint64 // queue full, queue timeout
+	rejected [3]atomic.Uint64 // queue full, queue timeout, memory budget (server.go)
 }
 
 func newPool(workers, queue int, timeout time.Duration) *pool {

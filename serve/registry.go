@@ -2,6 +2,8 @@ package serve
 
 import (
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -9,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/metalearn/metalearn/meta"
 )
@@ -27,11 +30,34 @@ func ValidModelName(name string) bool {
 	return nameRE.MatchString(name) && !strings.Contains(name, "..")
 }
 
-// registry loads base models lazily from one directory, once each.
+// registry loads base models lazily from one directory, once each. A
+// load that fails is remembered for failTTL (a corrupt 100 MB file is not
+// read again for every request), unless the file's modification time or
+// size changes; concurrent first requests for a model share one load.
 type registry struct {
-	dir    string
-	mu     sync.Mutex
-	models map[string]*model
+	dir     string
+	mu      sync.Mutex
+	models  map[string]*model
+	failed  map[string]failedLoad
+	loading map[string]*loadCall
+	failTTL time.Duration
+	now     func() time.Time
+	log     *log.Logger
+}
+
+// failedLoad is a remembered load failure.
+type failedLoad struct {
+	err   error
+	mtime time.Time
+	size  int64
+	at    time.Time
+}
+
+// loadCall is a load in progress; its waiters read m and err after done.
+type loadCall struct {
+	done chan struct{}
+	m    *model
+	err  error
 }
 
 func newRegistry(dir string) (*registry, error) {
@@ -46,7 +72,8 @@ func newRegistry(dir string) (*registry, error) {
 	if !st.IsDir() {
 		return nil, fmt.Errorf("model directory %s is not a directory", dir)
 	}
-	return &registry{dir: abs, models: map[string]*model{}}, nil
+	return &registry{dir: abs, models: map[string]*model{}, failed: map[string]failedLoad{}, loading: map[string]*loadCall{},
+		failTTL: 30 * time.Second, now: time.Now, log: log.New(io.Discard, "", 0)}, nil
 }
 
 // get returns the named model, loading it on first use.
@@ -60,8 +87,6 @@ func (r *registry) get(name string) (*model, error) {
 	if ok {
 		return m, nil
 	}
-	// load without the lock (requests for loaded models never wait for a
-	// load); two concurrent first loads keep the first stored
 	path := filepath.Join(r.dir, name+ModelExt)
 	if filepath.Dir(path) != r.dir {
 		return nil, badRequest("model name %q is invalid", name)
@@ -70,20 +95,51 @@ func (r *registry) get(name string) (*model, error) {
 	if err != nil || !st.Mode().IsRegular() {
 		return nil, &apiError{http.StatusNotFound, fmt.Sprintf("unknown model %q (GET /v1/models lists them)", name)}
 	}
+	// load without the registry lock (requests for loaded models never
+	// wait for a load); concurrent first requests wait for one load
+	r.mu.Lock()
+	if f, ok := r.failed[name]; ok && f.mtime.Equal(st.ModTime()) && f.size == st.Size() && r.now().Sub(f.at) < r.failTTL {
+		r.mu.Unlock()
+		return nil, f.err
+	}
+	if c, ok := r.loading[name]; ok {
+		r.mu.Unlock()
+		<-c.done
+		return c.m, c.err
+	}
+	c := &loadCall{done: make(chan struct{})}
+	r.loading[name] = c
+	r.mu.Unlock()
+
+	c.m, c.err = r.load(name, path)
+	r.mu.Lock()
+	delete(r.loading, name)
+	if c.err != nil {
+		r.failed[name] = failedLoad{err: c.err, mtime: st.ModTime(), size: st.Size(), at: r.now()}
+	} else {
+		delete(r.failed, name)
+		r.models[name] = c.m
+	}
+	r.mu.Unlock()
+	close(c.done)
+	return c.m, c.err
+}
+
+// load reads and prepares one model. Its errors name the model, not the
+// server's path (logged in full).
+func (r *registry) load(name, path string) (*model, error) {
 	b, err := meta.Load(path)
 	if err != nil {
-		return nil, &apiError{http.StatusInternalServerError, fmt.Sprintf("model %q could not be loaded: %v", name, err)}
+		r.log.Printf("model %q: %v", name, err)
+		msg := strings.ReplaceAll(err.Error(), path, name+ModelExt)
+		msg = strings.ReplaceAll(msg, r.dir+string(filepath.Separator), "")
+		msg = strings.ReplaceAll(msg, r.dir, "the model directory")
+		return nil, &apiError{http.StatusInternalServerError, fmt.Sprintf("model %q could not be loaded: %s", name, msg)}
 	}
-	m, err = newModel(name, b)
+	m, err := newModel(name, b)
 	if err != nil {
 		return nil, &apiError{http.StatusInternalServerError, fmt.Sprintf("model %q cannot be served: %v", name, err)}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if old, ok := r.models[name]; ok {
-		return old, nil
-	}
-	r.models[name] = m
 	return m, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -57,6 +58,25 @@ type Config struct {
 	CacheBytes   int64
 	CacheTTL     time.Duration
 	Limits       Limits
+	// MemoryBudget bounds the memory all requests together may hold while
+	// they are read, decoded and computed (default 256 MiB; at least 4x
+	// the body limit): each POST reserves 4x its declared body size before
+	// reading it; one that does not fit waits up to QueueTimeout, then 503.
+	MemoryBudget int64
+	// MaxConns caps the open connections (default 256); one more is
+	// answered 503 and closed.
+	MaxConns int
+	// RequestTimeout bounds one request's wait and computation (default
+	// 30s; then 503, and the adaptation stops at its next step).
+	RequestTimeout time.Duration
+	// ReadTimeout bounds reading a request, headers and body (default
+	// 20s; a body not received by then is answered 408). WriteTimeout
+	// bounds writing an answer (default 10s).
+	ReadTimeout  time.Duration
+	WriteTimeout time.Duration
+	// FailedLoadTTL is how long a model file that failed to load is not
+	// read again (default 30s); a change of its modification time ends it.
+	FailedLoadTTL time.Duration
 	// RunsDir, when set, adds the run dashboard (GET /runs) and the
 	// read-only runs API over the run folders directly under it (web.go).
 	RunsDir string
@@ -92,9 +112,22 @@ func (c *Config) defaults() {
 	if c.CacheTTL <= 0 {
 		c.CacheTTL = 15 * time.Minute
 	}
+	setDur := func(p *time.Duration, v time.Duration) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	setDur(&c.RequestTimeout, 30*time.Second)
+	setDur(&c.ReadTimeout, 20*time.Second)
+	setDur(&c.WriteTimeout, 10*time.Second)
+	setDur(&c.FailedLoadTTL, 30*time.Second)
+	setInt(&c.MaxConns, 256)
 	l := &c.Limits
 	if l.MaxBodyBytes <= 0 {
 		l.MaxBodyBytes = 8 << 20
+	}
+	if c.MemoryBudget <= 0 {
+		c.MemoryBudget = 256 << 20
 	}
 	setInt(&l.MaxSupport, 200)
 	setInt(&l.MaxQueries, 500)
@@ -119,12 +152,22 @@ type Server struct {
 	reg      *registry
 	cache    *cache
 	pool     *pool
+	budget   *budget
+	conns    atomic.Pointer[connLimit] // set by Serve
 	met      *metrics
 	srv      *http.Server
 	draining atomic.Bool
 	stop     chan struct{}
 	stopOnce sync.Once
-	runs     *runStore // Config.RunsDir, or nil
+	// base is cancelled at the shutdown deadline: every request's context
+	// ends with it, so computations in flight stop and answer 503.
+	base       context.Context
+	cancelBase context.CancelCauseFunc
+	// answering counts the requests whose body was read and whose answer
+	// is not written yet (Shutdown waits for them, not for body readers)
+	answering  atomic.Int64
+	timeoutErr error     // the request timeout's answer
+	runs       *runStore // Config.RunsDir, or nil
 	// beforeCompute, when set (tests), runs while a request holds a worker.
 	beforeCompute func()
 }
@@ -139,16 +182,23 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	reg.failTTL, reg.now, reg.log = cfg.FailedLoadTTL, cfg.Now, cfg.ErrorLog
 	s := &Server{cfg: cfg, reg: reg, met: newMetrics(), stop: make(chan struct{}),
-		cache: newCache(cfg.CacheEntries, cfg.CacheBytes, cfg.CacheTTL, cfg.Now),
-		pool:  newPool(cfg.Workers, cfg.Queue, cfg.QueueTimeout)}
+		cache:  newCache(cfg.CacheEntries, cfg.CacheBytes, cfg.CacheTTL, cfg.Now),
+		pool:   newPool(cfg.Workers, cfg.Queue, cfg.QueueTimeout),
+		budget: newBudget(max(cfg.MemoryBudget, reservation(cfg.Limits.MaxBodyBytes)), cfg.QueueTimeout)}
 	if cfg.RunsDir != "" {
 		if s.runs, err = newRunStore(cfg.RunsDir); err != nil {
 			return nil, err
 		}
 	}
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		IdleTimeout: 2 * time.Minute, ErrorLog: cfg.ErrorLog}
+	s.base, s.cancelBase = context.WithCancelCause(context.Background())
+	s.timeoutErr = &apiError{http.StatusServiceUnavailable, fmt.Sprintf("the request took longer than the request timeout (%v) and was stopped; ask for fewer steps or examples, or retry later", cfg.RequestTimeout)}
+	// The write timeout is a backstop for the whole exchange; each answer
+	// also gets WriteTimeout from its first byte (statusWriter).
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout), ReadTimeout: cfg.ReadTimeout,
+		WriteTimeout: cfg.ReadTimeout + cfg.QueueTimeout + cfg.RequestTimeout + cfg.WriteTimeout,
+		IdleTimeout:  time.Minute, ErrorLog: cfg.ErrorLog}
 	go s.janitor()
 	return s, nil
 }
@@ -176,58 +226,131 @@ func (s *Server) ListenAndServe() error {
 	return s.Serve(ln)
 }
 
-// Serve serves on ln until Shutdown; it returns nil after a Shutdown.
+// Serve serves on ln until Shutdown; it returns nil after a Shutdown. At
+// most MaxConns connections are open at once.
 func (s *Server) Serve(ln net.Listener) error {
-	err := s.srv.Serve(ln)
+	cl := newConnLimit(ln, s.cfg.MaxConns)
+	s.conns.Store(cl)
+	err := s.srv.Serve(cl)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
 	return err
 }
 
+// errShuttingDown ends the computations still running at the shutdown
+// deadline.
+var errShuttingDown = &apiError{http.StatusServiceUnavailable, "server is shutting down: the computation was stopped at the shutdown deadline; retry later"}
+
+// shutdownGrace is how long Shutdown leaves, after cancelling the
+// computations, for their 503 answers to be written (at most a quarter of
+// the time to its deadline; the cancellation comes that much before it).
+const shutdownGrace = 2 * time.Second
+
 // Shutdown stops accepting connections and requests and waits for the
-// in-flight ones to finish (or ctx to end).
+// in-flight ones to finish. Shortly before ctx's deadline (or when ctx
+// ends, without one) it cancels the computations in flight (each stops at
+// its next step and is answered 503), waits for those answers until the
+// deadline, closes the connections left (clients still sending a body or
+// not reading their answer) and returns nil; an error only if a
+// computation did not stop.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	s.stopOnce.Do(func() { close(s.stop) })
-	return s.srv.Shutdown(ctx)
+	done := make(chan error, 1)
+	go func() { done <- s.srv.Shutdown(context.Background()) }()
+	// with a deadline, computations are cancelled a grace period before
+	// it, so their answers are written and all is closed by the deadline
+	grace := shutdownGrace
+	var early <-chan time.Time
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		grace = max(min(shutdownGrace, left/4), 0)
+		t := time.NewTimer(left - grace)
+		defer t.Stop()
+		early = t.C
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	case <-early:
+	}
+	s.cancelBase(errShuttingDown)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-t.C:
+			break wait
+		case <-tick.C:
+			if s.answering.Load() == 0 { // every request with a body is answered
+				break wait
+			}
+		}
+	}
+	_ = s.srv.Close()
+	if n := s.pool.running.Load(); n > 0 {
+		return fmt.Errorf("serve: %d computations did not stop within %v of the shutdown deadline", n, shutdownGrace)
+	}
+	s.cfg.ErrorLog.Printf("serve: shutdown deadline: closed the connections still reading a request or writing an answer")
+	return nil
 }
 
 // Handler returns the HTTP handler (for tests or embedding in another
 // server): the API, the web pages and the runs API (web.go).
 func (s *Server) Handler() http.Handler { return s.site() }
 
-// statusWriter records the status code.
+// statusWriter records the status code and gives the answer
+// writeTimeout from its first byte (a client that does not read its
+// answer cannot hold the connection).
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code         int
+	writeTimeout time.Duration
+	bodyRead     bool // counted in Server.answering until answered
 }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.code == 0 {
 		w.code = code
+		if w.writeTimeout > 0 {
+			_ = http.NewResponseController(w.ResponseWriter).SetWriteDeadline(time.Now().Add(w.writeTimeout))
+		}
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
-		w.code = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	return w.ResponseWriter.Write(b)
 }
 
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// routes maps each path to its method. POST routes take a JSON body:
+// serveHTTP bounds it (size, memory budget, time) before the handler runs.
 var routes = map[string]string{"/v1/adapt": "POST", "/v1/predict": "POST", "/v1/models": "GET", "/healthz": "GET", "/metrics": "GET"}
 
 func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	w := &statusWriter{ResponseWriter: rw}
+	w := &statusWriter{ResponseWriter: rw, writeTimeout: s.cfg.WriteTimeout}
 	route := r.URL.Path
 	method, known := routes[route]
 	if !known {
 		route = "other"
 	}
 	defer func() {
+		if w.bodyRead {
+			defer s.answering.Add(-1)
+		}
 		if p := recover(); p != nil {
 			s.met.panicked()
 			s.cfg.ErrorLog.Printf("serve: panic in %s: %v", r.URL.Path, p)
@@ -250,6 +373,17 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="metalearn"`)
 		writeError(w, &apiError{http.StatusUnauthorized, "missing or wrong bearer token (Authorization: Bearer TOKEN)"})
 		return
+	}
+	if method == http.MethodPost {
+		release, err := s.admit(w, r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		defer release()
+		ctx, cancel := s.requestContext(r.Context())
+		defer cancel()
+		r = r.WithContext(ctx)
 	}
 	var err error
 	switch route {
@@ -303,15 +437,68 @@ func writeError(w http.ResponseWriter, err error) {
 func (s *Server) writeMetrics(w http.ResponseWriter) {
 	n, b, ev := s.cache.stats()
 	g := gauges{cacheEntries: n, cacheBytes: b, evictions: ev, running: s.pool.running.Load(), waiting: s.pool.waiting.Load(),
-		rejected: [2]uint64{s.pool.rejected[0].Load(), s.pool.rejected[1].Load()}, models: s.reg.loaded(), workers: s.cfg.Workers}
+		rejected: [4]uint64{s.pool.rejected[0].Load(), s.pool.rejected[1].Load(), s.pool.rejected[2].Load(), s.conns.Load().refusedCount()},
+		models:   s.reg.loaded(), workers: s.cfg.Workers}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	s.met.write(w, g)
 }
 
+// admit checks a POST before its body is read: a declared Content-Length
+// past the body limit is refused at once, and the request reserves its
+// share of the memory budget (released by the returned function).
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) (func(), error) {
+	limit := s.cfg.Limits.MaxBodyBytes
+	n := r.ContentLength
+	if n > limit {
+		w.Header().Set("Connection", "close")
+		return nil, &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("declared Content-Length %d is larger than the body limit (%d bytes)", n, limit)}
+	}
+	if n < 0 { // unknown (chunked): the most it may be
+		n = limit
+	}
+	if s.draining.Load() {
+		return nil, errDraining
+	}
+	res := reservation(n)
+	if err := s.budget.acquire(r.Context(), res); err != nil {
+		s.pool.rejected[2].Add(1)
+		w.Header().Set("Retry-After", "1")
+		return nil, err
+	}
+	return func() { s.budget.release(res) }, nil
+}
+
+// requestContext bounds a request by the request timeout and the
+// shutdown deadline; its cause tells which ended it (ctxError).
+func (s *Server) requestContext(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	stop := context.AfterFunc(s.base, func() { cancel(context.Cause(s.base)) })
+	tctx, tcancel := context.WithTimeoutCause(ctx, s.cfg.RequestTimeout, s.timeoutErr)
+	return tctx, func() {
+		tcancel()
+		stop()
+		cancel(context.Canceled)
+	}
+}
+
+var errDraining = &apiError{http.StatusServiceUnavailable, "server is shutting down"}
+
+// ctxError is the answer for a request whose context ended while it was
+// doing what: the request timeout or the shutdown (their own messages),
+// else the client went away.
+func ctxError(ctx context.Context, what string) error {
+	var ae *apiError
+	if errors.As(context.Cause(ctx), &ae) {
+		return ae
+	}
+	return &apiError{http.StatusServiceUnavailable, "request cancelled (the client closed the connection) while " + what}
+}
+
 // decode reads one JSON value into v (*AdaptRequest or *PredictRequest):
-// size-bounded, unknown fields and trailing data refused. The common
-// request shape takes the one-pass fast decoder (fastjson.go); anything
-// else, and every malformed body, the general one.
+// size-bounded, unknown fields and trailing data refused, element counts
+// bounded while decoding (bodyscan.go). The common request shape takes
+// the one-pass fast decoder (fastjson.go); anything else, and every
+// malformed body, the general one.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	limit := s.cfg.Limits.MaxBodyBytes
 	var buf bytes.Buffer
@@ -323,22 +510,43 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 		if errors.As(err, &mbe) {
 			return &apiError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)}
 		}
+		var ne net.Error
+		if errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			w.Header().Set("Connection", "close")
+			return &apiError{http.StatusRequestTimeout, fmt.Sprintf("the request body did not arrive within the read timeout (%v)", s.cfg.ReadTimeout)}
+		}
 		return badRequest("reading the request body: %v", err)
 	}
+	if sw, ok := w.(*statusWriter); ok && !sw.bodyRead {
+		sw.bodyRead = true
+		s.answering.Add(1)
+	}
 	data := buf.Bytes()
+	lim := s.bodyLimits()
 	switch req := v.(type) {
 	case *AdaptRequest:
 		var fast AdaptRequest
-		if fastDecodeAdapt(data, &fast) {
+		ok, err := fastDecodeAdaptLimited(data, &fast, lim)
+		if err != nil {
+			return err
+		}
+		if ok {
 			*req = fast
 			return nil
 		}
 	case *PredictRequest:
 		var fast PredictRequest
-		if fastDecodePredict(data, &fast) {
+		ok, err := fastDecodePredictLimited(data, &fast, lim)
+		if err != nil {
+			return err
+		}
+		if ok {
 			*req = fast
 			return nil
 		}
+	}
+	if err := scanBody(data, lim); err != nil {
+		return err
 	}
 	return decodeGeneral(data, v)
 }
@@ -360,19 +568,29 @@ func decodeGeneral(data []byte, v any) error {
 	return nil
 }
 
-// compute runs f holding a worker slot.
-func (s *Server) compute(r *http.Request, f func() error) error {
+// compute runs f holding a worker slot. f's context ends with the
+// request (timeout, client gone, shutdown deadline); an error after it
+// ended is answered by why it ended.
+func (s *Server) compute(r *http.Request, f func(ctx context.Context) error) error {
 	if s.draining.Load() {
-		return &apiError{http.StatusServiceUnavailable, "server is shutting down"}
+		return errDraining
 	}
-	if err := s.pool.acquire(r.Context()); err != nil {
+	ctx := r.Context()
+	if err := s.pool.acquire(ctx); err != nil {
+		if ctx.Err() != nil {
+			return ctxError(ctx, "waiting for a worker")
+		}
 		return err
 	}
 	defer s.pool.release()
 	if s.beforeCompute != nil {
 		s.beforeCompute()
 	}
-	return f()
+	err := f(ctx)
+	if err != nil && ctx.Err() != nil {
+		return ctxError(ctx, "computing")
+	}
+	return err
 }
 
 func (s *Server) handleModels(w http.ResponseWriter) error {
@@ -387,15 +605,19 @@ func (s *Server) handleModels(w http.ResponseWriter) error {
 			out = append(out, ModelInfo{Name: n, Error: err.Error()})
 			continue
 		}
-		out = append(out, m.info())
+		info := m.info()
+		info.DefaultSteps = min(info.DefaultSteps, s.cfg.Limits.MaxSteps)
+		out = append(out, info)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"models": out})
 	return nil
 }
 
-// steps validates the requested adaptation steps and learning rate.
+// stepsLR validates the requested adaptation steps and learning rate.
+// Every step count is bounded by MaxSteps, the checkpoint's default too
+// (clamped: a model file cannot ask for more than the server allows).
 func (s *Server) stepsLR(m *model, steps *int, lr *float64) (int, float64, error) {
-	n := m.defaultSteps()
+	n := min(m.defaultSteps(), s.cfg.Limits.MaxSteps)
 	if steps != nil {
 		if m.kind != KindGradient && *steps != 0 {
 			return 0, 0, badRequest("model %s is metric-based (%s): it takes no adaptation steps", m.name, m.spec.Algorithm)
@@ -444,12 +666,12 @@ func (s *Server) handleAdapt(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var a *adapted
-	err = s.compute(r, func() error {
+	err = s.compute(r, func(ctx context.Context) error {
 		sup, err := s.parseSupport(m, &req.Support, "support")
 		if err != nil {
 			return err
 		}
-		a, err = m.adapt(sup, steps, lr)
+		a, err = m.adapt(ctx, sup, steps, lr)
 		return err
 	})
 	if err != nil {
@@ -515,7 +737,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return badRequest("give id (from /v1/adapt) or model with support")
 	}
-	err = s.compute(r, func() error {
+	err = s.compute(r, func(ctx context.Context) error {
 		xq, err := s.parseInputs(m, req.Inputs, req.parsed, "inputs")
 		if err != nil {
 			return err
@@ -525,7 +747,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return err
 			}
-			if a, err = m.adapt(sup, steps, lr); err != nil {
+			if a, err = m.adapt(ctx, sup, steps, lr); err != nil {
 				return err
 			}
 		}

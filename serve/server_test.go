@@ -732,7 +732,7 @@ func TestInferenceRecordsNoGraph(t *testing.T) {
 	}
 	for _, n := range []string{"mamlpp", "anil"} {
 		m, _ := s.reg.get(n)
-		a, err := m.adapt(supportSet{x: e.sx, labels: e.sl, ways: 5}, 2, 0)
+		a, err := m.adapt(context.Background(), supportSet{x: e.sx, labels: e.sl, ways: 5}, 2, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -780,13 +780,13 @@ func TestFusedKernelsMatchGeneric(t *testing.T) {
 			}
 			e := randomEpisode(7, 5, 2, 2)
 			s := supportSet{x: e.sx, labels: e.sl, ways: 5}
-			fa, err := m.adapt(s, 3, 0)
+			fa, err := m.adapt(context.Background(), s, 3, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			fast := fa.predict(e.qx)
 			m.fast, m.fastEnc = nil, nil
-			ga, _ := m.adapt(s, 3, 0)
+			ga, _ := m.adapt(context.Background(), s, 3, 0)
 			slow := ga.predict(e.qx)
 			if !tensor.AllClose(fast, slow, 1e-3, 1e-3) {
 				t.Errorf("%s %s: fused and generic outputs differ by %g", algo, bnMode, tensor.MaxAbsDiff(fast, slow))

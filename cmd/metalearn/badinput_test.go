@@ -36,6 +36,11 @@ func TestBadInputCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A catalogue and a bad glossary for mt po.
+	catalogue := filepath.Join(dir, "app.po")
+	badGlossary := filepath.Join(dir, "terms.tsv")
+	os.WriteFile(catalogue, []byte("msgid \"Open\"\nmsgstr \"\"\n"), 0o644)
+	os.WriteFile(badGlossary, []byte("file\tficheiro\textra\n"), 0o644)
 	good := filepath.Join(dir, "good.safetensors")
 	if err := b.Save(good, nil); err != nil {
 		t.Fatal(err)
@@ -61,6 +66,26 @@ func TestBadInputCLI(t *testing.T) {
 	ts[0].Tensor.SetFlat(0, math.NaN())
 	spec, _ := json.Marshal(b.Spec)
 	if err := checkpoint.WriteFile(nan, ts, map[string]string{"format": "metalearn-meta/1", "spec": string(spec)}); err != nil {
+		t.Fatal(err)
+	}
+	// finite but bit-flipped weights (exponent bits set: +-3e38): the
+	// outputs overflow and the mse is NaN
+	flipped := filepath.Join(dir, "flipped.safetensors")
+	fs := b.Tensors()
+	for i := range fs {
+		fs[i].Tensor = fs[i].Tensor.Clone()
+		for j := 0; j < fs[i].Tensor.Len(); j++ {
+			fs[i].Tensor.SetFlat(j, 3e38*float64(1-2*(j%2)))
+		}
+	}
+	if err := checkpoint.WriteFile(flipped, fs, map[string]string{"format": "metalearn-meta/1", "spec": string(spec)}); err != nil {
+		t.Fatal(err)
+	}
+	// a spec asking for a billion evaluation steps (issue 23: eval hung)
+	steps := filepath.Join(dir, "steps.safetensors")
+	bs := *b
+	bs.Spec.EvalSteps = 1_000_000_000
+	if err := bs.Save(steps, nil); err != nil {
 		t.Fatal(err)
 	}
 	zipf := filepath.Join(dir, "data.zip")
@@ -96,6 +121,9 @@ func TestBadInputCLI(t *testing.T) {
 		{"corrupt checkpoint", "a folder", []string{"meta", "eval", "--checkpoint", dir}, "is a directory, not a safetensors file"},
 		{"incompatible checkpoint", "weights without metadata", []string{"meta", "eval", "--checkpoint", plain}, `plain.safetensors: not a metalearn meta-learning checkpoint (format "")`},
 		{"NaN/Inf", "NaN weight in checkpoint", []string{"meta", "eval", "--checkpoint", nan}, "element 0 is NaN; refusing non-finite weights"},
+		{"NaN/Inf", "bit-flipped (finite) weights give a NaN mse (--json: no progress lines)", []string{"meta", "eval", "--checkpoint", flipped, "--tasks", "4", "--json"}, "evaluation gave a non-finite mse (NaN"},
+		{"bad value", "checkpoint asking for 1e9 eval steps", []string{"meta", "eval", "--checkpoint", steps}, "eval steps = 1000000000, want 0..10000"},
+		{"bad value", "--eval-steps 1e9", []string{"meta", "eval", "--checkpoint", good, "--eval-steps", "1000000000"}, "--eval-steps: 1000000000, want 0..10000"},
 		{"bad value", "eval tasks 0", []string{"meta", "eval", "--checkpoint", good, "--tasks", "0"}, "--tasks = 0, want >= 1"},
 		{"bad value", "eval negative steps", []string{"meta", "eval", "--checkpoint", good, "--eval-steps", "-2"}, "--eval-steps = -2, want >= 0"},
 		{"N-way too large", "eval --ways on a fixed head", []string{"meta", "eval", "--checkpoint", fixed, "--ways", "20"}, "--ways/--shots at evaluation apply to metric-based checkpoints (protonet, r2d2); maml has a fixed 5-way head"},
@@ -106,6 +134,11 @@ func TestBadInputCLI(t *testing.T) {
 		{"bad value", "--carry-adam without --inner-adam", []string{"meta", "train", "--algo", "reptile", "--carry-adam", "--out", out}, "carry adam applies to reptile with inner adam, not reptile (inner adam false)"},
 		{"incompatible checkpoint", "eval --best on a final model", []string{"meta", "eval", "--best", "--checkpoint", good}, "--best: checkpoint " + good + ": holds no training state"},
 		{"unwritable path", "train --out in a missing folder", []string{"meta", "train", "--iterations", "1", "--hidden", "4", "--val-tasks", "1", "--out", filepath.Join(missing, "x.safetensors")}, "cannot write in " + missing},
+		{"missing file", "mt po model", []string{"mt", "po", "--model", filepath.Join(dir, "absent.safetensors"), "--lang", "gl", catalogue, "-o", out}, "absent.safetensors does not exist"},
+		{"corrupt checkpoint", "mt po model a zip file", []string{"mt", "po", "--model", zipf, "--lang", "gl", catalogue, "-o", out}, "data.zip: not a safetensors file"},
+		{"missing file", "mt po catalogue", []string{"mt", "po", "--model", zipf, "--lang", "gl", filepath.Join(dir, "absent.po"), "-o", out}, "absent.po: no such file or directory"},
+		{"bad value", "mt po --batch 0", []string{"mt", "po", "--model", zipf, "--lang", "gl", catalogue, "-o", out, "--batch", "0"}, "--batch = 0, want >= 1"},
+		{"bad value", "mt po glossary with 3 columns", []string{"mt", "po", "--model", zipf, "--lang", "gl", catalogue, "-o", out, "--glossary", badGlossary}, "terms.tsv:1: 3 columns, want 2 (source term<TAB>target term)"},
 	}
 	for _, c := range cases {
 		t.Run(c.class+"/"+c.name, func(t *testing.T) {

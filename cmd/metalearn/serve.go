@@ -34,6 +34,10 @@ type serveFlags struct {
 	maxSteps, maxWays, maxImage int
 	kernelThreads               int
 	shutdownTimeout             time.Duration
+	maxConns                    int
+	memoryMB                    float64
+	requestTimeout, readTimeout time.Duration
+	writeTimeout                time.Duration
 }
 
 func (f *serveFlags) bind(cmd *cobra.Command, withAddr bool) {
@@ -58,6 +62,11 @@ func (f *serveFlags) bind(cmd *cobra.Command, withAddr bool) {
 	fl.IntVar(&f.maxWays, "max-ways", 100, "classes of a metric-based support set")
 	fl.IntVar(&f.maxImage, "max-image-side", 512, "largest image side (PNG or nested array), pixels")
 	fl.Float64Var(&f.maxLR, "max-lr", 10, "largest learning_rate a request may ask for")
+	fl.IntVar(&f.maxConns, "max-conns", 256, "open connections at most; one more is answered 503 and closed")
+	fl.Float64Var(&f.memoryMB, "memory-mb", 256, "memory all requests together may hold while read and computed, MiB (each reserves 4x its body; beyond: wait up to --queue-timeout, then 503)")
+	fl.DurationVar(&f.requestTimeout, "request-timeout", 30*time.Second, "longest a request may wait and compute (then 503; the adaptation stops)")
+	fl.DurationVar(&f.readTimeout, "read-timeout", 20*time.Second, "longest a client may take to send a request, body included (then 408)")
+	fl.DurationVar(&f.writeTimeout, "write-timeout", 10*time.Second, "longest a client may take to read an answer")
 	fl.IntVar(&f.kernelThreads, "kernel-threads", 0, "goroutines per tensor kernel (0: the number of cores; 1 suits many concurrent requests)")
 }
 
@@ -72,7 +81,7 @@ func (f *serveFlags) config(cmd *cobra.Command) (serve.Config, error) {
 		v    int
 		min  int
 	}{{"workers", f.workers, 0}, {"queue", f.queue, 0}, {"cache-entries", f.cacheEntries, 1}, {"max-support", f.maxSupport, 1},
-		{"max-queries", f.maxQueries, 1}, {"max-steps", f.maxSteps, 1}, {"max-ways", f.maxWays, 2}, {"max-image-side", f.maxImage, 1}, {"kernel-threads", f.kernelThreads, 0}} {
+		{"max-queries", f.maxQueries, 1}, {"max-steps", f.maxSteps, 1}, {"max-ways", f.maxWays, 2}, {"max-image-side", f.maxImage, 1}, {"kernel-threads", f.kernelThreads, 0}, {"max-conns", f.maxConns, 1}} {
 		if p.v < p.min {
 			return c, fmt.Errorf("--%s = %d, want >= %d", p.name, p.v, p.min)
 		}
@@ -80,7 +89,7 @@ func (f *serveFlags) config(cmd *cobra.Command) (serve.Config, error) {
 	for _, p := range []struct {
 		name string
 		v    float64
-	}{{"cache-mb", f.cacheMB}, {"max-body-mb", f.maxBodyMB}, {"max-lr", f.maxLR}} {
+	}{{"cache-mb", f.cacheMB}, {"max-body-mb", f.maxBodyMB}, {"max-lr", f.maxLR}, {"memory-mb", f.memoryMB}} {
 		if !(p.v > 0) || p.v > 1e9 {
 			return c, fmt.Errorf("--%s = %v, want a positive number", p.name, p.v)
 		}
@@ -88,7 +97,7 @@ func (f *serveFlags) config(cmd *cobra.Command) (serve.Config, error) {
 	for _, p := range []struct {
 		name string
 		v    time.Duration
-	}{{"queue-timeout", f.queueTimeout}, {"cache-ttl", f.cacheTTL}} {
+	}{{"queue-timeout", f.queueTimeout}, {"cache-ttl", f.cacheTTL}, {"request-timeout", f.requestTimeout}, {"read-timeout", f.readTimeout}, {"write-timeout", f.writeTimeout}} {
 		if p.v <= 0 {
 			return c, fmt.Errorf("--%s = %v, want a positive duration", p.name, p.v)
 		}
@@ -108,6 +117,8 @@ func (f *serveFlags) config(cmd *cobra.Command) (serve.Config, error) {
 		CacheEntries: f.cacheEntries, CacheBytes: int64(f.cacheMB * (1 << 20)), CacheTTL: f.cacheTTL,
 		Limits: serve.Limits{MaxBodyBytes: int64(f.maxBodyMB * (1 << 20)), MaxSupport: f.maxSupport, MaxQueries: f.maxQueries,
 			MaxSteps: f.maxSteps, MaxWays: f.maxWays, MaxImageSide: f.maxImage, MaxLR: f.maxLR},
+		MaxConns: f.maxConns, MemoryBudget: int64(f.memoryMB * (1 << 20)), RequestTimeout: f.requestTimeout,
+		ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout,
 		RunsDir:  f.runs,
 		ErrorLog: log.New(cmd.ErrOrStderr(), "metalearn serve: ", log.LstdFlags)}
 	if f.kernelThreads > 0 {
@@ -175,6 +186,8 @@ requests and stop. See the serve package documentation for details.`,
 			fmt.Fprintln(out, "shutting down: draining in-flight requests")
 			sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 			defer cancel()
+			// past the timeout the computations in flight are stopped and
+			// answered 503; an error only if one did not stop
 			if err := s.Shutdown(sctx); err != nil {
 				return fmt.Errorf("shutdown: %v", err)
 			}
@@ -247,6 +260,9 @@ func newServeLoadtestCmd() *cobra.Command {
 		duration                        time.Duration
 		png, asJSON                     bool
 		seed                            uint64
+		hostile, serverPID              int
+		baseline                        time.Duration
+		amplifyMB                       float64
 	)
 	cmd := &cobra.Command{
 		Use:   "loadtest",
@@ -256,9 +272,18 @@ refused): each operation adapts to a random N-way K-shot support set and
 predicts Q queries with the returned id (--mode adapt+predict), or sends one
 predict with an inline support set (--mode inline). It stops by itself after
 --requests operations or --duration, whichever comes first. With --models it
-starts an in-process server on 127.0.0.1 instead of using --url.`,
+starts an in-process server on 127.0.0.1 instead of using --url.
+
+With --hostile N it measures --concurrency normal clients alone for
+--baseline, then for --duration while N hostile clients send amplifying
+bodies, bodies trickled past the read timeout, huge step counts, nulls,
+duplicate keys and abandoned requests; it reports the normal clients'
+latency and answers, the hostile answers, /healthz probes and (with
+--server-pid, or in-process) the server's peak RSS, and fails when a normal
+client gets a 5xx other than 503 or /healthz does not answer.`,
 		Example: `  metalearn serve loadtest --url http://127.0.0.1:8080 --model proto --concurrency 8 --requests 2000
-  metalearn serve loadtest --models models/ --model fomaml --steps 5 --requests 300`,
+  metalearn serve loadtest --models models/ --model fomaml --steps 5 --requests 300
+  metalearn serve loadtest --url http://127.0.0.1:8080 --model proto --hostile 32 --concurrency 8 --duration 60s --server-pid 1234`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if model == "" {
@@ -272,6 +297,10 @@ starts an in-process server on 127.0.0.1 instead of using --url.`,
 				return err
 			}
 			defer stop()
+			if hostile > 0 {
+				return runHostile(cmd, serve.HostileConfig{URL: u, Token: tok, Model: model, Hostile: hostile, Normal: conc, Duration: duration,
+					Baseline: baseline, AmplifyBytes: int(amplifyMB * (1 << 20)), MaxSteps: f.maxSteps, Seed: seed}, url == "", serverPID, asJSON)
+			}
 			cfg := serve.LoadConfig{URL: u, Token: tok, Model: model, Concurrency: conc, Operations: requests, Duration: duration,
 				Mode: mode, Ways: ways, Shots: shots, Queries: qs, PNG: png, Seed: seed}
 			if cmd.Flags().Changed("steps") {
@@ -326,7 +355,63 @@ starts an in-process server on 127.0.0.1 instead of using --url.`,
 	fl.BoolVar(&png, "png", false, "send images as base64 PNG instead of arrays")
 	fl.Uint64Var(&seed, "seed", 1, "seed of the synthetic inputs")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON line")
+	fl.IntVar(&hostile, "hostile", 0, "hostile clients mixed with the --concurrency normal ones (0: an ordinary load test)")
+	fl.DurationVar(&baseline, "baseline", 0, "with --hostile: how long the normal clients run alone first (default --duration/4, at least 2s)")
+	fl.Float64Var(&amplifyMB, "amplify-mb", 8, "with --hostile: size of an amplifying body, MiB (kept 4 KiB under it)")
+	fl.IntVar(&serverPID, "server-pid", 0, "with --hostile and --url: the server's process id, to sample its RSS (Linux /proc)")
 	return cmd
+}
+
+// runHostile runs serve.HostileLoad and prints its report; the peak RSS
+// is the server's (--server-pid) or, in-process, this process's.
+func runHostile(cmd *cobra.Command, cfg serve.HostileConfig, inProcess bool, pid int, asJSON bool) error {
+	switch {
+	case cfg.Hostile > serve.MaxConcurrency:
+		return fmt.Errorf("--hostile = %d, want 1..%d", cfg.Hostile, serve.MaxConcurrency)
+	case cfg.Duration <= 0 || cfg.Duration > serve.MaxLoadDuration:
+		return fmt.Errorf("--duration = %v, want 0 < duration <= %v", cfg.Duration, serve.MaxLoadDuration)
+	case cfg.AmplifyBytes < 4096:
+		return fmt.Errorf("--amplify-mb: want at least 4 KiB")
+	}
+	statm := ""
+	switch {
+	case pid > 0:
+		statm = fmt.Sprintf("/proc/%d/statm", pid)
+	case inProcess:
+		statm = "/proc/self/statm"
+	}
+	if statm != "" {
+		if _, err := os.ReadFile(statm); err != nil {
+			return fmt.Errorf("--server-pid: cannot read %s: %v", statm, err)
+		}
+		cfg.RSS = func() int64 {
+			b, err := os.ReadFile(statm)
+			if err != nil {
+				return 0
+			}
+			var size, res int64
+			fmt.Sscan(string(b), &size, &res)
+			return res * int64(os.Getpagesize())
+		}
+	}
+	rep, err := serve.HostileLoad(cmd.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if asJSON {
+		b, _ := json.Marshal(map[string]any{"report": rep, "target": cfg.URL, "cores": runtime.NumCPU(), "in_process": inProcess})
+		fmt.Fprintln(out, string(b))
+	} else {
+		fmt.Fprintln(out, rep)
+	}
+	switch {
+	case rep.Normal5xx > 0:
+		return fmt.Errorf("normal clients got %d 5xx answers other than 503 (%v)", rep.Normal5xx, rep.NormalFailures)
+	case rep.HealthFailures > 0:
+		return fmt.Errorf("/healthz failed %d of %d probes", rep.HealthFailures, rep.HealthProbes)
+	}
+	return nil
 }
 
 func newServeDemoCmd() *cobra.Command {

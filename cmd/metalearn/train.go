@@ -88,8 +88,11 @@ key (e.g. --set meta.inner_lr=0.1).`,
 			}
 			if fl.Changed("iterations") {
 				key := "meta.iterations"
-				if cfg.Kind == "mtl" {
+				switch cfg.Kind {
+				case "mtl":
 					key = "mtl.steps"
+				case "mt":
+					key = "mt.steps"
 				}
 				if cfg, err = config.Load(o.file, append(sets, fmt.Sprintf("%s=%d", key, o.iterations))); err != nil {
 					return err
@@ -108,6 +111,8 @@ key (e.g. --set meta.inner_lr=0.1).`,
 				return trainMeta(cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, o, mode)
 			case "mtl":
 				return trainMTL(cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, o, mode)
+			case "mt":
+				return trainMT(cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, o, mode)
 			default:
 				return trainTransfer(cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg, o)
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/metalearn/metalearn/meta"
 	"github.com/metalearn/metalearn/mt"
 	"github.com/metalearn/metalearn/mtl"
+	"github.com/metalearn/metalearn/transfer"
 )
 
 // Config is one run.
@@ -108,15 +109,12 @@ type MTL struct {
 // Transfer configures a transfer run: one `metalearn transfer` command
 // (pretrain, finetune, matrix, affinity or domain) with its options, run
 // into the run folder. Option names are the command's flags without the
-// dashes; the CLI checks them (unknown options and bad values are errors
-// naming the key and line).
+// dashes; transfer.RunFolder checks them (unknown options and bad values
+// are errors naming the key and line).
 type Transfer struct {
 	Command string            `yaml:"command" json:"command"`
 	Options map[string]string `yaml:"options,omitempty" json:"options,omitempty"`
 }
-
-// TransferCommands lists the commands a transfer run may use.
-var TransferCommands = []string{"pretrain", "finetune", "matrix", "affinity", "domain"}
 
 // MT configures a translation training run: the keys are those of
 // mt.TrainConfig (see examples/mt-tiny.yaml); a key left out takes
@@ -715,10 +713,10 @@ func (c *Config) validateMTL() error {
 
 func (c *Config) validateTransfer() error {
 	if c.Transfer == nil {
-		return fmt.Errorf("config %s: kind transfer needs a transfer section (command: %s, options: ...)", c.file, strings.Join(TransferCommands, "|"))
+		return fmt.Errorf("config %s: kind transfer needs a transfer section (command: %s, options: ...)", c.file, strings.Join(transfer.CommandNames, "|"))
 	}
-	if !slices.Contains(TransferCommands, c.Transfer.Command) {
-		return c.errf("transfer.command", "%q, want one of %s", c.Transfer.Command, strings.Join(TransferCommands, ", "))
+	if !slices.Contains(transfer.CommandNames, c.Transfer.Command) {
+		return c.errf("transfer.command", "%q, want one of %s", c.Transfer.Command, strings.Join(transfer.CommandNames, ", "))
 	}
 	for k := range c.Transfer.Options {
 		if k == "out" || k == "json" {

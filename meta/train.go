@@ -307,13 +307,13 @@ func Train(alg Algorithm, dist data.TaskDistribution, cfg TrainConfig) (*TrainRe
 			grads, results := taskGradients(alg, tasks, it, workers)
 			mean, loss, metric = AverageGrads(grads), meanLoss(results), meanMetric(results)
 		default:
-			sr, err := dp.step(alg, tasks, it, cfg.Workers, stopFired(cfg.Stop))
+			sr, err := dp.step(alg, tasks, it, cfg.Workers, runner.Fired(cfg.Stop))
 			if err != nil {
 				return runner.Result{}, err
 			}
 			mean, loss, metric, stopAll = sr.mean, sr.loss, sr.metric, sr.stop
 		}
-		norm := globalNorm(mean)
+		norm := optim.GlobalNorm(mean)
 		p = Progress{Iteration: it + 1, Loss: loss, Metric: metric, OuterLR: opt.LR(), Iterations: cfg.Iterations, GradNorm: norm}
 		r := runner.Result{Loss: loss, Fields: []runner.Field{{Name: ValMetric(tasks), Value: metric}}, Stop: stopAll}
 		if !runner.Finite(loss, norm) {
@@ -427,28 +427,6 @@ func checkBest(alg Algorithm, best []*tensor.Tensor) error {
 		}
 	}
 	return nil
-}
-
-// stopFired reports whether stop is closed (false for nil).
-func stopFired(stop <-chan struct{}) bool {
-	if stop == nil {
-		return false
-	}
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
-	}
-}
-
-func globalNorm(ts []*tensor.Tensor) float64 {
-	s := 0.0
-	for _, t := range ts {
-		n := tensor.Norm(t) // no copy of the gradient
-		s += n * n
-	}
-	return math.Sqrt(s)
 }
 
 // bestSnapshot copies what validation keeps: alg's meta-parameters, then

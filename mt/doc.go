@@ -163,7 +163,22 @@
 // of Wu et al. 2016, n-best lists) and returns the translations in input
 // order. EvaluateModel translates a lo-mt split for any direction
 // (zero-shot included, or through a pivot language) and scores it with
-// Evaluate.
+// Evaluate. Once SetTraining(false) has run, Translate only reads the
+// model, so one model serves concurrent translations (package serve).
+//
+// # Adapting a model in memory (adapt.go)
+//
+// Model.Adapt is continued training (Zoph et al. 2016) without files, for
+// serving a user's adaptation: it clones the model (Clone: the weights
+// copied, the read-only vocabulary shared), then takes AdaptConfig.Steps
+// Adam steps (β = 0.9, 0.98, constant rate, default 1e-4, gradient
+// clipping at 1) on the user's pairs, one target language per step in
+// turn, BatchPairs pairs per step cycling through them, dropout on and
+// reseeded per step. The context is checked before every step; a
+// non-finite loss, gradient or weight is ErrDiverged. The original model
+// is never written (TestModelAdapt checks its weights, the falling loss
+// on the pairs, cancellation and bad languages). Train with Init remains
+// the file-based way to fine-tune on a corpus.
 //
 // # Evaluating files
 //

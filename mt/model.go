@@ -121,6 +121,9 @@ type Model struct {
 	Vocab *Vocab
 	nets  map[string]*nn.Seq2Seq // "" for ArchShared, else the target language
 	first *nn.Seq2Seq            // owner of the shared weights
+	// evaluating is true once SetTraining(false) ran: Translate then
+	// switches nothing, so concurrent translations only read the model
+	evaluating bool
 }
 
 // NewModel builds a randomly initialised model (seeded by spec.Seed) over
@@ -202,6 +205,7 @@ func (m *Model) net(tgt string) (*nn.Seq2Seq, []*autodiff.Var, error) {
 
 // SetTraining switches dropout on or off.
 func (m *Model) SetTraining(t bool) {
+	m.evaluating = !t
 	for _, n := range m.nets {
 		n.SetTraining(t)
 	}

@@ -56,7 +56,9 @@ func (m *Model) Translate(src []string, tgt string, o TranslateOptions) ([][]Tra
 	if nbest > beam {
 		return nil, fmt.Errorf("mt: %d-best needs a beam of at least %d, got %d", nbest, nbest, beam)
 	}
-	m.SetTraining(false)
+	if !m.evaluating { // already off: concurrent translations only read
+		m.SetTraining(false)
+	}
 	ids := make([][]int, len(src))
 	order := make([]int, 0, len(src))
 	out := make([][]Translation, len(src))

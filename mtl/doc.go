@@ -26,8 +26,9 @@
 //     CirclesExperiment, MultiMNISTExperiment and ParkinsonsExperiment
 //     build the Mulan multi-target, circle-family, MultiMNIST and
 //     Parkinson's telemonitoring problems; the two-objective toy problem
-//     of the CAGrad / Nash-MTL papers is in toy.go; RunSeed is the seed
-//     example.
+//     of the CAGrad / Nash-MTL papers is in toy.go (RunToyStudy is
+//     `metalearn mtl toy`: every weighting from every start, plots and
+//     toy.json); RunSeed is the seed example.
 //   - Everything `metalearn mtl train|eval` does is one call: an
 //     ExperimentSpec names a dataset (circles, mulan:<set>,
 //     multimnist[:N[:M]], parkinsons:<target>), Sweep compares weightings

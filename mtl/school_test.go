@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/metalearn/metalearn/data"
@@ -56,5 +57,15 @@ func TestDeltaConventions(t *testing.T) {
 	}
 	if _, err := DeltaP([]float64{1}, []float64{0}, []bool{true}); err == nil {
 		t.Fatal("zero baseline accepted")
+	}
+}
+
+func TestPickMethods(t *testing.T) {
+	got, err := PickMethods("hard, stl", DefaultSchoolMethods)
+	if err != nil || len(got) != 2 || got[0].Name != "hard" || got[1].Name != "stl" {
+		t.Fatalf("%+v, %v", got, err)
+	}
+	if _, err := PickMethods("stl,nope", DefaultSchoolMethods); err == nil || !strings.Contains(err.Error(), `unknown method "nope"`) {
+		t.Errorf("error %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package mtl
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/metalearn/metalearn/data"
@@ -77,4 +79,23 @@ func RunSchool(d *data.TaskRegression, methods []SchoolMethod, splits, steps int
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// PickMethods resolves a comma-separated list of method names (the
+// --methods of `mtl school` and `mtl parkinsons`) against the methods a
+// benchmark offers (DefaultSchoolMethods, DefaultParkinsonsMethods).
+func PickMethods(list string, all []SchoolMethod) ([]SchoolMethod, error) {
+	var names []string
+	for _, m := range all {
+		names = append(names, m.Name)
+	}
+	var chosen []SchoolMethod
+	for _, n := range strings.Split(list, ",") {
+		i := slices.IndexFunc(all, func(m SchoolMethod) bool { return m.Name == strings.TrimSpace(n) })
+		if i < 0 {
+			return nil, fmt.Errorf("--methods: unknown method %q (want some of %s)", n, strings.Join(names, ","))
+		}
+		chosen = append(chosen, all[i])
+	}
+	return chosen, nil
 }

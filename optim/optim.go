@@ -371,10 +371,9 @@ func adamKernel[T tensor.Float](p, g, m, v []T, lr float64, c AdamConfig, bc1, b
 	}
 }
 
-// ClipGradNorm rescales grads so that their global Euclidean norm is at
-// most maxNorm and returns the norm before clipping (torch's
-// clip_grad_norm_). Nil entries are skipped.
-func ClipGradNorm(grads []*tensor.Tensor, maxNorm float64) float64 {
+// GlobalNorm is the Euclidean norm of all of grads together (nil entries
+// skipped), without copying them.
+func GlobalNorm(grads []*tensor.Tensor) float64 {
 	total := 0.0
 	for _, g := range grads {
 		if g != nil {
@@ -382,7 +381,14 @@ func ClipGradNorm(grads []*tensor.Tensor, maxNorm float64) float64 {
 			total += n * n
 		}
 	}
-	total = math.Sqrt(total)
+	return math.Sqrt(total)
+}
+
+// ClipGradNorm rescales grads so that their global Euclidean norm is at
+// most maxNorm and returns the norm before clipping (torch's
+// clip_grad_norm_). Nil entries are skipped.
+func ClipGradNorm(grads []*tensor.Tensor, maxNorm float64) float64 {
+	total := GlobalNorm(grads)
 	if coef := maxNorm / (total + 1e-6); coef < 1 {
 		for _, g := range grads {
 			if g != nil {

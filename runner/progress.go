@@ -178,3 +178,11 @@ func ModeFor(quiet, asJSON bool, progress string, w io.Writer) (Mode, error) {
 	}
 	return 0, fmt.Errorf("--progress %q, want auto, bar or lines", progress)
 }
+
+// CommandProgress is the progress display of a long command that has no
+// --progress option of its own: a bar with ETA when w is a terminal, a
+// plain line every ten seconds otherwise (logs, CI, files).
+func CommandProgress(w io.Writer, label string, total int) *Progress {
+	mode, _ := ModeFor(false, false, "auto", w)
+	return &Progress{W: w, Mode: mode, Label: label, Total: total}
+}

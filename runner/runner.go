@@ -253,7 +253,7 @@ func Run(cfg Config) (*Outcome, error) {
 			fs := append([]Field{{Name: "loss", Value: r.Loss}}, r.Fields...)
 			prog.Update(i+1, fs...)
 		}
-		stopped := r.Stop || fired(cfg.Stop)
+		stopped := r.Stop || Fired(cfg.Stop)
 		if cfg.Checkpoint != nil && ((cfg.CheckpointEvery > 0 && ((i+1)%cfg.CheckpointEvery == 0 || last)) || stopped) {
 			if err := cfg.Checkpoint(state()); err != nil {
 				return out, fmt.Errorf("checkpoint after %s %d: %w", unit, i+1, err)
@@ -296,7 +296,9 @@ func (c *Config) withCheckpoint(err error, lastGood string) error {
 	return fmt.Errorf("%w; last good checkpoint: %s", err, lastGood)
 }
 
-func fired(stop <-chan struct{}) bool {
+// Fired reports whether a stop channel (Config.Stop, OnInterrupt) is
+// closed; false for nil.
+func Fired(stop <-chan struct{}) bool {
 	if stop == nil {
 		return false
 	}

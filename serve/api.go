@@ -40,13 +40,16 @@ type Support struct {
 // AdaptRequest is the body of POST /v1/adapt.
 type AdaptRequest struct {
 	Model   string  `json:"model"`
-	Support Support `json:"support"`
+	Support Support `json:"support,omitzero"` // image/regression models
 	// Steps of the inner loop (gradient-based models; default: the
 	// checkpoint's evaluation steps; ignored by metric-based models).
 	Steps *int `json:"steps,omitempty"`
 	// LearningRate replaces the model's inner learning rate(s) by one
 	// scalar (gradient-based models).
 	LearningRate *float64 `json:"learning_rate,omitempty"`
+	// Pairs is the adaptation set of a translation model (instead of
+	// Support); Steps and LearningRate apply to it too.
+	Pairs []TranslationPair `json:"pairs,omitempty"`
 }
 
 // AdaptResponse is the answer to POST /v1/adapt.
@@ -102,7 +105,10 @@ type ModelInfo struct {
 	Params       int     `json:"params,omitempty"`
 	Bytes        int64   `json:"bytes,omitempty"`
 	Fused        bool    `json:"fused_kernels,omitempty"`
-	Error        string  `json:"error,omitempty"`
+	// translation models: the languages (with a tag) and trained pairs
+	Languages []string `json:"languages,omitempty"`
+	Pairs     []string `json:"pairs,omitempty"`
+	Error     string   `json:"error,omitempty"`
 }
 
 // ErrorResponse is the body of every error answer.

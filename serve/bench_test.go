@@ -2,10 +2,12 @@ package serve
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 
 	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/mt"
 )
 
 // BenchmarkAdaptPredict times one operation (adapt 5-way 1-shot, then
@@ -44,6 +46,54 @@ func BenchmarkAdaptPredict(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkTranslateBatching asks whether batching concurrent translate
+// requests would pay: 8 one-sentence requests decoded one by one
+// ("separate") against the same 8 sentences decoded as one batch
+// ("batched"), on a randomly initialised model of mt's default size
+// (d_model 128, 2+2 layers; random weights decode to the length limit, so
+// both sides decode the same number of steps):
+//
+//	go test -run XXX -bench TranslateBatching ./serve
+func BenchmarkTranslateBatching(b *testing.B) {
+	corpus := map[string][]string{"en": loadSentences, "de": loadSentences}
+	v, err := mt.TrainBPE(corpus, mt.BPEConfig{VocabSize: 600})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := v.AddLanguageTags("de", "en"); err != nil {
+		b.Fatal(err)
+	}
+	c := mt.DefaultTrainConfig()
+	m, err := mt.NewModel(mt.ModelSpec{Version: mt.ModelVersion, Arch: mt.ArchShared, DModel: c.DModel, Heads: c.Heads, EncoderLayers: c.EncoderLayers,
+		DecoderLayers: c.DecoderLayers, FFN: c.FFN, NormFirst: c.NormFirst, Pairs: []string{"en-de"}, Seed: 1}, v)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m.SetTraining(false)
+	texts := loadSentences[:8]
+	for _, beam := range []int{1, 4} {
+		o := mt.TranslateOptions{Beam: beam, MaxLen: 64}
+		b.Run(fmt.Sprintf("beam%d/separate", beam), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				for _, s := range texts {
+					if _, err := m.Translate([]string{s}, "de", o); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N*len(texts))/b.Elapsed().Seconds(), "sentences/s")
+		})
+		b.Run(fmt.Sprintf("beam%d/batched", beam), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := m.Translate(texts, "de", o); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(texts))/b.Elapsed().Seconds(), "sentences/s")
 		})
 	}
 }

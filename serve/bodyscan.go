@@ -21,6 +21,8 @@ type bodyLimits struct {
 	support  int // examples in support.inputs, support.labels, support.targets
 	queries  int // inputs of a predict request
 	perInput int // numbers in one input (a flat array or an image's rows)
+	texts    int // texts of a translate request
+	pairs    int // pairs of a translation adapt request
 }
 
 // bodyLimits derives the decoding bounds from the server's limits: a
@@ -28,7 +30,8 @@ type bodyLimits struct {
 func (s *Server) bodyLimits() *bodyLimits {
 	l := s.cfg.Limits
 	side := l.MaxImageSide
-	return &bodyLimits{support: l.MaxSupport, queries: l.MaxQueries, perInput: max(side*side, 4096)}
+	return &bodyLimits{support: l.MaxSupport, queries: l.MaxQueries, perInput: max(side*side, 4096),
+		texts: l.MaxTexts, pairs: l.MaxPairs}
 }
 
 // maxDepth bounds the nesting of a request body (an input is at most
@@ -109,6 +112,10 @@ func (sc *bodyScanner) arrayLimit() (int, string) {
 		return sc.lim.queries, "inputs"
 	case len(p) == 2 && p[0].key == "support" && (p[1].key == "inputs" || p[1].key == "labels" || p[1].key == "targets"):
 		return sc.lim.support, "examples"
+	case len(p) == 1 && p[0].key == "texts":
+		return sc.lim.texts, "texts"
+	case len(p) == 1 && p[0].key == "pairs":
+		return sc.lim.pairs, "pairs"
 	}
 	return 0, ""
 }

@@ -649,3 +649,47 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	screenshot(t, ctx, "dashboard.png")
 }
+
+// The playground's translation mode: the text box translates through
+// /v1/translate (the page shows what the API answers), "correct this" adds
+// the edited pair to the adaptation set, "adapt" returns an id and later
+// translations are the adapted model's.
+func TestBrowserTranslate(t *testing.T) {
+	ctx := newBrowser(t)
+	dir := t.TempDir()
+	writeMTModel(t, dir, "tiny-mt")
+	_, ts := newTest(t, Config{ModelDir: dir})
+	run(t, ctx, chromedp.Navigate(ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#tr-source")))
+	if from, to := evalJS[string](t, ctx, `document.getElementById("tr-from").value`), evalJS[string](t, ctx, `document.getElementById("tr-to").value`); from != "en" || to != "de" {
+		t.Fatalf("languages chosen: %s -> %s, want en -> de (the model's first pair)", from, to)
+	}
+	texts := []string{"open the file", "close the window"}
+	pageTranslations := func() []string {
+		return evalJS[[]string](t, ctx, `Array.from(document.querySelectorAll("#tr-output .tr-text")).map((e) => e.value)`)
+	}
+	run(t, ctx, chromedp.SendKeys(chromedp.CSS("#tr-source"), strings.Join(texts, "\n")), chromedp.Click(chromedp.CSS("#tr-go")))
+	waitJS(t, ctx, "translate", `document.getElementById("tr-output").dataset.state === "done"`)
+	base := translateOK(t, ts.URL, TranslateRequest{Model: "tiny-mt", Texts: texts, From: "en", To: "de"})
+	if got := pageTranslations(); fmt.Sprint(got) != fmt.Sprint(base.Translations) {
+		t.Fatalf("page shows %q, the API answers %q", got, base.Translations)
+	}
+	// correct the first translation and adapt to it
+	run(t, ctx,
+		chromedp.SetValue(chromedp.CSS("#tr-output li:first-child .tr-text"), "deOpen deThe deDossier"),
+		chromedp.Click(chromedp.CSS("#tr-output li:first-child .tr-correct")))
+	waitJS(t, ctx, "correction", `document.getElementById("tr-pairs").dataset.count === "1"`)
+	run(t, ctx, chromedp.Click(chromedp.CSS("#tr-adapt")))
+	waitJS(t, ctx, "adapt", `!!document.getElementById("tr-adapted").dataset.id`)
+	id := evalJS[string](t, ctx, `document.getElementById("tr-adapted").dataset.id`)
+	evalJS[string](t, ctx, `document.getElementById("tr-output").dataset.state = ""`)
+	run(t, ctx, chromedp.Click(chromedp.CSS("#tr-go")))
+	waitJS(t, ctx, "translate (adapted)", `document.getElementById("tr-output").dataset.state === "done"`)
+	adapted := translateOK(t, ts.URL, TranslateRequest{ID: id, Texts: texts, From: "en", To: "de"})
+	if got := pageTranslations(); fmt.Sprint(got) != fmt.Sprint(adapted.Translations) {
+		t.Errorf("after adapting, the page shows %q, the adapted id answers %q", got, adapted.Translations)
+	}
+	if st := evalJS[string](t, ctx, `document.getElementById("tr-status").textContent`); !strings.Contains(st, "your adapted model") {
+		t.Errorf("status %q does not say the adapted model answered", st)
+	}
+	screenshot(t, ctx, "playground-translate.png")
+}

@@ -100,6 +100,22 @@ func (c *Client) PredictRaw(ctx context.Context, body []byte) (PredictResponse, 
 	return r, err
 }
 
+// TranslateRaw posts a pre-encoded TranslateRequest.
+func (c *Client) TranslateRaw(ctx context.Context, body []byte) (TranslateResponse, error) {
+	var r TranslateResponse
+	err := c.do(ctx, http.MethodPost, "/v1/translate", body, &r)
+	return r, err
+}
+
+// Translate posts a TranslateRequest.
+func (c *Client) Translate(ctx context.Context, req TranslateRequest) (TranslateResponse, error) {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return TranslateResponse{}, err
+	}
+	return c.TranslateRaw(ctx, b)
+}
+
 // Adapt posts an AdaptRequest.
 func (c *Client) Adapt(ctx context.Context, req AdaptRequest) (AdaptResponse, error) {
 	b, err := json.Marshal(req)

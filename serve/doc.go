@@ -1,13 +1,17 @@
 // Package serve is adaptive learning as a service: an HTTP server that
 // adapts a meta-learned model (package meta) to each user from a few
-// labelled examples and then answers that user's queries.
+// labelled examples and then answers that user's queries, and serves
+// translation models (package mt), adapted per user from a few pairs.
 //
 // # API (JSON over HTTP)
 //
 //	POST /v1/adapt    adapt a base model to a support set; returns an id
 //	POST /v1/predict  classify / regress queries with an id, or with an
 //	                  inline support set (adapt, predict and forget)
-//	GET  /v1/models   the servable models and their input shapes
+//	POST /v1/translate translate texts with a translation model or an
+//	                  adapted one (translate.go)
+//	GET  /v1/models   the servable models: kind, input shapes, and for
+//	                  translation models the languages and pairs
 //	GET  /healthz     {"status":"ok"} (no token needed)
 //	GET  /metrics     Prometheus text format: requests by route and code,
 //	                  latency histograms, adaptations, cache size and
@@ -43,6 +47,52 @@
 // 1 - grey/255 (transparency over white) and resampled the same way. The
 // pixel convention is the training data's: ink = 1, background = 0 (the
 // original Omniglot PNGs, black strokes on white, map correctly).
+//
+// # Translation models
+//
+// A file of package mt's format (`metalearn mt train`; metadata format
+// "metalearn-mt") in the model directory is served as a translation model
+// (kind "translation"), next to the meta-learned ones:
+//
+//	POST /v1/translate
+//	{"model": "tiny-mt", "texts": ["Open the file", ...], "from": "en",
+//	 "to": "de", "beam": 4, "max_len": 128, "nbest": 2}
+//	or {"id": "9f0c...", ...} with an adapted model
+//	-> {"model": "tiny-mt", "from": "en", "to": "de",
+//	    "translations": ["...", ...], "scores": [-3.2, ...],
+//	    "nbest": [[{"text": "...", "logprob": -3.1, "score": -3.2}, ...], ...],
+//	    "elapsed_ms": 12.5}
+//
+//	POST /v1/adapt
+//	{"model": "tiny-mt", "pairs": [{"src": "Open the file", "tgt": "...",
+//	  "from": "en", "to": "de"}, ...], "steps": 10, "learning_rate": 1e-4}
+//	-> {"id": "...", "model": "tiny-mt", "kind": "translation",
+//	    "support_size": 12, "steps": 10, "bytes": ..., "ttl_seconds": 900, ...}
+//
+// Translation is mt.Model.Translate (greedy for beam 1, else beam search;
+// scores are log-probabilities, length-penalised under beam search; nbest
+// lists only when nbest > 1); bytes a model emits that are not UTF-8 are
+// answered as U+FFFD. "from" must be a language of the model (the
+// multilingual model reads only the target tag, so it is checked, not
+// used). Limits: texts per request (Limits.MaxTexts, default 64), bytes
+// per text or per side of a pair (MaxTextBytes, 2048), beam (MaxBeam, 8),
+// max_len in source tokens (MaxLen, default and bound 256; the output is
+// at most 2*max_len+10 tokens), pairs per adaptation (MaxPairs, 200),
+// steps (MaxSteps, default 10 for translation models), learning_rate
+// (MaxLR; default mt.AdaptConfig's 1e-4); the request timeout stops
+// translation between chunks of 16 sentences and adaptation between
+// steps. Adaptation is mt.Model.Adapt: a copy of the weights fine-tuned
+// in memory with Adam, then cached exactly like an image adaptation (a
+// 128-bit random id, the same LRU, byte bound and TTL); the base model is
+// never written. An adapted translation id is refused by /v1/predict and
+// a meta-learned model by /v1/translate.
+//
+// Batching (batch.go): concurrent translate requests for the same model,
+// target language and decoding options join one batch while it waits for
+// a worker (up to Config.TranslateBatch texts); it closes when it gets a
+// worker, so a request alone on an idle server waits for nothing, and is
+// decoded as one Translate call. BenchmarkTranslateBatching compares eight
+// one-sentence decodes with one batch of eight.
 //
 // # Web pages
 //
@@ -155,4 +205,9 @@
 // LoadTest is a bounded load generator (127.0.0.1 only) and Demo the
 // Omniglot "one user per alphabet" scenario; the CLI exposes them as
 // `metalearn serve loadtest` and `metalearn serve demo`.
+//
+// The three commands' settings are Options (the server; Run serves until
+// its context ends, then drains), LoadOptions and DemoOptions (options.go):
+// each binds its flags (names, defaults, help), checks them and runs,
+// against --url or a server started in-process over --models.
 package serve

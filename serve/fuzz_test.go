@@ -8,12 +8,14 @@ import (
 	"testing"
 )
 
-// FuzzRequests feeds arbitrary bodies to the JSON endpoints: the server
+// FuzzRequests feeds arbitrary bodies to the JSON endpoints (a
+// translation model among the models): the server
 // must never crash or answer 5xx for a client's bytes (507, an adaptation
 // larger than the whole cache, is a capacity answer and allowed), and every
 // refusal is a JSON object with a message.
 func FuzzRequests(f *testing.F) {
 	dir := writeModels(f, "proto", "sine", "fomaml")
+	writeMTModel(f, dir, "tiny-mt")
 	s, err := New(Config{ModelDir: dir, Workers: 1, Limits: Limits{MaxSteps: 3, MaxSupport: 20, MaxQueries: 20}})
 	if err != nil {
 		f.Fatal(err)
@@ -27,8 +29,11 @@ func FuzzRequests(f *testing.F) {
 	f.Add("/v1/adapt", []byte(`{"model":"fomaml","steps":-1,"learning_rate":"NaN","support":{"inputs":["iVBORw0KGgo="],"labels":[0]}}`))
 	f.Add("/v1/adapt", []byte(`{"model":"../x"}`))
 	f.Add("/v1/predict", []byte(`[{"inputs":[[[[]]]]}]`))
+	f.Add("/v1/translate", []byte(`{"model":"tiny-mt","texts":["open the file",""],"from":"en","to":"de","beam":2,"nbest":2}`))
+	f.Add("/v1/adapt", []byte(`{"model":"tiny-mt","pairs":[{"src":"open","tgt":"deOpen","from":"en","to":"fr"}],"steps":2}`))
+	f.Add("/v1/translate", []byte(`{"id":"00","texts":["\ud800"],"from":"en","to":"de","max_len":2}`))
 	f.Fuzz(func(t *testing.T, path string, body []byte) {
-		if path != "/v1/adapt" && path != "/v1/predict" {
+		if path != "/v1/adapt" && path != "/v1/predict" && path != "/v1/translate" {
 			path = "/v1/predict"
 		}
 		req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))

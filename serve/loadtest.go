@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,10 @@ type LoadConfig struct {
 	PNG         bool // send images as base64 PNG instead of arrays
 	Seed        uint64
 	Warmup      int // operations before measuring (default 2*Concurrency)
+	// Mode "translate" (translation models): each operation is one
+	// translate request of Queries sentences From -> To with Beam.
+	From, To string
+	Beam     int
 }
 
 // LoadReport is what LoadTest measured. Latencies are per operation, in
@@ -63,9 +68,15 @@ type LoadReport struct {
 	P99          float64  `json:"p99_ms"`
 	Max          float64  `json:"max_ms"`
 	Mean         float64  `json:"mean_ms"`
+	// translate mode: sentences translated per second
+	SentencesPerSec float64 `json:"sentences_per_second,omitempty"`
 }
 
 func (r LoadReport) String() string {
+	if r.Mode == "translate" {
+		return fmt.Sprintf("%s translate, concurrency %d, %d sentences per request: %d requests in %.1fs = %.1f sentences/s (%.1f req/s); latency per request p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms; errors %d",
+			r.Model, r.Concurrency, r.Queries, r.Requests, r.Seconds, r.SentencesPerSec, r.ReqPerSec, r.P50, r.P95, r.P99, r.Max, r.Errors)
+	}
 	return fmt.Sprintf("%s %s, concurrency %d, %d-way %d-shot, %d queries, %d steps: %d ops (%d requests) in %.1fs = %.1f ops/s (%.1f req/s); latency per op p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms; errors %d",
 		r.Model, r.Mode, r.Concurrency, r.Ways, r.Shots, r.Queries, r.Steps, r.Operations, r.Requests, r.Seconds, r.OpsPerSec, r.ReqPerSec, r.P50, r.P95, r.P99, r.Max, r.Errors)
 }
@@ -101,8 +112,8 @@ func LoadTest(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 		return rep, fmt.Errorf("operations = %d, want 1..%d", cfg.Operations, MaxLoadRequests)
 	case cfg.Duration < 0 || cfg.Duration > MaxLoadDuration:
 		return rep, fmt.Errorf("duration = %v, want at most %v", cfg.Duration, MaxLoadDuration)
-	case cfg.Mode != "adapt+predict" && cfg.Mode != "inline":
-		return rep, fmt.Errorf("mode %q, want adapt+predict or inline", cfg.Mode)
+	case cfg.Mode != "adapt+predict" && cfg.Mode != "inline" && cfg.Mode != "translate":
+		return rep, fmt.Errorf("mode %q, want adapt+predict, inline or translate", cfg.Mode)
 	case cfg.Shots < 0 || cfg.Queries < 0 || cfg.Ways < 0:
 		return rep, errors.New("ways, shots and queries must not be negative")
 	}
@@ -127,6 +138,9 @@ func LoadTest(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 		if cfg.Ways == 0 {
 			cfg.Ways = 5
 		}
+	}
+	if cfg.Mode == "translate" || info.Kind == KindTranslation {
+		return translateLoad(ctx, c, cfg, info)
 	}
 	if info.Task != "classification" {
 		return rep, fmt.Errorf("model %s is a %s model; the load generator drives classifiers", cfg.Model, info.Task)
@@ -167,6 +181,12 @@ func LoadTest(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
+	return drive(ctx, cfg, rep, func(ctx context.Context, i int) (int, error) { return op(ctx, bodies[i%len(bodies)]) })
+}
+
+// drive runs op from cfg.Concurrency clients until cfg.Operations or the
+// context ends, and fills rep's counts, throughput and latencies.
+func drive(ctx context.Context, cfg LoadConfig, rep LoadReport, op func(ctx context.Context, i int) (int, error)) (LoadReport, error) {
 	var (
 		next     atomic.Int64
 		mu       sync.Mutex
@@ -187,7 +207,7 @@ func LoadTest(ctx context.Context, cfg LoadConfig) (LoadReport, error) {
 					return
 				}
 				t0 := time.Now()
-				n, err := op(ctx, bodies[int(i)%len(bodies)])
+				n, err := op(ctx, int(i))
 				d := time.Since(t0)
 				if err != nil && ctx.Err() != nil {
 					return // stopped by the duration bound
@@ -286,4 +306,81 @@ func loadBodies(cfg LoadConfig, info ModelInfo) ([]loadBody, error) {
 		out = append(out, loadBody{adapt: a, inline: in, predictHead: []byte(`{"id":`), predictTail: append(append([]byte(`,"inputs":`), qs...), '}')})
 	}
 	return out, nil
+}
+
+// loadSentences are the load generator's source sentences (English user
+// interface strings, short and long).
+var loadSentences = []string{
+	"Open the file",
+	"Save the document before closing the window",
+	"Print the current page",
+	"The file could not be saved because the disk is full.",
+	"Insert a new table",
+	"Close all windows",
+	"Do you want to save the changes you made to this document?",
+	"New document",
+	"Check for updates automatically",
+	"The connection to the server was lost. Trying again in five seconds.",
+	"Select a folder",
+	"Undo the last action",
+	"Show hidden files",
+	"Export the page as a PDF file",
+	"Your password must have at least eight characters.",
+	"Rename",
+}
+
+// translateLoad is LoadTest's translate mode: each operation is one
+// translate request of cfg.Queries sentences.
+func translateLoad(ctx context.Context, c *Client, cfg LoadConfig, info ModelInfo) (LoadReport, error) {
+	var rep LoadReport
+	if info.Kind != KindTranslation {
+		return rep, fmt.Errorf("model %s is a %s model; --mode translate needs a translation model", cfg.Model, info.Kind)
+	}
+	if cfg.Mode != "translate" {
+		return rep, fmt.Errorf("model %s is a translation model: use --mode translate", cfg.Model)
+	}
+	if cfg.From == "" {
+		cfg.From = "en"
+	}
+	if cfg.To == "" {
+		for _, p := range info.Pairs {
+			if _, t, ok := strings.Cut(p, "-"); ok && t != cfg.From {
+				cfg.To = t
+				break
+			}
+		}
+	}
+	if cfg.Beam == 0 {
+		cfg.Beam = 1
+	}
+	var bodies [][]byte
+	for e := 0; e < len(loadSentences); e++ {
+		texts := make([]string, cfg.Queries)
+		for i := range texts {
+			texts[i] = loadSentences[(e+i)%len(loadSentences)]
+		}
+		b, err := json.Marshal(TranslateRequest{Model: cfg.Model, Texts: texts, From: cfg.From, To: cfg.To, Beam: &cfg.Beam})
+		if err != nil {
+			return rep, err
+		}
+		bodies = append(bodies, b)
+	}
+	op := func(ctx context.Context, i int) (int, error) {
+		_, err := c.TranslateRaw(ctx, bodies[i%len(bodies)])
+		return 1, err
+	}
+	for i := 0; i < cfg.Warmup; i++ {
+		if _, err := op(ctx, i); err != nil {
+			return rep, fmt.Errorf("warm-up: %v", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	rep = LoadReport{Model: cfg.Model, Mode: "translate", Concurrency: cfg.Concurrency, Queries: cfg.Queries}
+	rep, err := drive(ctx, cfg, rep, op)
+	if err != nil {
+		return rep, err
+	}
+	rep.SentencesPerSec = rep.OpsPerSec * float64(cfg.Queries)
+	return rep, nil
 }

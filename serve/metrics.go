@@ -16,12 +16,13 @@ var latencyBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25
 // metrics collects counters and histograms and writes them in the
 // Prometheus text exposition format (version 0.0.4).
 type metrics struct {
-	mu          sync.Mutex
-	requests    map[[2]string]uint64 // route, code
-	latency     map[string]*histogram
-	adaptations map[string]uint64 // model
-	predictions map[string]uint64 // model
-	panics      uint64
+	mu           sync.Mutex
+	requests     map[[2]string]uint64 // route, code
+	latency      map[string]*histogram
+	adaptations  map[string]uint64 // model
+	predictions  map[string]uint64 // model
+	translations map[string]uint64 // model: translate requests
+	panics       uint64
 }
 
 type histogram struct {
@@ -32,7 +33,7 @@ type histogram struct {
 
 func newMetrics() *metrics {
 	return &metrics{requests: map[[2]string]uint64{}, latency: map[string]*histogram{},
-		adaptations: map[string]uint64{}, predictions: map[string]uint64{}}
+		adaptations: map[string]uint64{}, predictions: map[string]uint64{}, translations: map[string]uint64{}}
 }
 
 func (m *metrics) observe(route string, code int, d time.Duration) {
@@ -74,6 +75,8 @@ type gauges struct {
 	models       int
 	workers      int
 	queue        int64
+	// translate batches decoded (batch.go)
+	translateBatches uint64
 }
 
 func (m *metrics) write(w io.Writer, g gauges) {
@@ -116,6 +119,12 @@ func (m *metrics) write(w io.Writer, g gauges) {
 	for _, k := range sortedKeys(m.predictions) {
 		fmt.Fprintf(w, "metalearn_predictions_total{model=%s} %d\n", quote(k), m.predictions[k])
 	}
+	head("metalearn_translations_total", "counter", "Translate requests served by model.")
+	for _, k := range sortedKeys(m.translations) {
+		fmt.Fprintf(w, "metalearn_translations_total{model=%s} %d\n", quote(k), m.translations[k])
+	}
+	head("metalearn_translate_batches_total", "counter", "Batches of concurrent translate requests decoded (requests / batches is the mean batch).")
+	fmt.Fprintf(w, "metalearn_translate_batches_total %d\n", g.translateBatches)
 	head("metalearn_cache_entries", "gauge", "Adapted models in the cache.")
 	fmt.Fprintf(w, "metalearn_cache_entries %d\n", g.cacheEntries)
 	head("metalearn_cache_bytes", "gauge", "Bytes of adapted-model state in the cache.")

@@ -8,6 +8,7 @@ import (
 	"github.com/metalearn/metalearn/autodiff"
 	"github.com/metalearn/metalearn/data"
 	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/mt"
 	"github.com/metalearn/metalearn/nn"
 	"github.com/metalearn/metalearn/tensor"
 )
@@ -49,6 +50,9 @@ type model struct {
 	encoder      nn.Module      // frozen encoder
 	transductive bool           // BatchNorm uses batch statistics
 	fastEnc      *conv4         // fused Conv4 encoder kernels
+
+	// translation (translate.go): the model, read-only once loaded
+	tr *mt.Model
 }
 
 // newModel prepares a loaded checkpoint for serving. It switches BatchNorm
@@ -220,6 +224,7 @@ type adapted struct {
 	weights []*tensor.Tensor // gradient-based: adapted head weights
 	support supportSet       // metric-based
 	emb     *tensor.Tensor   // metric-based with running BatchNorm: support embeddings
+	tr      *mt.Model        // translation: the adapted copy
 	bytes   int64
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/metalearn/metalearn/meta"
+	"github.com/metalearn/metalearn/mt"
 )
 
 // ModelExt is the file extension of servable checkpoints: model NAME is
@@ -128,7 +129,16 @@ func (r *registry) get(name string) (*model, error) {
 // load reads and prepares one model. Its errors name the model, not the
 // server's path (logged in full).
 func (r *registry) load(name, path string) (*model, error) {
-	b, err := meta.Load(path)
+	var b *meta.Built
+	format, err := modelFormat(path)
+	if err == nil && format == mt.ModelFormat {
+		var t *mt.Model
+		if t, _, err = mt.LoadModel(path); err == nil {
+			return newTranslationModel(name, t), nil
+		}
+	} else {
+		b, err = meta.Load(path) // its own words for a file it cannot read
+	}
 	if err != nil {
 		r.log.Printf("model %q: %v", name, err)
 		msg := strings.ReplaceAll(err.Error(), path, name+ModelExt)
@@ -170,6 +180,9 @@ func (r *registry) loaded() int {
 }
 
 func (m *model) info() ModelInfo {
+	if m.kind == KindTranslation {
+		return m.translationInfo()
+	}
 	task := "classification"
 	if m.regression {
 		task = "regression"

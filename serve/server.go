@@ -33,6 +33,13 @@ type Limits struct {
 	MaxWays      int     // classes of a metric-based support set (default 100)
 	MaxImageSide int     // PNG / nested-array image width and height (default 512)
 	MaxLR        float64 // learning_rate (default 10)
+
+	// translation models (translate.go)
+	MaxTexts     int // texts per translate request (default 64)
+	MaxTextBytes int // bytes of one text or one side of a pair (default 2048)
+	MaxBeam      int // beam (default 8)
+	MaxLen       int // max_len, source tokens (default and bound 256; output at most 2*max_len+10 tokens)
+	MaxPairs     int // pairs per adapt request (default 200)
 }
 
 // Config configures a Server. Zero fields take the defaults.
@@ -80,6 +87,9 @@ type Config struct {
 	// RunsDir, when set, adds the run dashboard (GET /runs) and the
 	// read-only runs API over the run folders directly under it (web.go).
 	RunsDir string
+	// TranslateBatch bounds the texts of concurrent translate requests
+	// decoded as one batch (batch.go; default 64; 1: every request alone).
+	TranslateBatch int
 	// Now is the clock of the cache (default time.Now); tests inject one.
 	Now func() time.Time
 	// ErrorLog receives server errors (default: discarded).
@@ -122,6 +132,7 @@ func (c *Config) defaults() {
 	setDur(&c.WriteTimeout, 10*time.Second)
 	setDur(&c.FailedLoadTTL, 30*time.Second)
 	setInt(&c.MaxConns, 256)
+	setInt(&c.TranslateBatch, 64)
 	l := &c.Limits
 	if l.MaxBodyBytes <= 0 {
 		l.MaxBodyBytes = 8 << 20
@@ -134,6 +145,11 @@ func (c *Config) defaults() {
 	setInt(&l.MaxSteps, 20)
 	setInt(&l.MaxWays, 100)
 	setInt(&l.MaxImageSide, 512)
+	setInt(&l.MaxTexts, 64)
+	setInt(&l.MaxTextBytes, 2048)
+	setInt(&l.MaxBeam, 8)
+	setInt(&l.MaxLen, 256)
+	setInt(&l.MaxPairs, 200)
 	if !(l.MaxLR > 0) {
 		l.MaxLR = 10
 	}
@@ -170,6 +186,9 @@ type Server struct {
 	runs       *runStore // Config.RunsDir, or nil
 	// beforeCompute, when set (tests), runs while a request holds a worker.
 	beforeCompute func()
+	batches       *batcher // translate requests decoded together (batch.go)
+	// afterJoin, when set (tests), runs after a translate request joined a batch.
+	afterJoin func()
 }
 
 // New checks cfg and returns a Server; models load on first use.
@@ -184,9 +203,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	reg.failTTL, reg.now, reg.log = cfg.FailedLoadTTL, cfg.Now, cfg.ErrorLog
 	s := &Server{cfg: cfg, reg: reg, met: newMetrics(), stop: make(chan struct{}),
-		cache:  newCache(cfg.CacheEntries, cfg.CacheBytes, cfg.CacheTTL, cfg.Now),
-		pool:   newPool(cfg.Workers, cfg.Queue, cfg.QueueTimeout),
-		budget: newBudget(max(cfg.MemoryBudget, reservation(cfg.Limits.MaxBodyBytes)), cfg.QueueTimeout)}
+		cache:   newCache(cfg.CacheEntries, cfg.CacheBytes, cfg.CacheTTL, cfg.Now),
+		pool:    newPool(cfg.Workers, cfg.Queue, cfg.QueueTimeout),
+		batches: newBatcher(cfg.TranslateBatch),
+		budget:  newBudget(max(cfg.MemoryBudget, reservation(cfg.Limits.MaxBodyBytes)), cfg.QueueTimeout)}
 	if cfg.RunsDir != "" {
 		if s.runs, err = newRunStore(cfg.RunsDir); err != nil {
 			return nil, err
@@ -337,7 +357,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // routes maps each path to its method. POST routes take a JSON body:
 // serveHTTP bounds it (size, memory budget, time) before the handler runs.
-var routes = map[string]string{"/v1/adapt": "POST", "/v1/predict": "POST", "/v1/models": "GET", "/healthz": "GET", "/metrics": "GET"}
+var routes = map[string]string{"/v1/adapt": "POST", "/v1/predict": "POST", "/v1/translate": "POST", "/v1/models": "GET", "/healthz": "GET", "/metrics": "GET"}
 
 func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -363,7 +383,7 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	switch {
 	case !known:
-		writeError(w, &apiError{http.StatusNotFound, fmt.Sprintf("no route %s (routes: POST /v1/adapt, POST /v1/predict, GET /v1/models, GET /healthz, GET /metrics)", r.URL.Path)})
+		writeError(w, &apiError{http.StatusNotFound, fmt.Sprintf("no route %s (routes: POST /v1/adapt, POST /v1/predict, POST /v1/translate, GET /v1/models, GET /healthz, GET /metrics)", r.URL.Path)})
 		return
 	case r.Method != method && !(method == "GET" && r.Method == http.MethodHead):
 		w.Header().Set("Allow", method)
@@ -401,6 +421,8 @@ func (s *Server) serveHTTP(rw http.ResponseWriter, r *http.Request) {
 		err = s.handleAdapt(w, r)
 	case "/v1/predict":
 		err = s.handlePredict(w, r)
+	case "/v1/translate":
+		err = s.handleTranslate(w, r)
 	}
 	if err != nil {
 		writeError(w, err)
@@ -438,7 +460,7 @@ func (s *Server) writeMetrics(w http.ResponseWriter) {
 	n, b, ev := s.cache.stats()
 	g := gauges{cacheEntries: n, cacheBytes: b, evictions: ev, running: s.pool.running.Load(), waiting: s.pool.waiting.Load(),
 		rejected: [4]uint64{s.pool.rejected[0].Load(), s.pool.rejected[1].Load(), s.pool.rejected[2].Load(), s.conns.Load().refusedCount()},
-		models:   s.reg.loaded(), workers: s.cfg.Workers}
+		models:   s.reg.loaded(), workers: s.cfg.Workers, translateBatches: s.batches.batches.Load()}
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	s.met.write(w, g)
 }
@@ -661,6 +683,12 @@ func (s *Server) handleAdapt(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if m.kind == KindTranslation {
+		return s.adaptTranslation(w, r, m, &req, start)
+	}
+	if len(req.Pairs) > 0 {
+		return badRequest("pairs are for translation models; model %s (kind %s) takes support", m.name, m.kind)
+	}
 	steps, lr, err := s.stepsLR(m, req.Steps, req.LearningRate)
 	if err != nil {
 		return err
@@ -720,6 +748,9 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) error {
 			return &apiError{http.StatusNotFound, "unknown or expired adapted-model id; adapt again"}
 		}
 		m = a.model
+		if err := notTranslation(m, "/v1/predict"); err != nil {
+			return err
+		}
 		if req.Model != "" && req.Model != m.name {
 			return badRequest("id belongs to model %q, not %q", m.name, req.Model)
 		}
@@ -728,6 +759,9 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("model is required with support")
 		}
 		if m, err = s.reg.get(req.Model); err != nil {
+			return err
+		}
+		if err := notTranslation(m, "/v1/predict"); err != nil {
 			return err
 		}
 		if steps, lr, err = s.stepsLR(m, req.Steps, req.LearningRate); err != nil {

@@ -53,10 +53,16 @@
 //
 // # The CLI's runs as library calls
 //
-// Everything `metalearn transfer` does is one call here (load.go, run.go):
-// a Loader resolves dataset specs (office:<domain>, omniglot:<Alphabet>,
-// omniglot:background|evaluation); AutoArch, ParseShots, ParseStrategies
-// and Relabel read the rest of the settings; Pretrain, Finetune,
-// RunMatrix and RunAffinity are the pretrain, finetune, matrix and
-// affinity commands (CrossDomain is domain).
+// Everything `metalearn transfer` does is one call here (load.go, run.go,
+// command.go, folder.go): a Loader resolves dataset specs (office:<domain>,
+// omniglot:<Alphabet>, omniglot:background|evaluation); AutoArch,
+// ParseShots, ParseStrategies and Relabel read the rest of the settings;
+// Pretrain, Finetune, RunMatrix and RunAffinity are the pretrain,
+// finetune, matrix and affinity runs (CrossDomain is domain). Each
+// command's settings are an Options type (PretrainOptions, ...,
+// DomainOptions: NewCommand by name) that binds its flags (names,
+// defaults, help), checks them and runs, writing its JSON, plots and
+// report; the CLI binds and calls Run, and RunFolder runs a command from
+// flag-named options into a run folder (a `kind: transfer` configuration
+// of `metalearn train -c`).
 package transfer

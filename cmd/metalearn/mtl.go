@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -45,7 +44,7 @@ as distributed with the MALSAR toolbox.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
-			chosen, err := pickMethods(methods, mtl.DefaultSchoolMethods)
+			chosen, err := mtl.PickMethods(methods, mtl.DefaultSchoolMethods)
 			if err != nil {
 				return err
 			}
@@ -82,24 +81,6 @@ as distributed with the MALSAR toolbox.`,
 	return cmd
 }
 
-// pickMethods resolves a comma-separated --methods list against the
-// methods a benchmark offers.
-func pickMethods(list string, all []mtl.SchoolMethod) ([]mtl.SchoolMethod, error) {
-	var names []string
-	for _, m := range all {
-		names = append(names, m.Name)
-	}
-	var chosen []mtl.SchoolMethod
-	for _, n := range strings.Split(list, ",") {
-		i := slices.IndexFunc(all, func(m mtl.SchoolMethod) bool { return m.Name == strings.TrimSpace(n) })
-		if i < 0 {
-			return nil, fmt.Errorf("--methods: unknown method %q (want some of %s)", n, strings.Join(names, ","))
-		}
-		chosen = append(chosen, all[i])
-	}
-	return chosen, nil
-}
-
 func newParkinsonsCmd() *cobra.Command {
 	var (
 		dataDir, methods, drop string
@@ -129,7 +110,7 @@ voice measures (age and sex are constant within a patient).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
-			chosen, err := pickMethods(methods, mtl.DefaultParkinsonsMethods)
+			chosen, err := mtl.PickMethods(methods, mtl.DefaultParkinsonsMethods)
 			if err != nil {
 				return err
 			}
@@ -188,10 +169,4 @@ voice measures (age and sex are constant within a patient).`,
 	f.Float64Var(&trainFrac, "train-frac", 0.75, "fraction of each patient's recordings used for training")
 	f.BoolVar(&asJSON, "json", false, "one JSON line per method and target")
 	return cmd
-}
-
-// loadExperiment resolves a dataset name other than circles (the config
-// file's mtl.dataset); mtl.ExperimentSpec is the one home of the names.
-func loadExperiment(name, dataDir string, seed uint64) (*mtl.Experiment, error) {
-	return mtl.ExperimentSpec{Dataset: name, DataDir: dataDir}.Build(seed)
 }

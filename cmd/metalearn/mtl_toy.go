@@ -3,10 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -37,54 +34,25 @@ which is known in closed form up to a 1-D root (x1 = 14 lambda - 7, x2 about
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			out := cmd.OutOrStdout()
-			if steps < 1 || !(lr > 0) || !(scale > 0) || !(tol > 0) {
-				return fmt.Errorf("--steps %d, --lr %v, --scale %v and --tol %v must be positive", steps, lr, scale, tol)
-			}
-			var ms []string
-			for _, n := range strings.Split(methods, ",") {
-				n = strings.ToLower(strings.TrimSpace(n))
-				if err := mtl.CheckToyMethod(n); err != nil {
-					return fmt.Errorf("--methods: %w", err)
-				}
-				ms = append(ms, n)
-			}
-			if err := os.MkdirAll(outDir, 0o755); err != nil {
-				return fmt.Errorf("--out: %w", err)
-			}
-			p := mtl.ToyProblem{Scale: scale}
-			cfg := mtl.ToyConfig{Steps: steps, LR: lr, Tol: tol, Seed: seed}
-			front := p.ParetoSet(401)
-			var runs []*mtl.ToyRun
-			start := time.Now()
+			cfg := mtl.ToyStudyConfig{Scale: scale, Methods: methods, ToyConfig: mtl.ToyConfig{Steps: steps, LR: lr, Tol: tol, Seed: seed}, Out: outDir}
 			if !asJSON {
-				fmt.Fprintf(out, "toy problem (scale %g), Adam lr %g, %d steps; reached = within %g of the Pareto set\n", scale, lr, steps, tol)
-				fmt.Fprintf(out, "%-11s %-12s %-22s %-20s %9s %9s %s\n", "method", "start", "final x", "final (L1, L2)", "dist", "station.", "reached")
-			}
-			for _, name := range ms {
-				var mruns []*mtl.ToyRun
-				for _, s := range mtl.ToyStarts {
-					r, err := p.RunToy(name, s, cfg)
-					if err != nil {
-						return err
+				header := false
+				cfg.Run = func(r *mtl.ToyRun) {
+					if !header {
+						fmt.Fprintf(out, "toy problem (scale %g), Adam lr %g, %d steps; reached = within %g of the Pareto set\n", scale, lr, steps, tol)
+						fmt.Fprintf(out, "%-11s %-12s %-22s %-20s %9s %9s %s\n", "method", "start", "final x", "final (L1, L2)", "dist", "station.", "reached")
+						header = true
 					}
-					mruns = append(mruns, r)
-					if !asJSON {
-						fmt.Fprintf(out, "%-11s %-12s %-22s %-20s %9.2g %9.2g %v\n", r.Method, fmt.Sprintf("(%g,%g)", s[0], s[1]),
-							fmt.Sprintf("(%.3f, %.3f)", r.Final[0], r.Final[1]), fmt.Sprintf("(%.3f, %.3f)", r.FinalLoss[0], r.FinalLoss[1]), r.DistPareto, r.Stationarity, r.Reached)
-					}
+					fmt.Fprintf(out, "%-11s %-12s %-22s %-20s %9.2g %9.2g %v\n", r.Method, fmt.Sprintf("(%g,%g)", r.Start[0], r.Start[1]),
+						fmt.Sprintf("(%.3f, %.3f)", r.Final[0], r.Final[1]), fmt.Sprintf("(%.3f, %.3f)", r.FinalLoss[0], r.FinalLoss[1]), r.DistPareto, r.Stationarity, r.Reached)
 				}
-				if err := p.PlotRuns(filepath.Join(outDir, name), name, mruns, front); err != nil {
-					return err
-				}
-				runs = append(runs, mruns...)
 			}
-			doc := map[string]any{"problem": "CAGrad toy (Liu et al. 2021)", "scale": scale, "lr": lr, "steps": steps, "tol": tol,
-				"pareto_set": front, "runs": runs, "seconds": time.Since(start).Seconds()}
-			if err := writeJSONFile(filepath.Join(outDir, "toy.json"), doc); err != nil {
+			st, err := mtl.RunToyStudy(cfg)
+			if err != nil {
 				return err
 			}
 			if asJSON {
-				for _, r := range runs {
+				for _, r := range st.Runs {
 					r2 := *r
 					r2.Path = nil
 					b, _ := json.Marshal(r2)
@@ -93,19 +61,11 @@ which is known in closed form up to a 1-D root (x1 = 14 lambda - 7, x2 about
 				return nil
 			}
 			fmt.Fprintf(out, "summary (starts that reached the front):\n")
-			for _, name := range ms {
-				n, total := 0, 0
-				for _, r := range runs {
-					if r.Method == name {
-						total++
-						if r.Reached {
-							n++
-						}
-					}
-				}
+			for _, name := range st.Methods {
+				n, total := st.Reached(name)
 				fmt.Fprintf(out, "  %-11s %d/%d\n", name, n, total)
 			}
-			fmt.Fprintf(out, "plots and toy.json in %s (%.1fs)\n", outDir, time.Since(start).Seconds())
+			fmt.Fprintf(out, "plots and toy.json in %s (%.1fs)\n", outDir, st.Seconds)
 			return nil
 		},
 	}

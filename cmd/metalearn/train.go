@@ -1,24 +1,20 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/metalearn/metalearn/config"
 	"github.com/metalearn/metalearn/meta"
 	"github.com/metalearn/metalearn/mtl"
 	"github.com/metalearn/metalearn/runfolder"
 	"github.com/metalearn/metalearn/runner"
+	"github.com/metalearn/metalearn/transfer"
 )
 
 // exitError carries a specific exit status (130 after Ctrl-C).
@@ -194,15 +190,9 @@ func finalLine(w io.Writer, o trainOpts, js map[string]any, text string) error {
 
 func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode runner.Mode) error {
 	m := cfg.MTL
-	var e *mtl.Experiment
-	if m.Dataset == "circles" {
-		e = mtl.CirclesExperiment(m.Tasks, m.PerTask, cfg.Seed)
-	} else {
-		ex, err := loadExperiment(m.Dataset, cfg.DataDir, cfg.Seed)
-		if err != nil {
-			return fmt.Errorf("%s: mtl.dataset: %w", cfg.File(), err)
-		}
-		e = ex
+	e, err := mtl.ExperimentSpec{Dataset: m.Dataset, DataDir: cfg.DataDir, Tasks: m.Tasks, PerTask: m.PerTask}.Build(cfg.Seed)
+	if err != nil {
+		return fmt.Errorf("%s: mtl.dataset: %w", cfg.File(), err)
 	}
 	prog := &runner.Progress{W: stderr, Mode: mode, Total: m.Steps, Label: "mtl " + m.Weighting}
 	if mode == runner.JSON {
@@ -231,88 +221,22 @@ func trainMTL(stdout, stderr io.Writer, cfg *config.Config, o trainOpts, mode ru
 	return finalLine(stdout, o, res.Summary, text+"; run folder "+cfg.Out)
 }
 
-// trainTransfer runs the configured `metalearn transfer` command with its
-// options as flags, writing its outputs into the run folder.
+// trainTransfer runs a transfer configuration: one transfer.RunFolder.
 func trainTransfer(stdout, stderr io.Writer, cfg *config.Config, o trainOpts) error {
 	if o.resume {
 		return errors.New("--resume: transfer runs are not resumable (each is a set of short trainings); run again into a new --out")
 	}
 	tc := cfg.Transfer
-	sub := findSub(newTransferCmd(), tc.Command)
-	if sub == nil {
-		return fmt.Errorf("%s: transfer.command %q is not a transfer command", cfg.File(), tc.Command)
+	echo := stderr
+	if o.quiet || o.asJSON {
+		echo = nil
 	}
-	keys := make([]string, 0, len(tc.Options))
-	for k := range tc.Options {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	args := []string{tc.Command}
-	for _, k := range keys {
-		fl := sub.Flags().Lookup(k)
-		if fl == nil {
-			var known []string
-			sub.Flags().VisitAll(func(f *pflag.Flag) {
-				if f.Name != "out" && f.Name != "json" && f.Name != "help" {
-					known = append(known, f.Name)
-				}
-			})
-			return fmt.Errorf("%s: unknown option %q for transfer %s (known: %s)", cfg.Where("transfer.options."+k), k, tc.Command, strings.Join(known, ", "))
-		}
-		args = append(args, "--"+k+"="+tc.Options[k])
-	}
-	if _, set := tc.Options["data-dir"]; !set && sub.Flags().Lookup("data-dir") != nil {
-		args = append(args, "--data-dir="+cfg.DataDir)
-	}
-	if _, set := tc.Options["seed"]; !set && sub.Flags().Lookup("seed") != nil {
-		args = append(args, fmt.Sprintf("--seed=%d", cfg.Seed))
-	}
-	folder, err := runfolder.Create(cfg.Out, cfg.Resolved())
+	res, err := transfer.RunFolder(transfer.FolderRunConfig{Command: tc.Command, Options: tc.Options, DataDir: cfg.DataDir, Seed: cfg.Seed,
+		Folder: cfg.Out, FolderConfig: cfg.Resolved(), Summary: map[string]any{"name": cfg.Name, "config": cfg}, Echo: echo, File: cfg.File(), Where: cfg.Where})
 	if err != nil {
 		return err
 	}
-	defer folder.Close()
-	out := filepath.Join(cfg.Out, tc.Command)
-	if tc.Command == "pretrain" {
-		out = filepath.Join(cfg.Out, "source.safetensors")
-	}
-	args = append(args, "--out="+out)
-	var report bytes.Buffer
-	w := io.MultiWriter(&report, stderr)
-	if o.quiet || o.asJSON {
-		w = &report
-	}
-	root := newTransferCmd()
-	root.SetArgs(args)
-	root.SetOut(w)
-	root.SetErr(w)
-	root.SilenceErrors, root.SilenceUsage = true, true
-	start := time.Now()
-	if err := root.Execute(); err != nil {
-		return fmt.Errorf("%s (transfer.options): %w", cfg.File(), err)
-	}
-	if err := runfolder.WriteFileAtomic(filepath.Join(cfg.Out, "report.txt"), report.Bytes()); err != nil {
-		return err
-	}
-	files, _ := filepath.Glob(filepath.Join(out, "*"))
-	if tc.Command == "pretrain" {
-		files = []string{out}
-	}
-	summary := map[string]any{"kind": "transfer", "name": cfg.Name, "config": cfg, "command": append([]string{"metalearn", "transfer"}, args...),
-		"outputs": files, "report": filepath.Join(cfg.Out, "report.txt"), "seconds": time.Since(start).Seconds(), "peak_rss_mib": runfolder.PeakRSSMiB()}
-	if err := folder.WriteSummary(summary); err != nil {
-		return err
-	}
-	return finalLine(stdout, o, summary, fmt.Sprintf("%s: transfer %s finished in %.0fs; run folder %s (report.txt, %s)", cfg.Name, tc.Command, time.Since(start).Seconds(), cfg.Out, filepath.Base(out)))
-}
-
-func findSub(root *cobra.Command, name string) *cobra.Command {
-	for _, c := range root.Commands() {
-		if c.Name() == name {
-			return c
-		}
-	}
-	return nil
+	return finalLine(stdout, o, res.Summary, fmt.Sprintf("%s: transfer %s finished in %.0fs; run folder %s (report.txt, %s)", cfg.Name, tc.Command, res.Seconds, cfg.Out, filepath.Base(res.Out)))
 }
 
 func mean(xs []float64) float64 {
@@ -321,13 +245,4 @@ func mean(xs []float64) float64 {
 		s += x
 	}
 	return s / float64(max(len(xs), 1))
-}
-
-func writeJSONLine(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(w, string(b))
-	return err
 }

@@ -15,12 +15,11 @@
 // image input get the drawing pad and a support set; regression models with
 // one input value (sinusoid) get a plane to click K points on.
 //
-// HOOK (translation): a model whose task is "translation" has no mode yet.
-// When the translation models land, add MODES.translation = {section, start}
-// below: a text box whose text goes to /v1/predict, and a "correct this"
-// action that appends (source, corrected target) pairs to an adaptation set
-// sent to /v1/adapt, following the same request shapes as the other modes.
-// Until then such models show the "no playground for this task" note.
+// Translation models (task "translation") get a text box translated through
+// /v1/translate (one sentence per line), each translation editable with a
+// "correct this" button that adds the (source, corrected target) pair to an
+// adaptation set; "adapt" sends the set to /v1/adapt and later translations
+// go through the returned id (the user's private adapted copy).
 "use strict";
 
 (() => {
@@ -515,9 +514,101 @@
     },
   };
 
-  const MODES = { classification: classify, regression: regress };
+  // ---- translation ---------------------------------------------------------
+  const translate = {
+    section: "translate",
+    pairs: [],
+    id: null,
+
+    start(m) {
+      this.pairs = [];
+      this.id = null;
+      const langs = m.languages || [];
+      const opts = () => langs.map((l) => el("option", { value: l, text: l }));
+      $("tr-from").replaceChildren(...opts());
+      $("tr-to").replaceChildren(...opts());
+      const from = langs.includes("en") ? "en" : langs[0];
+      let to = langs.find((l) => l !== from) || from;
+      for (const p of m.pairs || []) {
+        const [s, t] = p.split("-");
+        if (s === from && t) { to = t; break; }
+      }
+      $("tr-from").value = from;
+      $("tr-to").value = to;
+      $("tr-output").replaceChildren();
+      delete $("tr-output").dataset.state;
+      $("tr-status").textContent = "";
+      this.renderPairs();
+      this.renderAdapted();
+    },
+
+    async run() {
+      const texts = $("tr-source").value.split("\n").map((s) => s.trim()).filter(Boolean);
+      if (!texts.length) { say("type a sentence to translate", true); return; }
+      const from = $("tr-from").value, to = $("tr-to").value;
+      const body = { texts, from, to, beam: Math.max(1, Math.floor(Number($("tr-beam").value)) || 1) };
+      if (this.id) body.id = this.id; else body.model = current.name;
+      const out = $("tr-output");
+      out.dataset.state = "pending";
+      try {
+        const r = await ML.api("POST", "/v1/translate", body);
+        out.replaceChildren(...texts.map((src, i) => {
+          const box = el("input", { type: "text", class: "tr-text", value: r.translations[i], size: 48 });
+          const fix = el("button", { type: "button", class: "tr-correct", text: "correct this",
+            on: { click: () => this.correct({ src, tgt: box.value, from, to }) } });
+          return el("li", {}, el("div", { class: "muted", text: src }), box, fix);
+        }));
+        out.dataset.state = "done";
+        $("tr-status").textContent = `${texts.length} sentences, ${r.elapsed_ms} ms` + (this.id ? " (your adapted model)" : "");
+        say("");
+      } catch (e) {
+        out.dataset.state = "error";
+        say(e.message, true);
+      }
+    },
+
+    correct(p) {
+      if (!p.tgt.trim()) { say("the corrected translation is empty", true); return; }
+      this.pairs.push({ src: p.src, tgt: p.tgt.trim(), from: p.from, to: p.to });
+      this.renderPairs();
+    },
+
+    renderPairs() {
+      $("tr-pairs").replaceChildren(...this.pairs.map((p) => el("li", { text: `${p.src} → ${p.tgt} (${p.from}→${p.to})` })));
+      $("tr-pairs").dataset.count = String(this.pairs.length);
+    },
+
+    renderAdapted(a) {
+      const p = $("tr-adapted");
+      if (!this.id) { p.textContent = "not adapted yet"; delete p.dataset.id; return; }
+      p.dataset.id = this.id;
+      p.textContent = `adapted on ${a.support_size} pairs: ${a.steps} steps, ${a.elapsed_ms} ms; translations now use your copy`;
+    },
+
+    async adapt() {
+      if (!this.pairs.length) { say("correct a translation first: the corrections are what the model adapts to", true); return; }
+      try {
+        const a = await ML.api("POST", "/v1/adapt", { model: current.name, pairs: this.pairs });
+        this.id = a.id;
+        this.renderAdapted(a);
+        say("");
+      } catch (e) {
+        say(e.message, true);
+      }
+    },
+
+    reset() {
+      this.id = null;
+      this.pairs = [];
+      this.renderPairs();
+      this.renderAdapted();
+    },
+  };
+
+  const MODES = { classification: classify, regression: regress, translation: translate };
 
   function modeFor(m) {
+    if (m.task === "translation") return translate;
     const s = m.input_shape || [];
     if (m.task === "regression" && s.length === 1 && s[0] === 1) return regress;
     const image = (s.length === 3 && s[0] === 1) || s.length === 2;
@@ -528,10 +619,11 @@
   function choose(name) {
     current = models.find((m) => m.name === name) || null;
     say("");
-    for (const s of ["classify", "regress", "unsupported"]) $(s).hidden = true;
+    for (const s of ["classify", "regress", "translate", "unsupported"]) $(s).hidden = true;
     if (!current) return;
     $("model-info").textContent = [current.algorithm, current.dataset, current.kind, current.task,
-      current.input_shape ? "input " + current.input_shape.join("x") : "", current.ways ? current.ways + " classes (fixed)" : ""]
+      current.input_shape ? "input " + current.input_shape.join("x") : "", current.ways ? current.ways + " classes (fixed)" : "",
+      current.languages ? "languages " + current.languages.join(", ") : ""]
       .filter(Boolean).join(" · ");
     mode = current.error ? null : modeFor(current);
     if (!mode) {
@@ -584,6 +676,9 @@
     });
     $("points-undo").addEventListener("click", () => { regress.points.pop(); regress.update(); });
     $("points-clear").addEventListener("click", () => { regress.points = []; regress.update(); });
+    $("tr-go").addEventListener("click", () => translate.run());
+    $("tr-adapt").addEventListener("click", () => translate.adapt());
+    $("tr-reset").addEventListener("click", () => translate.reset());
     load();
   }
 

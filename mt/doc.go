@@ -180,6 +180,82 @@
 // on the pairs, cancellation and bad languages). Train with Init remains
 // the file-based way to fine-tune on a corpus.
 //
+// # A new language from K pairs (newlang.go, adaptrun.go)
+//
+// SampleK draws K pairs of a language's train split with a fixed seed: a
+// prefix of one seeded permutation, so the K = 100, 500, 2,000 subsets of
+// one seed are nested; they never contain a dev or test id (the lo-mt
+// splits are by id; TestSampleKLoMTDisjoint checks gl, eu, af).
+// AdaptNewLanguage gives every method the same number of updates
+// (Train.Steps, one token batch each) on the new language:
+//
+//   - MethodScratch: the multilingual model's architecture and vocabulary
+//     (the new tag added) with random weights.
+//   - MethodFinetune: the multilingual model continued on the new pairs
+//     (Zoph, Yuret, May & Knight 2016, "Transfer Learning for Low-Resource
+//     Neural Machine Translation"). AddLanguage appends the tag <2xx>
+//     after every existing id (so the old ids keep their meaning) and
+//     initialises its embedding row as the mean of the rows of the related
+//     languages' tags (--tag-from, default the related language); with
+//     separate decoders the new language starts from a copy of the first
+//     related language's decoder. A model that already has the tag (trained
+//     with Tags) keeps its row.
+//   - MethodMeta: first a meta-learning stage over the model's languages
+//     as tasks (Gu, Wang, Chen, Cho & Li 2018, "Meta-Learning for
+//     Low-Resource Neural Machine Translation"), then the same fine-tuning.
+//     MetaTrain draws MetaBatch source directions per outer step and a
+//     support and a query batch of each (disjoint halves of a seeded
+//     shuffle); the update rules are FOMAML (theta -= beta mean_i grad
+//     L_query(phi_i)), Reptile (theta += eps mean_i (phi_i' - theta), phi'
+//     after inner steps on the support then the query batch) and
+//     second-order MAML (the gradient of L_query(phi(theta)) through the
+//     inner steps, mamlTaskGrad). The outer loop lives here, not in
+//     package meta: meta's Algorithm takes a data.Task (support and query
+//     tensors) and an nn.Module, and a language task is token batches of
+//     an nn.Seq2Seq, so the loop is written on explicit weights with a
+//     gradient oracle (metaOuterStep) and its updates are tested against
+//     hand-computed FOMAML, Reptile and MAML steps on quadratic tasks.
+//     Dropout is off during the stage. Its outer steps are on the source
+//     languages and come before, and on top of, the equal adaptation
+//     budget (like the multilingual training itself). Memory of one outer step (two
+//     languages, one inner step, the d_model 16 test model): `go test
+//     ./mt -run X -bench MetaStep -benchmem` reports the bytes allocated
+//     per step for fomaml and maml (second order keeps the inner
+//     gradient's graph; about 3.7 times the first-order allocation there).
+//   - MethodMix: fine-tuning on the new language mixed with its related
+//     language (Neubig & Hu 2018, "Rapid Adaptation of Neural Machine
+//     Translation to New Languages", similar-language regularisation); the
+//     training sampler draws the two directions with temperature
+//     Train.Temperature.
+//
+// AdaptRun (`metalearn mt adapt`) reads the pairs from a .po file (its
+// translated, non-fuzzy entries: a project's existing translations), a
+// parallel .tsv, or SampleK of lo-mt; picks the related language from a
+// saved LangMap with --auto-source; runs AdaptNewLanguage; scores the
+// adapted model on a lo-mt split; and writes result.json (NewLangRun). Curves groups
+// the results by language, method and K and gives the mean and 95%
+// t-interval over seeds (stats.MeanCI95); PlotCurves draws chrF against
+// K (`metalearn mt curves`, scripts/mt_newlang.sh).
+//
+// # The language relationship map (langmap.go)
+//
+// TransferMap measures Gain[s][t]: an English -> s model is adapted to
+// English -> t from K pairs, scored by dev chrF, minus the same
+// adaptation from random weights (one scratch baseline per target, with
+// t's own bilingual model's architecture and vocabulary; the baseline is
+// constant within a column, so the ranking of sources for a target,
+// which AutoSource uses, does not depend on it). LanguageAffinity measures
+// the TAG affinity (Fifty et al. 2021, the formula of
+// transfer.TaskAffinity) during one multilingual Train run through its
+// AfterStep hook: every N steps, for each direction i, the weights shared
+// by all directions take one SGD step on i's loss and Z[i][j] accumulates
+// 1 - L_j(after) / L_j(before) on a fixed batch of each direction j.
+// LangMap is saved as JSON (format LangMapFormat; unmeasured cells null),
+// drawn with plots.Heatmap, grouped with transfer.GroupTasks on the
+// symmetrised matrix, and AutoSource returns the argmax of a target's
+// column among the candidate languages (the model's). `metalearn mt
+// langmap` and scripts/mt_langmap.sh run it all.
+//
 // # Evaluating files
 //
 // EvaluateFiles (the `metalearn mt eval` command) reads a hypothesis file

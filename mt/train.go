@@ -123,6 +123,10 @@ type TrainConfig struct {
 	Progress      *runner.Progress `json:"-"`
 	// Log receives one line per validation and notices.
 	Log func(string) `json:"-"`
+	// AfterStep, when set, is called after every optimizer step with the
+	// 1-based step and the model (LanguageAffinity's lookahead hook); an
+	// error ends the run.
+	AfterStep func(step int, m *Model) error `json:"-"`
 }
 
 // DefaultTrainConfig returns the defaults: the tiny shared model (d_model
@@ -467,6 +471,11 @@ func Train(c TrainConfig) (*TrainResult, error) {
 		}
 		opt.SetLR(sched(i))
 		opt.StepWith(grads)
+		if c.AfterStep != nil {
+			if err := c.AfterStep(i+1, model); err != nil {
+				return runner.Result{}, err
+			}
+		}
 		return res, nil
 	}
 	validate := func(s int) (float64, error) {

@@ -276,6 +276,10 @@ type seq2seqState struct {
 	selfV      []*autodiff.Var
 	pos        int
 	rowSrc     []int // source sentence of each row
+	// outT is the tied output projection transposed, [d_model, vocab],
+	// made once per decoding rather than at every step (MatMul on it
+	// rounds exactly as MatMulNT on the embedding).
+	outT *tensor.Tensor
 }
 
 // StartDecoding encodes src with weights w and returns the incremental
@@ -296,6 +300,7 @@ func (m *Seq2Seq) StartDecoding(w []*autodiff.Var, src Tokens) DecodeState {
 		}
 		st.selfK = make([]*autodiff.Var, len(m.Transformer.Decoder))
 		st.selfV = make([]*autodiff.Var, len(m.Transformer.Decoder))
+		st.outT = tensor.Transpose(w[0].Value)
 	})
 	return st
 }
@@ -319,8 +324,13 @@ func (st *seq2seqState) Step(tokens []int) *tensor.Tensor {
 			lw := w[o+i*decoderLayerParams : o+(i+1)*decoderLayerParams]
 			x = l.residual(lw[12:14], x, func(h *autodiff.Var) *autodiff.Var {
 				q, k, v := l.SelfAttn.projectQKV(lw[0:4], h)
-				if st.selfK[i] != nil {
-					k, v = autodiff.Concat(2, st.selfK[i], k), autodiff.Concat(2, st.selfV[i], v)
+				if old := st.selfK[i]; old != nil {
+					oldV := st.selfV[i]
+					k, v = autodiff.Concat(2, old, k), autodiff.Concat(2, oldV, v)
+					// the shorter cache is dead: its storage serves the
+					// next decoding's step of this length
+					tensor.Recycle(old.Value)
+					tensor.Recycle(oldV.Value)
 				}
 				st.selfK[i], st.selfV[i] = k, v
 				return l.SelfAttn.combine(lw[0:4], q, k, v, AttendOptions{})
@@ -332,7 +342,9 @@ func (st *seq2seqState) Step(tokens []int) *tensor.Tensor {
 		}
 		o += decoderLayerParams * len(tr.Decoder)
 		h := layerNorm(w[o:o+2], x)
-		out = tensor.LogSoftmax(tensor.Reshape(tensor.MatMulNT(h.Value, w[0].Value), n, -1), -1)
+		logits := tensor.MatMul(h.Value, st.outT)
+		out = tensor.LogSoftmax(tensor.Reshape(logits, n, -1), -1)
+		tensor.Recycle(logits)
 	})
 	st.pos++
 	return out

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
+	"sync/atomic"
 
 	"github.com/metalearn/metalearn/autodiff"
 	"github.com/metalearn/metalearn/tensor"
@@ -291,18 +293,60 @@ func (o *Adam) StepWith(grads []*tensor.Tensor) {
 	c := o.cfg
 	bc1 := 1 - math.Pow(c.Beta1, float64(o.step))
 	bc2 := 1 - math.Pow(c.Beta2, float64(o.step))
+	var pieces []adamPiece
 	for i, g := range grads {
 		if g == nil {
 			continue
 		}
 		p := o.params[i].Value
 		m, v := o.slot("m", i), o.slot("v", i)
-		if p.DType() == tensor.Float32 {
-			adamKernel(p.F32(), g.F32(), m.F32(), v.F32(), o.lr, c, bc1, bc2, o.decoupled)
-		} else {
-			adamKernel(p.F64(), g.F64(), m.F64(), v.F64(), o.lr, c, bc1, bc2, o.decoupled)
+		for lo := 0; lo < p.Len(); lo += adamChunk {
+			pieces = append(pieces, adamPiece{p, g, m, v, lo, min(lo+adamChunk, p.Len())})
 		}
 	}
+	// The update is elementwise, so splitting the parameters into chunks
+	// across the kernel threads gives the same bits as one loop.
+	eachPiece(len(pieces), func(k int) {
+		q := pieces[k]
+		if q.p.DType() == tensor.Float32 {
+			adamKernel(q.p.F32()[q.lo:q.hi], q.g.F32()[q.lo:q.hi], q.m.F32()[q.lo:q.hi], q.v.F32()[q.lo:q.hi], o.lr, c, bc1, bc2, o.decoupled)
+		} else {
+			adamKernel(q.p.F64()[q.lo:q.hi], q.g.F64()[q.lo:q.hi], q.m.F64()[q.lo:q.hi], q.v.F64()[q.lo:q.hi], o.lr, c, bc1, bc2, o.decoupled)
+		}
+	})
+}
+
+// adamChunk is how many elements of one parameter one Adam work piece
+// updates (large enough that handing it to a goroutine is cheap).
+const adamChunk = 1 << 15
+
+type adamPiece struct {
+	p, g, m, v *tensor.Tensor
+	lo, hi     int
+}
+
+// eachPiece runs body(0..n-1) on up to tensor.Threads() goroutines, each
+// taking the next index; serially when there is one thread or one piece.
+func eachPiece(n int, body func(k int)) {
+	workers := min(tensor.Threads(), n)
+	if workers <= 1 {
+		for k := 0; k < n; k++ {
+			body(k)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := int(next.Add(1) - 1); k < n; k = int(next.Add(1) - 1) {
+				body(k)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func adamKernel[T tensor.Float](p, g, m, v []T, lr float64, c AdamConfig, bc1, bc2 float64, decoupled bool) {

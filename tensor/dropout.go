@@ -29,7 +29,18 @@ func dropoutRun[T Float](x, o []T, p float64, seed uint64) {
 		thr++
 	}
 	base := mix64(seed)
+	xf, of := asF32(x), asF32(o)
 	parallelFor(len(x), len(x)*4, func(lo, hi int) {
+		if xf != nil && useAVX512Dropout && hi-lo >= 16 {
+			// the same test on 16 elements at a time (bit-identical)
+			n := (hi - lo) &^ 15
+			var z0 [16]uint64
+			for j := range z0 {
+				z0[j] = base + golden64*uint64(lo+j+1)
+			}
+			dropoutF32AVX512(&of[lo], &xf[lo], n, &z0, thr, float32(keep))
+			lo += n
+		}
 		for i := lo; i < hi; i++ {
 			if mix64(base+golden64*uint64(i+1))>>11 >= thr {
 				o[i] = x[i] * keep

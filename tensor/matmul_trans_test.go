@@ -12,7 +12,7 @@ import (
 func TestMatMulTransposed(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
 	for _, dt := range []DType{Float32, Float64} {
-		for _, s := range [][3]int{{1, 1, 1}, {3, 5, 7}, {10, 40, 40}, {37, 65, 129}, {128, 96, 200}, {10, 2, 800}, {64, 3, 500}, {40, 1, 25}} {
+		for _, s := range [][3]int{{1, 1, 1}, {3, 5, 7}, {10, 40, 40}, {37, 65, 129}, {128, 96, 200}, {10, 2, 800}, {64, 3, 500}, {40, 1, 25}, {64, 1000, 256}} {
 			m, n, k := s[0], s[1], s[2]
 			a := RandN(rng, dt, 1, 2, m, k)
 			b := RandN(rng, dt, 1, n, k)

@@ -86,3 +86,12 @@ var useAVX512Transpose = cpu.X86.HasAVX512F
 
 //go:noescape
 func transpose16x16AVX512(src *float32, lds int, dst *float32, ldd int)
+
+// useAVX512Dropout enables dropoutF32AVX512 (64-bit lane multiplies).
+var useAVX512Dropout = cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ
+
+// dropoutF32AVX512 is Dropout's float32 loop over n values (a positive
+// multiple of 16); z0 holds the hash inputs of the first 16 elements.
+//
+//go:noescape
+func dropoutF32AVX512(o, x *float32, n int, z0 *[16]uint64, thr uint64, keep float32)

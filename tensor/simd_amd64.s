@@ -722,3 +722,61 @@ exploop:
 	MOVSS X10, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// func dropoutF32AVX512(o, x *float32, n int, z0 *[16]uint64, thr uint64, keep float32)
+// Dropout's per-element test, 16 elements per iteration (n % 16 == 0):
+// z0 holds the 16 hash inputs base+golden*(i+1) of the first 16 elements;
+// element i is kept (o = x*keep) when mix64(z)>>11 >= thr, else o = 0.
+// mix64 is SplitMix64's finaliser on eight 64-bit lanes (VPMULLQ, AVX512DQ).
+TEXT ·dropoutF32AVX512(SB), NOSPLIT, $0-44
+	MOVQ o+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ z0+24(FP), AX
+	VMOVDQU64 (AX), Z1
+	VMOVDQU64 64(AX), Z10
+	VPBROADCASTQ thr+32(FP), Z4
+	VBROADCASTSS keep+40(FP), Y5
+	MOVQ $0x9e3779b97f4a7c15, AX
+	MOVQ $16, DX
+	IMULQ DX, AX
+	VPBROADCASTQ AX, Z0
+	MOVQ $0xbf58476d1ce4e5b9, AX
+	VPBROADCASTQ AX, Z2
+	MOVQ $0x94d049bb133111eb, AX
+	VPBROADCASTQ AX, Z3
+dropoutloop:
+	VPSRLQ $30, Z1, Z6
+	VPSRLQ $30, Z10, Z11
+	VPXORQ Z1, Z6, Z6
+	VPXORQ Z10, Z11, Z11
+	VPMULLQ Z2, Z6, Z6
+	VPMULLQ Z2, Z11, Z11
+	VPSRLQ $27, Z6, Z7
+	VPSRLQ $27, Z11, Z12
+	VPXORQ Z6, Z7, Z7
+	VPXORQ Z11, Z12, Z12
+	VPMULLQ Z3, Z7, Z7
+	VPMULLQ Z3, Z12, Z12
+	VPSRLQ $31, Z7, Z6
+	VPSRLQ $31, Z12, Z11
+	VPXORQ Z7, Z6, Z6
+	VPXORQ Z12, Z11, Z11
+	VPSRLQ $11, Z6, Z6
+	VPSRLQ $11, Z11, Z11
+	VPCMPUQ $5, Z4, Z6, K1
+	VPCMPUQ $5, Z4, Z11, K2
+	VMOVUPS (SI), Y8
+	VMOVUPS 32(SI), Y9
+	VMULPS.Z Y5, Y8, K1, Y8
+	VMULPS.Z Y5, Y9, K2, Y9
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, 32(DI)
+	VPADDQ Z0, Z1, Z1
+	VPADDQ Z0, Z10, Z10
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JNZ dropoutloop
+	VZEROUPPER
+	RET

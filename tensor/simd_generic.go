@@ -41,3 +41,9 @@ func winoWeightsAVX512(w *float32, fstride int, flip bool, u *float32, ustride i
 func transpose16x16AVX512(src *float32, lds int, dst *float32, ldd int) { panic("unreachable") }
 func winoGradAVX512(dy *float32, h, w int, v *float32, vstride int)     { panic("unreachable") }
 func winoGradWeightsAVX512(du *float32, stride int, out *float32)       { panic("unreachable") }
+
+var useAVX512Dropout = false
+
+func dropoutF32AVX512(o, x *float32, n int, z0 *[16]uint64, thr uint64, keep float32) {
+	panic("unreachable")
+}

@@ -45,7 +45,13 @@ func Softmax(t *Tensor, axis int) *Tensor {
 // lseKernel computes, per (outer, inner) line of length d, the logsumexp
 // (mode 0, into lse), the log-softmax (mode 1) or the softmax (mode 2, into full).
 func lseKernel[T Float](x, lse, full []T, outer, d, inner, mode int) {
+	fx, ff := asF32(x), asF32(full)
+	rowsAVX := mode == 1 && inner == 1 && fx != nil && ff != nil && useAVX512Exp
 	parallelFor(outer, outer*d*inner*8, func(lo, hi int) {
+		if rowsAVX {
+			logSoftmaxRowsF32(fx[lo*d:hi*d], ff[lo*d:hi*d], d)
+			return
+		}
 		for p := lo; p < hi; p++ {
 			for i := 0; i < inner; i++ {
 				base := p*d*inner + i
@@ -81,4 +87,33 @@ func lseKernel[T Float](x, lse, full []T, outer, d, inner, mode int) {
 			}
 		}
 	})
+}
+
+// logSoftmaxRowsF32 is lseKernel's log-softmax over contiguous float32
+// rows of length d with the AVX-512 exponential: the e^(x-m) go through
+// the output row (overwritten afterwards) and are summed in float64, and
+// the outputs are (x-m) - log(sum) in float64 as in the scalar loop. Only
+// the exponentials differ from math.Exp, by float32 rounding (tested).
+func logSoftmaxRowsF32(x, out []float32, d int) {
+	for r := 0; r+d <= len(x); r += d {
+		xr, or := x[r:r+d], out[r:r+d]
+		m := math.Inf(-1)
+		for _, v := range xr {
+			if float64(v) > m {
+				m = float64(v)
+			}
+		}
+		if math.IsInf(m, -1) {
+			m = 0
+		}
+		expShift(or, xr, 1, m)
+		s := 0.0
+		for _, e := range or {
+			s += float64(e)
+		}
+		ls := math.Log(s)
+		for i, v := range xr {
+			or[i] = float32((float64(v) - m) - ls)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -177,4 +178,46 @@ func TestSoftmaxPanics(t *testing.T) {
 	mustPanic(t, "LogSoftmax axis", func() { LogSoftmax(x, -3) }, "LogSoftmax", "axis")
 	mustPanic(t, "LogSumExp axis", func() { LogSumExp(x, 5, false) }, "LogSumExp", "axis")
 	mustPanic(t, "Softmax scalar", func() { Softmax(Scalar(Float64, 1), 0) }, "Softmax")
+}
+
+// TestLogSoftmaxAVX512Rows checks the AVX-512 float32 log-softmax rows
+// against the scalar (math.Exp) loop: within 1e-6 relative (the
+// exponentials round to float32), the same infinities and NaNs, for row
+// lengths with and without a 16-value tail and rows with -Inf and NaN.
+func TestLogSoftmaxAVX512Rows(t *testing.T) {
+	if !useAVX512Exp {
+		t.Skip("no AVX-512 on this CPU (or purego): only the scalar loop exists")
+	}
+	defer func(v bool) { useAVX512Exp = v }(useAVX512Exp)
+	rng := rand.New(rand.NewPCG(8, 9))
+	for _, d := range []int{1, 15, 16, 17, 100, 8000} {
+		for _, scale := range []float64{1, 30, 1e4} {
+			x := RandN(rng, Float32, scale, 5, d)
+			v := x.f32
+			v[d-1] = float32(math.Inf(-1)) // a masked entry
+			for i := d; i < 2*d; i++ {     // a fully masked row
+				v[i] = float32(math.Inf(-1))
+			}
+			v[3*d] = float32(math.NaN()) // a NaN row
+			useAVX512Exp = false
+			want := LogSoftmax(x, -1)
+			useAVX512Exp = true
+			got := LogSoftmax(x, -1)
+			for i, w := range want.f32 {
+				g := got.f32[i]
+				switch {
+				case w != w || g != g:
+					if (w != w) != (g != g) {
+						t.Fatalf("d=%d scale=%v element %d: %v, scalar loop %v", d, scale, i, g, w)
+					}
+				case math.IsInf(float64(w), 0) || math.IsInf(float64(g), 0):
+					if g != w {
+						t.Fatalf("d=%d scale=%v element %d: %v, scalar loop %v", d, scale, i, g, w)
+					}
+				case math.Abs(float64(g-w)) > 1e-6*math.Max(1, math.Abs(float64(w))):
+					t.Fatalf("d=%d scale=%v element %d: %v, scalar loop %v", d, scale, i, g, w)
+				}
+			}
+		}
+	}
 }

@@ -15,6 +15,7 @@ func newMTCmd() *cobra.Command {
 		Short: "Machine translation: train, translate, evaluate (BLEU, chrF as sacreBLEU computes them)",
 	}
 	cmd.AddCommand(newMTTrainCmd(), newMTTranslateCmd())
+	cmd.AddCommand(newMTAdaptCmds()...)
 	var o mt.EvalOptions
 	var asJSON bool
 	var me mtModelEval

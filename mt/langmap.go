@@ -514,7 +514,7 @@ func PlotCurves(ps []CurvePoint, base string) ([]string, error) {
 			series = append(series, *byLang[l][m])
 		}
 		fs, err := plots.Line{Title: "en-" + l + ": chrF vs K (95% CI)",
-			XLabel: "K (training pairs)", YLabel: "chrF", LogX: true, LegendBottom: true, Series: series}.Save(base + "-" + l)
+			XLabel: "K (training pairs)", YLabel: "chrF", LogX: true, Series: series}.Save(base + "-" + l)
 		if err != nil {
 			return nil, err
 		}

@@ -17,7 +17,7 @@ import (
 // adaptTrainFlags binds the adaptation run's settings (a subset of
 // mt.TrainConfig) to flags.
 func adaptTrainFlags(f *pflag.FlagSet, c *mt.TrainConfig, prefix string) {
-	f.IntVar(&c.Steps, prefix+"steps", c.Steps, "updates of the adaptation run (equal for every method)")
+	f.IntVar(&c.Steps, prefix+"steps", c.Steps, "optimiser steps on the new language (equal for every method)")
 	f.Float64Var(&c.LR, prefix+"lr", c.LR, "peak learning rate")
 	f.IntVar(&c.Warmup, prefix+"warmup", c.Warmup, "warm-up steps")
 	f.IntVar(&c.MaxTokens, prefix+"max-tokens", c.MaxTokens, "tokens per batch")

@@ -184,6 +184,7 @@ func TestMPIMetaTrainEqualsOneProcess(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			one := filepath.Join(dir, name+"-plain.safetensors")
 			cmd := exec.Command(exe, append([]string{"meta", "train", "--model-out", one}, args...)...)
+			cmd.Dir = dir // where mpirun runs the ranks: the data folder resolves alike (data.ResolveDir), so the recorded spec matches
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("single process: %v\n%s", err, out)
 			}
@@ -212,6 +213,7 @@ func TestMPIResumeOtherRankCount(t *testing.T) {
 		"--checkpoint", filepath.Join(dir, "state.safetensors")}
 	want := filepath.Join(dir, "want.safetensors")
 	cmd := exec.Command(exe, append(args[:len(args)-4:len(args)-4], "--iterations", "12", "--model-out", want)...)
+	cmd.Dir = dir // as under mpirun, so the data folder (recorded in the spec) resolves alike
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("single process: %v\n%s", err, out)
 	}

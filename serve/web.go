@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"crypto/subtle"
 	"embed"
 	"fmt"
 	"io/fs"
@@ -190,18 +189,8 @@ func (h *site) static(w http.ResponseWriter, r *http.Request, name string) {
 	}
 }
 
-// authorized checks the bearer token (constant time), like the API.
-func (h *site) authorized(r *http.Request) bool {
-	if h.token == "" {
-		return true
-	}
-	a := r.Header.Get("Authorization")
-	const prefix = "Bearer "
-	if len(a) < len(prefix) || !strings.EqualFold(a[:len(prefix)], prefix) {
-		return false
-	}
-	return subtle.ConstantTimeCompare([]byte(a[len(prefix):]), []byte(h.token)) == 1
-}
+// authorized checks the bearer token, as the API does.
+func (h *site) authorized(r *http.Request) bool { return bearerOK(r, h.token) }
 
 // crossOrigin reports whether a browser marked r as sent by another
 // origin: an Origin header naming another scheme/host/port (or "null"), or

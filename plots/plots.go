@@ -42,6 +42,10 @@ type Line struct {
 	// faint raw line under a centred moving average (training curves).
 	Smooth bool
 	Series []Series
+	// Deprecated: LegendBottom has no effect; the legend is always drawn
+	// to the right of the data area. Kept so callers written against the
+	// old placement still build; it goes in the next release.
+	LegendBottom bool
 }
 
 // SmoothMin is the number of points from which Line.Smooth smooths a
